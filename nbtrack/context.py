@@ -1,0 +1,136 @@
+"""Where a run comes from: user, script or notebook, git commit, Python version.
+
+Everything here is cheap (no subprocess): git's HEAD is read from the files in ``.git``.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import platform
+import sys
+from functools import lru_cache
+from pathlib import Path
+
+SOURCE_NAME = "mlflow.source.name"
+SOURCE_TYPE = "mlflow.source.type"
+GIT_COMMIT = "mlflow.source.git.commit"
+GIT_BRANCH = "mlflow.source.git.branch"
+USER = "mlflow.user"
+PYTHON_VERSION = "nbtrack.python.version"
+NOTEBOOK_PATH = "nbtrack.notebook.path"
+
+
+def user() -> str:
+    """The user name, as MLflow records it."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def notebook_path() -> str | None:
+    """The path of the running notebook, when the kernel can know it.
+
+    Jupyter Server (2.x) tells kernels through ``JPY_SESSION_NAME``; VS Code sets
+    ``__vsc_ipynb_file__`` in the user namespace.
+    """
+    path = os.environ.get("JPY_SESSION_NAME")
+    if path:
+        return path
+    shell = _ipython()
+    if shell is not None:
+        vsc = shell.user_ns.get("__vsc_ipynb_file__")
+        if isinstance(vsc, str):
+            return vsc
+    return None
+
+
+def _ipython():  # type: ignore[no-untyped-def]
+    ipython = sys.modules.get("IPython")
+    return ipython.get_ipython() if ipython is not None else None  # type: ignore[attr-defined]
+
+
+def in_notebook() -> bool:
+    """Whether code runs in an IPython shell (kernel or terminal)."""
+    return _ipython() is not None
+
+
+def source() -> tuple[str, str]:
+    """(source name, source type): the notebook or script that runs, MLflow's types."""
+    nb = notebook_path()
+    if nb:
+        return nb, "NOTEBOOK"
+    if in_notebook():
+        return "<ipython>", "NOTEBOOK"
+    main = sys.argv[0] if sys.argv and sys.argv[0] else "<python>"
+    if main not in ("-c", "-m") and not main.startswith("<"):
+        main = str(Path(main).absolute())
+    return main, "LOCAL"
+
+
+def run_tags() -> dict[str, str]:
+    """The tags every new run gets: user, source, git commit and branch, Python version."""
+    name, kind = source()
+    tags = {
+        USER: user(),
+        SOURCE_NAME: name,
+        SOURCE_TYPE: kind,
+        PYTHON_VERSION: platform.python_version(),
+    }
+    if kind == "NOTEBOOK" and name != "<ipython>":
+        tags[NOTEBOOK_PATH] = name
+    start = Path(name).parent if kind == "LOCAL" and Path(name).exists() else Path.cwd()
+    commit, branch = git_head(str(start))
+    if commit:
+        tags[GIT_COMMIT] = commit
+    if branch:
+        tags[GIT_BRANCH] = branch
+    return tags
+
+
+@lru_cache(maxsize=32)
+def _git_dir(start: str) -> Path | None:
+    for folder in (Path(start), *Path(start).parents):
+        candidate = folder / ".git"
+        if candidate.is_dir():
+            return candidate
+        if candidate.is_file():  # a worktree or submodule: "gitdir: <path>"
+            text = candidate.read_text().strip()
+            if text.startswith("gitdir:"):
+                return (folder / text[len("gitdir:") :].strip()).resolve()
+    return None
+
+
+def git_head(start: str) -> tuple[str | None, str | None]:
+    """(commit, branch) of the repository containing ``start``, read from ``.git``."""
+    git_dir = _git_dir(start)
+    if git_dir is None:
+        return None, None
+    try:
+        head = (git_dir / "HEAD").read_text().strip()
+    except OSError:
+        return None, None
+    if not head.startswith("ref:"):
+        return head or None, None
+    ref = head[len("ref:") :].strip()
+    branch = ref.removeprefix("refs/heads/")
+    common = _common_dir(git_dir)
+    for base in (git_dir, common):
+        ref_file = base / ref
+        if ref_file.is_file():
+            return ref_file.read_text().strip() or None, branch
+    packed = common / "packed-refs"
+    if packed.is_file():
+        for line in packed.read_text().splitlines():
+            sha, _, name = line.partition(" ")
+            if name == ref:
+                return sha, branch
+    return None, branch  # a branch with no commit yet
+
+
+def _common_dir(git_dir: Path) -> Path:
+    common = git_dir / "commondir"
+    if common.is_file():
+        return (git_dir / common.read_text().strip()).resolve()
+    return git_dir

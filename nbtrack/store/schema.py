@@ -1,0 +1,184 @@
+"""The SQLite schema of an nbtrack store, and its migrations.
+
+The file is a plain SQLite database meant to be read with SQL too (sqlite-utils,
+Datasette, pandas.read_sql). Tables follow MLflow's SQL store:
+
+- ``experiments`` / ``experiment_tags``
+- ``runs`` (one row a run; ``parent_run_id`` for nested runs), ``params``, ``tags``
+- ``metrics`` (every logged point: step, timestamp, value; ``is_nan`` because SQLite
+  stores NaN as NULL) and ``latest_metrics`` (per run and key, the point at the highest
+  step, then the newest timestamp: what search and ``Run.data.metrics`` see)
+- ``datasets``, ``inputs``, ``input_tags`` (dataset inputs of runs)
+- ``registered_models``, ``registered_model_tags``, ``registered_model_aliases``,
+  ``model_versions``, ``model_version_tags``, ``model_card_sections`` (the registry)
+
+Times are milliseconds since the epoch. ±inf metric values are stored as
+±1.7976931348623157e308, as MLflow stores them, and read back as ±inf.
+
+The schema version is ``PRAGMA user_version``; ``PRAGMA application_id`` marks the file
+as an nbtrack store so that a foreign SQLite file is never written to.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+APPLICATION_ID = 0x6E627472  # "nbtr"
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the initial schema
+    """
+    CREATE TABLE experiments (
+        experiment_id     INTEGER PRIMARY KEY AUTOINCREMENT,
+        name              TEXT NOT NULL UNIQUE,
+        artifact_location TEXT NOT NULL,
+        lifecycle_stage   TEXT NOT NULL DEFAULT 'active'
+                          CHECK (lifecycle_stage IN ('active', 'deleted')),
+        creation_time     INTEGER NOT NULL,
+        last_update_time  INTEGER NOT NULL
+    );
+    CREATE TABLE experiment_tags (
+        experiment_id INTEGER NOT NULL REFERENCES experiments (experiment_id),
+        key           TEXT NOT NULL,
+        value         TEXT NOT NULL,
+        PRIMARY KEY (experiment_id, key)
+    );
+    CREATE TABLE runs (
+        run_uuid        TEXT PRIMARY KEY,
+        name            TEXT NOT NULL,
+        experiment_id   INTEGER NOT NULL REFERENCES experiments (experiment_id),
+        user_id         TEXT NOT NULL,
+        status          TEXT NOT NULL
+                        CHECK (status IN ('RUNNING', 'SCHEDULED', 'FINISHED', 'FAILED', 'KILLED')),
+        start_time      INTEGER NOT NULL,
+        end_time        INTEGER,
+        deleted_time    INTEGER,
+        lifecycle_stage TEXT NOT NULL DEFAULT 'active'
+                        CHECK (lifecycle_stage IN ('active', 'deleted')),
+        artifact_uri    TEXT NOT NULL,
+        parent_run_id   TEXT
+    );
+    CREATE INDEX runs_experiment_start ON runs (experiment_id, start_time DESC);
+    CREATE INDEX runs_parent ON runs (parent_run_id);
+    CREATE TABLE params (
+        run_uuid TEXT NOT NULL REFERENCES runs (run_uuid),
+        key      TEXT NOT NULL,
+        value    TEXT NOT NULL,
+        PRIMARY KEY (run_uuid, key)
+    ) WITHOUT ROWID;
+    CREATE TABLE tags (
+        run_uuid TEXT NOT NULL REFERENCES runs (run_uuid),
+        key      TEXT NOT NULL,
+        value    TEXT NOT NULL,
+        PRIMARY KEY (run_uuid, key)
+    ) WITHOUT ROWID;
+    CREATE TABLE metrics (
+        run_uuid  TEXT NOT NULL REFERENCES runs (run_uuid),
+        key       TEXT NOT NULL,
+        value     REAL NOT NULL,
+        timestamp INTEGER NOT NULL,
+        step      INTEGER NOT NULL,
+        is_nan    INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX metrics_run_key_step ON metrics (run_uuid, key, step);
+    CREATE TABLE latest_metrics (
+        run_uuid  TEXT NOT NULL REFERENCES runs (run_uuid),
+        key       TEXT NOT NULL,
+        value     REAL NOT NULL,
+        timestamp INTEGER NOT NULL,
+        step      INTEGER NOT NULL,
+        is_nan    INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (run_uuid, key)
+    ) WITHOUT ROWID;
+    CREATE INDEX latest_metrics_key_value ON latest_metrics (key, value);
+    CREATE TABLE datasets (
+        dataset_uuid        TEXT PRIMARY KEY,
+        experiment_id       INTEGER NOT NULL REFERENCES experiments (experiment_id),
+        name                TEXT NOT NULL,
+        digest              TEXT NOT NULL,
+        dataset_source_type TEXT NOT NULL,
+        dataset_source      TEXT NOT NULL,
+        dataset_schema      TEXT,
+        dataset_profile     TEXT,
+        UNIQUE (experiment_id, name, digest)
+    );
+    CREATE TABLE inputs (
+        input_uuid       TEXT PRIMARY KEY,
+        source_type      TEXT NOT NULL,
+        source_id        TEXT NOT NULL,
+        destination_type TEXT NOT NULL,
+        destination_id   TEXT NOT NULL,
+        UNIQUE (source_type, source_id, destination_type, destination_id)
+    );
+    CREATE INDEX inputs_destination ON inputs (destination_type, destination_id);
+    CREATE TABLE input_tags (
+        input_uuid TEXT NOT NULL REFERENCES inputs (input_uuid),
+        name       TEXT NOT NULL,
+        value      TEXT NOT NULL,
+        PRIMARY KEY (input_uuid, name)
+    );
+    CREATE TABLE registered_models (
+        name              TEXT PRIMARY KEY,
+        creation_time     INTEGER NOT NULL,
+        last_updated_time INTEGER NOT NULL,
+        description       TEXT
+    );
+    CREATE TABLE registered_model_tags (
+        name  TEXT NOT NULL REFERENCES registered_models (name) ON UPDATE CASCADE,
+        key   TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (name, key)
+    );
+    CREATE TABLE model_versions (
+        name              TEXT NOT NULL REFERENCES registered_models (name) ON UPDATE CASCADE,
+        version           INTEGER NOT NULL,
+        creation_time     INTEGER NOT NULL,
+        last_updated_time INTEGER NOT NULL,
+        description       TEXT,
+        user_id           TEXT,
+        current_stage     TEXT NOT NULL DEFAULT 'None',
+        source            TEXT,
+        storage_location  TEXT,
+        run_id            TEXT,
+        run_link          TEXT,
+        status            TEXT NOT NULL DEFAULT 'READY',
+        status_message    TEXT,
+        PRIMARY KEY (name, version)
+    );
+    CREATE INDEX model_versions_run ON model_versions (run_id);
+    CREATE TABLE model_version_tags (
+        name    TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        key     TEXT NOT NULL,
+        value   TEXT NOT NULL,
+        PRIMARY KEY (name, version, key),
+        FOREIGN KEY (name, version) REFERENCES model_versions (name, version) ON UPDATE CASCADE
+    );
+    CREATE TABLE registered_model_aliases (
+        name    TEXT NOT NULL REFERENCES registered_models (name) ON UPDATE CASCADE,
+        alias   TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        PRIMARY KEY (name, alias)
+    );
+    CREATE TABLE model_card_sections (
+        name    TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        section TEXT NOT NULL,
+        text    TEXT NOT NULL,
+        PRIMARY KEY (name, version, section),
+        FOREIGN KEY (name, version) REFERENCES model_versions (name, version) ON UPDATE CASCADE
+    );
+    """,
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(conn: sqlite3.Connection, from_version: int) -> None:
+    """Apply the migrations after ``from_version``; the caller holds a write transaction."""
+    for script in MIGRATIONS[from_version:]:
+        for statement in script.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")

@@ -1,0 +1,728 @@
+"""Experiments, runs, params, metrics, tags and dataset inputs: every tracking SQL statement."""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import sqlite3
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from nbtrack.entities import (
+    Dataset,
+    DatasetInput,
+    Experiment,
+    InputTag,
+    LifecycleStage,
+    Metric,
+    Param,
+    Run,
+    RunData,
+    RunInfo,
+    RunInputs,
+    RunStatus,
+    RunTag,
+    ViewType,
+)
+from nbtrack.errors import (
+    ExperimentNotFound,
+    InvalidParameter,
+    InvalidState,
+    ResourceAlreadyExists,
+    RunNotFound,
+)
+from nbtrack.store.database import Database
+
+DBL_MAX = 1.7976931348623157e308
+DEFAULT_EXPERIMENT_ID = "0"
+DEFAULT_EXPERIMENT_NAME = "Default"
+PARENT_TAG = "mlflow.parentRunId"
+RUN_NAME_TAG = "mlflow.runName"
+
+_UPSERT_LATEST = """
+INSERT INTO latest_metrics (run_uuid, key, value, timestamp, step, is_nan)
+VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (run_uuid, key) DO UPDATE SET
+    value = excluded.value, timestamp = excluded.timestamp,
+    step = excluded.step, is_nan = excluded.is_nan
+WHERE excluded.step > latest_metrics.step
+   OR (excluded.step = latest_metrics.step AND excluded.timestamp > latest_metrics.timestamp)
+   OR (excluded.step = latest_metrics.step AND excluded.timestamp = latest_metrics.timestamp
+       AND excluded.value > latest_metrics.value)
+"""
+_INSERT_METRIC = (
+    "INSERT INTO metrics (run_uuid, key, value, timestamp, step, is_nan) VALUES (?, ?, ?, ?, ?, ?)"
+)
+_RUN_COLUMNS = (
+    "run_uuid, experiment_id, name, user_id, status, start_time, end_time, "
+    "lifecycle_stage, artifact_uri"
+)
+
+
+def now_ms() -> int:
+    """Milliseconds since the epoch, MLflow's unit of time."""
+    return time.time_ns() // 1_000_000
+
+
+def encode_value(value: float) -> tuple[float, int]:
+    """A metric value as stored: (value, is_nan), ±inf clamped as MLflow does."""
+    if math.isnan(value):
+        return 0.0, 1
+    if math.isinf(value):
+        return (DBL_MAX if value > 0 else -DBL_MAX), 0
+    return value, 0
+
+
+def decode_value(value: float, is_nan: int) -> float:
+    """The metric value a stored (value, is_nan) pair stands for."""
+    if is_nan:
+        return math.nan
+    if value >= DBL_MAX:
+        return math.inf
+    if value <= -DBL_MAX:
+        return -math.inf
+    return value
+
+
+class TrackingStore:
+    """Tracking operations on one store file; artifacts live under ``artifact_root``."""
+
+    def __init__(self, db: Database, artifact_root: Path):
+        self.db = db
+        self.artifact_root = artifact_root
+        self._ensure_default_experiment()
+
+    # -- experiments ------------------------------------------------------------------
+
+    def _ensure_default_experiment(self) -> None:
+        if self.db.query("SELECT 1 FROM experiments WHERE experiment_id = 0"):
+            return
+        with self.db.write() as c:
+            if not c.execute("SELECT 1 FROM experiments WHERE experiment_id = 0").fetchone():
+                ts = now_ms()
+                c.execute(
+                    "INSERT INTO experiments (experiment_id, name, artifact_location, "
+                    "creation_time, last_update_time) VALUES (0, ?, ?, ?, ?)",
+                    (DEFAULT_EXPERIMENT_NAME, self._experiment_location("0"), ts, ts),
+                )
+
+    def _experiment_location(self, experiment_id: str) -> str:
+        return (self.artifact_root / experiment_id).as_uri()
+
+    def create_experiment(
+        self, name: str, artifact_location: str | None = None, tags: dict[str, str] | None = None
+    ) -> str:
+        """Create an experiment and return its id; the name must be free."""
+        ts = now_ms()
+        with self.db.write() as c:
+            row = c.execute(
+                "SELECT experiment_id, lifecycle_stage FROM experiments WHERE name = ?", (name,)
+            ).fetchone()
+            if row is not None:
+                hint = (
+                    " (it is deleted: restore it with restore_experiment or remove it for "
+                    "good with `nbtrack gc`)"
+                    if row[1] == LifecycleStage.DELETED
+                    else ""
+                )
+                raise ResourceAlreadyExists(
+                    f"experiment {name!r} already exists with id {row[0]}{hint}; "
+                    "use set_experiment to reuse it or choose another name",
+                    name=name,
+                )
+            cur = c.execute(
+                "INSERT INTO experiments (name, artifact_location, creation_time, "
+                "last_update_time) VALUES (?, '', ?, ?)",
+                (name, ts, ts),
+            )
+            experiment_id = str(cur.lastrowid)
+            location = artifact_location or self._experiment_location(experiment_id)
+            c.execute(
+                "UPDATE experiments SET artifact_location = ? WHERE experiment_id = ?",
+                (location, experiment_id),
+            )
+            c.executemany(
+                "INSERT INTO experiment_tags (experiment_id, key, value) VALUES (?, ?, ?)",
+                [(experiment_id, k, v) for k, v in (tags or {}).items()],
+            )
+        return experiment_id
+
+    def _experiments(self, where: str, args: Sequence[object]) -> list[Experiment]:
+        with self.db.read() as c:
+            rows = c.execute(
+                "SELECT experiment_id, name, artifact_location, lifecycle_stage, "
+                f"creation_time, last_update_time FROM experiments e WHERE {where}",
+                args,
+            ).fetchall()
+            tags: dict[str, dict[str, str]] = {}
+            ids = [row[0] for row in rows]
+            for exp_id, key, value in _fetch_in(
+                c, "SELECT experiment_id, key, value FROM experiment_tags", "experiment_id", ids
+            ):
+                tags.setdefault(str(exp_id), {})[key] = value
+        return [
+            Experiment(str(r[0]), r[1], r[2], r[3], tags.get(str(r[0]), {}), r[4], r[5])
+            for r in rows
+        ]
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        """The experiment with this id (deleted ones included)."""
+        found = self._experiments("experiment_id = ?", (_experiment_int(experiment_id),))
+        if not found:
+            raise ExperimentNotFound(
+                f"no experiment with id {experiment_id!r}; list them with search_experiments()",
+                experiment_id=experiment_id,
+            )
+        return found[0]
+
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        """The experiment with this name, or None."""
+        found = self._experiments("name = ?", (name,))
+        return found[0] if found else None
+
+    def search_experiments(
+        self,
+        view_type: int = ViewType.ACTIVE_ONLY,
+        max_results: int | None = None,
+        filter_string: str | None = None,
+        order_by: list[str] | None = None,
+        page_token: str | None = None,
+    ) -> tuple[list[Experiment], str | None]:
+        """Experiments matching a filter, one page at a time."""
+        from nbtrack import search
+
+        query = search.experiments_query(filter_string, order_by)
+        stages = ViewType.stages(view_type)
+        offset = _decode_token(page_token)
+        limit = _limit(max_results)
+        sql = (
+            f"SELECT e.experiment_id FROM experiments e {query.joins} "
+            f"WHERE e.lifecycle_stage IN ({_marks(stages)}) AND ({query.where}) "
+            f"ORDER BY {query.order} LIMIT ? OFFSET ?"
+        )
+        args = [*query.join_args, *stages, *query.where_args, limit + 1, offset]
+        ids = [row[0] for row in self.db.query(sql, args)]
+        page = ids[:limit]
+        by_id = {
+            e.experiment_id: e
+            for e in self._experiments(f"experiment_id IN ({_marks(page)})", page)
+        }
+        token = _encode_token(offset + limit) if len(ids) > limit else None
+        return [by_id[str(i)] for i in page], token
+
+    def _set_experiment_stage(self, experiment_id: str, stage: str) -> None:
+        exp = self.get_experiment(experiment_id)
+        if experiment_id == DEFAULT_EXPERIMENT_ID and stage == LifecycleStage.DELETED:
+            raise InvalidParameter(
+                "the Default experiment (id 0) cannot be deleted", experiment_id=experiment_id
+            )
+        if exp.lifecycle_stage == stage:
+            raise InvalidState(
+                f"experiment {experiment_id} is already {stage}", experiment_id=experiment_id
+            )
+        ts = now_ms()
+        with self.db.write() as c:
+            c.execute(
+                "UPDATE experiments SET lifecycle_stage = ?, last_update_time = ? "
+                "WHERE experiment_id = ?",
+                (stage, ts, exp.experiment_id),
+            )
+            c.execute(
+                "UPDATE runs SET lifecycle_stage = ?, deleted_time = ? WHERE experiment_id = ?",
+                (stage, ts if stage == LifecycleStage.DELETED else None, exp.experiment_id),
+            )
+
+    def delete_experiment(self, experiment_id: str) -> None:
+        """Mark an experiment and its runs deleted (``gc`` removes them for good)."""
+        self._set_experiment_stage(experiment_id, LifecycleStage.DELETED)
+
+    def restore_experiment(self, experiment_id: str) -> None:
+        """Bring back a deleted experiment and its runs."""
+        self._set_experiment_stage(experiment_id, LifecycleStage.ACTIVE)
+
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None:
+        """Give an active experiment a new, free name."""
+        exp = self.get_experiment(experiment_id)
+        if exp.lifecycle_stage != LifecycleStage.ACTIVE:
+            raise InvalidState(
+                f"experiment {experiment_id} is deleted; restore it before renaming",
+                experiment_id=experiment_id,
+            )
+        with self.db.write() as c:
+            try:
+                c.execute(
+                    "UPDATE experiments SET name = ?, last_update_time = ? WHERE experiment_id = ?",
+                    (new_name, now_ms(), exp.experiment_id),
+                )
+            except sqlite3.IntegrityError:
+                raise ResourceAlreadyExists(
+                    f"experiment {new_name!r} already exists; choose another name", name=new_name
+                ) from None
+
+    def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
+        """Set (or replace) a tag on an experiment."""
+        exp = self.get_experiment(experiment_id)
+        with self.db.write() as c:
+            c.execute(
+                "INSERT OR REPLACE INTO experiment_tags (experiment_id, key, value) "
+                "VALUES (?, ?, ?)",
+                (exp.experiment_id, key, value),
+            )
+
+    # -- runs -------------------------------------------------------------------------
+
+    def create_run(
+        self,
+        experiment_id: str,
+        user_id: str,
+        start_time: int,
+        tags: dict[str, str],
+        run_name: str,
+        parent_run_id: str | None = None,
+    ) -> RunInfo:
+        """Insert a RUNNING run with its tags, in one transaction."""
+        exp = self.get_experiment(experiment_id)
+        if exp.lifecycle_stage != LifecycleStage.ACTIVE:
+            raise InvalidState(
+                f"experiment {exp.name!r} (id {experiment_id}) is deleted; restore it or "
+                "log to another experiment",
+                experiment_id=experiment_id,
+            )
+        if parent_run_id is not None:
+            self._check_run_exists(parent_run_id)
+        run_id = uuid.uuid4().hex
+        artifact_uri = f"{exp.artifact_location.rstrip('/')}/{run_id}/artifacts"
+        tags = {**tags, RUN_NAME_TAG: run_name}
+        if parent_run_id:
+            tags[PARENT_TAG] = parent_run_id
+        with self.db.write() as c:
+            c.execute(
+                "INSERT INTO runs (run_uuid, name, experiment_id, user_id, status, start_time, "
+                "artifact_uri, parent_run_id) VALUES (?, ?, ?, ?, 'RUNNING', ?, ?, ?)",
+                (run_id, run_name, exp.experiment_id, user_id, start_time, artifact_uri,
+                 parent_run_id),
+            )
+            c.executemany(
+                "INSERT INTO tags (run_uuid, key, value) VALUES (?, ?, ?)",
+                [(run_id, k, v) for k, v in tags.items()],
+            )
+        return RunInfo(run_id, exp.experiment_id, run_name, user_id, RunStatus.RUNNING,
+                       start_time, None, LifecycleStage.ACTIVE, artifact_uri)
+
+    def _check_run_exists(self, run_id: str) -> None:
+        if not self.db.query("SELECT 1 FROM runs WHERE run_uuid = ?", (run_id,)):
+            raise _run_not_found(run_id)
+
+    def get_run(self, run_id: str) -> Run:
+        """The run with everything it logged."""
+        runs = self.get_runs([run_id])
+        if not runs:
+            raise _run_not_found(run_id)
+        return runs[0]
+
+    def get_runs(self, run_ids: Sequence[str]) -> list[Run]:
+        """Several runs in the order given (unknown ids are skipped), in one read."""
+        with self.db.read() as c:
+            infos = _fetch_in(c, f"SELECT {_RUN_COLUMNS} FROM runs", "run_uuid", run_ids)
+            found = [row[0] for row in infos]
+            params: dict[str, dict[str, str]] = {i: {} for i in found}
+            tags: dict[str, dict[str, str]] = {i: {} for i in found}
+            metrics: dict[str, dict[str, float]] = {i: {} for i in found}
+            for rid, key, value in _fetch_in(
+                c, "SELECT run_uuid, key, value FROM params", "run_uuid", found
+            ):
+                params[rid][key] = value
+            for rid, key, value in _fetch_in(
+                c, "SELECT run_uuid, key, value FROM tags", "run_uuid", found
+            ):
+                tags[rid][key] = value
+            for rid, key, value, is_nan in _fetch_in(
+                c, "SELECT run_uuid, key, value, is_nan FROM latest_metrics", "run_uuid", found
+            ):
+                metrics[rid][key] = decode_value(value, is_nan)
+            inputs = self._inputs(c, found)
+        by_id = {
+            row[0]: Run(
+                RunInfo(row[0], str(row[1]), row[2], row[3], row[4], row[5], row[6], row[7],
+                        row[8]),
+                RunData(metrics[row[0]], params[row[0]], tags[row[0]]),
+                RunInputs(inputs.get(row[0], [])),
+            )
+            for row in infos
+        }
+        return [by_id[i] for i in run_ids if i in by_id]
+
+    def _active_run_check(self, c: sqlite3.Connection, run_id: str) -> None:
+        row = c.execute("SELECT lifecycle_stage FROM runs WHERE run_uuid = ?", (run_id,)).fetchone()
+        if row is None:
+            raise _run_not_found(run_id)
+        if row[0] != LifecycleStage.ACTIVE:
+            raise InvalidState(
+                f"run {run_id} is deleted; restore it with restore_run before logging to it",
+                run_id=run_id,
+            )
+
+    def update_run_info(
+        self, run_id: str, status: str | None, end_time: int | None, run_name: str | None
+    ) -> RunInfo:
+        """Change a run's status, end time or name (the name tag follows)."""
+        with self.db.write() as c:
+            self._active_run_check(c, run_id)
+            if status is not None:
+                c.execute(
+                    "UPDATE runs SET status = ?, end_time = ? WHERE run_uuid = ?",
+                    (status, end_time, run_id),
+                )
+            if run_name is not None:
+                c.execute("UPDATE runs SET name = ? WHERE run_uuid = ?", (run_name, run_id))
+                c.execute(
+                    "INSERT OR REPLACE INTO tags (run_uuid, key, value) VALUES (?, ?, ?)",
+                    (run_id, RUN_NAME_TAG, run_name),
+                )
+        return self.get_run(run_id).info
+
+    def _set_run_stage(self, run_id: str, stage: str) -> None:
+        with self.db.write() as c:
+            row = c.execute(
+                "SELECT lifecycle_stage FROM runs WHERE run_uuid = ?", (run_id,)
+            ).fetchone()
+            if row is None:
+                raise _run_not_found(run_id)
+            c.execute(
+                "UPDATE runs SET lifecycle_stage = ?, deleted_time = ? WHERE run_uuid = ?",
+                (stage, now_ms() if stage == LifecycleStage.DELETED else None, run_id),
+            )
+
+    def delete_run(self, run_id: str) -> None:
+        """Mark a run deleted; its data stays until ``gc``."""
+        self._set_run_stage(run_id, LifecycleStage.DELETED)
+
+    def restore_run(self, run_id: str) -> None:
+        """Bring back a deleted run."""
+        self._set_run_stage(run_id, LifecycleStage.ACTIVE)
+
+    # -- logging ----------------------------------------------------------------------
+
+    def log_metric(self, run_id: str, key: str, value: float, timestamp: int, step: int) -> None:
+        """Append one metric point and update the latest value (the hot path)."""
+        stored, is_nan = encode_value(value)
+        row = (run_id, key, stored, timestamp, step, is_nan)
+        with self.db.write() as c:
+            self._active_run_check(c, run_id)
+            c.execute(_INSERT_METRIC, row)
+            c.execute(_UPSERT_LATEST, row)
+
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[Metric] = (),
+        params: Sequence[Param] = (),
+        tags: Sequence[RunTag] = (),
+    ) -> None:
+        """Log metrics, params and tags atomically: all of them or none."""
+        rows = [(run_id, m.key, *encode_value(m.value), m.timestamp, m.step) for m in metrics]
+        metric_rows = [(r[0], r[1], r[2], r[4], r[5], r[3]) for r in rows]
+        with self.db.write() as c:
+            self._active_run_check(c, run_id)
+            self._insert_params(c, run_id, params)
+            c.executemany(
+                "INSERT OR REPLACE INTO tags (run_uuid, key, value) VALUES (?, ?, ?)",
+                [(run_id, t.key, t.value) for t in tags],
+            )
+            c.executemany(_INSERT_METRIC, metric_rows)
+            c.executemany(_UPSERT_LATEST, _latest_per_key(metric_rows))
+
+    def _insert_params(self, c: sqlite3.Connection, run_id: str, params: Sequence[Param]) -> None:
+        new: dict[str, str] = {}
+        for p in params:
+            if new.setdefault(p.key, p.value) != p.value:
+                raise InvalidParameter(
+                    f"param {p.key!r} is given twice with different values "
+                    f"({new[p.key]!r} and {p.value!r}); log it once",
+                    key=p.key,
+                    run_id=run_id,
+                )
+        old = dict(_fetch_in(c, "SELECT key, value FROM params WHERE run_uuid = ? AND",
+                             "key", list(new), prefix_args=(run_id,)))
+        for key, value in new.items():
+            if key in old and old[key] != value:
+                raise InvalidParameter(
+                    f"param {key!r} was already logged with value {old[key]!r} in run "
+                    f"{run_id}; params are immutable, so {value!r} was not logged. Log it "
+                    "under another key, or start a new run for the new value",
+                    key=key,
+                    run_id=run_id,
+                )
+        c.executemany(
+            "INSERT INTO params (run_uuid, key, value) VALUES (?, ?, ?)",
+            [(run_id, k, v) for k, v in new.items() if k not in old],
+        )
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        """Remove a tag; an error if the run has no such tag."""
+        with self.db.write() as c:
+            self._active_run_check(c, run_id)
+            cur = c.execute("DELETE FROM tags WHERE run_uuid = ? AND key = ?", (run_id, key))
+            if cur.rowcount == 0:
+                raise InvalidParameter(
+                    f"run {run_id} has no tag {key!r} to delete", run_id=run_id, key=key
+                )
+
+    def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
+        """Every point logged for a metric, by step then timestamp."""
+        self._check_run_exists(run_id)
+        rows = self.db.query(
+            "SELECT value, is_nan, timestamp, step FROM metrics WHERE run_uuid = ? AND key = ? "
+            "ORDER BY step, timestamp, rowid",
+            (run_id, key),
+        )
+        return [Metric(key, decode_value(v, n), ts, step) for v, n, ts, step in rows]
+
+    # -- dataset inputs ---------------------------------------------------------------
+
+    def log_inputs(self, run_id: str, datasets: Iterable[DatasetInput]) -> None:
+        """Record datasets used by a run (a dataset is stored once per experiment)."""
+        with self.db.write() as c:
+            self._active_run_check(c, run_id)
+            (experiment_id,) = c.execute(
+                "SELECT experiment_id FROM runs WHERE run_uuid = ?", (run_id,)
+            ).fetchone()
+            for item in datasets:
+                d = item.dataset
+                c.execute(
+                    "INSERT OR IGNORE INTO datasets (dataset_uuid, experiment_id, name, digest, "
+                    "dataset_source_type, dataset_source, dataset_schema, dataset_profile) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (uuid.uuid4().hex, experiment_id, d.name, d.digest, d.source_type, d.source,
+                     d.schema, d.profile),
+                )
+                (dataset_id,) = c.execute(
+                    "SELECT dataset_uuid FROM datasets WHERE experiment_id = ? AND name = ? "
+                    "AND digest = ?",
+                    (experiment_id, d.name, d.digest),
+                ).fetchone()
+                c.execute(
+                    "INSERT OR IGNORE INTO inputs (input_uuid, source_type, source_id, "
+                    "destination_type, destination_id) VALUES (?, 'DATASET', ?, 'RUN', ?)",
+                    (uuid.uuid4().hex, dataset_id, run_id),
+                )
+                (input_id,) = c.execute(
+                    "SELECT input_uuid FROM inputs WHERE source_type = 'DATASET' AND "
+                    "source_id = ? AND destination_type = 'RUN' AND destination_id = ?",
+                    (dataset_id, run_id),
+                ).fetchone()
+                c.executemany(
+                    "INSERT OR REPLACE INTO input_tags (input_uuid, name, value) VALUES (?, ?, ?)",
+                    [(input_id, t.key, t.value) for t in item.tags],
+                )
+
+    def _inputs(self, c: sqlite3.Connection, run_ids: list[str]) -> dict[str, list[DatasetInput]]:
+        rows = _fetch_in(
+            c,
+            "SELECT i.destination_id, i.input_uuid, d.name, d.digest, d.dataset_source_type, "
+            "d.dataset_source, d.dataset_schema, d.dataset_profile FROM inputs i "
+            "JOIN datasets d ON d.dataset_uuid = i.source_id WHERE i.destination_type = 'RUN' AND",
+            "i.destination_id",
+            run_ids,
+        )
+        if not rows:
+            return {}
+        tags: dict[str, list[InputTag]] = {}
+        for input_id, name, value in _fetch_in(
+            c, "SELECT input_uuid, name, value FROM input_tags", "input_uuid", [r[1] for r in rows]
+        ):
+            tags.setdefault(input_id, []).append(InputTag(name, value))
+        result: dict[str, list[DatasetInput]] = {}
+        for run_id, input_id, *dataset in rows:
+            result.setdefault(run_id, []).append(
+                DatasetInput(Dataset(*dataset), tags.get(input_id, []))
+            )
+        return result
+
+    # -- search -----------------------------------------------------------------------
+
+    def search_run_ids(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        run_view_type: int = ViewType.ACTIVE_ONLY,
+        max_results: int | None = None,
+        order_by: list[str] | None = None,
+        page_token: str | None = None,
+    ) -> tuple[list[str], str | None]:
+        """Ids of the runs matching a filter, in order, one page at a time (all SQL)."""
+        from nbtrack import search
+
+        query = search.runs_query(filter_string, order_by)
+        stages = ViewType.stages(run_view_type)
+        exp_ids = [_experiment_int(e) for e in experiment_ids]
+        offset = _decode_token(page_token)
+        limit = _limit(max_results)
+        sql = (
+            f"SELECT r.run_uuid FROM runs r {query.joins} "
+            f"WHERE r.experiment_id IN ({_marks(exp_ids)}) "
+            f"AND r.lifecycle_stage IN ({_marks(stages)}) AND ({query.where}) "
+            f"ORDER BY {query.order} LIMIT ? OFFSET ?"
+        )
+        args = [*query.join_args, *exp_ids, *stages, *query.where_args, limit + 1, offset]
+        ids = [row[0] for row in self.db.query(sql, args)]
+        token = _encode_token(offset + limit) if len(ids) > limit else None
+        return ids[:limit], token
+
+    def search_runs(self, experiment_ids: Sequence[str], **kwargs: object) -> tuple[list[Run], str | None]:
+        """Runs matching a filter, in order, one page at a time."""
+        ids, token = self.search_run_ids(experiment_ids, **kwargs)  # type: ignore[arg-type]
+        return self.get_runs(ids), token
+
+    def run_table(self, run_ids: Sequence[str]) -> dict[str, list[tuple]]:
+        """Raw rows of runs, params, latest metrics and tags: what a DataFrame is built from."""
+        with self.db.read() as c:
+            return {
+                "runs": _fetch_in(c, f"SELECT {_RUN_COLUMNS} FROM runs", "run_uuid", run_ids),
+                "params": _fetch_in(
+                    c, "SELECT run_uuid, key, value FROM params", "run_uuid", run_ids
+                ),
+                "metrics": _fetch_in(
+                    c, "SELECT run_uuid, key, value, is_nan FROM latest_metrics", "run_uuid",
+                    run_ids,
+                ),
+                "tags": _fetch_in(c, "SELECT run_uuid, key, value FROM tags", "run_uuid", run_ids),
+            }
+
+    # -- garbage collection -----------------------------------------------------------
+
+    def deleted_run_ids(self, older_than_ms: int | None = None) -> list[str]:
+        """Runs marked deleted (before a time, if given): what ``gc`` would remove."""
+        sql = "SELECT run_uuid FROM runs WHERE lifecycle_stage = 'deleted'"
+        args: list[object] = []
+        if older_than_ms is not None:
+            sql += " AND deleted_time <= ?"
+            args.append(older_than_ms)
+        return [row[0] for row in self.db.query(sql, args)]
+
+    def purge_runs(self, run_ids: Sequence[str]) -> None:
+        """Remove deleted runs and all their rows for good."""
+        with self.db.write() as c:
+            for chunk in _chunks(list(run_ids)):
+                marks = _marks(chunk)
+                for table in ("metrics", "latest_metrics", "params", "tags"):
+                    c.execute(f"DELETE FROM {table} WHERE run_uuid IN ({marks})", chunk)
+                c.execute(
+                    "DELETE FROM input_tags WHERE input_uuid IN (SELECT input_uuid FROM inputs "
+                    f"WHERE destination_type = 'RUN' AND destination_id IN ({marks}))",
+                    chunk,
+                )
+                c.execute(
+                    "DELETE FROM inputs WHERE destination_type = 'RUN' "
+                    f"AND destination_id IN ({marks})",
+                    chunk,
+                )
+                c.execute(
+                    f"DELETE FROM runs WHERE lifecycle_stage = 'deleted' AND run_uuid IN ({marks})",
+                    chunk,
+                )
+
+    def purge_experiments(self) -> list[str]:
+        """Remove deleted experiments that no longer hold runs; return their ids."""
+        with self.db.write() as c:
+            ids = [
+                str(row[0])
+                for row in c.execute(
+                    "SELECT experiment_id FROM experiments e WHERE lifecycle_stage = 'deleted' "
+                    "AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.experiment_id = e.experiment_id)"
+                )
+            ]
+            for exp_id in ids:
+                c.execute("DELETE FROM experiment_tags WHERE experiment_id = ?", (exp_id,))
+                c.execute("DELETE FROM datasets WHERE experiment_id = ?", (exp_id,))
+                c.execute("DELETE FROM experiments WHERE experiment_id = ?", (exp_id,))
+        return ids
+
+
+def _latest_per_key(rows: list[tuple]) -> list[tuple]:
+    """Of a batch's metric rows, the one per key that can become the latest value."""
+    best: dict[str, tuple] = {}
+    for row in rows:  # (run_id, key, value, timestamp, step, is_nan)
+        current = best.get(row[1])
+        if current is None or (row[4], row[3], row[2]) > (current[4], current[3], current[2]):
+            best[row[1]] = row
+    return list(best.values())
+
+
+def _run_not_found(run_id: str) -> RunNotFound:
+    return RunNotFound(
+        f"no run with id {run_id!r} in this store; check the id (search_runs lists them) "
+        "and the tracking URI",
+        run_id=run_id,
+    )
+
+
+def _experiment_int(experiment_id: object) -> int:
+    try:
+        return int(str(experiment_id))
+    except ValueError:
+        raise ExperimentNotFound(
+            f"experiment id must be a number such as '0' (found {experiment_id!r}); "
+            "to look up by name use get_experiment_by_name",
+            experiment_id=experiment_id,
+        ) from None
+
+
+def _marks(items: Sequence[object]) -> str:
+    return ", ".join("?" * len(items)) or "NULL"
+
+
+_CHUNK = 900  # stays under SQLite's default limit of bound variables
+
+
+def _chunks(items: list) -> Iterable[list]:
+    for i in range(0, len(items), _CHUNK):
+        yield items[i : i + _CHUNK]
+
+
+def _fetch_in(
+    c: sqlite3.Connection,
+    select: str,
+    column: str,
+    values: Sequence[object],
+    prefix_args: tuple = (),
+) -> list[tuple]:
+    """Run ``select … WHERE column IN (values)`` in chunks; ``select`` may end in AND."""
+    joiner = " " if select.rstrip().endswith("AND") else " WHERE "
+    rows: list[tuple] = []
+    for chunk in _chunks(list(values)):
+        rows += c.execute(
+            f"{select}{joiner}{column} IN ({_marks(chunk)})", (*prefix_args, *chunk)
+        ).fetchall()
+    return rows
+
+
+def _limit(max_results: int | None) -> int:
+    if max_results is None:
+        return 2**62
+    if not isinstance(max_results, int) or max_results <= 0:
+        raise InvalidParameter(
+            f"max_results must be a positive whole number (found {max_results!r})"
+        )
+    return max_results
+
+
+def _encode_token(offset: int) -> str:
+    return base64.b64encode(json.dumps({"offset": offset}).encode()).decode()
+
+
+def _decode_token(token: str | None) -> int:
+    if not token:
+        return 0
+    try:
+        offset = json.loads(base64.b64decode(token))["offset"]
+        if isinstance(offset, int) and offset >= 0:
+            return offset
+    except (ValueError, KeyError, TypeError):
+        pass
+    raise InvalidParameter(
+        f"invalid page_token {token!r}; pass the token of the previous page unchanged"
+    )

@@ -1,0 +1,129 @@
+"""Checks on names and values before anything reaches the store (MLflow's limits)."""
+
+from __future__ import annotations
+
+import math
+import numbers
+import posixpath
+import re
+
+from nbtrack.errors import InvalidParameter
+
+MAX_KEY_LENGTH = 250
+MAX_PARAM_VALUE_LENGTH = 6000
+MAX_TAG_VALUE_LENGTH = 8000
+MAX_EXPERIMENT_NAME_LENGTH = 500
+MAX_RUN_NAME_LENGTH = 250
+_KEY_RE = re.compile(r"[\w\-. /:]+")
+
+
+def validate_key(key: object, kind: str) -> str:
+    """Check a metric, param or tag key; return it.
+
+    Keys may also name files (artifacts, panels), so they must be non-empty, at most 250
+    characters of letters, digits and ``_ - . space / :``, and must not change under path
+    normalisation (no ``..``, ``//`` or leading/trailing ``/``).
+    """
+    if not isinstance(key, str):
+        raise InvalidParameter(
+            f"{kind} key must be a string (found {type(key).__name__} {key!r})", key=key
+        )
+    if not key:
+        raise InvalidParameter(f"{kind} key must not be empty", key=key)
+    if len(key) > MAX_KEY_LENGTH:
+        raise InvalidParameter(
+            f"{kind} key must be at most {MAX_KEY_LENGTH} characters "
+            f"(found {len(key)}: {key[:40]!r}…); shorten it",
+            key=key,
+        )
+    if not _KEY_RE.fullmatch(key):
+        raise InvalidParameter(
+            f"{kind} key {key!r} has a character that is not allowed; use only letters, "
+            "digits, underscores, dashes, periods, spaces, colons and slashes",
+            key=key,
+        )
+    if posixpath.normpath(key) != key or key.startswith("/"):
+        raise InvalidParameter(
+            f"{kind} key {key!r} would name another path ({posixpath.normpath(key)!r}); "
+            "remove '..', '.', '//' and leading or trailing slashes",
+            key=key,
+        )
+    return key
+
+
+def param_value(key: str, value: object) -> str:
+    """A param value as the string stored, within MLflow's length limit."""
+    text = str(value)
+    if len(text) > MAX_PARAM_VALUE_LENGTH:
+        raise InvalidParameter(
+            f"param {key!r} value must be at most {MAX_PARAM_VALUE_LENGTH} characters "
+            f"(found {len(text)}); log long values as an artifact with log_text",
+            key=key,
+        )
+    return text
+
+
+def tag_value(key: str, value: object) -> str:
+    """A tag value as the string stored, within MLflow's length limit."""
+    text = str(value)
+    if len(text) > MAX_TAG_VALUE_LENGTH:
+        raise InvalidParameter(
+            f"tag {key!r} value must be at most {MAX_TAG_VALUE_LENGTH} characters "
+            f"(found {len(text)}); log long values as an artifact with log_text",
+            key=key,
+        )
+    return text
+
+
+def metric_value(key: str, value: object) -> float:
+    """A metric value as a float; NaN and ±inf are allowed, strings are not."""
+    if isinstance(value, numbers.Number) and not isinstance(value, complex):
+        return float(value)  # type: ignore[arg-type]
+    if hasattr(value, "__float__") and not isinstance(value, (str, bytes)):
+        try:
+            return float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            pass
+    raise InvalidParameter(
+        f"metric {key!r} value must be a number (found {type(value).__name__} {value!r}); "
+        "convert it with float() or log it as a param or tag",
+        key=key,
+    )
+
+
+def whole_number(name: str, value: object) -> int:
+    """A step or timestamp: a whole number (bools and floats with a fraction refused)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        if isinstance(value, float) and value.is_integer() and not math.isinf(value):
+            return int(value)
+        raise InvalidParameter(
+            f"{name} must be a whole number (found {type(value).__name__} {value!r})"
+        )
+    return int(value)
+
+
+def experiment_name(name: object) -> str:
+    """Check an experiment name: a non-empty string of reasonable length."""
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidParameter(
+            f"experiment name must be a non-empty string (found {name!r})", name=name
+        )
+    if len(name) > MAX_EXPERIMENT_NAME_LENGTH:
+        raise InvalidParameter(
+            f"experiment name must be at most {MAX_EXPERIMENT_NAME_LENGTH} characters "
+            f"(found {len(name)})",
+            name=name,
+        )
+    return name
+
+
+def run_name(name: object) -> str:
+    """Check a run name: a string of at most 250 characters."""
+    if not isinstance(name, str):
+        raise InvalidParameter(f"run name must be a string (found {name!r})", name=name)
+    if len(name) > MAX_RUN_NAME_LENGTH:
+        raise InvalidParameter(
+            f"run name must be at most {MAX_RUN_NAME_LENGTH} characters (found {len(name)})",
+            name=name,
+        )
+    return name
