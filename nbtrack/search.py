@@ -3,19 +3,21 @@
 A hand-written lexer and recursive-descent parser turn a filter such as
 ``metrics.rmse < 1 and params.alpha = '0.5'`` into clauses; each clause compiles to a
 boolean SQL expression (an ``EXISTS`` subquery for metrics, params and tags) with every
-user value bound as a parameter. Nothing is evaluated row by row in Python.
+user value and key bound as a parameter. Nothing is evaluated row by row in Python.
 
-The semantics are MLflow 3.17's SQL store on SQLite (``mlflow/utils/search_utils.py``,
-``mlflow/store/tracking/sqlalchemy_store.py``):
+The semantics are those of MLflow 3.17's SQL store on SQLite (``mlflow/utils/
+search_utils.py``, ``mlflow/store/tracking/sqlalchemy_store.py``):
 
-- quoted values are the raw text between the quotes (MLflow has no escapes: a value
-  holding ``'`` is written in double quotes);
-- ``LIKE`` is case-sensitive (MLflow sets ``PRAGMA case_sensitive_like``, which is
-  connection-global, so nbtrack instead compiles ``LIKE p`` to ``GLOB`` with ``%`` → ``*``,
-  ``_`` → ``?`` and the glob metacharacters ``* ? [`` bracketed); ``ILIKE`` is
-  ``lower(x) LIKE lower(p)``; neither has an escape character, as in MLflow;
-- a NaN metric (``is_nan = 1``) matches only ``!=``; ``!=`` never matches a missing key;
-- ordering puts missing keys last in both directions, NaN just before them.
+- a quoted value is the raw text between its quotes, lexed with sqlparse's patterns as
+  MLflow does; there are no escapes, so a value holding ``'`` is written in ``"…"``;
+- ``LIKE`` is case-sensitive. MLflow gets that from ``PRAGMA case_sensitive_like``, which
+  is connection-global, so ``x LIKE p`` compiles to ``x GLOB g`` instead, where ``g`` is
+  ``p`` with ``%`` → ``*``, ``_`` → ``?`` and the glob metacharacters ``* ? [``
+  bracketed. ``ILIKE`` is ``lower(x) LIKE lower(p)`` (ASCII case folding, as in MLflow).
+  Neither has an escape character, as in MLflow;
+- a NaN metric (stored as 0 with ``is_nan = 1``) matches only ``!=``; ``!=`` never matches
+  a run that lacks the key;
+- ordering puts missing keys last in both directions, NaN metrics just before them.
 """
 
 from __future__ import annotations
@@ -23,13 +25,15 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
-from typing import NoReturn, Union
+from typing import NoReturn
 
 from nbtrack.errors import InvalidFilter
 
-Value = Union[str, int, float, tuple[str, ...], None]
+Value = str | int | float | tuple[str, ...] | None
 
-NUM_OPS = frozenset({"=", "!=", "<", "<=", ">", ">="})
+_NUMERIC = ("=", "!=", "<", "<=", ">", ">=")
+ALL_OPS = (*_NUMERIC, "LIKE", "ILIKE", "IN", "NOT IN", "IS NULL", "IS NOT NULL")  # message order
+NUM_OPS = frozenset(_NUMERIC)
 STR_OPS = frozenset({"=", "!=", "LIKE", "ILIKE"})
 LIST_OPS = frozenset({"IN", "NOT IN"})
 NULL_OPS = frozenset({"IS NULL", "IS NOT NULL"})
@@ -43,7 +47,8 @@ class SqlQuery:
     Attributes
     ----------
     joins
-        ``LEFT JOIN`` clauses needed by the ORDER BY, placed right after the FROM table.
+        ``LEFT JOIN`` clauses needed by the ORDER BY (may be empty), placed right after
+        the FROM table.
     join_args
         Parameters of ``joins``, in order.
     where
@@ -61,61 +66,67 @@ class SqlQuery:
     order: str
 
 
-# -- the searchable things ------------------------------------------------------------
+# -- what each search can see -----------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class _Attr:
     column: str
-    kind: str = "str"  # "str", "num" (int or float), "int", or "id" (integer given as text)
+    kind: str = "str"  # "str", "num" (int or float), "int", or "id" (an integer as text)
     ops: frozenset[str] = STR_OPS
     nullable: bool = False
 
 
 @dataclass(frozen=True)
 class _Search:
-    label: str  # for messages: "search_runs", ...
-    prefixes: dict[str, str]  # written prefix -> entity
+    label: str  # the API name, for messages
+    prefixes: dict[str, str]  # prefix as written -> entity
     attrs: dict[str, _Attr]  # filterable attributes
     order_attrs: dict[str, _Attr]
-    children: dict[str, tuple[str, str]]  # entity -> (table, link with {a} for its alias)
-    child_ops: dict[str, frozenset[str]]
+    children: dict[str, tuple[str, str, frozenset[str]]]  # entity -> (table, link, ops)
     default_order: tuple[str, ...]
     tiebreak: tuple[tuple[str, str], ...]  # (column, direction) appended unless ordered on
+    order_children: bool = False  # may order by metrics, params, tags (via LEFT JOINs)
 
 
-_ATTR_PREFIXES = {"attr": "attribute", "attribute": "attribute", "attributes": "attribute"}
-_TAG_PREFIXES = {"tag": "tag", "tags": "tag"}
+def _names(entity: str, *written: str) -> dict[str, str]:
+    return dict.fromkeys(written, entity)
+
+
+_ATTRIBUTE = _names("attribute", "attr", "attribute", "attributes")
+_TAG = _names("tag", "tag", "tags")
 _START = _Attr("r.start_time", "num", NUM_OPS)
 _RUN_NAME = _Attr("r.name")
 _RUN_ATTRS = {
     "run_id": _Attr("r.run_uuid", ops=STR_OPS | LIST_OPS),
-    "run_name": _RUN_NAME, "run name": _RUN_NAME, "Run name": _RUN_NAME, "Run Name": _RUN_NAME,
+    **dict.fromkeys(("run_name", "run name", "Run name", "Run Name"), _RUN_NAME),
     "status": _Attr("r.status"),
     "artifact_uri": _Attr("r.artifact_uri"),
     "user_id": _Attr("r.user_id"),
-    "start_time": _START, "created": _START, "Created": _START,
+    **dict.fromkeys(("start_time", "created", "Created"), _START),
     "end_time": _Attr("r.end_time", "num", NUM_OPS, nullable=True),
-}  # fmt: skip
+}
+_RUN_LINK = "{a}.run_uuid = r.run_uuid"
 RUNS = _Search(
     label="search_runs",
     prefixes={
-        **_ATTR_PREFIXES, **_TAG_PREFIXES, "run": "attribute",
-        "metric": "metric", "metrics": "metric",
-        "param": "param", "params": "param", "parameter": "param", "parameters": "param",
-        "dataset": "dataset", "datasets": "dataset",
-    },  # fmt: skip
+        **_ATTRIBUTE,
+        **_TAG,
+        "run": "attribute",
+        **_names("metric", "metric", "metrics"),
+        **_names("param", "param", "params", "parameter", "parameters"),
+        **_names("dataset", "dataset", "datasets"),
+    },
     attrs=_RUN_ATTRS,
     order_attrs=_RUN_ATTRS,
     children={
-        "metric": ("latest_metrics", "{a}.run_uuid = r.run_uuid"),
-        "param": ("params", "{a}.run_uuid = r.run_uuid"),
-        "tag": ("tags", "{a}.run_uuid = r.run_uuid"),
+        "metric": ("latest_metrics", _RUN_LINK, NUM_OPS | NULL_OPS),
+        "param": ("params", _RUN_LINK, STR_OPS | NULL_OPS),
+        "tag": ("tags", _RUN_LINK, STR_OPS | NULL_OPS),
     },
-    child_ops={"metric": NUM_OPS | NULL_OPS, "param": STR_OPS | NULL_OPS,
-               "tag": STR_OPS | NULL_OPS, "dataset": STR_OPS | LIST_OPS},  # fmt: skip
     default_order=(),
     tiebreak=(("r.start_time", "DESC"), ("r.run_uuid", "ASC")),
+    order_children=True,
 )
 _EXPERIMENT_ATTRS = {
     "name": _Attr("e.name"),
@@ -125,18 +136,19 @@ _EXPERIMENT_ATTRS = {
 }
 EXPERIMENTS = _Search(
     label="search_experiments",
-    prefixes={**_ATTR_PREFIXES, **_TAG_PREFIXES},
+    prefixes={**_ATTRIBUTE, **_TAG},
     attrs=_EXPERIMENT_ATTRS,
     order_attrs=_EXPERIMENT_ATTRS,
-    children={"tag": ("experiment_tags", "{a}.experiment_id = e.experiment_id")},
-    child_ops={"tag": STR_OPS | NULL_OPS},
+    children={
+        "tag": ("experiment_tags", "{a}.experiment_id = e.experiment_id", STR_OPS | NULL_OPS)
+    },
     default_order=("creation_time DESC", "experiment_id ASC"),
     tiebreak=(("e.experiment_id", "DESC"),),
 )
 _RM_UPDATED = _Attr("rm.last_updated_time", "int", NUM_OPS)
 REGISTERED_MODELS = _Search(
     label="search_registered_models",
-    prefixes={**_ATTR_PREFIXES, **_TAG_PREFIXES},
+    prefixes={**_ATTRIBUTE, **_TAG},
     attrs={"name": _Attr("rm.name", ops=STR_OPS | LIST_OPS)},
     order_attrs={
         "name": _Attr("rm.name"),
@@ -144,8 +156,7 @@ REGISTERED_MODELS = _Search(
         "last_updated_timestamp": _RM_UPDATED,
         "creation_timestamp": _Attr("rm.creation_time", "int", NUM_OPS),
     },
-    children={"tag": ("registered_model_tags", "{a}.name = rm.name")},
-    child_ops={"tag": STR_OPS},
+    children={"tag": ("registered_model_tags", "{a}.name = rm.name", STR_OPS)},
     default_order=(),
     tiebreak=(("rm.name", "ASC"),),
 )
@@ -153,28 +164,33 @@ _MV_VERSION = _Attr("mv.version", "int", NUM_OPS)
 _MV_SOURCE = _Attr("mv.source", nullable=True)
 MODEL_VERSIONS = _Search(
     label="search_model_versions",
-    prefixes={**_ATTR_PREFIXES, **_TAG_PREFIXES},
+    prefixes={**_ATTRIBUTE, **_TAG},
     attrs={
         "name": _Attr("mv.name", ops=STR_OPS | LIST_OPS),
         "run_id": _Attr("mv.run_id", ops=STR_OPS | LIST_OPS, nullable=True),
-        "source_path": _MV_SOURCE, "source": _MV_SOURCE,
-        "version_number": _MV_VERSION, "version": _MV_VERSION,
-    },  # fmt: skip
+        "source_path": _MV_SOURCE,
+        "source": _MV_SOURCE,
+        "version_number": _MV_VERSION,
+        "version": _MV_VERSION,
+    },
     order_attrs={
         "name": _Attr("mv.name"),
-        "version_number": _MV_VERSION, "version": _MV_VERSION,
+        "version_number": _MV_VERSION,
+        "version": _MV_VERSION,
         "creation_timestamp": _Attr("mv.creation_time", "int", NUM_OPS),
         "last_updated_timestamp": _Attr("mv.last_updated_time", "int", NUM_OPS),
-    },  # fmt: skip
-    children={"tag": ("model_version_tags", "{a}.name = mv.name AND {a}.version = mv.version")},
-    child_ops={"tag": STR_OPS},
+    },
+    children={
+        "tag": ("model_version_tags", "{a}.name = mv.name AND {a}.version = mv.version", STR_OPS)
+    },
     default_order=("last_updated_timestamp DESC", "name ASC", "version_number DESC"),
     tiebreak=(("mv.name", "ASC"), ("mv.version", "DESC")),
 )
 
-# -- lexing ---------------------------------------------------------------------------
+# -- lexing -----------------------------------------------------------------------------
 
-# The string and number patterns are sqlparse's, which MLflow tokenizes with.
+# Strings and numbers use sqlparse's patterns, which MLflow tokenizes with: so '5e-1' and
+# '.5' are numbers and '1e+3' is not; '' and \' do not end a string (and stay in it).
 _QUOTED = {
     "'": re.compile(r"'(?:''|\\'|[^'])*'"),
     '"': re.compile(r'"(?:""|\\"|[^"])*"'),
@@ -202,96 +218,112 @@ class _Tok:
             return self.parts[0][0].upper()
         return None
 
+    @property
+    def end(self) -> int:
+        return self.pos + len(self.text)
+
     def shown(self) -> str:
         return "the end" if self.kind == "end" else repr(self.text)
 
 
 class _Source:
-    """The text being parsed, and the errors that point into it."""
+    """The text being parsed, its tokens, and the errors that point into it."""
 
     def __init__(self, text: str, label: str) -> None:
         self.text, self.label = text, label
 
-    def fail(self, pos: int, problem: str, fix: str = "") -> NoReturn:
+    def fail(self, pos: int, problem: str, fix: str = "", found: _Tok | None = None) -> NoReturn:
         message = f'Invalid {self.label} "{self.text}": {problem} at position {pos}'
+        message += f" (found {found.shown()})" if found else ""
+        message += f"; {fix}" if fix else ""
         key = "filter_string" if self.label == "filter" else "order_by"
-        raise InvalidFilter(message + (f"; {fix}" if fix else ""), position=pos, **{key: self.text})
+        raise InvalidFilter(message, position=pos, **{key: self.text})
 
     def tokens(self) -> list[_Tok]:
-        toks, pos, text = [], 0, self.text
-        while True:
-            pos = _SPACE.match(text, pos).end()  # type: ignore[union-attr]
-            if pos == len(text):
-                return [*toks, _Tok("end", "", pos)]
-            tok = self._token(pos)
-            toks.append(tok)
+        toks: list[_Tok] = []
+        pos = 0
+        while (pos := _SPACE.match(self.text, pos).end()) < len(self.text):  # type: ignore[union-attr]
+            after_key = bool(toks) and toks[-1].kind == "ident" and toks[-1].end == pos
+            toks.append(tok := self._token(pos, after_key))
             pos += len(tok.text)
+        return [*toks, _Tok("end", "", pos)]
 
-    def _token(self, pos: int) -> _Tok:
+    def _token(self, pos: int, after_key: bool) -> _Tok:
         text, ch = self.text, self.text[pos]
         if ch in "'\"":
             return _Tok("string", self._quoted(pos), pos)
         if ch == "`" or _WORD.match(text, pos):
             return self._ident(pos)
-        if m := _NUMBER.match(text, pos):
-            return _Tok("number", m.group(), pos)
-        if m := _OP.match(text, pos):
-            return _Tok("op", m.group(), pos)
+        for kind, pattern in (("number", _NUMBER), ("op", _OP)):
+            if m := pattern.match(text, pos):
+                return _Tok(kind, m.group(), pos)
         if ch in "(),":
             return _Tok("punct", ch, pos)
         if m := _PLUS_EXPONENT.match(text, pos):
-            self.fail(pos, f"the number {m.group()!r} has a '+' in its exponent, which MLflow "
-                      "does not read", f"write it without '+', e.g. {m.group().replace('+', '')}")  # fmt: skip
-        if ch.isdigit() or ch in "-.":
-            self.fail(pos, f"malformed number starting {text[pos:pos + 12]!r}",
-                      "numbers look like 3, -0.5, .5, 2e-3")  # fmt: skip
-        self.fail(pos, f"unexpected character {ch!r}",
-                  "keys with characters other than letters, digits and _ must be backticked, "
-                  "e.g. metrics.`val-loss`")  # fmt: skip
+            self.fail(
+                pos,
+                f"the number {m.group()!r} has a '+' in its exponent, which MLflow does not read",
+                f"write {m.group().replace('+', '')}",
+            )
+        if re.match(r"-?\.?\d", text[pos : pos + 3]):
+            self.fail(
+                pos,
+                f"malformed number {text[pos:].split()[0]!r}",
+                "numbers look like 3, -0.5, .5 or 2e-3",
+            )
+        key_fix = "keys holding characters other than letters, digits and _ must be backticked, "
+        key_fix += "e.g. metrics.`val-loss`"
+        self.fail(pos, f"unexpected character {ch!r}", key_fix if after_key else "remove it")
 
     def _quoted(self, pos: int) -> str:
-        m = _QUOTED[self.text[pos]].match(self.text, pos)
-        if m is None:
-            q = self.text[pos]
-            self.fail(pos, f"unterminated {q}-quoted text", f"close it with a matching {q}")
-        return m.group()
+        if m := _QUOTED[self.text[pos]].match(self.text, pos):
+            return m.group()
+        quote = self.text[pos]
+        self.fail(
+            pos,
+            f"unbalanced quote: the text opened with {quote} is never closed",
+            f"close it with a matching {quote}",
+        )
 
     def _ident(self, pos: int) -> _Tok:
-        start, parts = pos, []
+        """Lex ``word(.part)*``; parts after the first may be backticked or quoted."""
+        start, parts = pos, list[tuple[str, bool]]()
         while True:
             if self.text.startswith(("`", "'", '"'), pos) and (parts or self.text[pos] == "`"):
                 raw = self._quoted(pos)
                 parts.append((raw[1:-1], True))
-            else:
-                m = (_KEY_WORD if parts else _WORD).match(self.text, pos)
-                if m is None:
-                    self.fail(pos, "expected a key right after '.'", "write metrics.rmse, "
-                              "or quote keys with spaces or dots: params.`a.b`")  # fmt: skip
+            elif m := (_KEY_WORD if parts else _WORD).match(self.text, pos):
                 raw = m.group()
                 parts.append((raw, False))
+            else:
+                self.fail(
+                    pos,
+                    "expected a key right after '.'",
+                    "write e.g. metrics.rmse; quote keys holding spaces or dots: params.`a.b`",
+                )
             pos += len(raw)
             if not self.text.startswith(".", pos):
                 return _Tok("ident", self.text[start:pos], start, tuple(parts))
             pos += 1
 
 
-# -- parsing --------------------------------------------------------------------------
+# -- parsing ----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class _Clause:
     ident: _Tok
-    op: str  # "=", "!=", "<", "LIKE", "ILIKE", "IN", "NOT IN", "IS NULL", ...
+    op: str  # one of ALL_OPS
     op_tok: _Tok
     value: Value
-    value_tok: _Tok | None  # None for IS [NOT] NULL
+    value_tok: _Tok  # the operator itself for IS [NOT] NULL
 
 
 class _Parser:
+    """``filter := clause (AND clause)*``; ``clause := column operator value``."""
+
     def __init__(self, source: _Source) -> None:
-        self.src = source
-        self.toks = source.tokens()
-        self.i = 0
+        self.src, self.toks, self.i = source, source.tokens(), 0
 
     def peek(self) -> _Tok:
         return self.toks[self.i]
@@ -307,45 +339,58 @@ class _Parser:
         found = [self.clause()]
         while (tok := self.take()).kind != "end":
             if tok.word == "OR":
-                self.src.fail(tok.pos, "OR is not supported", "MLflow filters join clauses "
-                              "with AND only; run one search per alternative instead")  # fmt: skip
+                self.src.fail(
+                    tok.pos,
+                    "OR is not supported",
+                    "MLflow filters join clauses "
+                    "with AND only; run one search per alternative instead",
+                )
             if tok.word != "AND":
-                self.src.fail(tok.pos, f"expected AND or the end of the filter, found "
-                              f"{tok.shown()}", "join clauses with AND")  # fmt: skip
-            if self.peek().kind == "end":
-                self.src.fail(self.peek().pos, "expected a clause after AND, found the end")
+                self.src.fail(
+                    tok.pos, "expected AND or the end of the filter", "join clauses with AND", tok
+                )
             found.append(self.clause())
         return found
 
     def clause(self) -> _Clause:
         ident = self.take()
         if ident.text == "(":
-            self.src.fail(ident.pos, "parentheses are not supported", "a filter is a flat "
-                          "list of comparisons joined by AND")  # fmt: skip
-        if ident.kind != "ident" or ident.word in {"AND", "OR", "NOT", "IN", "IS", "LIKE"}:
-            self.src.fail(ident.pos, f"expected a column such as metrics.rmse, params.alpha "
-                          f"or attributes.status, found {ident.shown()}")  # fmt: skip
+            self.src.fail(
+                ident.pos,
+                "parentheses are not supported",
+                "a filter is a flat list of comparisons joined by AND",
+            )
+        if ident.kind != "ident" or ident.word in ("AND", "OR", "NOT", "IN", "IS", "LIKE"):
+            self.src.fail(
+                ident.pos,
+                "expected a column such as metrics.rmse, params.alpha or attributes.status",
+                found=ident,
+            )
         op_tok = self.take()
         op = self.operator(ident, op_tok)
         if op in NULL_OPS:
-            return _Clause(ident, op, op_tok, None, None)
+            return _Clause(ident, op, op_tok, None, op_tok)
         if op in LIST_OPS:
-            value_tok = self.peek()
-            return _Clause(ident, op, op_tok, self.string_list(op), value_tok)
+            return _Clause(ident, op, op_tok, self.string_list(op), self.peek())
         value_tok = self.take()
         if value_tok.kind == "string":
             return _Clause(ident, op, op_tok, value_tok.text[1:-1], value_tok)
         if value_tok.kind == "number":
             return _Clause(ident, op, op_tok, _number(value_tok.text), value_tok)
-        fix = "a list needs IN: run_id IN ('a', 'b')" if value_tok.text == "(" else (
-            "compare with a number (metrics.rmse < 0.5) or a quoted string (params.a = 'x')")
-        self.src.fail(value_tok.pos, f"expected a value after {op_tok.text!r}, found "
-                      f"{value_tok.shown()}", fix)  # fmt: skip
+        fix = (
+            "a list needs IN: run_id IN ('a', 'b')"
+            if value_tok.text == "("
+            else "compare with a number (metrics.rmse < 0.5) or a quoted string (params.a = 'x')"
+        )
+        self.src.fail(value_tok.pos, f"expected a value after {op_tok.text!r}", fix, value_tok)
 
     def operator(self, ident: _Tok, tok: _Tok) -> str:
         if tok.text in ("==", "<>"):
-            better = "=" if tok.text == "==" else "!="
-            self.src.fail(tok.pos, f"unknown comparison {tok.text!r}", f"write {better!r}")
+            self.src.fail(
+                tok.pos,
+                f"unknown comparison {tok.text!r}",
+                f"write {'=' if tok.text == '==' else '!='}",
+            )
         if tok.kind == "op":
             return tok.text
         if tok.word in ("LIKE", "ILIKE", "IN"):
@@ -356,57 +401,59 @@ class _Parser:
         if tok.word == "IS":
             negated = self.peek().word == "NOT" and bool(self.take())
             if (null := self.take()).word != "NULL":
-                self.src.fail(null.pos, f"expected NULL after IS, found {null.shown()}")
+                self.src.fail(
+                    null.pos, "expected NULL after IS", "write IS NULL or IS NOT NULL", null
+                )
             return "IS NOT NULL" if negated else "IS NULL"
-        self.src.fail(tok.pos, f"expected a comparison after {ident.text!r}, found "
-                      f"{tok.shown()}", "use one of =, !=, <, <=, >, >=, LIKE, ILIKE, IN, "
-                      "NOT IN, IS NULL, IS NOT NULL")  # fmt: skip
+        self.src.fail(
+            tok.pos,
+            f"expected a comparison after {ident.text!r}",
+            f"use one of {', '.join(ALL_OPS)}",
+            tok,
+        )
 
     def string_list(self, op: str) -> tuple[str, ...]:
-        example = f"run_id {op} ('a', 'b')"
+        example, items = f"write e.g. run_id {op} ('a', 'b')", []
         if (tok := self.take()).text != "(":
-            self.src.fail(tok.pos, f"expected '(' after {op}, found {tok.shown()}", example)
-        items: list[str] = []
+            self.src.fail(tok.pos, f"expected '(' after {op}", example, tok)
         while (tok := self.take()).text != ")":
             if tok.kind != "string":
-                self.src.fail(tok.pos, f"expected a quoted string in the {op} list, found "
-                              f"{tok.shown()}", example)  # fmt: skip
+                self.src.fail(tok.pos, f"expected a quoted string in the {op} list", example, tok)
             items.append(tok.text[1:-1])
             if (sep := self.take()).text == ")":
                 break
             if sep.text != ",":
-                self.src.fail(sep.pos, f"expected ',' or ')' in the {op} list, found "
-                              f"{sep.shown()}", example)  # fmt: skip
+                self.src.fail(sep.pos, f"expected ',' or ')' in the {op} list", example, sep)
         if not items:
             self.src.fail(tok.pos, f"the {op} list is empty", "give at least one value")
         return tuple(items)
 
 
 def _number(text: str) -> int | float:
-    if re.fullmatch(r"-?\d+", text):
-        value = int(text)
-        return value if -(2**63) <= value < 2**63 else float(value)
+    if re.fullmatch(r"-?\d+", text) and abs(value := int(text)) < 2**63:
+        return value
     return float(text)
 
 
-# -- compiling ------------------------------------------------------------------------
+# -- compiling --------------------------------------------------------------------------
 
 
 def _resolve(spec: _Search, src: _Source, tok: _Tok) -> tuple[str, str]:
-    """Return (entity, key) for an identifier token: ``metrics.a`` -> ("metric", "a")."""
+    """Return (entity, key) for a column: ``metrics.a`` -> ("metric", "a")."""
     if len(tok.parts) == 1:
         return "attribute", tok.parts[0][0]
     prefix, rest = tok.parts[0][0], tok.parts[1:]
-    entity = spec.prefixes.get(prefix)
-    if entity is None:
+    if (entity := spec.prefixes.get(prefix)) is None:
         close = difflib.get_close_matches(prefix.lower(), spec.prefixes, n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""
-        src.fail(tok.pos, f"unknown prefix {prefix!r} in {spec.label}",
-                 f"{hint}prefixes are {', '.join(sorted(spec.prefixes))}")  # fmt: skip
+        src.fail(
+            tok.pos,
+            f"unknown prefix {prefix!r} in {spec.label}",
+            f"{hint}prefixes are {', '.join(sorted(spec.prefixes))}",
+        )
+    key = ".".join(part for part, _ in rest)  # MLflow: all after the first dot is the key
     if len(rest) > 1 and any(quoted for _, quoted in rest):
-        src.fail(tok.pos, f"a quoted key must be the whole key in {tok.text!r}",
-                 f"write {prefix}.`{'.'.join(part for part, _ in rest)}`")  # fmt: skip
-    key = ".".join(part for part, _ in rest)
+        src.fail(tok.pos, "a quoted key must be the whole key", f"write {prefix}.`{key}`")
     if not key:
         src.fail(tok.pos, f"empty key in {tok.text!r}", "name the key, e.g. metrics.rmse")
     return entity, key
@@ -417,40 +464,36 @@ def _attr(spec: _Search, src: _Source, tok: _Tok, key: str, known: dict[str, _At
         return known[key]
     close = difflib.get_close_matches(key, known, n=1)
     hint = f"did you mean {close[0]!r}? " if close else ""
-    where = "for a tag write tags.<key>; " if len(tok.parts) == 1 else ""
-    src.fail(tok.pos, f"unknown attribute {key!r} in {spec.label}",
-             f"{hint}{where}attributes are {', '.join(sorted(known))}")  # fmt: skip
+    tag = "for a tag write tags.<key>; " if len(tok.parts) == 1 else ""
+    names = ", ".join(sorted(name for name in known if name.isidentifier() and name.islower()))
+    src.fail(tok.pos, f"unknown attribute {key!r} in {spec.label}", f"{hint}{tag}use {names}")
 
 
 def _check_op(src: _Source, c: _Clause, ops: frozenset[str], what: str) -> None:
     if c.op not in ops:
-        order = ["=", "!=", "<", "<=", ">", ">=", "LIKE", "ILIKE", "IN", "NOT IN", "IS NULL",
-                 "IS NOT NULL"]  # fmt: skip
-        src.fail(c.op_tok.pos, f"{c.op} cannot compare {what} ({c.ident.text})",
-                 f"{what} take {', '.join(op for op in order if op in ops)}")  # fmt: skip
+        allowed = ", ".join(op for op in ALL_OPS if op in ops)
+        src.fail(c.op_tok.pos, f"{c.op} cannot compare {what}", f"{c.ident.text} takes {allowed}")
 
 
-def _check_value(src: _Source, c: _Clause, kind: str, what: str) -> None:
-    """Check that a clause's value is a "string", "number", "int" or "list"."""
-    tok = c.value_tok
-    assert tok is not None
-    if c.op in LIST_OPS or kind == "list":
+def _check_value(src: _Source, c: _Clause, kind: str) -> None:
+    """Check that a clause's value is a "string", a "number" or an "int" (lists pass)."""
+    tok, column = c.value_tok, c.ident.text
+    if c.op in LIST_OPS:
         return
     if kind == "string" and tok.kind != "string":
-        src.fail(tok.pos, f"{what} compare as strings, found the number {tok.text}",
-                 f"quote it: {c.ident.text} {c.op} '{tok.text}'")  # fmt: skip
-    if kind in ("number", "int") and tok.kind != "number":
-        src.fail(tok.pos, f"{what} compare with numbers, found the string {tok.text}",
-                 f"remove the quotes: {c.ident.text} {c.op} {tok.text[1:-1]}")  # fmt: skip
+        problem, fix = f"{column} compares as a string", f"quote it: {column} {c.op} '{tok.text}'"
+        src.fail(tok.pos, f"{problem}, found the number {tok.text}", fix)
+    if kind != "string" and tok.kind != "number":
+        fix = f"remove the quotes: {column} {c.op} {tok.text[1:-1]}"
+        src.fail(tok.pos, f"{column} compares with numbers, found the string {tok.text}", fix)
     if kind == "int" and not isinstance(c.value, int):
-        src.fail(tok.pos, f"{what} compare with whole numbers, found {tok.text}",
-                 "use an integer (milliseconds since the epoch for times)")  # fmt: skip
+        fix = "use an integer (milliseconds since the epoch for times)"
+        src.fail(tok.pos, f"{column} compares with whole numbers, found {tok.text}", fix)
 
 
-def _compare(column: str, op: str, value: Value) -> tuple[str, list]:
-    """SQL comparing ``column`` with a bound value, with MLflow's string semantics."""
-    if op in LIST_OPS:
-        assert isinstance(value, tuple)
+def _compare(column: str, op: str, value: object) -> tuple[str, list]:
+    """Compare ``column`` with a bound value, with MLflow's string semantics."""
+    if isinstance(value, tuple):
         return f"{column} {op} ({', '.join('?' * len(value))})", list(value)
     if op == "LIKE":
         return f"{column} GLOB ?", [_like_to_glob(str(value))]
@@ -460,77 +503,90 @@ def _compare(column: str, op: str, value: Value) -> tuple[str, list]:
 
 
 def _like_to_glob(pattern: str) -> str:
-    """Translate a LIKE pattern (``%``, ``_``, no escape) to an equivalent GLOB."""
+    """Translate a LIKE pattern (``%``, ``_``, no escape) to the equivalent GLOB."""
     table = {"%": "*", "_": "?", "*": "[*]", "?": "[?]", "[": "[[]"}
     return "".join(table.get(ch, ch) for ch in pattern)
 
 
 def _attribute_clause(spec: _Search, src: _Source, c: _Clause, key: str) -> tuple[str, list]:
     attr = _attr(spec, src, c.ident, key, spec.attrs)
+    what = f"the attribute {key!r}"
     if c.op in NULL_OPS:
-        src.fail(c.op_tok.pos, f"{c.op} does not apply to the attribute {key!r}",
-                 "IS NULL / IS NOT NULL test whether a metric, param or tag is logged")  # fmt: skip
-    _check_op(src, c, attr.ops, f"the attribute {key!r}")
-    value = c.value
+        src.fail(
+            c.op_tok.pos,
+            f"{c.op} does not apply to {what}",
+            "IS NULL / IS NOT NULL test whether a metric, param or tag is logged",
+        )
+    _check_op(src, c, attr.ops, what)
     if attr.kind == "id":
-        value = _experiment_ids(src, c)
-    elif attr.kind == "str":
-        _check_value(src, c, "string", f"the attribute {key!r} and other string attributes")
-    else:
-        _check_value(src, c, "int" if attr.kind == "int" else "number", f"the attribute {key!r}")
-    return _compare(attr.column, c.op, value)
+        return _compare(attr.column, c.op, _experiment_ids(src, c))
+    _check_value(src, c, {"str": "string", "num": "number"}.get(attr.kind, "int"))
+    return _compare(attr.column, c.op, c.value)
 
 
-def _experiment_ids(src: _Source, c: _Clause) -> Value:
+def _experiment_ids(src: _Source, c: _Clause) -> int | tuple[int, ...]:
     values = c.value if isinstance(c.value, tuple) else (c.value,)
-    try:
-        ids = tuple(int(str(v)) for v in values)
-    except ValueError:
-        assert c.value_tok is not None
-        src.fail(c.value_tok.pos, f"experiment_id must be an integer, found {c.value_tok.text}",
-                 "write experiment_id = '1'")  # fmt: skip
+    if not all(re.fullmatch(r"\d+", str(v)) for v in values):
+        src.fail(
+            c.value_tok.pos,
+            f"experiment_id takes integers, found {c.value_tok.text}",
+            "write e.g. experiment_id = '1'",
+        )
+    ids = tuple(int(str(v)) for v in values)
     return ids if isinstance(c.value, tuple) else ids[0]
 
 
-def _child_clause(spec: _Search, src: _Source, c: _Clause, entity: str, key: str):
-    table, link = spec.children[entity]
-    what = {"metric": "metrics", "param": "params", "tag": "tags"}[entity]
-    _check_op(src, c, spec.child_ops[entity], what)
+def _child_clause(
+    spec: _Search, src: _Source, c: _Clause, entity: str, key: str
+) -> tuple[str, list]:
+    """Compile a clause on a metric, param or tag to an EXISTS over its rows."""
+    table, link, ops = spec.children[entity]
+    what = entity + "s"
+    _check_op(src, c, ops, what)
     head = f"SELECT 1 FROM {table} x WHERE {link.format(a='x')} AND x.key = ?"
     if c.op in NULL_OPS:
         return f"{'NOT ' if c.op == 'IS NULL' else ''}EXISTS ({head})", [key]
     if entity == "metric":
-        _check_value(src, c, "number", what)
-        value = float(c.value)  # type: ignore[arg-type]
-        # NaN is stored as value 0 with is_nan = 1; it satisfies only "!=".
+        _check_value(src, c, "number")
+        # NaN is stored as 0 with is_nan = 1, and satisfies only "!=".
         nan = "OR x.is_nan = 1" if c.op == "!=" else "AND x.is_nan = 0"
+        value = float(c.value)  # type: ignore[arg-type]
         return f"EXISTS ({head} AND (x.value {c.op} ? {nan}))", [key, value]
-    _check_value(src, c, "string", what)
+    _check_value(src, c, "string")
     cond, args = _compare("x.value", c.op, c.value)
     return f"EXISTS ({head} AND {cond})", [key, *args]
 
 
 def _dataset_clause(src: _Source, c: _Clause, key: str) -> tuple[str, list]:
+    """Compile a ``datasets.*`` clause to an EXISTS over the run's dataset inputs."""
     if key not in ("name", "digest", "context"):
-        src.fail(c.ident.pos, f"unknown dataset key {key!r}", "use datasets.name, "
-                 "datasets.digest or datasets.context")  # fmt: skip
-    _check_op(src, c, RUNS.child_ops["dataset"], "datasets")
-    _check_value(src, c, "string", "datasets")
-    head = "SELECT 1 FROM inputs i"
+        src.fail(
+            c.ident.pos,
+            f"unknown dataset key {key!r}",
+            "use datasets.name, datasets.digest or datasets.context",
+        )
+    _check_op(src, c, STR_OPS | LIST_OPS, "datasets")
+    _check_value(src, c, "string")
     if key == "context":
         cond, args = _compare("t.value", c.op, c.value)
-        return (f"EXISTS ({head} JOIN input_tags t ON t.input_uuid = i.input_uuid "
-                f"WHERE i.destination_id = r.run_uuid AND t.name = ? AND {cond})",
-                [DATASET_CONTEXT_TAG, *args])  # fmt: skip
+        return (
+            "EXISTS (SELECT 1 FROM inputs i JOIN input_tags t ON t.input_uuid = "
+            f"i.input_uuid WHERE i.destination_id = r.run_uuid AND t.name = ? AND {cond})",
+            [DATASET_CONTEXT_TAG, *args],
+        )
     cond, args = _compare(f"d.{key}", c.op, c.value)
-    return (f"EXISTS ({head} JOIN datasets d ON d.dataset_uuid = i.source_id "
-            f"WHERE i.destination_id = r.run_uuid AND {cond})", args)  # fmt: skip
+    return (
+        "EXISTS (SELECT 1 FROM inputs i JOIN datasets d ON d.dataset_uuid = i.source_id "
+        f"WHERE i.destination_id = r.run_uuid AND {cond})",
+        args,
+    )
 
 
 def _where(spec: _Search, filter_string: str | None) -> tuple[str, list]:
     if filter_string is not None and not isinstance(filter_string, str):
-        raise InvalidFilter(f"filter_string must be a string (found "
-                            f"{type(filter_string).__name__})", filter_string=filter_string)  # fmt: skip
+        raise InvalidFilter(
+            f"filter_string must be a string, found {filter_string!r}", filter_string=filter_string
+        )
     src = _Source(filter_string or "", "filter")
     parts, args = [], []
     for c in _Parser(src).clauses():
@@ -543,58 +599,73 @@ def _where(spec: _Search, filter_string: str | None) -> tuple[str, list]:
             sql, clause_args = _child_clause(spec, src, c, entity, key)
         parts.append(f"({sql})")
         args += clause_args
-    return (" AND ".join(parts) or "1"), args
+    return " AND ".join(parts) or "1", args
 
 
-def _order_term(spec: _Search, term: object) -> tuple[str, str, str, bool, _Source, _Tok]:
+def _order_term(spec: _Search, term: object) -> tuple[str, str, str, _Source, _Tok]:
+    """Parse one order_by entry into (entity, key, direction, source, column token)."""
     if not isinstance(term, str):
-        raise InvalidFilter(f"each order_by entry must be a string like 'metrics.rmse DESC' "
-                            f"(found {term!r})", order_by=term)  # fmt: skip
+        raise InvalidFilter(
+            f"each order_by entry must be a string like 'metrics.rmse DESC', found {term!r}",
+            order_by=term,
+        )
     src = _Source(term, "order_by")
     parser = _Parser(src)
-    ident = parser.take()
-    if ident.kind != "ident":
-        src.fail(ident.pos, f"expected a column such as metrics.rmse, found {ident.shown()}")
+    if (ident := parser.take()).kind != "ident":
+        src.fail(ident.pos, "expected a column such as metrics.rmse", found=ident)
     direction = parser.take()
-    ascending = direction.word != "DESC"
-    if direction.kind != "end":
-        if direction.word not in ("ASC", "DESC") or parser.peek().kind != "end":
-            bad = direction if direction.word not in ("ASC", "DESC") else parser.peek()
-            src.fail(bad.pos, f"expected ASC, DESC or the end after {ident.text!r}, found "
-                     f"{bad.shown()}", "write e.g. 'metrics.rmse DESC'")  # fmt: skip
+    if (bad := parser.peek() if direction.word in ("ASC", "DESC") else direction).kind != "end":
+        src.fail(
+            bad.pos,
+            f"expected ASC, DESC or the end after {ident.text!r}",
+            "write e.g. 'metrics.rmse DESC'",
+            bad,
+        )
     entity, key = _resolve(spec, src, ident)
-    return entity, key, "ASC" if ascending else "DESC", ascending, src, ident
+    return entity, key, "DESC" if direction.word == "DESC" else "ASC", src, ident
+
+
+def _child_sort(alias: str, entity: str, direction: str) -> list[str]:
+    # Missing keys sort last in both directions; a NaN metric just before them.
+    if entity == "metric":
+        rank = f"CASE WHEN {alias}.value IS NULL THEN 2 WHEN {alias}.is_nan = 1 THEN 1 ELSE 0 END"
+    else:
+        rank = f"{alias}.value IS NULL"
+    return [rank, f"{alias}.value {direction}"]
 
 
 def _order(spec: _Search, order_by: list[str] | None) -> tuple[str, list, str]:
     if isinstance(order_by, str):
-        raise InvalidFilter(f"order_by must be a list of strings, e.g. [{order_by!r}]",
-                            order_by=order_by)  # fmt: skip
-    joins, join_args, terms, seen = [], [], [], set()
+        raise InvalidFilter(
+            f"order_by must be a list of strings, e.g. [{order_by!r}]", order_by=order_by
+        )
+    joins: list[str] = []
+    join_args: list[str] = []
+    terms: list[str] = []
+    seen: set[str] = set()
     for term in order_by or spec.default_order:
-        entity, key, direction, _, src, ident = _order_term(spec, term)
+        entity, key, direction, src, ident = _order_term(spec, term)
         if entity == "attribute":
             attr = _attr(spec, src, ident, key, spec.order_attrs)
-            column, missing_last = attr.column, [f"{attr.column} IS NULL"] * attr.nullable
-        elif entity in spec.children and spec is RUNS:
-            table, link = spec.children[entity]
-            column = f"o{len(joins)}.value"
-            joins.append(f"LEFT JOIN {table} o{len(joins)} ON "
-                         f"{link.format(a=f'o{len(joins)}')} AND o{len(joins)}.key = ?")  # fmt: skip
+            identity = attr.column
+            sort = [f"{attr.column} IS NULL"] * attr.nullable + [f"{attr.column} {direction}"]
+        elif entity in spec.children and spec.order_children:
+            alias, (table, link, _) = f"o{len(joins)}", spec.children[entity]
+            joins.append(f"LEFT JOIN {table} {alias} ON {link.format(a=alias)} AND {alias}.key = ?")
             join_args.append(key)
-            # Missing keys last in both directions; for metrics NaN just before them.
-            missing_last = [f"CASE WHEN {column} IS NULL THEN 2 WHEN {column[:-6]}.is_nan = 1 "
-                            "THEN 1 ELSE 0 END" if entity == "metric" else f"{column} IS NULL"]  # fmt: skip
-            column = f"{entity}:{key}"  # identity for duplicate detection
+            identity, sort = f"{entity}.{key}", _child_sort(alias, entity, direction)
         else:
-            src.fail(ident.pos, f"{spec.label} can order only by attributes, found "
-                     f"{ident.text!r}", f"use one of {', '.join(sorted(spec.order_attrs))}")  # fmt: skip
-        if column in seen:
-            src.fail(ident.pos, f"order_by names {ident.text!r} twice", "keep one entry")
-        seen.add(column)
-        sql_column = f"o{len(joins) - 1}.value" if ":" in column else column
-        terms += [*missing_last, f"{sql_column} {direction}"]
-    terms += [f"{col} {direction}" for col, direction in spec.tiebreak if col not in seen]
+            src.fail(
+                ident.pos,
+                f"{spec.label} orders only by attributes",
+                f"use one of {', '.join(sorted(spec.order_attrs))}",
+                ident,
+            )
+        if identity in seen:
+            src.fail(ident.pos, f"{ident.text!r} is ordered on twice", "keep one entry")
+        seen.add(identity)
+        terms += sort
+    terms += [f"{column} {way}" for column, way in spec.tiebreak if column not in seen]
     return " ".join(joins), join_args, ", ".join(terms)
 
 
@@ -610,13 +681,12 @@ def runs_query(filter_string: str | None, order_by: list[str] | None) -> SqlQuer
     Parameters
     ----------
     filter_string
-        MLflow's filter grammar: clauses on ``metrics.*``, ``params.*``, ``tags.*``,
-        ``attributes.*`` (run_id, run_name, status, artifact_uri, user_id, start_time,
-        end_time, created) and ``datasets.*`` (name, digest, context), joined by AND.
-        None or blank means no filter.
+        Clauses on ``metrics.*``, ``params.*``, ``tags.*``, ``datasets.*`` (name, digest,
+        context) and attributes (run_id, run_name, status, artifact_uri, user_id,
+        start_time, end_time, created) joined by AND; None or blank for no filter.
     order_by
-        Terms like ``"metrics.rmse DESC"`` or ``"params.alpha"`` (ascending by default).
-        ``start_time DESC, run_id ASC`` always follow as tie-breakers.
+        Terms like ``"metrics.rmse DESC"`` or ``"params.alpha"`` (ascending by default),
+        followed by ``start_time DESC, run_id ASC`` as tie-breakers.
 
     Returns
     -------
@@ -638,10 +708,10 @@ def experiments_query(filter_string: str | None, order_by: list[str] | None) -> 
     ----------
     filter_string
         Clauses on name, experiment_id (=, !=, IN, NOT IN), creation_time,
-        last_update_time and ``tags.*`` (including IS NULL / IS NOT NULL).
+        last_update_time and ``tags.*`` (also IS NULL / IS NOT NULL), joined by AND.
     order_by
-        Attribute terms; by default ``creation_time DESC, experiment_id ASC`` as in MLflow's
-        SQL store, with ``experiment_id DESC`` as the tie-breaker otherwise.
+        Attribute terms; by default ``creation_time DESC, experiment_id ASC`` (what
+        MLflow's SQL store does), else ``experiment_id DESC`` breaks ties.
 
     Returns
     -------
@@ -662,9 +732,10 @@ def registered_models_query(filter_string: str | None, order_by: list[str] | Non
     Parameters
     ----------
     filter_string
-        Clauses on name (=, !=, LIKE, ILIKE, IN, NOT IN) and ``tags.*`` (=, !=, LIKE, ILIKE).
+        Clauses on name (=, !=, LIKE, ILIKE, IN, NOT IN) and ``tags.*`` (=, !=, LIKE,
+        ILIKE), joined by AND.
     order_by
-        Terms on name, timestamp / last_updated_timestamp or creation_timestamp;
+        Terms on name, timestamp (= last_updated_timestamp) or creation_timestamp;
         ``name ASC`` is the default and the tie-breaker.
 
     Returns
@@ -687,10 +758,11 @@ def model_versions_query(filter_string: str | None, order_by: list[str] | None) 
     ----------
     filter_string
         Clauses on name and run_id (=, !=, LIKE, ILIKE, IN, NOT IN), source_path (or
-        source), version_number (or version; numeric) and ``tags.*``.
+        source), version_number (or version; whole numbers) and ``tags.*``.
     order_by
         Terms on name, version_number, creation_timestamp, last_updated_timestamp; by
-        default MLflow's ``last_updated_timestamp DESC, name ASC, version_number DESC``.
+        default ``last_updated_timestamp DESC, name ASC, version_number DESC`` as in
+        MLflow, with ``name ASC, version DESC`` as tie-breakers.
 
     Returns
     -------
