@@ -49,7 +49,9 @@ class LocalArtifacts:
         rel = check_relative(artifact_path)
         return self.root / rel if rel else self.root
 
-    def log_artifact(self, local_path: str | os.PathLike[str], artifact_path: str | None = None) -> None:
+    def log_artifact(
+        self, local_path: str | os.PathLike[str], artifact_path: str | None = None
+    ) -> None:
         """Copy one local file into the artifacts (under ``artifact_path`` if given)."""
         source = Path(local_path)
         if not source.is_file():
@@ -61,7 +63,9 @@ class LocalArtifacts:
         target_dir.mkdir(parents=True, exist_ok=True)
         _atomic_copy(source, target_dir / source.name)
 
-    def log_artifacts(self, local_dir: str | os.PathLike[str], artifact_path: str | None = None) -> None:
+    def log_artifacts(
+        self, local_dir: str | os.PathLike[str], artifact_path: str | None = None
+    ) -> None:
         """Copy a local folder's contents into the artifacts."""
         source = Path(local_dir)
         if not source.is_dir():

@@ -22,12 +22,12 @@ from nbtrack.entities import (
     PagedList,
     Param,
     Run,
-    RunInfo,
     RunStatus,
     RunTag,
     ViewType,
 )
 from nbtrack.errors import InvalidParameter
+from nbtrack.registry import RegistryClient
 from nbtrack.store import TrackingStore, get_store
 from nbtrack.store.tracking import now_ms
 from nbtrack.uri import get_tracking_uri
@@ -35,7 +35,7 @@ from nbtrack.uri import get_tracking_uri
 SEARCH_MAX_RESULTS_DEFAULT = 1000
 
 
-class MlflowClient:
+class MlflowClient(RegistryClient):
     """Client of an nbtrack store (``tracking_uri`` defaults to the one in force).
 
     Parameters
@@ -205,7 +205,9 @@ class MlflowClient:
     def log_param(self, run_id: str, key: str, value: Any) -> Any:
         """Log a param (immutable: a different value for the key is an error)."""
         validation.validate_key(key, "param")
-        self.store.log_batch(_run_id(run_id), params=[Param(key, validation.param_value(key, value))])
+        self.store.log_batch(
+            _run_id(run_id), params=[Param(key, validation.param_value(key, value))]
+        )
         return value
 
     def log_metric(
@@ -247,7 +249,9 @@ class MlflowClient:
     ) -> None:
         """Log many metrics, params and tags in one transaction: all or nothing."""
         self.store.log_batch(
-            _run_id(run_id), _checked_metrics(metrics), _checked_params(params),
+            _run_id(run_id),
+            _checked_metrics(metrics),
+            _checked_params(params),
             _checked_tags(tags),
         )
 
@@ -358,10 +362,9 @@ def _check_status(status: str) -> None:
 def _checked_metrics(metrics: Sequence[Metric]) -> Sequence[Metric]:
     for key in {m.key for m in metrics}:
         validation.validate_key(key, "metric")
-    if all(
-        type(m.value) is float and type(m.timestamp) is int and type(m.step) is int
-        for m in metrics
-    ):
+    value_types = {type(m.value) for m in metrics}
+    int_types = {type(m.timestamp) for m in metrics} | {type(m.step) for m in metrics}
+    if value_types <= {float, int} and int_types <= {int}:
         return metrics  # the common case, checked without building new objects
     return [
         Metric(

@@ -411,12 +411,16 @@ def delete_tag(key: str) -> None:
     _client().delete_tag(_run_id_or_active(None), key)
 
 
-def log_artifact(local_path: str, artifact_path: str | None = None, run_id: str | None = None) -> None:
+def log_artifact(
+    local_path: str, artifact_path: str | None = None, run_id: str | None = None
+) -> None:
     """Copy a local file into the active run's artifacts."""
     _client().log_artifact(_run_id_or_active(run_id), local_path, artifact_path)
 
 
-def log_artifacts(local_dir: str, artifact_path: str | None = None, run_id: str | None = None) -> None:
+def log_artifacts(
+    local_dir: str, artifact_path: str | None = None, run_id: str | None = None
+) -> None:
     """Copy a local folder's contents into the active run's artifacts."""
     _client().log_artifacts(_run_id_or_active(run_id), local_dir, artifact_path)
 
@@ -431,12 +435,16 @@ def log_dict(dictionary: dict[str, Any], artifact_file: str, run_id: str | None 
     _client().log_dict(_run_id_or_active(run_id), dictionary, artifact_file)
 
 
-def log_figure(figure: Any, artifact_file: str, *, save_kwargs: Any = None, run_id: str | None = None) -> None:
+def log_figure(
+    figure: Any, artifact_file: str, *, save_kwargs: Any = None, run_id: str | None = None
+) -> None:
     """Save a matplotlib or plotly figure as an artifact of the active run."""
     _client().log_figure(_run_id_or_active(run_id), figure, artifact_file)
 
 
-def log_image(image: Any, artifact_file: str | None = None, run_id: str | None = None, **_: Any) -> None:
+def log_image(
+    image: Any, artifact_file: str | None = None, run_id: str | None = None, **_: Any
+) -> None:
     """Save a numpy array or PIL image as an artifact of the active run."""
     if artifact_file is None:
         raise InvalidParameter("log_image needs artifact_file, such as 'confusion.png'")

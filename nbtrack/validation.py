@@ -42,9 +42,10 @@ def validate_key(key: object, kind: str) -> str:
             "digits, underscores, dashes, periods, spaces, colons and slashes",
             key=key,
         )
-    if posixpath.normpath(key) != key or key.startswith("/"):
+    norm = posixpath.normpath(key)
+    if norm != key or norm == "." or norm.startswith(("..", "/")):
         raise InvalidParameter(
-            f"{kind} key {key!r} would name another path ({posixpath.normpath(key)!r}); "
+            f"{kind} key {key!r} would name another path ({norm!r}); "
             "remove '..', '.', '//' and leading or trailing slashes",
             key=key,
         )

@@ -6,10 +6,12 @@ Datasette, pandas.read_sql). Tables follow MLflow's SQL store:
 - ``experiments`` / ``experiment_tags``
 - ``runs`` (one row a run; ``parent_run_id`` for nested runs), ``params``, ``tags``
 - ``metrics`` (every logged point: step, timestamp, value; ``is_nan`` because SQLite
-  stores NaN as NULL) and ``latest_metrics`` (per run and key, the point at the highest
-  step, then the newest timestamp: what search and ``Run.data.metrics`` see)
+  stores NaN as NULL; an identical point logged twice is kept once, as in MLflow)
+- ``latest_metrics`` (per run and key, the point at the highest step, then the newest
+  timestamp: what search and ``Run.data.metrics`` see)
 - ``datasets``, ``inputs``, ``input_tags`` (dataset inputs of runs)
-- ``registered_models``, ``registered_model_tags``, ``registered_model_aliases``,
+- ``registered_models``, ``registered_model_tags``,
+  ``registered_model_aliases``,
   ``model_versions``, ``model_version_tags``, ``model_card_sections`` (the registry)
 
 Times are milliseconds since the epoch. ±inf metric values are stored as
@@ -78,9 +80,9 @@ MIGRATIONS: tuple[str, ...] = (
         value     REAL NOT NULL,
         timestamp INTEGER NOT NULL,
         step      INTEGER NOT NULL,
-        is_nan    INTEGER NOT NULL DEFAULT 0
-    );
-    CREATE INDEX metrics_run_key_step ON metrics (run_uuid, key, step);
+        is_nan    INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (run_uuid, key, step, timestamp, value, is_nan)
+    ) WITHOUT ROWID;
     CREATE TABLE latest_metrics (
         run_uuid  TEXT NOT NULL REFERENCES runs (run_uuid),
         key       TEXT NOT NULL,
