@@ -11,6 +11,7 @@ from typing import Any
 
 from nbtrack.client import Client, MlflowClient
 from nbtrack.errors import MlflowException, NbtrackError
+from nbtrack.registry import register_model
 from nbtrack.tracking import (
     ActiveRun,
     active_run,
@@ -81,6 +82,7 @@ __all__ = [
     "log_params",
     "log_table",
     "log_text",
+    "register_model",
     "search_experiments",
     "search_runs",
     "set_experiment",

@@ -1,0 +1,674 @@
+"""The model registry: registered models, versions, stages, aliases and tags (MLflow's API).
+
+``RegistryClient`` holds ``MlflowClient``'s registry methods; ``register_model`` is the
+fluent shortcut. Names, aliases, stages and tags are checked here, with MLflow's rules,
+before anything reaches the store (``nbtrack.store.registry``), so a wrong call raises an
+``NbtrackError`` and changes nothing.
+
+A version is a snapshot: ``create_model_version`` copies the model folder its source
+names (``runs:/<run_id>/<path>``, ``models:/<name>/<version>``, ``models:/<name>@<alias>``,
+a ``file:`` URI or a local path) into the registry's own storage,
+``<artifact root>/models/<name>/<version>/``, so later changes to the run's artifacts do
+not change it. The copy is made before the version's row is written and removed if the
+write fails; deleting a version (or its model) removes the copy after the row.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sys
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from nbtrack import validation
+from nbtrack.artifacts import LocalArtifacts, uri_to_path
+from nbtrack.entities import ModelVersion, PagedList, RegisteredModel
+from nbtrack.errors import ArtifactNotFound, InvalidParameter, ModelNotFound, RegistryError
+from nbtrack.store.registry import RegistryStore
+
+if TYPE_CHECKING:
+    from nbtrack.entities import Run
+    from nbtrack.store import TrackingStore
+
+STAGES = ("None", "Staging", "Production", "Archived")
+ACTIVE_STAGES = ("Staging", "Production")
+LATEST_ALIAS = "latest"
+SEARCH_REGISTERED_MODEL_MAX_RESULTS_DEFAULT = 100
+SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD = 1000
+SEARCH_MODEL_VERSION_MAX_RESULTS_DEFAULT = 10_000
+SEARCH_MODEL_VERSION_MAX_RESULTS_THRESHOLD = 200_000
+DEFAULT_AWAIT_MAX_SLEEP_SECONDS = 300
+MAX_MODEL_NAME_LENGTH = 256
+MAX_ALIAS_LENGTH = 255
+MAX_REGISTRY_TAG_VALUE_LENGTH = 100_000
+MODELS_FOLDER = "models"
+MLMODEL_FILE = "MLmodel"
+
+_ALIAS_RE = re.compile(r"[\w\-]+")
+_VERSION_ALIAS_RE = re.compile(r"[vV]\d+")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+_MODELS_URI_RE = re.compile(r"models:/(?P<name>[^/@]+)(?:/(?P<ref>[^/]+)|@(?P<alias>[^/]+))/?")
+
+
+# -- validation -------------------------------------------------------------------------
+
+
+def model_name(name: object, what: str = "name") -> str:
+    """Check a registered model name with MLflow's rules; return it."""
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidParameter(
+            f"registered model {what} must be a non-empty string (found {name!r})", name=name
+        )
+    if "/" in name or ":" in name:
+        raise InvalidParameter(
+            f"registered model {what} {name!r} contains '/' or ':', which model URIs use as "
+            "separators; choose a name without them",
+            name=name,
+        )
+    if _CONTROL_RE.search(name):
+        raise InvalidParameter(
+            f"registered model {what} {name!r} contains a control character; remove it",
+            name=name,
+        )
+    norm = os.path.normpath(name)
+    if norm != name or norm in (".", "..") or name.startswith(".."):
+        raise InvalidParameter(
+            f"registered model {what} {name!r} would name another folder ({norm!r}); "
+            "choose a name that is not '.', '..' and has no leading '..'",
+            name=name,
+        )
+    if len(name) > MAX_MODEL_NAME_LENGTH:
+        raise InvalidParameter(
+            f"registered model {what} must be at most {MAX_MODEL_NAME_LENGTH} characters "
+            f"(found {len(name)})",
+            name=name,
+        )
+    return name
+
+
+def version_number(version: object) -> int:
+    """A version as given (1, "1") checked and turned into its number."""
+    if isinstance(version, bool) or not isinstance(version, (int, str)):
+        raise InvalidParameter(
+            f"version must be a whole number such as 1 or '1' (found {version!r})",
+            version=version,
+        )
+    text = str(version).strip()
+    if not text.isdigit() or int(text) < 1:
+        raise InvalidParameter(
+            f"version must be a whole number from 1 up, such as 1 or '1' (found {version!r}); "
+            "to use an alias call get_model_version_by_alias",
+            version=version,
+        )
+    return int(text)
+
+
+def stage_name(stage: object) -> str:
+    """A stage in its canonical spelling (input is case-insensitive)."""
+    canonical = {s.lower(): s for s in STAGES}
+    if not isinstance(stage, str) or stage.lower() not in canonical:
+        raise InvalidParameter(
+            f"stage must be one of {', '.join(STAGES)} (found {stage!r})", stage=stage
+        )
+    return canonical[stage.lower()]
+
+
+def alias_name(alias: object, reserved_ok: bool = False) -> str:
+    """Check an alias with MLflow's rules (``latest`` and ``v<digits>`` are reserved)."""
+    if not isinstance(alias, str) or not alias:
+        raise InvalidParameter(
+            f"alias must be a non-empty string (found {alias!r})", alias=alias
+        )
+    if not _ALIAS_RE.fullmatch(alias):
+        raise InvalidParameter(
+            f"alias {alias!r} may only contain letters, digits, underscores and dashes",
+            alias=alias,
+        )
+    if len(alias) > MAX_ALIAS_LENGTH:
+        raise InvalidParameter(
+            f"alias must be at most {MAX_ALIAS_LENGTH} characters (found {len(alias)})",
+            alias=alias,
+        )
+    if not reserved_ok and alias.lower() == LATEST_ALIAS:
+        raise InvalidParameter(
+            f"alias {alias!r} is reserved: 'latest' always means the highest version; "
+            "choose another alias such as 'champion'",
+            alias=alias,
+        )
+    if not reserved_ok and _VERSION_ALIAS_RE.fullmatch(alias):
+        raise InvalidParameter(
+            f"alias {alias!r} is reserved: v<number> names a version; choose another alias",
+            alias=alias,
+        )
+    return alias
+
+
+def _registry_tags(tags: dict[str, Any] | None, kind: str) -> dict[str, str]:
+    if tags is None:
+        return {}
+    if not isinstance(tags, dict):
+        raise InvalidParameter(f"{kind} tags must be a dict (found {type(tags).__name__})")
+    return {validation.validate_key(k, kind): _tag_value(k, v) for k, v in tags.items()}
+
+
+def _tag_value(key: str, value: object) -> str:
+    text = str(value)
+    if len(text) > MAX_REGISTRY_TAG_VALUE_LENGTH:
+        raise InvalidParameter(
+            f"tag {key!r} value must be at most {MAX_REGISTRY_TAG_VALUE_LENGTH} characters "
+            f"(found {len(text)})",
+            key=key,
+        )
+    return text
+
+
+def _description(description: object) -> str | None:
+    if description is not None and not isinstance(description, str):
+        raise InvalidParameter(
+            f"description must be a string or None (found {type(description).__name__})"
+        )
+    return description
+
+
+def _max_results(max_results: object, threshold: int) -> int:
+    if isinstance(max_results, bool) or not isinstance(max_results, int) or max_results < 1:
+        raise InvalidParameter(
+            f"max_results must be a positive whole number (found {max_results!r})"
+        )
+    if max_results > threshold:
+        raise InvalidParameter(
+            f"max_results must be at most {threshold} (found {max_results}); page through "
+            "the results with page_token instead"
+        )
+    return max_results
+
+
+# -- the client mixin -------------------------------------------------------------------
+
+
+class RegistryClient:
+    """The registry half of ``MlflowClient``: MLflow's names, arguments and semantics."""
+
+    if TYPE_CHECKING:
+
+        @property
+        def store(self) -> TrackingStore:
+            """The tracking store (``MlflowClient`` provides it)."""
+
+        def get_run(self, run_id: str) -> Run:
+            """A run of the tracking store (``MlflowClient`` provides it)."""
+
+    @property
+    def registry_store(self) -> RegistryStore:
+        """The registry store, on the tracking store's connection."""
+        db = self.store.db
+        cached = self.__dict__.get("_registry_store")
+        if cached is None or cached.db is not db:
+            cached = self.__dict__["_registry_store"] = RegistryStore(db)
+        return cached
+
+    # -- registered models ------------------------------------------------------------
+
+    def create_registered_model(
+        self, name: str, tags: dict[str, Any] | None = None, description: str | None = None
+    ) -> RegisteredModel:
+        """Create an empty registered model; its name must be free."""
+        return self.registry_store.create_registered_model(
+            model_name(name), _registry_tags(tags, "registered model tag"),
+            _description(description),
+        )
+
+    def get_registered_model(self, name: str) -> RegisteredModel:
+        """A registered model with its latest version per stage, tags and aliases."""
+        return self.registry_store.get_registered_model(model_name(name))
+
+    def search_registered_models(
+        self,
+        filter_string: str | None = None,
+        max_results: int = SEARCH_REGISTERED_MODEL_MAX_RESULTS_DEFAULT,
+        order_by: list[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[RegisteredModel]:
+        """Registered models matching ``name LIKE 'x%'``, ``tags.k = 'v'``… (AND-ed)."""
+        from nbtrack.search import registered_models_query
+        from nbtrack.store.tracking import _decode_token, _encode_token
+
+        limit = _max_results(max_results, SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD)
+        offset = _decode_token(page_token)
+        query = registered_models_query(filter_string, order_by)
+        items, more = self.registry_store.search_registered_models(query, limit, offset)
+        return PagedList(items, _encode_token(offset + limit) if more else None)
+
+    def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
+        """Rename a registered model; its versions, aliases and tags follow."""
+        return self.registry_store.rename_registered_model(
+            model_name(name), model_name(new_name, "new name")
+        )
+
+    def update_registered_model(
+        self, name: str, description: str | None = None
+    ) -> RegisteredModel:
+        """Replace a registered model's description."""
+        return self.registry_store.update_registered_model(
+            model_name(name), _description(description)
+        )
+
+    def delete_registered_model(self, name: str) -> None:
+        """Delete a registered model with its versions, aliases, tags and their files."""
+        locations = self.registry_store.delete_registered_model(model_name(name))
+        for location in locations:
+            self._remove_snapshot(location)
+
+    def set_registered_model_tag(self, name: str, key: str, value: Any) -> None:
+        """Set (or replace) a tag on a registered model."""
+        tag = _registry_tags({key: value}, "registered model tag")
+        self.registry_store.set_registered_model_tag(model_name(name), key, tag[key])
+
+    def delete_registered_model_tag(self, name: str, key: str) -> None:
+        """Remove a tag from a registered model."""
+        validation.validate_key(key, "registered model tag")
+        self.registry_store.delete_registered_model_tag(model_name(name), key)
+
+    # -- model versions ---------------------------------------------------------------
+
+    def create_model_version(
+        self,
+        name: str,
+        source: str,
+        run_id: str | None = None,
+        tags: dict[str, Any] | None = None,
+        run_link: str | None = None,
+        description: str | None = None,
+        await_creation_for: int = DEFAULT_AWAIT_MAX_SLEEP_SECONDS,
+    ) -> ModelVersion:
+        """Register a snapshot of the model folder ``source`` names as the model's next version.
+
+        Parameters
+        ----------
+        name
+            An existing registered model.
+        source
+            ``runs:/<run_id>/<path>``, ``models:/<name>/<version>`` (or ``@alias``), a
+            ``file:`` URI or a local path; the folder must hold an ``MLmodel`` file.
+        run_id
+            The run that produced the model; taken from a ``runs:/`` or ``models:/``
+            source when omitted.
+        tags, run_link, description
+            Stored with the version.
+        await_creation_for
+            Accepted for MLflow compatibility: versions are READY when this returns.
+
+        Returns
+        -------
+        ModelVersion
+            The new version, numbered from 1 per model.
+
+        Raises
+        ------
+        ModelNotFound
+            If the registered model (or a ``models:/`` source) does not exist.
+        RunNotFound, ArtifactNotFound
+            If the run or the model folder does not exist.
+        InvalidParameter
+            If an argument is malformed.
+        """
+        return self._create_version(name, source, run_id, tags, run_link, description)
+
+    def _create_version(
+        self,
+        name: str,
+        source: str,
+        run_id: str | None = None,
+        tags: dict[str, Any] | None = None,
+        run_link: str | None = None,
+        description: str | None = None,
+        create_model: bool = False,
+    ) -> ModelVersion:
+        """Snapshot ``source`` and insert the version (and the model, if asked and missing)."""
+        name = model_name(name)
+        clean_tags = _registry_tags(tags, "model version tag")
+        folder, source_run = self._resolve_source(source)
+        if run_id is not None:
+            if source_run is not None and source_run != run_id and source.startswith("runs:"):
+                raise InvalidParameter(
+                    f"run_id {run_id!r} differs from the run in source {source!r}; "
+                    "omit run_id to take it from the source",
+                    run_id=run_id,
+                )
+            self.get_run(run_id)  # the lineage must point at a real run
+        store = self.registry_store
+        if not create_model:
+            store.get_registered_model(name)  # fail before copying anything
+        user = _user()
+        staged = self._stage_snapshot(folder)
+        placed: list[Path] = []
+
+        def place(version: int) -> str:
+            target = self._snapshot_folder(name, version)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(staged, target)
+            placed.append(target)
+            return target.as_uri()
+
+        try:
+            return store.create_model_version(
+                name,
+                _source_text(source),
+                run_id or source_run,
+                clean_tags,
+                run_link,
+                _description(description),
+                user,
+                place,
+                create_model,
+            )
+        except BaseException:
+            shutil.rmtree(placed[0] if placed else staged, ignore_errors=True)
+            raise
+
+    def get_model_version(self, name: str, version: str | int) -> ModelVersion:
+        """One version of a registered model."""
+        return self.registry_store.get_model_version(model_name(name), version_number(version))
+
+    def get_model_version_download_uri(self, name: str, version: str | int) -> str:
+        """The URI of the version's files: its snapshot in the registry's storage."""
+        return self.registry_store.storage_location(model_name(name), version_number(version))
+
+    def search_model_versions(
+        self,
+        filter_string: str | None = None,
+        max_results: int = SEARCH_MODEL_VERSION_MAX_RESULTS_DEFAULT,
+        order_by: list[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[ModelVersion]:
+        """Versions matching ``name = 'x'``, ``run_id = '…'``, ``tags.k = 'v'``… (AND-ed)."""
+        from nbtrack.search import model_versions_query
+        from nbtrack.store.tracking import _decode_token, _encode_token
+
+        limit = _max_results(max_results, SEARCH_MODEL_VERSION_MAX_RESULTS_THRESHOLD)
+        offset = _decode_token(page_token)
+        query = model_versions_query(filter_string, order_by)
+        items, more = self.registry_store.search_model_versions(query, limit, offset)
+        return PagedList(items, _encode_token(offset + limit) if more else None)
+
+    def update_model_version(
+        self, name: str, version: str | int, description: str | None = None
+    ) -> ModelVersion:
+        """Replace a version's description."""
+        return self.registry_store.update_model_version(
+            model_name(name), version_number(version), _description(description)
+        )
+
+    def transition_model_version_stage(
+        self, name: str, version: str | int, stage: str, archive_existing_versions: bool = False
+    ) -> ModelVersion:
+        """Move a version to None, Staging, Production or Archived.
+
+        With ``archive_existing_versions=True`` (only for Staging and Production) the other
+        versions in that stage move to Archived in the same transaction.
+        """
+        canonical = stage_name(stage)
+        if archive_existing_versions and canonical not in ACTIVE_STAGES:
+            raise InvalidParameter(
+                f"archive_existing_versions=True needs the stage to be Staging or Production "
+                f"(found {stage!r}); pass archive_existing_versions=False",
+                stage=stage,
+            )
+        return self.registry_store.transition_model_version_stage(
+            model_name(name), version_number(version), canonical, bool(archive_existing_versions)
+        )
+
+    def delete_model_version(self, name: str, version: str | int) -> None:
+        """Delete a version and its files; its number is never reused."""
+        location = self.registry_store.delete_model_version(
+            model_name(name), version_number(version)
+        )
+        if location:
+            self._remove_snapshot(location)
+
+    def get_latest_versions(
+        self, name: str, stages: list[str] | None = None
+    ) -> list[ModelVersion]:
+        """The highest version in each stage (every stage when ``stages`` is empty)."""
+        if isinstance(stages, str):
+            raise InvalidParameter(f"stages must be a list of stages, e.g. [{stages!r}]")
+        wanted = [stage_name(s) for s in stages] if stages else list(STAGES)
+        return self.registry_store.get_latest_versions(model_name(name), wanted)
+
+    def set_model_version_tag(
+        self,
+        name: str,
+        version: str | int | None = None,
+        key: str | None = None,
+        value: Any = None,
+        stage: str | None = None,
+    ) -> None:
+        """Set a tag on a version (or on the latest version in ``stage``)."""
+        number = self._version_or_stage(name, version, stage)
+        validation.validate_key(key, "model version tag")
+        tag = _tag_value(key, value)  # type: ignore[arg-type]
+        self.registry_store.set_model_version_tag(name, number, key, tag)  # type: ignore[arg-type]
+
+    def delete_model_version_tag(
+        self,
+        name: str,
+        version: str | int | None = None,
+        key: str | None = None,
+        stage: str | None = None,
+    ) -> None:
+        """Remove a tag from a version (or from the latest version in ``stage``)."""
+        number = self._version_or_stage(name, version, stage)
+        validation.validate_key(key, "model version tag")
+        self.registry_store.delete_model_version_tag(name, number, key)  # type: ignore[arg-type]
+
+    # -- aliases ----------------------------------------------------------------------
+
+    def set_registered_model_alias(self, name: str, alias: str, version: str | int) -> None:
+        """Point an alias at a version, moving it if it pointed at another."""
+        self.registry_store.set_registered_model_alias(
+            model_name(name), alias_name(alias), version_number(version)
+        )
+
+    def delete_registered_model_alias(self, name: str, alias: str) -> None:
+        """Remove an alias."""
+        self.registry_store.delete_registered_model_alias(
+            model_name(name), alias_name(alias, reserved_ok=True)
+        )
+
+    def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
+        """The version an alias points at; ``latest`` is the highest version."""
+        name = model_name(name)
+        if alias_name(alias, reserved_ok=True).lower() == LATEST_ALIAS:
+            versions = self.get_latest_versions(name)
+            if not versions:
+                raise ModelNotFound(
+                    f"registered model {name!r} has no versions yet; register one with "
+                    "register_model",
+                    name=name,
+                )
+            return max(versions, key=lambda mv: int(mv.version))
+        return self.registry_store.get_model_version_by_alias(name, alias)
+
+    # -- helpers ----------------------------------------------------------------------
+
+    def _version_or_stage(
+        self, name: str, version: str | int | None, stage: str | None
+    ) -> int:
+        if (version is None) == (stage is None):
+            raise InvalidParameter(
+                "give either version or stage (exactly one of them)", name=name
+            )
+        if version is not None:
+            return version_number(version)
+        latest = self.get_latest_versions(name, [stage])  # type: ignore[list-item]
+        if not latest:
+            raise ModelNotFound(
+                f"registered model {name!r} has no version in stage {stage_name(stage)}",
+                name=name,
+                stage=stage,
+            )
+        return int(latest[0].version)
+
+    def _resolve_source(self, source: object) -> tuple[Path, str | None]:
+        """The local model folder a source names, and the run it came from (if known)."""
+        if not isinstance(source, str) or not source:
+            raise InvalidParameter(
+                f"source must be a model URI or path such as 'runs:/<run_id>/model' "
+                f"(found {source!r})"
+            )
+        run_id = None
+        if source.startswith("runs:"):
+            run_id, path = _parse_runs_uri(source)
+            folder = LocalArtifacts(self.get_run(run_id).info.artifact_uri).path(path)
+        elif source.startswith("models:"):
+            version = self._version_from_models_uri(source)
+            folder = uri_to_path(self.get_model_version_download_uri(version.name, version.version))
+            run_id = version.run_id
+        else:
+            folder = uri_to_path(source).expanduser().absolute()
+        if not (folder / MLMODEL_FILE).is_file():
+            raise ArtifactNotFound(
+                f"no model at {source!r}: {folder} holds no MLmodel file; log the model "
+                "first (nbtrack.sklearn.log_model) and pass the URI it returned "
+                "(model_info.model_uri)",
+                path=str(folder),
+            )
+        return folder, run_id
+
+    def _version_from_models_uri(self, uri: str) -> ModelVersion:
+        match = _MODELS_URI_RE.fullmatch(uri)
+        if match is None:
+            raise InvalidParameter(
+                f"model URI {uri!r} is malformed; write models:/<name>/<version>, "
+                "models:/<name>@<alias> or models:/<name>/<stage>",
+                uri=uri,
+            )
+        name, ref, alias = match["name"], match["ref"], match["alias"]
+        if alias is not None:
+            return self.get_model_version_by_alias(name, alias)
+        if ref.isdigit():
+            return self.get_model_version(name, ref)
+        if ref.lower() == LATEST_ALIAS:
+            return self.get_model_version_by_alias(name, LATEST_ALIAS)
+        latest = self.get_latest_versions(name, [ref])
+        if not latest:
+            raise ModelNotFound(
+                f"registered model {name!r} has no version in stage {stage_name(ref)}",
+                name=name,
+                stage=ref,
+            )
+        return latest[0]
+
+    def _models_root(self) -> Path:
+        return Path(self.store.artifact_root) / MODELS_FOLDER
+
+    def _stage_snapshot(self, folder: Path) -> Path:
+        """Copy a model folder into the registry's storage, under a temporary name."""
+        staged = self._models_root() / f".tmp-{uuid.uuid4().hex}"
+        try:
+            shutil.copytree(folder, staged, ignore=shutil.ignore_patterns(".tmp-*"))
+        except OSError as exc:
+            shutil.rmtree(staged, ignore_errors=True)
+            raise RegistryError(
+                f"could not copy the model folder {folder} into the registry ({exc}); "
+                "check the disk space and permissions",
+                path=str(folder),
+            ) from exc
+        return staged
+
+    def _snapshot_folder(self, name: str, version: int) -> Path:
+        """Where a new version's files go: ``models/<name>/<version>``.
+
+        A leftover folder of that name (a renamed or deleted model's) is never reused: a
+        suffix makes the new one unique.
+        """
+        target = self._models_root() / name / str(version)
+        if target.exists():
+            target = target.with_name(f"{version}-{uuid.uuid4().hex[:8]}")
+        return target
+
+    def _remove_snapshot(self, location: str) -> None:
+        """Remove a version's files, but only inside the registry's own storage."""
+        path = uri_to_path(location).resolve()
+        if self._models_root().resolve() in path.parents:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+# -- module-level helpers ---------------------------------------------------------------
+
+
+def _parse_runs_uri(uri: str) -> tuple[str, str]:
+    rest = uri[len("runs:") :].lstrip("/")
+    run_id, _, path = rest.partition("/")
+    if not run_id:
+        raise InvalidParameter(
+            f"model URI {uri!r} names no run; write runs:/<run_id>/<artifact_path>", uri=uri
+        )
+    return run_id, path
+
+
+def _source_text(source: str) -> str:
+    """The source as recorded: URIs as given, local paths made absolute."""
+    if ":" in source.split("/")[0]:
+        return source
+    return str(Path(source).expanduser().absolute())
+
+
+def _user() -> str:
+    from nbtrack.context import user
+
+    return user()
+
+
+def register_model(
+    model_uri: str,
+    name: str,
+    await_registration_for: int = DEFAULT_AWAIT_MAX_SLEEP_SECONDS,
+    *,
+    tags: dict[str, Any] | None = None,
+) -> ModelVersion:
+    """Register the model at ``model_uri`` as a new version of ``name`` (created if needed).
+
+    Parameters
+    ----------
+    model_uri
+        ``runs:/<run_id>/<path>``, ``models:/<name>/<version>`` (or ``@alias``), or a
+        local path of a model folder.
+    name
+        The registered model; created when it does not exist yet.
+    await_registration_for
+        Accepted for MLflow compatibility: the version is READY when this returns.
+    tags
+        Tags of the new version.
+
+    Returns
+    -------
+    ModelVersion
+        The new version, a snapshot of the model folder with its lineage (source, run).
+    """
+    from nbtrack.tracking import _client
+
+    client = _client()
+    name = model_name(name)
+    exists = _model_exists(client, name)
+    version = client._create_version(name, model_uri, tags=tags, create_model=True)
+    if exists:
+        print(
+            f"Registered model {name!r} already exists. Creating a new version of this model...",
+            file=sys.stderr,
+        )
+    else:
+        print(f"Successfully registered model {name!r}.", file=sys.stderr)
+    print(f"Created version '{version.version}' of model '{version.name}'.", file=sys.stderr)
+    return version
+
+
+def _model_exists(client: RegistryClient, name: str) -> bool:
+    try:
+        client.get_registered_model(name)
+    except ModelNotFound:
+        return False
+    return True
