@@ -1,0 +1,12 @@
+"""``nbtrack.models``: the model format, as ``mlflow.models``.
+
+:class:`Model` is a model folder's ``MLmodel`` file, :class:`ModelInfo` what ``log_model``
+returns, :class:`ModelSignature` and :func:`infer_signature` describe what a model takes.
+"""
+
+from __future__ import annotations
+
+from nbtrack.models.model import Model, ModelInfo, get_model_info
+from nbtrack.models.signature import ModelSignature, infer_signature
+
+__all__ = ["Model", "ModelInfo", "ModelSignature", "get_model_info", "infer_signature"]
