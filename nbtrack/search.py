@@ -87,6 +87,9 @@ class _Search:
     default_order: tuple[str, ...]
     tiebreak: tuple[tuple[str, str], ...]  # (column, direction) appended unless ordered on
     order_children: bool = False  # may order by metrics, params, tags (via LEFT JOINs)
+    # (outer column, child column): child clauses compile to "outer IN (SELECT child …)",
+    # evaluated once through the (key, value) indexes instead of once per row
+    member: tuple[str, str] | None = None
 
 
 def _names(entity: str, *written: str) -> dict[str, str]:
@@ -127,6 +130,7 @@ RUNS = _Search(
     default_order=(),
     tiebreak=(("r.start_time", "DESC"), ("r.run_uuid", "ASC")),
     order_children=True,
+    member=("r.run_uuid", "run_uuid"),
 )
 _EXPERIMENT_ATTRS = {
     "name": _Attr("e.name"),
@@ -539,22 +543,28 @@ def _experiment_ids(src: _Source, c: _Clause) -> int | tuple[int, ...]:
 def _child_clause(
     spec: _Search, src: _Source, c: _Clause, entity: str, key: str
 ) -> tuple[str, list]:
-    """Compile a clause on a metric, param or tag to an EXISTS over its rows."""
+    """Compile a clause on a metric, param or tag to a membership test over its rows."""
     table, link, ops = spec.children[entity]
     what = entity + "s"
     _check_op(src, c, ops, what)
-    head = f"SELECT 1 FROM {table} x WHERE {link.format(a='x')} AND x.key = ?"
+    if spec.member:
+        outer, inner = spec.member
+        head = f"SELECT x.{inner} FROM {table} x WHERE x.key = ?"
+        present, absent = f"{outer} IN ({head}", f"{outer} NOT IN ({head}"
+    else:
+        head = f"SELECT 1 FROM {table} x WHERE {link.format(a='x')} AND x.key = ?"
+        present, absent = f"EXISTS ({head}", f"NOT EXISTS ({head}"
     if c.op in NULL_OPS:
-        return f"{'NOT ' if c.op == 'IS NULL' else ''}EXISTS ({head})", [key]
+        return (absent if c.op == "IS NULL" else present) + ")", [key]
     if entity == "metric":
         _check_value(src, c, "number")
         # NaN is stored as 0 with is_nan = 1, and satisfies only "!=".
         nan = "OR x.is_nan = 1" if c.op == "!=" else "AND x.is_nan = 0"
         value = float(c.value)  # type: ignore[arg-type]
-        return f"EXISTS ({head} AND (x.value {c.op} ? {nan}))", [key, value]
+        return f"{present} AND (x.value {c.op} ? {nan}))", [key, value]
     _check_value(src, c, "string")
     cond, args = _compare("x.value", c.op, c.value)
-    return f"EXISTS ({head} AND {cond})", [key, *args]
+    return f"{present} AND {cond})", [key, *args]
 
 
 def _dataset_clause(src: _Source, c: _Clause, key: str) -> tuple[str, list]:
