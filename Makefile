@@ -1,0 +1,38 @@
+# The two commands a newcomer runs: `make demo` and `make test`. `make bench` compares with MLflow.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+BENCH_VENV := .bench/mlflow-venv
+MLFLOW_VERSION := 3.17.2
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python scripts/demo.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+test: $(STAMP)
+	bash scripts/setup-browser.sh
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+$(BENCH_VENV)/.installed:
+	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install -q --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install -q "mlflow==$(MLFLOW_VERSION)" scikit-learn
+	touch $@
+
+bench: $(STAMP) $(BENCH_VENV)/.installed
+	$(BIN)/python bench/run.py --mlflow-python $(BENCH_VENV)/bin/python --readme README.md
+
+clean:
+	rm -rf $(VENV) .bench .pytest_cache .ruff_cache tests/artifacts
