@@ -1,0 +1,121 @@
+"""Live updates shared by every panel: one polling thread, a change check that costs nothing.
+
+Each open panel is registered with the process's ``Refresher``. Twice a second its thread
+reads each store's change token (``PRAGMA data_version`` on the panels' own connection,
+see ``nbtrack.store.panels``), one cheap read per store, and refreshes only the panels
+whose store moved since their last refresh. A thread, not the kernel's event loop: a
+cell that trains a model keeps the main thread busy, and the panels must move meanwhile.
+
+Panels stop polling when closed (``panel.close()``) and pause while none of their views is
+on screen (the ``Presence`` widget reports views coming and going). Errors during a
+refresh go to the panel's output area, never to the thread.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+import weakref
+from typing import Any, Protocol
+
+import anywidget
+import ipywidgets
+import traitlets
+
+from nbtrack.panels.assets import widget_file
+
+POLL_INTERVAL_S = 0.5
+
+
+class LivePanel(Protocol):
+    """What the refresher needs from a panel."""
+
+    def poll(self) -> None:
+        """Refresh if the store changed since the last refresh."""
+
+
+class Refresher:
+    """A daemon thread that polls for the registered panels while there are any."""
+
+    def __init__(self, interval: float = POLL_INTERVAL_S):
+        self.interval = interval
+        self._panels: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def add(self, panel: LivePanel) -> None:
+        """Poll for this panel (until ``discard``), starting the thread if needed."""
+        with self._lock:
+            self._panels.add(panel)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="nbtrack-panels-live", daemon=True
+                )
+                self._thread.start()
+
+    def discard(self, panel: LivePanel) -> None:
+        """Stop polling for this panel."""
+        with self._lock:
+            self._panels.discard(panel)
+
+    @property
+    def running(self) -> bool:
+        """Whether the polling thread is alive."""
+        return self._thread is not None
+
+    def panels(self) -> list[LivePanel]:
+        """The panels polled for now."""
+        with self._lock:
+            return list(self._panels)
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(self.interval)
+            with self._lock:
+                panels = list(self._panels)
+                if not panels:
+                    self._thread = None
+                    return
+            for panel in panels:
+                panel.poll()
+
+
+REFRESHER = Refresher()
+
+
+class Presence(anywidget.AnyWidget):
+    """An invisible widget whose views report when they are rendered and removed."""
+
+    _esm = widget_file("presence.js")
+    views = traitlets.Int(0, help="views of the panel on screen now")
+    seen = traitlets.Bool(False, help="whether a view was ever rendered")
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.layout = ipywidgets.Layout(display="none")
+        self.on_msg(self._on_msg)
+
+    def _on_msg(self, _widget: Any, content: dict, _buffers: Any) -> None:
+        event = content.get("event") if isinstance(content, dict) else None
+        if event == "attached":
+            self.seen = True
+            self.views += 1
+        elif event == "detached":
+            self.views = max(0, self.views - 1)
+
+    @property
+    def hidden(self) -> bool:
+        """True once every view that was shown has gone (not before any was shown)."""
+        return self.seen and self.views == 0
+
+
+def report_error(output: ipywidgets.Output, exc: BaseException) -> None:
+    """Show an error in a panel's output area: one line for ours, a traceback otherwise."""
+    from nbtrack.errors import NbtrackError
+
+    if isinstance(exc, NbtrackError):
+        output.append_stderr(f"{type(exc).__name__}: {exc}\n")
+    else:
+        text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        output.append_stderr(text)

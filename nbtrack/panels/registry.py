@@ -1,0 +1,354 @@
+"""The registry browser: models, versions, model cards, and confirmed actions.
+
+The selected version's model card is rendered inline. Actions (set or move an alias,
+transition a stage, edit the description or a card section) each ask for confirmation,
+then write through the same client API a user would call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import ipywidgets
+
+from nbtrack.client import MlflowClient
+from nbtrack.entities import ModelVersion, RegisteredModel
+from nbtrack.panels import static
+from nbtrack.panels.base import Panel
+
+STAGES = ("None", "Staging", "Production", "Archived")
+MAX_MODELS = 1000
+
+
+class RegistryBrowser(Panel):
+    """Registered models and their versions, with model cards and confirmed actions.
+
+    Parameters
+    ----------
+    model
+        The registered model selected first (default: the first by name).
+    client
+        The client to read and write through (default: current tracking URI).
+    live
+        Refresh when the store changes (default True).
+    """
+
+    def __init__(
+        self, model: str | None = None, client: MlflowClient | None = None, live: bool = True
+    ):
+        self.models: list[RegisteredModel] = []
+        self.versions: list[ModelVersion] = []
+        self.model_list = ipywidgets.Select(rows=10, layout={"width": "18em"})
+        self.version_list = ipywidgets.Select(rows=10, layout={"width": "26em"})
+        self.versions_table = ipywidgets.HTML()
+        self.card = ipywidgets.HTML(layout={"max_height": "36em", "overflow": "auto"})
+        self.status = ipywidgets.HTML()
+        self._pending: Callable[[], str] | None = None
+        self._syncing = False  # set while _update moves the lists: their observers wait
+        self._filled_for: tuple[str, str] | None = None  # the version the text boxes hold
+        self._wanted_model = model
+        self._build_actions()
+        super().__init__(client=client, live=live)
+        lists = ipywidgets.HBox([
+            _titled("Registered models", self.model_list),
+            _titled("Versions", self.version_list),
+        ])
+        self._frame(
+            ipywidgets.HTML(static.heading("Model registry")),
+            lists,
+            self.versions_table,
+            ipywidgets.HTML(static.heading("Actions on the selected version")),
+            self.actions,
+            self.confirm_bar,
+            self.status,
+            ipywidgets.HTML(static.heading("Model card")),
+            self.card,
+        )
+        self.model_list.observe(self.callback(self._on_model), names=["value"])
+        self.version_list.observe(self.callback(self._on_version), names=["value"])
+
+    # -- widgets ----------------------------------------------------------------------
+
+    def _build_actions(self) -> None:
+        self.alias_name = ipywidgets.Text(placeholder="alias, e.g. champion",
+                                          layout={"width": "14em"})
+        self.alias_button = ipywidgets.Button(description="Set alias", icon="tag")
+        self.stage_choice = ipywidgets.Dropdown(options=STAGES, value="Staging",
+                                                layout={"width": "10em"})
+        self.archive_others = ipywidgets.Checkbox(value=False, indent=False,
+                                                  description="archive other versions in it")
+        self.stage_button = ipywidgets.Button(description="Transition", icon="exchange")
+        self.description = ipywidgets.Textarea(placeholder="Version description",
+                                               layout={"width": "36em", "height": "4em"})
+        self.description_button = ipywidgets.Button(description="Save description",
+                                                     icon="save")
+        from nbtrack.cards import SECTIONS
+
+        self.section_choice = ipywidgets.Dropdown(
+            options=[(title, key) for key, title in SECTIONS.items()], layout={"width": "16em"}
+        )
+        self.section_text = ipywidgets.Textarea(placeholder="Markdown for this card section",
+                                                layout={"width": "36em", "height": "6em"})
+        self.section_button = ipywidgets.Button(description="Save section", icon="save")
+        self.actions = ipywidgets.VBox([
+            ipywidgets.HBox([ipywidgets.Label("Alias", layout={"width": "7em"}),
+                             self.alias_name, self.alias_button]),
+            ipywidgets.HBox([ipywidgets.Label("Stage", layout={"width": "7em"}),
+                             self.stage_choice, self.archive_others, self.stage_button]),
+            ipywidgets.HBox([ipywidgets.Label("Description", layout={"width": "7em"}),
+                             self.description, self.description_button]),
+            ipywidgets.HBox([ipywidgets.Label("Card section", layout={"width": "7em"}),
+                             ipywidgets.VBox([self.section_choice, self.section_text]),
+                             self.section_button]),
+        ])
+        self.confirm_message = ipywidgets.HTML()
+        self.confirm_button = ipywidgets.Button(description="Confirm", button_style="primary")
+        self.cancel_button = ipywidgets.Button(description="Cancel")
+        self.confirm_bar = ipywidgets.HBox(
+            [self.confirm_message, self.confirm_button, self.cancel_button],
+            layout={"display": "none", "align_items": "center"},
+        )
+        self.alias_button.on_click(self.callback(lambda _: self.ask_alias()))
+        self.stage_button.on_click(self.callback(lambda _: self.ask_stage()))
+        self.description_button.on_click(self.callback(lambda _: self.ask_description()))
+        self.section_button.on_click(self.callback(lambda _: self.ask_section()))
+        self.confirm_button.on_click(self.callback(lambda _: self.confirm()))
+        self.cancel_button.on_click(self.callback(lambda _: self.cancel()))
+        self.section_choice.observe(self.callback(lambda _: self._fill_section()),
+                                    names=["value"])
+
+    # -- reading ----------------------------------------------------------------------
+
+    @property
+    def model(self) -> str | None:
+        """The selected registered model's name."""
+        return self.model_list.value
+
+    @property
+    def version(self) -> ModelVersion | None:
+        """The selected model version."""
+        wanted = self.version_list.value
+        return next((v for v in self.versions if v.version == wanted), None)
+
+    def _update(self) -> None:
+        self._syncing = True
+        try:
+            self._read()
+        finally:
+            self._syncing = False
+        self._on_version()
+
+    def _read(self) -> None:
+        self.models = list(self.client.search_registered_models(max_results=MAX_MODELS))
+        names = [m.name for m in self.models]
+        if list(self.model_list.options) != names:
+            current = self.model_list.value or self._wanted_model
+            self.model_list.options = names
+            self.model_list.value = current if current in names else (names[0] if names else None)
+        name = self.model_list.value
+        self.versions = (
+            sorted(self.client.search_model_versions(f"name = '{_quote(name)}'"),
+                   key=lambda v: -int(v.version))
+            if name else []
+        )
+        options = [(_version_label(v), v.version) for v in self.versions]
+        if list(self.version_list.options) != options:
+            current = self.version_list.value
+            keys = [v.version for v in self.versions]
+            self.version_list.options = options
+            self.version_list.value = current if current in keys else (keys[0] if keys else None)
+        _set(self.versions_table, _versions_html(self.client, self.versions))
+
+    def _on_model(self, _change: Any = None) -> None:
+        if not self._syncing:
+            self.refresh()
+
+    def _on_version(self, _change: Any = None) -> None:
+        if self._syncing:
+            return
+        version = self.version
+        key = (version.name, version.version) if version else None
+        if key != self._filled_for:  # a refresh never overwrites what the user is typing
+            self._filled_for = key
+            self.description.value = (version.description or "") if version else ""
+            self._fill_section()
+        self._draw_card()
+
+    def _card(self) -> Any:
+        from nbtrack.cards import model_card
+
+        version = self.version
+        return model_card(version.name, version.version, client=self.client) if version else None
+
+    def _draw_card(self) -> None:
+        card = self._card()
+        empty = "No registered model yet: register one with nbtrack.register_model()."
+        _set(self.card, card.to_html() if card else f'<p style="color:#6b7280">{empty}</p>')
+        self.actions.layout.display = None if card else "none"
+
+    def _fill_section(self) -> None:
+        card = self._card()
+        self.section_text.value = card.sections.get(self.section_choice.value, "") if card else ""
+
+    # -- actions: ask, then confirm ---------------------------------------------------
+
+    def _ask(self, message: str, action: Callable[[], str]) -> None:
+        self._pending = action
+        self.confirm_message.value = f'<span style="margin-right:12px">{message}</span>'
+        self.confirm_bar.layout.display = "flex"
+        self.status.value = ""
+
+    def ask_alias(self) -> None:
+        """Ask to point the alias typed in the alias box at the selected version."""
+        version, alias = self._selected(), self.alias_name.value.strip()
+        model = self.client.get_registered_model(version.name)
+        current = model.aliases.get(alias)
+        where = f"from version {static.esc(current)} " if current else ""
+        verb = "Move" if current else "Set"
+        self._ask(
+            f"{verb} alias <b>@{static.esc(alias)}</b> of {static.esc(version.name)} "
+            f"{where}to version {static.esc(version.version)}?",
+            lambda: self._run(lambda: self.client.set_registered_model_alias(
+                version.name, alias, version.version), f"@{alias} → version {version.version}"),
+        )
+
+    def ask_stage(self) -> None:
+        """Ask to move the selected version to the stage chosen."""
+        version, stage = self._selected(), self.stage_choice.value
+        archive = self.archive_others.value and stage in ("Staging", "Production")
+        others = " and archive the other versions there" if archive else ""
+        self._ask(
+            f"Transition {static.esc(version.name)} version {static.esc(version.version)} "
+            f"from {static.esc(version.current_stage)} to <b>{static.esc(stage)}</b>{others}?",
+            lambda: self._run(lambda: self.client.transition_model_version_stage(
+                version.name, version.version, stage, archive_existing_versions=archive),
+                f"version {version.version} is now in {stage}"),
+        )
+
+    def ask_description(self) -> None:
+        """Ask to save the description box as the selected version's description."""
+        version, text = self._selected(), self.description.value
+        self._ask(
+            f"Replace the description of {static.esc(version.name)} version "
+            f"{static.esc(version.version)}?",
+            lambda: self._run(lambda: self.client.update_model_version(
+                version.name, version.version, description=text), "description saved"),
+        )
+
+    def ask_section(self) -> None:
+        """Ask to save the section box into the selected version's model card."""
+        version, key, text = self._selected(), self.section_choice.value, self.section_text.value
+        label = dict((k, t) for t, k in self.section_choice.options)[key]
+        self._ask(
+            f"Save the card section <b>{static.esc(label)}</b> of {static.esc(version.name)} "
+            f"version {static.esc(version.version)}?",
+            lambda: self._run(lambda: self._card().set_section(key, text),
+                              f"section {label} saved"),
+        )
+
+    def confirm(self) -> None:
+        """Carry out the action waiting for confirmation."""
+        action, self._pending = self._pending, None
+        self.confirm_bar.layout.display = "none"
+        if action is not None:
+            self.status.value = action()
+
+    def cancel(self) -> None:
+        """Drop the action waiting for confirmation."""
+        self._pending = None
+        self.confirm_bar.layout.display = "none"
+        self.status.value = '<span style="color:#6b7280">Cancelled: nothing was changed.</span>'
+
+    def _run(self, write: Callable[[], Any], done: str) -> str:
+        from nbtrack.errors import NbtrackError
+
+        try:
+            write()
+        except NbtrackError as exc:
+            return f'<span style="color:#b91c1c">Not changed: {static.esc(exc)}</span>'
+        self.refresh()
+        return f'<span style="color:#15803d">Done: {static.esc(done)}.</span>'
+
+    def _selected(self) -> ModelVersion:
+        from nbtrack.errors import RegistryError
+
+        version = self.version
+        if version is None:
+            raise RegistryError("select a model version first")
+        return version
+
+    # -- static rendering -------------------------------------------------------------
+
+    def static_html(self) -> str:
+        """Models and the selected model's versions as HTML."""
+        rows = [(m.name, len(self._versions_of(m.name)), m.description or "") for m in self.models]
+        return (
+            '<div class="nbtrack-static">' + static.heading("Model registry")
+            + static.html_table(("Model", "Versions", "Description"), rows)
+            + (static.heading(f"Versions of {self.model}") if self.model else "")
+            + _versions_html(self.client, self.versions) + "</div>"
+        )
+
+    def static_text(self) -> str:
+        """Models and the selected model's versions as text."""
+        models = static.text_table(
+            ("model", "versions"), [(m.name, str(len(self._versions_of(m.name))))
+                                    for m in self.models]
+        )
+        versions = static.text_table(
+            ("version", "stage", "aliases", "run"),
+            [(v.version, v.current_stage, " ".join(f"@{a}" for a in v.aliases), v.run_id or "")
+             for v in self.versions],
+        )
+        return f"Model registry\n{models}\n\n{self.model or ''}\n{versions}"
+
+    def _versions_of(self, name: str) -> list[ModelVersion]:
+        if name == self.model:
+            return self.versions
+        return list(self.client.search_model_versions(f"name = '{_quote(name)}'"))
+
+
+def _quote(name: str | None) -> str:
+    return (name or "").replace("'", "''")
+
+
+def _set(widget: ipywidgets.HTML, value: str) -> None:
+    if widget.value != value:
+        widget.value = value
+
+
+def _titled(title: str, widget: ipywidgets.Widget) -> ipywidgets.VBox:
+    return ipywidgets.VBox([ipywidgets.HTML(f"<b>{static.esc(title)}</b>"), widget])
+
+
+def _version_label(version: ModelVersion) -> str:
+    parts = [f"Version {version.version}"]
+    parts += [f"@{a}" for a in version.aliases]
+    if version.current_stage and version.current_stage != "None":
+        parts.append(version.current_stage)
+    return " · ".join(parts)
+
+
+def _versions_html(client: MlflowClient, versions: list[ModelVersion]) -> str:
+    if not versions:
+        return ""
+    run_names = {
+        r[0]: r[2]
+        for r in client.store.run_table([v.run_id for v in versions if v.run_id])["runs"]
+    }
+    rows = []
+    for v in versions:
+        aliases = " ".join(f"<code>@{static.esc(a)}</code>" for a in v.aliases)
+        tags = ", ".join(f"{static.esc(k)}={static.esc(val)}" for k, val in sorted(v.tags.items()))
+        run = (f"{static.esc(run_names.get(v.run_id, ''))} <code>{static.esc(v.run_id[:8])}</code>"
+               if v.run_id else "")
+        rows.append((
+            static.esc(v.version), aliases, static.esc(v.current_stage), tags, run,
+            static.esc(static.fmt_time(v.creation_timestamp)),
+            static.esc(v.description or ""),
+        ))
+    return static.html_table(
+        ("Version", "Aliases", "Stage", "Tags", "Source run", "Created (UTC)", "Description"),
+        rows, raw=True,
+    )

@@ -1,0 +1,194 @@
+"""The run table's content as plain JSON-ready data: its columns and one page of rows.
+
+Kept apart from the widget so that the static rendering, the tests and the widget all
+read the same thing. Values that JSON cannot carry (NaN, ±inf) travel as the strings
+``"NaN"``, ``"Infinity"``, ``"-Infinity"``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from nbtrack.store.panels import KeyStat, PanelQueries, RunScope
+from nbtrack.store.tracking import decode_value
+
+SYSTEM_TAG_PREFIXES = ("mlflow.", "nbtrack.")
+SOURCE_TAG = "mlflow.source.name"
+SPARK_POINTS = 32
+MAX_SPARK_KEYS = 12
+
+# (key, label, order_by column or None when SQL cannot sort on it)
+ATTRIBUTES: tuple[tuple[str, str, str | None], ...] = (
+    ("run_name", "Run name", "attributes.run_name"),
+    ("status", "Status", "attributes.status"),
+    ("start_time", "Created", "attributes.start_time"),
+    ("duration", "Duration", None),
+    ("user_id", "User", "attributes.user_id"),
+    ("source", "Source", f"tags.`{SOURCE_TAG}`"),
+)
+
+
+def json_number(value: float) -> float | str:
+    """A float JSON can carry: NaN and ±inf become strings."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    return value
+
+
+def order_column(group: str, key: str) -> str:
+    """The ``order_by`` column of a param, metric or tag key (backticked: any key works)."""
+    return f"{group}.`{key}`"
+
+
+@dataclass
+class TableState:
+    """What the user chose: the view over the scope (sort, page, tree, expanded rows)."""
+
+    order_by: list[str] = field(default_factory=list)
+    page: int = 0
+    page_size: int = 50
+    tree: bool = True
+    expanded: Sequence[str] = ()
+    child_limits: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class TableContent:
+    """One rendering of the table."""
+
+    columns: list[dict[str, Any]]
+    rows: list[dict[str, Any]]
+    total: int  # shown runs
+    roots: int  # rows paged over (tree roots, or every run when flat)
+    page: int  # the page actually shown (clamped)
+
+
+def columns(stats: dict[str, list[KeyStat]], total: int) -> list[dict[str, Any]]:
+    """The table's columns: attributes, then params, metrics, user tags, varying ones first."""
+    cols = [
+        {"group": "attributes", "key": key, "label": label, "sort": sort, "varies": True}
+        for key, label, sort in ATTRIBUTES
+    ]
+    for group in ("params", "metrics", "tags"):
+        keys = [
+            s for s in stats.get(group, [])
+            if group != "tags" or not s.key.startswith(SYSTEM_TAG_PREFIXES)
+        ]
+        varying = [s for s in keys if s.varies or s.present < total]
+        constant = [s for s in keys if not (s.varies or s.present < total)]
+        cols += [
+            {"group": group, "key": s.key, "label": s.key, "sort": order_column(group, s.key),
+             "varies": s in varying}
+            for s in varying + constant
+        ]
+    return cols
+
+
+def build(queries: PanelQueries, scope: RunScope, state: TableState) -> TableContent:
+    """Read one page of the table (and the expanded children under its rows).
+
+    Raises
+    ------
+    InvalidFilter
+        If the scope's filter or the sort does not parse.
+    """
+    size = max(1, state.page_size)
+    with queries.shown(scope) as shown:
+        total, roots = shown.counts()
+        paged = roots if state.tree else total
+        page = min(max(0, state.page), max(0, (paged - 1) // size))
+        top = shown.page(state.order_by, page * size, size, roots_only=state.tree)
+        stats = shown.key_stats()
+        expanded = [e for e in state.expanded] if state.tree else []
+        limit = max([size, *state.child_limits.values()])
+        kids = shown.children(expanded, state.order_by, limit) if expanded else {}
+        candidates = top + [k for ks in kids.values() for k in ks]
+        counts = shown.child_counts(candidates) if state.tree else {}
+    cols = columns(stats, total)
+    placed = _walk(top, kids, counts, set(expanded), state, size)
+    ids = [item["id"] for item in placed if "id" in item]
+    rows = _rows(queries, ids, cols, counts, placed)
+    return TableContent(cols, rows, total, paged, page)
+
+
+def _walk(
+    top: list[str],
+    kids: dict[str, list[str]],
+    counts: dict[str, int],
+    expanded: set[str],
+    state: TableState,
+    size: int,
+) -> list[dict[str, Any]]:
+    """The visible rows in order: each run, then its expanded children, depth first."""
+    placed: list[dict[str, Any]] = []
+
+    def visit(run_ids: list[str], depth: int) -> None:
+        for run_id in run_ids:
+            placed.append({"id": run_id, "depth": depth})
+            if run_id not in expanded:
+                continue
+            limit = state.child_limits.get(run_id, size)
+            children = kids.get(run_id, [])[:limit]
+            visit(children, depth + 1)
+            hidden = counts.get(run_id, 0) - len(children)
+            if hidden > 0:
+                placed.append({"more": run_id, "depth": depth + 1, "hidden": hidden})
+
+    visit(top, 0)
+    return placed
+
+
+def _rows(
+    queries: PanelQueries,
+    ids: list[str],
+    cols: list[dict[str, Any]],
+    counts: dict[str, int],
+    placed: list[dict[str, Any]],
+) -> list[dict[str, Any]]:
+    raw = queries.store.run_table(ids)
+    spark_keys = [c["key"] for c in cols if c["group"] == "metrics"][:MAX_SPARK_KEYS]
+    sparks = queries.histories(ids, spark_keys, SPARK_POINTS)
+    descendants = queries.descendant_counts(ids)
+    info = {row[0]: row for row in raw["runs"]}
+    values: dict[str, dict[str, dict[str, Any]]] = {i: {"p": {}, "m": {}, "t": {}} for i in ids}
+    for run_id, key, value in raw["params"]:
+        values[run_id]["p"][key] = value
+    for run_id, key, value, is_nan in raw["metrics"]:
+        values[run_id]["m"][key] = json_number(decode_value(value, is_nan))
+    for run_id, key, value in raw["tags"]:
+        values[run_id]["t"][key] = value
+    rows = []
+    for item in placed:
+        run_id = item.get("id")
+        if run_id is None:
+            rows.append(item)
+            continue
+        if run_id not in info:  # deleted between the two reads; the next refresh settles it
+            continue
+        _, _, name, user, status, start, end, _, _ = info[run_id]
+        data = values[run_id]
+        rows.append({
+            "id": run_id,
+            "depth": item["depth"],
+            "name": name,
+            "status": status,
+            "start": start,
+            "end": end,
+            "user": user,
+            "source": data["t"].get(SOURCE_TAG, ""),
+            "children": counts.get(run_id, 0),
+            "descendants": descendants.get(run_id, 0),
+            "p": data["p"],
+            "m": data["m"],
+            "t": {k: v for k, v in data["t"].items() if not k.startswith(SYSTEM_TAG_PREFIXES)},
+            "s": {
+                key: [json_number(v) for v in sparks[(run_id, key)]]
+                for key in spark_keys if (run_id, key) in sparks
+            },
+        })
+    return rows

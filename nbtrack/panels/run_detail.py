@@ -1,0 +1,357 @@
+"""One run in detail, as tabs.
+
+Header, params, metrics with history charts, tags, the captured source, artifacts (text and
+images previewed inline, others listed with sizes), dataset inputs and the logged model
+with its signature.
+"""
+
+from __future__ import annotations
+
+import base64
+import mimetypes
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import ipywidgets
+
+from nbtrack.artifacts import LocalArtifacts
+from nbtrack.client import MlflowClient
+from nbtrack.entities import FileInfo, Run
+from nbtrack.panels import static
+from nbtrack.panels.base import Panel
+from nbtrack.panels.plots import metric_figure
+from nbtrack.panels.rows import SYSTEM_TAG_PREFIXES
+
+TEXT_SUFFIXES = frozenset({
+    ".txt", ".log", ".json", ".yaml", ".yml", ".md", ".py", ".csv", ".tsv", ".toml", ".cfg",
+    ".ini", ".sql", ".sh", ".html", ".xml",
+})
+TEXT_NAMES = frozenset({"MLmodel", "requirements.txt", "conda.yaml", "python_env.yaml"})
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp"})
+MAX_TEXT_BYTES = 64_000
+MAX_IMAGE_BYTES = 2_000_000
+MAX_ARTIFACTS = 200
+SOURCE_TAGS = (
+    ("mlflow.source.name", "Source"),
+    ("mlflow.source.type", "Source type"),
+    ("nbtrack.notebook.path", "Notebook"),
+    ("mlflow.source.git.commit", "Git commit"),
+    ("mlflow.source.git.branch", "Git branch"),
+    ("nbtrack.python.version", "Python"),
+)
+TABS = ("Overview", "Charts", "Source", "Artifacts", "Inputs", "Model")
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """An artifact file as the panel shows it: path, size and an inline preview if any."""
+
+    path: str
+    size: int | None
+    text: str | None = None
+    image: str | None = None  # a data: URL
+
+
+class RunDetail(Panel):
+    """Everything one run recorded, refreshed live while it runs.
+
+    Parameters
+    ----------
+    run_id
+        The run to show.
+    client
+        The client to read through (default: current tracking URI).
+    live
+        Refresh when the store changes (default True).
+    """
+
+    def __init__(self, run_id: str, client: MlflowClient | None = None, live: bool = True):
+        client = client or MlflowClient()
+        self.run: Run = client.get_run(run_id)  # unknown ids fail here, before any widget
+        self.run_id = run_id
+        self.artifacts: list[Artifact] = []
+        self._previews: dict[tuple[str, int | None, int], Artifact] = {}
+        self.header = ipywidgets.HTML()
+        self.overview = ipywidgets.HTML()
+        self.metric_choice = ipywidgets.Dropdown(description="Metric", layout={"width": "22em"})
+        self.figure = metric_figure()
+        self.no_charts = ipywidgets.HTML()
+        self.source = ipywidgets.HTML()
+        self.files = ipywidgets.HTML()
+        self.inputs = ipywidgets.HTML()
+        self.model = ipywidgets.HTML()
+        self.chart_box = ipywidgets.Box([self.figure])
+        charts = ipywidgets.VBox([self.metric_choice, self.no_charts, self.chart_box])
+        self.tabs = ipywidgets.Tab(
+            children=[self.overview, charts, self.source, self.files, self.inputs, self.model],
+            titles=TABS,
+        )
+        super().__init__(client=client, live=live)
+        self._frame(self.header, self.tabs)
+        self.metric_choice.observe(self.callback(lambda _: self._draw_chart()), names=["value"])
+
+    # -- reading ----------------------------------------------------------------------
+
+    def _update(self) -> None:
+        self.run = self.client.get_run(self.run_id)
+        self.artifacts = _read_artifacts(self.run.info.artifact_uri, self._previews)
+        _set(self.header, _header(self.client, self.run))
+        _set(self.overview, _overview(self.run))
+        _set(self.source, _source(self.run, self.artifacts))
+        _set(self.files, _files(self.artifacts))
+        _set(self.inputs, _inputs(self.run))
+        _set(self.model, _models(self.artifacts))
+        keys = sorted(self.run.data.metrics)
+        if list(self.metric_choice.options) != keys:
+            current = self.metric_choice.value
+            self.metric_choice.options = keys
+            self.metric_choice.value = current if current in keys else (keys[0] if keys else None)
+        self._draw_chart()
+
+    def _draw_chart(self) -> None:
+        key = self.metric_choice.value
+        history = self.client.get_metric_history(self.run_id, key) if key else []
+        self.no_charts.value = (
+            "" if key else '<p style="color:#6b7280">This run has logged no metrics yet.</p>'
+        )
+        self.chart_box.layout.display = None if key else "none"
+        steps = [m.step for m in history]
+        values = [m.value for m in history]
+        with self.figure.batch_update():
+            trace = self.figure.data[0]
+            if list(trace.x or []) != steps or list(trace.y or []) != values:
+                trace.x, trace.y = steps, values
+            trace.name = key or ""
+            trace.mode = "lines+markers" if len(history) < 50 else "lines"
+            self.figure.layout.yaxis.title.text = key or ""
+
+    # -- static rendering -------------------------------------------------------------
+
+    def static_html(self) -> str:
+        """Header, params, metrics and tags as HTML."""
+        return (
+            '<div class="nbtrack-static">' + _header(self.client, self.run)
+            + _overview(self.run) + "</div>"
+        )
+
+    def static_text(self) -> str:
+        """The run's params and metrics as text."""
+        run = self.run
+        lines = [
+            f"Run {run.info.run_name} ({run.info.run_id}) {run.info.status}",
+            f"started {static.fmt_time(run.info.start_time)} UTC, "
+            f"duration {static.fmt_duration(run.info.start_time, run.info.end_time) or '-'}",
+        ]
+        for title, values in (("params", run.data.params), ("metrics", run.data.metrics)):
+            if values:
+                lines.append(f"{title}:")
+                lines += [f"  {k} = {static.fmt_value(v)}" for k, v in sorted(values.items())]
+        return "\n".join(lines)
+
+
+def _set(widget: ipywidgets.HTML, value: str) -> None:
+    if widget.value != value:  # unchanged HTML is not resent: no flicker, state kept
+        widget.value = value
+
+
+# -- sections ---------------------------------------------------------------------------
+
+
+def _header(client: MlflowClient, run: Run) -> str:
+    info = run.info
+    experiment = client.get_experiment(info.experiment_id)
+    parent = run.data.tags.get("mlflow.parentRunId")
+    facts = [
+        ("Run ID", f"<code>{static.esc(info.run_id)}</code>"),
+        ("Experiment", static.esc(f"{experiment.name} ({experiment.experiment_id})")),
+        ("Started", static.esc(static.fmt_time(info.start_time) + " UTC")),
+        ("Duration", static.esc(static.fmt_duration(info.start_time, info.end_time) or "-")),
+        ("User", static.esc(info.user_id)),
+    ]
+    if parent:
+        facts.append(("Parent run", f"<code>{static.esc(parent)}</code>"))
+    note = run.data.tags.get("mlflow.note.content")
+    items = "".join(
+        f'<span style="margin-right:18px"><span style="color:#6b7280">{k}</span> {v}</span>'
+        for k, v in facts
+    )
+    description = f'<p style="margin:4px 0">{static.esc(note)}</p>' if note else ""
+    return (
+        f'<div style="font-size:15px;font-weight:600;margin:2px 0 4px">'
+        f"{static.esc(info.run_name)} {static.badge(info.status)}</div>"
+        f'<div style="font-size:12px;line-height:1.8">{items}</div>{description}'
+    )
+
+
+def _kv_table(title: str, values: dict[str, Any], empty: str) -> str:
+    if not values:
+        return static.heading(title) + f'<p style="color:#6b7280">{empty}</p>'
+    rows = [(k, static.fmt_value(values[k])) for k in sorted(values)]
+    return static.heading(title, f"{len(values)}") + static.html_table(("Name", "Value"), rows)
+
+
+def _overview(run: Run) -> str:
+    user_tags = {k: v for k, v in run.data.tags.items() if not k.startswith(SYSTEM_TAG_PREFIXES)}
+    return (
+        '<div style="display:flex;gap:32px;flex-wrap:wrap;align-items:flex-start">'
+        f"<div>{_kv_table('Parameters', run.data.params, 'No parameters logged.')}</div>"
+        f"<div>{_kv_table('Metrics (latest)', run.data.metrics, 'No metrics logged.')}</div>"
+        f"<div>{_kv_table('Tags', user_tags, 'No tags set.')}</div></div>"
+    )
+
+
+def _source(run: Run, artifacts: list[Artifact]) -> str:
+    facts = [(label, run.data.tags[key]) for key, label in SOURCE_TAGS if key in run.data.tags]
+    parts = [static.html_table(("", ""), facts) if facts else ""]
+    for item in artifacts:
+        if item.text is not None and item.path.endswith(".py") and "/" not in item.path:
+            parts.append(static.heading(item.path) + _pre(item.text))
+    if len(parts) == 1:
+        parts.append('<p style="color:#6b7280">No captured source for this run.</p>')
+    return "".join(parts)
+
+
+def _pre(text: str) -> str:
+    return (
+        '<pre style="background:#f6f8fa;padding:8px;border-radius:4px;max-height:24em;'
+        f'overflow:auto;font-size:12px;margin:4px 0">{static.esc(text)}</pre>'
+    )
+
+
+def _files(artifacts: list[Artifact]) -> str:
+    if not artifacts:
+        return '<p style="color:#6b7280">No artifacts logged.</p>'
+    listing = static.html_table(
+        ("Path", "Size"), [(a.path, _size(a.size)) for a in artifacts]
+    )
+    previews = []
+    for item in artifacts:
+        if item.image is not None:
+            body = f'<img src="{item.image}" style="max-width:480px;max-height:360px">'
+        elif item.text is not None:
+            body = _pre(item.text)
+        else:
+            continue
+        previews.append(
+            f"<details><summary><code>{static.esc(item.path)}</code> "
+            f'<span style="color:#6b7280">{_size(item.size)}</span></summary>{body}</details>'
+        )
+    return listing + static.heading("Previews") + "".join(previews) if previews else listing
+
+
+def _size(size: int | None) -> str:
+    if size is None:
+        return ""
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024  # type: ignore[assignment]
+    return ""
+
+
+def _inputs(run: Run) -> str:
+    items = run.inputs.dataset_inputs
+    if not items:
+        return '<p style="color:#6b7280">No dataset inputs logged.</p>'
+    rows = []
+    for item in items:
+        d = item.dataset
+        context = ", ".join(f"{t.key}={t.value}" for t in item.tags)
+        rows.append((d.name, d.digest, d.source_type, d.source, context))
+    return static.html_table(("Name", "Digest", "Source type", "Source", "Tags"), rows)
+
+
+def _models(artifacts: list[Artifact]) -> str:
+    models = [a for a in artifacts if Path(a.path).name == "MLmodel" and a.text is not None]
+    if not models:
+        return '<p style="color:#6b7280">No model logged in this run.</p>'
+    import yaml
+
+    parts = []
+    for item in models:
+        folder = str(Path(item.path).parent)
+        try:
+            meta = yaml.safe_load(item.text or "") or {}
+        except yaml.YAMLError:
+            meta = {}
+        flavors = ", ".join(sorted((meta.get("flavors") or {}).keys()))
+        parts.append(static.heading(f"Model: {folder}", flavors))
+        signature = meta.get("signature") or {}
+        for side in ("inputs", "outputs", "params"):
+            spec = signature.get(side)
+            if spec:
+                parts.append(_signature_table(side, spec))
+        if not signature:
+            parts.append('<p style="color:#6b7280">No signature recorded.</p>')
+    return "".join(parts)
+
+
+def _signature_table(side: str, spec: Any) -> str:
+    import json
+
+    try:
+        columns = json.loads(spec) if isinstance(spec, str) else spec
+    except ValueError:
+        return _pre(str(spec))
+    rows = []
+    for col in columns if isinstance(columns, list) else []:
+        kind = col.get("type", "")
+        if kind == "tensor":
+            kind = f"tensor {col.get('tensor-spec', {})}"
+        rows.append((col.get("name", ""), kind, "no" if col.get("required", True) else "yes"))
+    return static.heading(f"Signature {side}") + static.html_table(
+        ("Name", "Type", "Optional"), rows
+    )
+
+
+# -- artifacts --------------------------------------------------------------------------
+
+
+def _read_artifacts(
+    artifact_uri: str, cache: dict[tuple[str, int | None, int], Artifact]
+) -> list[Artifact]:
+    """Every artifact file (up to ``MAX_ARTIFACTS``), with previews of text and images.
+
+    Previews are kept in ``cache`` by (path, size, mtime): a refresh reads only new files.
+    """
+    store = LocalArtifacts(artifact_uri)
+    found: list[Artifact] = []
+    pending: list[str | None] = [None]
+    while pending and len(found) < MAX_ARTIFACTS:
+        folder = pending.pop(0)
+        try:
+            entries: list[FileInfo] = store.list_artifacts(folder)
+        except Exception:  # a folder removed while listing: show what could be read
+            continue
+        for entry in entries:
+            if entry.is_dir:
+                pending.append(entry.path)
+            elif len(found) < MAX_ARTIFACTS:
+                path = store.path(entry.path)
+                try:
+                    key = (entry.path, entry.file_size, path.stat().st_mtime_ns)
+                except OSError:
+                    continue
+                if key not in cache:
+                    cache[key] = _preview(path, entry)
+                found.append(cache[key])
+    return found
+
+
+def _preview(path: Path, entry: FileInfo) -> Artifact:
+    suffix = path.suffix.lower()
+    size = entry.file_size
+    if (suffix in TEXT_SUFFIXES or path.name in TEXT_NAMES) and (size or 0) <= MAX_TEXT_BYTES:
+        try:
+            return Artifact(entry.path, size, text=path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError):
+            return Artifact(entry.path, size)
+    if suffix in IMAGE_SUFFIXES and (size or 0) <= MAX_IMAGE_BYTES:
+        kind = mimetypes.types_map.get(suffix, "image/png")
+        try:
+            data = base64.b64encode(path.read_bytes()).decode("ascii")
+        except OSError:
+            return Artifact(entry.path, size)
+        return Artifact(entry.path, size, image=f"data:{kind};base64,{data}")
+    return Artifact(entry.path, size)

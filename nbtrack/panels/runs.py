@@ -1,0 +1,301 @@
+"""The run table: a live, SQL-paged view of runs with a tree, sparklines and selection.
+
+``RunGrid`` is the browser view (``widgets/runs.js``); its synced traits are the source of
+truth between Python and the browser: the user's filter, sort, page, expanded rows and
+selection go one way, the columns and rows of the page the other. ``RunTable`` wraps it
+in a panel that reads the store, refreshes live, and opens the compare, sweep and run
+detail panels below the table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import anywidget
+import ipywidgets
+import traitlets
+
+from nbtrack.client import MlflowClient
+from nbtrack.errors import InvalidFilter, InvalidParameter
+from nbtrack.panels import rows as table_rows
+from nbtrack.panels import static
+from nbtrack.panels.assets import widget_file
+from nbtrack.panels.base import Panel
+from nbtrack.store.panels import RunScope
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+PAGE_SIZES = (25, 50, 100, 200)
+_VIEW_TRAITS = ["order_by", "page", "page_size", "tree", "expanded"]
+
+
+class RunGrid(anywidget.AnyWidget):
+    """The run table's browser view; every trait below is synced with the browser."""
+
+    _esm = widget_file("runs.js")
+    _css = widget_file("runs.css")
+
+    columns = traitlets.List(traitlets.Dict()).tag(sync=True)
+    rows = traitlets.List(traitlets.Dict()).tag(sync=True)
+    total = traitlets.Int(0).tag(sync=True)
+    roots = traitlets.Int(0).tag(sync=True)
+    filter = traitlets.Unicode("").tag(sync=True)
+    filter_error = traitlets.Unicode("").tag(sync=True)
+    order_by = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    page = traitlets.Int(0).tag(sync=True)
+    page_size = traitlets.Int(50).tag(sync=True)
+    tree = traitlets.Bool(True).tag(sync=True)
+    expanded = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    selected_run_ids = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    title = traitlets.Unicode("").tag(sync=True)
+    actions = traitlets.Bool(True).tag(sync=True)
+
+
+class RunTable(Panel):
+    """Runs of one or more experiments as a live table.
+
+    Parameters
+    ----------
+    experiment_ids
+        Experiments shown (ids); None for every experiment.
+    filter
+        A ``search_runs`` filter, e.g. ``"metrics.rmse < 1 and params.alpha = '0.5'"``.
+    order_by
+        ``search_runs`` order terms, e.g. ``["metrics.rmse ASC"]``; newest first if empty.
+    under
+        Show only the descendants (any depth) of this run.
+    run_ids
+        Show only these runs.
+    tree
+        Nest child runs under their parents (default); False lists every run flat.
+    page_size
+        Rows (tree roots) per page.
+    client
+        The client to read through (default: current tracking URI).
+    title
+        A heading shown above the table.
+    actions
+        Whether rows offer Compare / sweep / detail buttons (default True).
+    live
+        Refresh when the store changes (default True).
+
+    Examples
+    --------
+    >>> table = nbtrack.show_runs(filter="metrics.rmse < 1")  # doctest: +SKIP
+    >>> table.selected_run_ids = [run_id]                     # selects it in the view
+    >>> table.selected                                        # the selection as a DataFrame
+    """
+
+    def __init__(
+        self,
+        experiment_ids: Sequence[str] | None = None,
+        filter: str = "",
+        order_by: Sequence[str] = (),
+        under: str | None = None,
+        run_ids: Iterable[str] | None = None,
+        tree: bool = True,
+        page_size: int = 50,
+        client: MlflowClient | None = None,
+        title: str = "",
+        actions: bool = True,
+        live: bool = True,
+    ):
+        self._experiment_ids = tuple(experiment_ids) if experiment_ids is not None else None
+        self._under = under
+        self._run_ids = tuple(run_ids) if run_ids is not None else None
+        self._child_limits: dict[str, int] = {}
+        self._content: table_rows.TableContent | None = None
+        self.grid = RunGrid(
+            filter=filter or "", order_by=list(order_by), tree=tree,
+            page_size=_page_size(page_size), title=title, actions=actions,
+        )
+        self.detail = ipywidgets.VBox()
+        self.detail.add_class("nbtrack-subpanel")
+        self._opened: Panel | None = None
+        self._updating = False
+        super().__init__(client=client, live=live)
+        self._frame(self.grid, self.detail)
+        self.grid.observe(self.callback(self._on_filter), names=["filter"])
+        self.grid.observe(self.callback(self._on_view), names=_VIEW_TRAITS)
+        self.grid.on_msg(self.callback(self._on_msg))
+
+    # -- the data ---------------------------------------------------------------------
+
+    def _scope(self) -> RunScope:
+        return RunScope(
+            experiment_ids=self._experiment_ids,
+            filter_string=self.grid.filter.strip() or None,
+            under=self._under,
+            run_ids=self._run_ids,
+        )
+
+    def _state(self) -> table_rows.TableState:
+        return table_rows.TableState(
+            order_by=list(self.grid.order_by),
+            page=self.grid.page,
+            page_size=self.grid.page_size,
+            tree=self.grid.tree,
+            expanded=list(self.grid.expanded),
+            child_limits=dict(self._child_limits),
+        )
+
+    def _update(self) -> None:
+        try:
+            content = table_rows.build(self.queries, self._scope(), self._state())
+        except InvalidFilter as exc:
+            self.grid.filter_error = str(exc)
+            return
+        self._content = content
+        with self.grid.hold_sync():
+            self.grid.filter_error = ""
+            if self.grid.columns != content.columns:
+                self.grid.columns = content.columns
+            if self.grid.rows != content.rows:
+                self.grid.rows = content.rows
+            self.grid.total = content.total
+            self.grid.roots = content.roots
+            self._updating = True
+            try:
+                self.grid.page = content.page  # clamped when the rows shrank
+            finally:
+                self._updating = False
+
+    def _on_filter(self, change: dict) -> None:
+        self._child_limits.clear()
+        self._first_page()
+
+    def _on_view(self, change: dict) -> None:
+        if self._updating:
+            return
+        if change["name"] in ("page", "expanded"):
+            self.refresh()
+        else:
+            self._first_page()
+
+    def _first_page(self) -> None:
+        self._updating = True
+        try:
+            self.grid.page = 0
+        finally:
+            self._updating = False
+        self.refresh()
+
+    def set_scope(self, run_ids: Iterable[str] | None) -> None:
+        """Show only these runs (None: every run of the table's scope again)."""
+        with self._lock:
+            self._run_ids = tuple(run_ids) if run_ids is not None else None
+            self.grid.page = 0
+            self.refresh()
+
+    # -- selection --------------------------------------------------------------------
+
+    @property
+    def selected_run_ids(self) -> list[str]:
+        """Ids of the selected runs; assign a list to select those runs in the view."""
+        return list(self.grid.selected_run_ids)
+
+    @selected_run_ids.setter
+    def selected_run_ids(self, run_ids: Iterable[str]) -> None:
+        ids = list(dict.fromkeys(run_ids))
+        for run_id in ids:
+            if not isinstance(run_id, str):
+                raise InvalidParameter(
+                    f"selected_run_ids takes run id strings (found {run_id!r})", run_id=run_id
+                )
+        self.grid.selected_run_ids = ids
+
+    @property
+    def selected(self) -> pd.DataFrame:
+        """The selected runs as a ``search_runs``-style DataFrame, in selection order."""
+        from nbtrack.frames import runs_frame
+
+        return runs_frame(self.client.store, self.selected_run_ids)
+
+    @property
+    def filter(self) -> str:
+        """The filter in force; assign a ``search_runs`` filter string to change it."""
+        return self.grid.filter
+
+    @filter.setter
+    def filter(self, value: str) -> None:
+        self.grid.filter = value
+
+    @property
+    def filter_error(self) -> str:
+        """Why the last filter or sort did not parse ('' when it did)."""
+        return self.grid.filter_error
+
+    @property
+    def content(self) -> table_rows.TableContent | None:
+        """The columns and rows shown now."""
+        return self._content
+
+    # -- actions from the browser -----------------------------------------------------
+
+    def _on_msg(self, _grid: Any, content: dict, _buffers: Any) -> None:
+        action = content.get("action") if isinstance(content, dict) else None
+        run_id = content.get("run_id")
+        if action == "compare":
+            self.compare()
+        elif action == "sweep" and isinstance(run_id, str):
+            self.open_sweep(run_id)
+        elif action == "open" and isinstance(run_id, str):
+            self.open_run(run_id)
+        elif action == "more" and isinstance(run_id, str):
+            self._child_limits[run_id] = self._child_limits.get(run_id, self.grid.page_size) * 2
+            self.refresh()
+        elif action == "close":
+            self._open(None)
+
+    def _open(self, panel: Panel | None) -> None:
+        if self._opened is not None:
+            self._opened.close()
+        self._opened = panel
+        self.detail.children = () if panel is None else (panel,)
+
+    def compare(self, run_ids: Sequence[str] | None = None) -> Panel:
+        """Open the compare panel below the table (for the selection by default)."""
+        from nbtrack.panels.compare import CompareRuns
+
+        panel = CompareRuns(list(run_ids or self.selected_run_ids), client=self.client)
+        self._open(panel)
+        return panel
+
+    def open_sweep(self, parent_run_id: str) -> Panel:
+        """Open the parallel-coordinates view of a parent run's children below the table."""
+        from nbtrack.panels.sweep import ParallelCoordinates
+
+        panel = ParallelCoordinates(parent_run_id, client=self.client)
+        self._open(panel)
+        return panel
+
+    def open_run(self, run_id: str) -> Panel:
+        """Open one run's detail below the table."""
+        from nbtrack.panels.run_detail import RunDetail
+
+        panel = RunDetail(run_id, client=self.client)
+        self._open(panel)
+        return panel
+
+    # -- static rendering -------------------------------------------------------------
+
+    def static_html(self) -> str:
+        """The current page as an HTML table."""
+        content = self._content or table_rows.TableContent([], [], 0, 0, 0)
+        return static.runs_html(content, self.grid.filter)
+
+    def static_text(self) -> str:
+        """The current page as a text table."""
+        content = self._content or table_rows.TableContent([], [], 0, 0, 0)
+        return static.runs_text(content, self.grid.filter)
+
+
+def _page_size(value: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise InvalidParameter(
+            f"page_size must be a positive whole number such as 50 (found {value!r})",
+            page_size=value,
+        )
+    return value

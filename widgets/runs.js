@@ -1,0 +1,429 @@
+// nbtrack run table: the browser view of nbtrack.panels.RunGrid.
+//
+// Python owns the data: it pages, sorts and filters in SQL and sends one page of rows.
+// This view draws them and writes the user's choices back to the model (filter,
+// order_by, page, page_size, tree, expanded, selected_run_ids); actions that open
+// other panels (compare, sweep, run detail, "show more" children) go as messages.
+// Redraws replace the table body in place, so a live refresh keeps scroll and focus.
+
+/**
+ * @typedef {{ group: string, key: string, label: string, sort: string | null, varies: boolean }} Column
+ * @typedef {{ id?: string, more?: string, hidden?: number, depth: number, name?: string,
+ *   status?: string, start?: number, end?: number | null, user?: string, source?: string,
+ *   children?: number, descendants?: number, p?: Record<string, string>,
+ *   m?: Record<string, number | string>, t?: Record<string, string>,
+ *   s?: Record<string, Array<number | string>> }} Row
+ * @typedef {import("@anywidget/types").AnyModel} Model
+ */
+
+const GROUP_LABELS = { attributes: "Attributes", params: "Parameters", metrics: "Metrics", tags: "Tags" };
+const VALUE_FIELD = { params: "p", metrics: "m", tags: "t" };
+const PAGE_SIZES = [25, 50, 100, 200];
+
+/** @param {string} tag @param {Record<string, any>} [props] @param {Array<Node | string>} [children] */
+function h(tag, props = {}, children = []) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (key === "class") el.className = value;
+    else if (key === "dataset") Object.assign(el.dataset, value);
+    else if (key in el) /** @type {any} */ (el)[key] = value;
+    else el.setAttribute(key, value);
+  }
+  el.append(...children);
+  return el;
+}
+
+/** @param {number | string | undefined} v */
+function toNumber(v) {
+  if (v === "NaN") return NaN;
+  if (v === "Infinity") return Infinity;
+  if (v === "-Infinity") return -Infinity;
+  return typeof v === "number" ? v : NaN;
+}
+
+/** @param {number | string | undefined} v */
+export function formatNumber(v) {
+  if (v === undefined || v === null) return "";
+  if (typeof v === "string") return v === "Infinity" ? "∞" : v === "-Infinity" ? "-∞" : v;
+  if (v === 0 || !Number.isFinite(v)) return String(v);
+  const a = Math.abs(v);
+  if (a >= 1e6 || a < 1e-3) return v.toExponential(2);
+  return String(Number(v.toPrecision(4)));
+}
+
+/** @param {number | undefined | null} ms */
+function formatTime(ms) {
+  if (!ms) return "";
+  const d = new Date(ms);
+  const p = (/** @type {number} */ n) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+/** @param {Row} row */
+function formatDuration(row) {
+  if (!row.start || !row.end) return row.status === "RUNNING" ? "running" : "";
+  const s = Math.max(0, (row.end - row.start) / 1000);
+  if (s < 60) return `${s.toFixed(1)}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m ${Math.floor(s % 60)}s`;
+  return `${Math.floor(m / 60)}h ${m % 60}m`;
+}
+
+/** A small SVG line of a metric's history. @param {Array<number | string>} values */
+export function sparkline(values) {
+  const ns = "http://www.w3.org/2000/svg";
+  const nums = values.map(toNumber);
+  const finite = nums.filter(Number.isFinite);
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("class", "nbt-spark");
+  svg.setAttribute("width", "56");
+  svg.setAttribute("height", "16");
+  svg.setAttribute("viewBox", "0 0 56 16");
+  if (finite.length < 2) return svg;
+  const lo = Math.min(...finite);
+  const hi = Math.max(...finite);
+  const span = hi - lo || 1;
+  const step = 54 / (nums.length - 1);
+  const points = [];
+  nums.forEach((v, i) => {
+    if (Number.isFinite(v)) points.push(`${(1 + i * step).toFixed(1)},${(15 - ((v - lo) / span) * 14).toFixed(1)}`);
+  });
+  const line = document.createElementNS(ns, "polyline");
+  line.setAttribute("points", points.join(" "));
+  svg.append(line);
+  const title = document.createElementNS(ns, "title");
+  title.textContent = `${finite.length} points, ${formatNumber(lo)} … ${formatNumber(hi)}`;
+  svg.append(title);
+  return svg;
+}
+
+/** @param {string} order */
+function parseOrder(order) {
+  const m = /^(.*?)\s+(ASC|DESC)$/i.exec(order || "");
+  return m ? { column: m[1], dir: m[2].toUpperCase() } : { column: order, dir: "ASC" };
+}
+
+/** @param {Column} col @param {Row} row @returns {Node | string} */
+function cell(col, row) {
+  if (col.group === "attributes") {
+    switch (col.key) {
+      case "status":
+        return h("span", { class: `nbt-badge nbt-${(row.status || "").toLowerCase()}` }, [row.status || ""]);
+      case "start_time":
+        return formatTime(row.start);
+      case "duration":
+        return formatDuration(row);
+      case "user_id":
+        return row.user || "";
+      case "source": {
+        const src = row.source || "";
+        return h("span", { title: src }, [src.split("/").pop() || src]);
+      }
+      default:
+        return row.name || "";
+    }
+  }
+  const values = /** @type {Record<string, any>} */ (row[/** @type {"p" | "m" | "t"} */ (VALUE_FIELD[col.group])] || {});
+  const value = values[col.key];
+  if (col.group !== "metrics") return value === undefined ? "" : String(value);
+  const spark = row.s && row.s[col.key];
+  const text = h("span", { class: "nbt-num" }, [formatNumber(value)]);
+  return spark ? h("span", { class: "nbt-metric" }, [sparkline(spark), text]) : text;
+}
+
+/** @param {{ model: Model, el: HTMLElement }} ctx */
+function render({ model, el }) {
+  /** @type {number | null} */
+  let anchor = null; // index of the last row clicked, for shift-click ranges
+
+  const filterInput = h("input", {
+    class: "nbt-filter", type: "text", spellcheck: false,
+    placeholder: "Filter runs: metrics.rmse < 1 and params.alpha = '0.5'",
+    title: "search_runs filter grammar; press Enter to apply, Escape to undo",
+  });
+  const applyButton = h("button", { class: "nbt-button", textContent: "Apply" });
+  const clearFilter = h("button", { class: "nbt-button nbt-quiet", textContent: "Clear", title: "Show every run" });
+  const treeBox = h("input", { type: "checkbox" });
+  const treeLabel = h("label", { class: "nbt-check", title: "Nest child runs under their parent" }, [treeBox, "Nest child runs"]);
+  const count = h("span", { class: "nbt-count" });
+  const compareButton = h("button", { class: "nbt-button nbt-primary", textContent: "Compare" });
+  const unselectButton = h("button", { class: "nbt-button nbt-quiet", textContent: "Clear selection" });
+  const title = h("div", { class: "nbt-title" });
+  const error = h("div", { class: "nbt-error", role: "alert" });
+  const thead = h("thead");
+  const tbody = h("tbody");
+  const table = h("table", { class: "nbt-table" }, [thead, tbody]);
+  const scroller = h("div", { class: "nbt-scroll" }, [table]);
+  const empty = h("div", { class: "nbt-empty" });
+  const prev = h("button", { class: "nbt-button", textContent: "‹ Previous" });
+  const next = h("button", { class: "nbt-button", textContent: "Next ›" });
+  const pageInfo = h("span", { class: "nbt-pageinfo" });
+  const sizeSelect = h("select", { class: "nbt-size", title: "Rows per page" },
+    PAGE_SIZES.map((n) => h("option", { value: String(n), textContent: `${n} per page` })));
+  const pager = h("div", { class: "nbt-pager" }, [prev, pageInfo, next, sizeSelect]);
+  const toolbar = h("div", { class: "nbt-toolbar" }, [
+    filterInput, applyButton, clearFilter, treeLabel, h("span", { class: "nbt-spacer" }),
+    count, compareButton, unselectButton,
+  ]);
+  const root = h("div", { class: "nbt-runs" }, [title, toolbar, error, scroller, empty, pager]);
+  el.append(root);
+
+  /** @returns {Column[]} */ const columns = () => model.get("columns") || [];
+  /** @returns {Row[]} */ const rows = () => model.get("rows") || [];
+  /** @returns {string[]} */ const selected = () => model.get("selected_run_ids") || [];
+
+  /** @param {string} name @param {any} value */
+  function save(name, value) {
+    model.set(name, value);
+    model.save_changes();
+  }
+
+  function drawHead() {
+    const cols = columns();
+    const groups = [];
+    for (const col of cols) {
+      const last = groups[groups.length - 1];
+      if (last && last.group === col.group) last.span += 1;
+      else groups.push({ group: col.group, span: 1 });
+    }
+    const pageIds = rows().filter((r) => r.id).map((r) => /** @type {string} */ (r.id));
+    const all = h("input", { type: "checkbox", title: "Select every run on this page" });
+    const sel = new Set(selected());
+    all.checked = pageIds.length > 0 && pageIds.every((id) => sel.has(id));
+    all.indeterminate = !all.checked && pageIds.some((id) => sel.has(id));
+    all.addEventListener("change", () => {
+      const keep = selected().filter((id) => !pageIds.includes(id));
+      save("selected_run_ids", all.checked ? [...keep, ...pageIds] : keep);
+    });
+    const order = parseOrder((model.get("order_by") || [])[0] || "");
+    const groupRow = h("tr", { class: "nbt-groups" }, [
+      h("th", { class: "nbt-select", rowSpan: 2 }, [all]),
+      ...groups.map((g) => h("th", { colSpan: g.span, class: `nbt-group nbt-g-${g.group}` }, [GROUP_LABELS[g.group] || g.group])),
+    ]);
+    const keyRow = h("tr", { class: "nbt-keys" }, cols.map((col, i) => {
+      const sorted = col.sort && col.sort === order.column ? order.dir : "";
+      const th = h("th", {
+        class: [
+          `nbt-g-${col.group}`, col.varies ? "" : "nbt-constant", col.sort ? "nbt-sortable" : "",
+          i > 0 && cols[i - 1].group !== col.group ? "nbt-first" : "",
+        ].join(" "),
+        title: col.sort
+          ? `${col.group === "attributes" ? col.label : `${col.group}.${col.key}`}: click to sort${col.varies ? "" : " (same value in every run)"}`
+          : col.label,
+        dataset: { index: String(i) },
+      }, [col.label, sorted ? h("span", { class: "nbt-arrow" }, [sorted === "ASC" ? " ▲" : " ▼"]) : ""]);
+      return th;
+    }));
+    thead.replaceChildren(groupRow, keyRow);
+  }
+
+  function drawBody() {
+    const cols = columns();
+    const sel = new Set(selected());
+    const tree = model.get("tree");
+    const expanded = new Set(model.get("expanded") || []);
+    const actions = model.get("actions");
+    const trs = rows().map((row, index) => {
+      if (row.more) {
+        return h("tr", { class: "nbt-more" }, [
+          h("td", {}, []),
+          h("td", { colSpan: cols.length, style: `padding-left:${8 + row.depth * 18}px` }, [
+            h("button", { class: "nbt-link", dataset: { action: "more", run: row.more } },
+              [`… ${row.hidden} more child run${row.hidden === 1 ? "" : "s"}: show more`]),
+          ]),
+        ]);
+      }
+      const id = /** @type {string} */ (row.id);
+      const box = h("input", { type: "checkbox", checked: sel.has(id), title: "Select this run" });
+      const nameParts = [];
+      if (tree && row.children) {
+        const open = expanded.has(id);
+        nameParts.push(h("button", {
+          class: "nbt-toggle", textContent: open ? "▾" : "▸",
+          title: `${open ? "Hide" : "Show"} ${row.children} child run${row.children === 1 ? "" : "s"}`,
+          dataset: { action: "toggle", run: id },
+        }));
+      } else {
+        nameParts.push(h("span", { class: "nbt-toggle-space" }));
+      }
+      nameParts.push(actions
+        ? h("button", { class: "nbt-link nbt-name", textContent: row.name || id, title: `Open run ${id}`, dataset: { action: "open", run: id } })
+        : h("span", { class: "nbt-name", textContent: row.name || id, title: id }));
+      if (tree && row.children) nameParts.push(h("span", { class: "nbt-kids" }, [`${row.children}`]));
+      if (actions && row.descendants) {
+        nameParts.push(h("button", {
+          class: "nbt-chip", textContent: "sweep",
+          title: `Parallel coordinates of the ${row.descendants} runs under this one`,
+          dataset: { action: "sweep", run: id },
+        }));
+      }
+      const tds = cols.map((col, i) => {
+        const content = col.group === "attributes" && col.key === "run_name"
+          ? h("span", { class: "nbt-namecell", style: `padding-left:${row.depth * 18}px` }, nameParts)
+          : cell(col, row);
+        const cls = [`nbt-g-${col.group}`, col.group === "metrics" ? "nbt-right" : "",
+          i > 0 && cols[i - 1].group !== col.group ? "nbt-first" : ""].join(" ");
+        return h("td", { class: cls }, [content]);
+      });
+      return h("tr", { class: sel.has(id) ? "nbt-selected" : "", dataset: { id, index: String(index) } },
+        [h("td", { class: "nbt-select" }, [box]), ...tds]);
+    });
+    tbody.replaceChildren(...trs);
+    empty.textContent = trs.length ? "" : model.get("filter") ? "No run matches this filter." : "No runs yet. Log one and it appears here.";
+    empty.style.display = trs.length ? "none" : "";
+  }
+
+  function drawSelection() {
+    const sel = new Set(selected());
+    for (const tr of tbody.querySelectorAll("tr[data-id]")) {
+      const on = sel.has(/** @type {HTMLElement} */ (tr).dataset.id || "");
+      tr.classList.toggle("nbt-selected", on);
+      const box = /** @type {HTMLInputElement | null} */ (tr.querySelector("input[type=checkbox]"));
+      if (box) box.checked = on;
+    }
+    drawHead();
+    drawCounts();
+  }
+
+  function drawCounts() {
+    const total = model.get("total") || 0;
+    const n = selected().length;
+    count.textContent = `${total.toLocaleString()} run${total === 1 ? "" : "s"}${n ? ` · ${n} selected` : ""}`;
+    compareButton.disabled = n < 2;
+    compareButton.textContent = n >= 2 ? `Compare ${n} runs` : "Compare";
+    compareButton.title = n >= 2 ? "Compare the selected runs below" : "Select two or more runs to compare them";
+    compareButton.style.display = model.get("actions") ? "" : "none";
+    unselectButton.style.display = n ? "" : "none";
+    const size = model.get("page_size") || 50;
+    const pages = Math.max(1, Math.ceil((model.get("roots") || 0) / size));
+    const page = model.get("page") || 0;
+    prev.disabled = page <= 0;
+    next.disabled = page >= pages - 1;
+    const roots = model.get("roots") || 0;
+    const first = roots ? page * size + 1 : 0;
+    const last = Math.min(roots, (page + 1) * size);
+    const what = model.get("tree") && roots !== total ? "top-level runs" : "runs";
+    pageInfo.textContent = `Page ${page + 1} of ${pages} · ${what} ${first.toLocaleString()}–${last.toLocaleString()} of ${roots.toLocaleString()}`;
+    sizeSelect.value = String(size);
+    pager.style.display = roots > PAGE_SIZES[0] || page > 0 ? "" : "none";
+  }
+
+  function drawFilter() {
+    if (document.activeElement !== filterInput) filterInput.value = model.get("filter") || "";
+    const message = model.get("filter_error") || "";
+    error.textContent = message;
+    error.style.display = message ? "" : "none";
+    filterInput.classList.toggle("nbt-invalid", Boolean(message));
+    clearFilter.style.display = model.get("filter") || filterInput.value ? "" : "none";
+    treeBox.checked = Boolean(model.get("tree"));
+    title.textContent = model.get("title") || "";
+    title.style.display = model.get("title") ? "" : "none";
+  }
+
+  function drawAll() {
+    drawHead();
+    drawBody();
+    drawCounts();
+    drawFilter();
+  }
+
+  // -- user input ---------------------------------------------------------------------
+
+  const applyFilter = () => {
+    if (filterInput.value.trim() === (model.get("filter") || "").trim() && !model.get("filter_error")) return;
+    save("filter", filterInput.value.trim());
+  };
+  filterInput.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") applyFilter();
+    if (event.key === "Escape") {
+      filterInput.value = model.get("filter") || "";
+      filterInput.blur();
+    }
+    event.stopPropagation(); // keep JupyterLab's notebook shortcuts out of the text box
+  });
+  filterInput.addEventListener("input", () => {
+    clearFilter.style.display = model.get("filter") || filterInput.value ? "" : "none";
+  });
+  applyButton.addEventListener("click", applyFilter);
+  clearFilter.addEventListener("click", () => {
+    filterInput.value = "";
+    save("filter", "");
+  });
+  treeBox.addEventListener("change", () => save("tree", treeBox.checked));
+  compareButton.addEventListener("click", () => model.send({ action: "compare" }));
+  unselectButton.addEventListener("click", () => save("selected_run_ids", []));
+  prev.addEventListener("click", () => save("page", Math.max(0, (model.get("page") || 0) - 1)));
+  next.addEventListener("click", () => save("page", (model.get("page") || 0) + 1));
+  sizeSelect.addEventListener("change", () => save("page_size", Number(sizeSelect.value)));
+
+  thead.addEventListener("click", (event) => {
+    const th = /** @type {HTMLElement | null} */ (/** @type {HTMLElement} */ (event.target).closest("th[data-index]"));
+    if (!th) return;
+    const col = columns()[Number(th.dataset.index)];
+    if (!col || !col.sort) return;
+    const order = parseOrder((model.get("order_by") || [])[0] || "");
+    let next = [`${col.sort} ASC`];
+    if (order.column === col.sort) next = order.dir === "ASC" ? [`${col.sort} DESC`] : [];
+    save("order_by", next);
+  });
+
+  tbody.addEventListener("click", (event) => {
+    const target = /** @type {HTMLElement} */ (event.target);
+    const button = /** @type {HTMLElement | null} */ (target.closest("[data-action]"));
+    if (button) {
+      const run = button.dataset.run || "";
+      if (button.dataset.action === "toggle") {
+        const expanded = new Set(model.get("expanded") || []);
+        if (expanded.has(run)) expanded.delete(run);
+        else expanded.add(run);
+        save("expanded", [...expanded]);
+      } else {
+        model.send({ action: button.dataset.action, run_id: run });
+      }
+      return;
+    }
+    const tr = /** @type {HTMLElement | null} */ (target.closest("tr[data-id]"));
+    if (!tr) return;
+    const index = Number(tr.dataset.index);
+    const id = tr.dataset.id || "";
+    const sel = selected();
+    if (event.shiftKey && anchor !== null) {
+      const lo = Math.min(anchor, index);
+      const hi = Math.max(anchor, index);
+      const range = rows().slice(lo, hi + 1).filter((r) => r.id).map((r) => /** @type {string} */ (r.id));
+      save("selected_run_ids", [...new Set([...sel, ...range])]);
+    } else {
+      save("selected_run_ids", sel.includes(id) ? sel.filter((x) => x !== id) : [...sel, id]);
+    }
+    anchor = index;
+  });
+
+  // -- model changes ------------------------------------------------------------------
+
+  const onColumns = () => { drawHead(); drawBody(); };
+  const onRows = () => { drawBody(); drawHead(); drawCounts(); };
+  const handlers = /** @type {Array<[string, () => void]>} */ ([
+    ["change:columns", onColumns],
+    ["change:rows", onRows],
+    ["change:selected_run_ids", drawSelection],
+    ["change:filter", drawFilter],
+    ["change:filter_error", drawFilter],
+    ["change:tree", drawFilter],
+    ["change:title", drawFilter],
+    ["change:total", drawCounts],
+    ["change:roots", drawCounts],
+    ["change:page", drawCounts],
+    ["change:page_size", drawCounts],
+    ["change:order_by", drawHead],
+    ["change:expanded", drawBody],
+  ]);
+  for (const [event, fn] of handlers) model.on(event, fn);
+  drawAll();
+
+  return () => {
+    for (const [event, fn] of handlers) model.off(event, fn);
+    root.remove();
+  };
+}
+
+export default { render };
