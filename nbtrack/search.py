@@ -2,7 +2,7 @@
 
 A hand-written lexer and recursive-descent parser turn a filter such as
 ``metrics.rmse < 1 and params.alpha = '0.5'`` into clauses; each clause compiles to a
-boolean SQL expression (an ``EXISTS`` subquery for metrics, params and tags) with every
+boolean SQL expression (a membership subquery for metrics, params and tags) with every
 user value and key bound as a parameter. Nothing is evaluated row by row in Python.
 
 The semantics are those of MLflow 3.17's SQL store on SQLite (``mlflow/utils/
@@ -25,19 +25,19 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
-from typing import NoReturn
 
 from nbtrack.errors import InvalidFilter
-
-Value = str | int | float | tuple[str, ...] | None
-
-_NUMERIC = ("=", "!=", "<", "<=", ">", ">=")
-ALL_OPS = (*_NUMERIC, "LIKE", "ILIKE", "IN", "NOT IN", "IS NULL", "IS NOT NULL")  # message order
-NUM_OPS = frozenset(_NUMERIC)
-STR_OPS = frozenset({"=", "!=", "LIKE", "ILIKE"})
-LIST_OPS = frozenset({"IN", "NOT IN"})
-NULL_OPS = frozenset({"IS NULL", "IS NOT NULL"})
-DATASET_CONTEXT_TAG = "mlflow.data.context"
+from nbtrack.filter_syntax import (
+    ALL_OPS,
+    LIST_OPS,
+    NULL_OPS,
+    NUM_OPS,
+    STR_OPS,
+    Clause,
+    Parser,
+    Source,
+    Token,
+)
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,9 @@ class SqlQuery:
     where: str
     where_args: list
     order: str
+
+
+DATASET_CONTEXT_TAG = "mlflow.data.context"
 
 
 # -- what each search can see -----------------------------------------------------------
@@ -191,258 +194,10 @@ MODEL_VERSIONS = _Search(
     tiebreak=(("mv.name", "ASC"), ("mv.version", "DESC")),
 )
 
-# -- lexing -----------------------------------------------------------------------------
-
-# Strings and numbers use sqlparse's patterns, which MLflow tokenizes with: so '5e-1' and
-# '.5' are numbers and '1e+3' is not; '' and \' do not end a string (and stay in it).
-_QUOTED = {
-    "'": re.compile(r"'(?:''|\\'|[^'])*'"),
-    '"': re.compile(r'"(?:""|\\"|[^"])*"'),
-    "`": re.compile(r"`(?:``|[^`])*`"),
-}
-_NUMBER = re.compile(r"-?(?:\d+(?:\.\d+)?[eE]-?\d+|\d+\.\d*|\.\d+|\d+)(?![\w.])")
-_PLUS_EXPONENT = re.compile(r"-?\d+(?:\.\d+)?[eE]\+\d+")
-_WORD = re.compile(r"[^\W\d]\w*")
-_KEY_WORD = re.compile(r"\w+")
-_OP = re.compile(r"<=|>=|!=|<>|==|=|<|>")
-_SPACE = re.compile(r"\s*")
-
-
-@dataclass(frozen=True)
-class _Tok:
-    kind: str  # "ident", "string", "number", "op", "punct" or "end"
-    text: str  # as written
-    pos: int
-    parts: tuple[tuple[str, bool], ...] = ()  # ident: (text, was quoted) per dotted part
-
-    @property
-    def word(self) -> str | None:
-        """The upper-cased word if this is one bare word (a keyword candidate)."""
-        if self.kind == "ident" and len(self.parts) == 1 and not self.parts[0][1]:
-            return self.parts[0][0].upper()
-        return None
-
-    @property
-    def end(self) -> int:
-        return self.pos + len(self.text)
-
-    def shown(self) -> str:
-        return "the end" if self.kind == "end" else repr(self.text)
-
-
-class _Source:
-    """The text being parsed, its tokens, and the errors that point into it."""
-
-    def __init__(self, text: str, label: str) -> None:
-        self.text, self.label = text, label
-
-    def fail(self, pos: int, problem: str, fix: str = "", found: _Tok | None = None) -> NoReturn:
-        message = f'Invalid {self.label} "{self.text}": {problem} at position {pos}'
-        message += f" (found {found.shown()})" if found else ""
-        message += f"; {fix}" if fix else ""
-        key = "filter_string" if self.label == "filter" else "order_by"
-        raise InvalidFilter(message, position=pos, **{key: self.text})
-
-    def tokens(self) -> list[_Tok]:
-        toks: list[_Tok] = []
-        pos = 0
-        while (pos := _SPACE.match(self.text, pos).end()) < len(self.text):  # type: ignore[union-attr]
-            after_key = bool(toks) and toks[-1].kind == "ident" and toks[-1].end == pos
-            toks.append(tok := self._token(pos, after_key))
-            pos += len(tok.text)
-        return [*toks, _Tok("end", "", pos)]
-
-    def _token(self, pos: int, after_key: bool) -> _Tok:
-        text, ch = self.text, self.text[pos]
-        if ch in "'\"":
-            return _Tok("string", self._quoted(pos), pos)
-        if ch == "`" or _WORD.match(text, pos):
-            return self._ident(pos)
-        for kind, pattern in (("number", _NUMBER), ("op", _OP)):
-            if m := pattern.match(text, pos):
-                return _Tok(kind, m.group(), pos)
-        if ch in "(),":
-            return _Tok("punct", ch, pos)
-        if m := _PLUS_EXPONENT.match(text, pos):
-            self.fail(
-                pos,
-                f"the number {m.group()!r} has a '+' in its exponent, which MLflow does not read",
-                f"write {m.group().replace('+', '')}",
-            )
-        if re.match(r"-?\.?\d", text[pos : pos + 3]):
-            self.fail(
-                pos,
-                f"malformed number {text[pos:].split()[0]!r}",
-                "numbers look like 3, -0.5, .5 or 2e-3",
-            )
-        key_fix = "keys holding characters other than letters, digits and _ must be backticked, "
-        key_fix += "e.g. metrics.`val-loss`"
-        self.fail(pos, f"unexpected character {ch!r}", key_fix if after_key else "remove it")
-
-    def _quoted(self, pos: int) -> str:
-        if m := _QUOTED[self.text[pos]].match(self.text, pos):
-            return m.group()
-        quote = self.text[pos]
-        self.fail(
-            pos,
-            f"unbalanced quote: the text opened with {quote} is never closed",
-            f"close it with a matching {quote}",
-        )
-
-    def _ident(self, pos: int) -> _Tok:
-        """Lex ``word(.part)*``; parts after the first may be backticked or quoted."""
-        start, parts = pos, list[tuple[str, bool]]()
-        while True:
-            if self.text.startswith(("`", "'", '"'), pos) and (parts or self.text[pos] == "`"):
-                raw = self._quoted(pos)
-                parts.append((raw[1:-1], True))
-            elif m := (_KEY_WORD if parts else _WORD).match(self.text, pos):
-                raw = m.group()
-                parts.append((raw, False))
-            else:
-                self.fail(
-                    pos,
-                    "expected a key right after '.'",
-                    "write e.g. metrics.rmse; quote keys holding spaces or dots: params.`a.b`",
-                )
-            pos += len(raw)
-            if not self.text.startswith(".", pos):
-                return _Tok("ident", self.text[start:pos], start, tuple(parts))
-            pos += 1
-
-
-# -- parsing ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Clause:
-    ident: _Tok
-    op: str  # one of ALL_OPS
-    op_tok: _Tok
-    value: Value
-    value_tok: _Tok  # the operator itself for IS [NOT] NULL
-
-
-class _Parser:
-    """``filter := clause (AND clause)*``; ``clause := column operator value``."""
-
-    def __init__(self, source: _Source) -> None:
-        self.src, self.toks, self.i = source, source.tokens(), 0
-
-    def peek(self) -> _Tok:
-        return self.toks[self.i]
-
-    def take(self) -> _Tok:
-        tok = self.toks[self.i]
-        self.i = min(self.i + 1, len(self.toks) - 1)
-        return tok
-
-    def clauses(self) -> list[_Clause]:
-        if self.peek().kind == "end":
-            return []
-        found = [self.clause()]
-        while (tok := self.take()).kind != "end":
-            if tok.word == "OR":
-                self.src.fail(
-                    tok.pos,
-                    "OR is not supported",
-                    "MLflow filters join clauses "
-                    "with AND only; run one search per alternative instead",
-                )
-            if tok.word != "AND":
-                self.src.fail(
-                    tok.pos, "expected AND or the end of the filter", "join clauses with AND", tok
-                )
-            found.append(self.clause())
-        return found
-
-    def clause(self) -> _Clause:
-        ident = self.take()
-        if ident.text == "(":
-            self.src.fail(
-                ident.pos,
-                "parentheses are not supported",
-                "a filter is a flat list of comparisons joined by AND",
-            )
-        if ident.kind != "ident" or ident.word in ("AND", "OR", "NOT", "IN", "IS", "LIKE"):
-            self.src.fail(
-                ident.pos,
-                "expected a column such as metrics.rmse, params.alpha or attributes.status",
-                found=ident,
-            )
-        op_tok = self.take()
-        op = self.operator(ident, op_tok)
-        if op in NULL_OPS:
-            return _Clause(ident, op, op_tok, None, op_tok)
-        if op in LIST_OPS:
-            return _Clause(ident, op, op_tok, self.string_list(op), self.peek())
-        value_tok = self.take()
-        if value_tok.kind == "string":
-            return _Clause(ident, op, op_tok, value_tok.text[1:-1], value_tok)
-        if value_tok.kind == "number":
-            return _Clause(ident, op, op_tok, _number(value_tok.text), value_tok)
-        fix = (
-            "a list needs IN: run_id IN ('a', 'b')"
-            if value_tok.text == "("
-            else "compare with a number (metrics.rmse < 0.5) or a quoted string (params.a = 'x')"
-        )
-        self.src.fail(value_tok.pos, f"expected a value after {op_tok.text!r}", fix, value_tok)
-
-    def operator(self, ident: _Tok, tok: _Tok) -> str:
-        if tok.text in ("==", "<>"):
-            self.src.fail(
-                tok.pos,
-                f"unknown comparison {tok.text!r}",
-                f"write {'=' if tok.text == '==' else '!='}",
-            )
-        if tok.kind == "op":
-            return tok.text
-        if tok.word in ("LIKE", "ILIKE", "IN"):
-            return tok.word
-        if tok.word == "NOT" and self.peek().word == "IN":
-            self.take()
-            return "NOT IN"
-        if tok.word == "IS":
-            negated = self.peek().word == "NOT" and bool(self.take())
-            if (null := self.take()).word != "NULL":
-                self.src.fail(
-                    null.pos, "expected NULL after IS", "write IS NULL or IS NOT NULL", null
-                )
-            return "IS NOT NULL" if negated else "IS NULL"
-        self.src.fail(
-            tok.pos,
-            f"expected a comparison after {ident.text!r}",
-            f"use one of {', '.join(ALL_OPS)}",
-            tok,
-        )
-
-    def string_list(self, op: str) -> tuple[str, ...]:
-        example, items = f"write e.g. run_id {op} ('a', 'b')", []
-        if (tok := self.take()).text != "(":
-            self.src.fail(tok.pos, f"expected '(' after {op}", example, tok)
-        while (tok := self.take()).text != ")":
-            if tok.kind != "string":
-                self.src.fail(tok.pos, f"expected a quoted string in the {op} list", example, tok)
-            items.append(tok.text[1:-1])
-            if (sep := self.take()).text == ")":
-                break
-            if sep.text != ",":
-                self.src.fail(sep.pos, f"expected ',' or ')' in the {op} list", example, sep)
-        if not items:
-            self.src.fail(tok.pos, f"the {op} list is empty", "give at least one value")
-        return tuple(items)
-
-
-def _number(text: str) -> int | float:
-    if re.fullmatch(r"-?\d+", text) and abs(value := int(text)) < 2**63:
-        return value
-    return float(text)
-
-
 # -- compiling --------------------------------------------------------------------------
 
 
-def _resolve(spec: _Search, src: _Source, tok: _Tok) -> tuple[str, str]:
+def _resolve(spec: _Search, src: Source, tok: Token) -> tuple[str, str]:
     """Return (entity, key) for a column: ``metrics.a`` -> ("metric", "a")."""
     if len(tok.parts) == 1:
         return "attribute", tok.parts[0][0]
@@ -463,7 +218,7 @@ def _resolve(spec: _Search, src: _Source, tok: _Tok) -> tuple[str, str]:
     return entity, key
 
 
-def _attr(spec: _Search, src: _Source, tok: _Tok, key: str, known: dict[str, _Attr]) -> _Attr:
+def _attr(spec: _Search, src: Source, tok: Token, key: str, known: dict[str, _Attr]) -> _Attr:
     if key in known:
         return known[key]
     close = difflib.get_close_matches(key, known, n=1)
@@ -473,13 +228,13 @@ def _attr(spec: _Search, src: _Source, tok: _Tok, key: str, known: dict[str, _At
     src.fail(tok.pos, f"unknown attribute {key!r} in {spec.label}", f"{hint}{tag}use {names}")
 
 
-def _check_op(src: _Source, c: _Clause, ops: frozenset[str], what: str) -> None:
+def _check_op(src: Source, c: Clause, ops: frozenset[str], what: str) -> None:
     if c.op not in ops:
         allowed = ", ".join(op for op in ALL_OPS if op in ops)
         src.fail(c.op_tok.pos, f"{c.op} cannot compare {what}", f"{c.ident.text} takes {allowed}")
 
 
-def _check_value(src: _Source, c: _Clause, kind: str) -> None:
+def _check_value(src: Source, c: Clause, kind: str) -> None:
     """Check that a clause's value is a "string", a "number" or an "int" (lists pass)."""
     tok, column = c.value_tok, c.ident.text
     if c.op in LIST_OPS:
@@ -512,7 +267,7 @@ def _like_to_glob(pattern: str) -> str:
     return "".join(table.get(ch, ch) for ch in pattern)
 
 
-def _attribute_clause(spec: _Search, src: _Source, c: _Clause, key: str) -> tuple[str, list]:
+def _attribute_clause(spec: _Search, src: Source, c: Clause, key: str) -> tuple[str, list]:
     attr = _attr(spec, src, c.ident, key, spec.attrs)
     what = f"the attribute {key!r}"
     if c.op in NULL_OPS:
@@ -528,7 +283,7 @@ def _attribute_clause(spec: _Search, src: _Source, c: _Clause, key: str) -> tupl
     return _compare(attr.column, c.op, c.value)
 
 
-def _experiment_ids(src: _Source, c: _Clause) -> int | tuple[int, ...]:
+def _experiment_ids(src: Source, c: Clause) -> int | tuple[int, ...]:
     values = c.value if isinstance(c.value, tuple) else (c.value,)
     if not all(re.fullmatch(r"\d+", str(v)) for v in values):
         src.fail(
@@ -540,9 +295,7 @@ def _experiment_ids(src: _Source, c: _Clause) -> int | tuple[int, ...]:
     return ids if isinstance(c.value, tuple) else ids[0]
 
 
-def _child_clause(
-    spec: _Search, src: _Source, c: _Clause, entity: str, key: str
-) -> tuple[str, list]:
+def _child_clause(spec: _Search, src: Source, c: Clause, entity: str, key: str) -> tuple[str, list]:
     """Compile a clause on a metric, param or tag to a membership test over its rows."""
     table, link, ops = spec.children[entity]
     what = entity + "s"
@@ -567,7 +320,7 @@ def _child_clause(
     return f"{present} AND {cond})", [key, *args]
 
 
-def _dataset_clause(src: _Source, c: _Clause, key: str) -> tuple[str, list]:
+def _dataset_clause(src: Source, c: Clause, key: str) -> tuple[str, list]:
     """Compile a ``datasets.*`` clause to an EXISTS over the run's dataset inputs."""
     if key not in ("name", "digest", "context"):
         src.fail(
@@ -597,9 +350,9 @@ def _where(spec: _Search, filter_string: str | None) -> tuple[str, list]:
         raise InvalidFilter(
             f"filter_string must be a string, found {filter_string!r}", filter_string=filter_string
         )
-    src = _Source(filter_string or "", "filter")
+    src = Source(filter_string or "", "filter")
     parts, args = [], []
-    for c in _Parser(src).clauses():
+    for c in Parser(src).clauses():
         entity, key = _resolve(spec, src, c.ident)
         if entity == "attribute":
             sql, clause_args = _attribute_clause(spec, src, c, key)
@@ -612,15 +365,15 @@ def _where(spec: _Search, filter_string: str | None) -> tuple[str, list]:
     return " AND ".join(parts) or "1", args
 
 
-def _order_term(spec: _Search, term: object) -> tuple[str, str, str, _Source, _Tok]:
+def _order_term(spec: _Search, term: object) -> tuple[str, str, str, Source, Token]:
     """Parse one order_by entry into (entity, key, direction, source, column token)."""
     if not isinstance(term, str):
         raise InvalidFilter(
             f"each order_by entry must be a string like 'metrics.rmse DESC', found {term!r}",
             order_by=term,
         )
-    src = _Source(term, "order_by")
-    parser = _Parser(src)
+    src = Source(term, "order_by")
+    parser = Parser(src)
     if (ident := parser.take()).kind != "ident":
         src.fail(ident.pos, "expected a column such as metrics.rmse", found=ident)
     direction = parser.take()
