@@ -80,10 +80,11 @@ def test_save_and_load_each_format(tmp_path, iris, classifier, serialization_for
 
 @pytest.mark.parametrize("serialization_format", ["pickle", "cloudpickle"])
 def test_pickles_need_allow_pickle_to_load(tmp_path, classifier, serialization_format):
-    nbtrack.sklearn.save_model(classifier, tmp_path / "m", serialization_format=serialization_format)
+    path = tmp_path / "m"
+    nbtrack.sklearn.save_model(classifier, path, serialization_format=serialization_format)
     for load in (nbtrack.sklearn.load_model, nbtrack.pyfunc.load_model):
         with pytest.raises(UnsafeModelError, match="allow_pickle=True"):
-            load(str(tmp_path / "m"))
+            load(str(path))
 
 
 def test_mlmodel_contents(tmp_path, iris, classifier):
