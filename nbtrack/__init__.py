@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from nbtrack.cards import model_card
 from nbtrack.client import Client, MlflowClient
 from nbtrack.errors import MlflowException, NbtrackError
 from nbtrack.registry import register_model
@@ -82,6 +83,7 @@ __all__ = [
     "log_params",
     "log_table",
     "log_text",
+    "model_card",
     "register_model",
     "search_experiments",
     "search_runs",

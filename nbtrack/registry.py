@@ -50,7 +50,6 @@ MLMODEL_FILE = "MLmodel"
 _ALIAS_RE = re.compile(r"[\w\-]+")
 _VERSION_ALIAS_RE = re.compile(r"[vV]\d+")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
-_MODELS_URI_RE = re.compile(r"models:/(?P<name>[^/@]+)(?:/(?P<ref>[^/]+)|@(?P<alias>[^/]+))/?")
 
 
 # -- validation -------------------------------------------------------------------------
@@ -519,12 +518,14 @@ class RegistryClient:
                 f"source must be a model URI or path such as 'runs:/<run_id>/model' "
                 f"(found {source!r})"
             )
+        from nbtrack.models.uri import parse_runs_uri, registered_version
+
         run_id = None
         if source.startswith("runs:"):
-            run_id, path = _parse_runs_uri(source)
+            run_id, path = parse_runs_uri(source)
             folder = LocalArtifacts(self.get_run(run_id).info.artifact_uri).path(path)
         elif source.startswith("models:"):
-            version = self._version_from_models_uri(source)
+            version = registered_version(self, source)
             folder = uri_to_path(self.get_model_version_download_uri(version.name, version.version))
             run_id = version.run_id
         else:
@@ -537,30 +538,6 @@ class RegistryClient:
                 path=str(folder),
             )
         return folder, run_id
-
-    def _version_from_models_uri(self, uri: str) -> ModelVersion:
-        match = _MODELS_URI_RE.fullmatch(uri)
-        if match is None:
-            raise InvalidParameter(
-                f"model URI {uri!r} is malformed; write models:/<name>/<version>, "
-                "models:/<name>@<alias> or models:/<name>/<stage>",
-                uri=uri,
-            )
-        name, ref, alias = match["name"], match["ref"], match["alias"]
-        if alias is not None:
-            return self.get_model_version_by_alias(name, alias)
-        if ref.isdigit():
-            return self.get_model_version(name, ref)
-        if ref.lower() == LATEST_ALIAS:
-            return self.get_model_version_by_alias(name, LATEST_ALIAS)
-        latest = self.get_latest_versions(name, [ref])
-        if not latest:
-            raise ModelNotFound(
-                f"registered model {name!r} has no version in stage {stage_name(ref)}",
-                name=name,
-                stage=ref,
-            )
-        return latest[0]
 
     def _models_root(self) -> Path:
         return Path(self.store.artifact_root) / MODELS_FOLDER
@@ -598,16 +575,6 @@ class RegistryClient:
 
 
 # -- module-level helpers ---------------------------------------------------------------
-
-
-def _parse_runs_uri(uri: str) -> tuple[str, str]:
-    rest = uri[len("runs:") :].lstrip("/")
-    run_id, _, path = rest.partition("/")
-    if not run_id:
-        raise InvalidParameter(
-            f"model URI {uri!r} names no run; write runs:/<run_id>/<artifact_path>", uri=uri
-        )
-    return run_id, path
 
 
 def _source_text(source: str) -> str:
