@@ -60,6 +60,7 @@ __all__ = [
     "MlflowException",
     "NbtrackError",
     "active_run",
+    "autolog",
     "create_experiment",
     "delete_experiment",
     "delete_run",
@@ -93,6 +94,20 @@ __all__ = [
     "set_tracking_uri",
     "start_run",
 ]
+
+
+def autolog(*args: Any, **kwargs: Any) -> None:
+    """Autolog every supported library (scikit-learn); see ``nbtrack.autolog.autolog``."""
+    from nbtrack.autolog import autolog as enable
+
+    enable(*args, **kwargs)
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """Register the ``%%track`` and ``%nbtrack`` magics (``%load_ext nbtrack``)."""
+    from nbtrack.magics import load_ipython_extension as load
+
+    load(ipython)
 
 
 def __getattr__(name: str) -> Any:
