@@ -138,7 +138,7 @@ function render({ model, el }) {
 
   const filterInput = h("input", {
     class: "nbt-filter", type: "text", spellcheck: false,
-    placeholder: "Filter runs: metrics.rmse < 1 and params.alpha = '0.5'",
+    placeholder: "Filter: metrics.rmse < 1 and params.alpha = '0.5'",
     title: "search_runs filter grammar; press Enter to apply, Escape to undo",
   });
   const applyButton = h("button", { class: "nbt-button", textContent: "Apply" });

@@ -62,18 +62,19 @@ class CompareRuns(Panel):
         self._bars_data: tuple = ()
         self._step_tables: dict[str, ipywidgets.HTML] = {}
         super().__init__(client=client, live=live)
+        gap = {"grid_gap": "0 40px", "flex_flow": "row wrap", "align_items": "flex-start"}
         self._frame(
             self.title,
-            ipywidgets.HTML(static.heading("Parameters")),
-            self.differences_only,
-            self.params,
-            self.steps,
-            ipywidgets.HTML(static.heading("Metrics")),
-            self.metrics_table,
-            self.metric_choice,
-            self.histories,
-            ipywidgets.HTML(static.heading("Latest values")),
-            self.bars,
+            ipywidgets.HBox([
+                ipywidgets.VBox([ipywidgets.HTML(static.heading("Parameters")),
+                                 self.differences_only, self.params, self.steps]),
+                ipywidgets.VBox([ipywidgets.HTML(static.heading("Metrics (latest)")),
+                                 self.metrics_table]),
+            ], layout=gap),
+            ipywidgets.HBox([
+                ipywidgets.VBox([self.metric_choice, self.histories]),
+                ipywidgets.VBox([ipywidgets.HTML(static.heading("Latest values")), self.bars]),
+            ], layout=gap),
         )
         self.differences_only.observe(self.callback(lambda _: self._draw_params()), names=["value"])
         self.metric_choice.observe(self.callback(lambda _: self._draw_histories()), names=["value"])
@@ -160,13 +161,18 @@ class CompareRuns(Panel):
         if list(self.metric_choice.options) != keys:
             current = self.metric_choice.value
             self.metric_choice.options = keys
-            self.metric_choice.value = current if current in keys else (keys[0] if keys else None)
+            self.metric_choice.value = current if current in keys else self._default_metric(keys)
         self._draw_histories()
         latest = {k: [run.data.metrics.get(k) for run in self.runs] for k in keys}
         data = (tuple(self.names), tuple((k, tuple(v)) for k, v in latest.items()))
         if data != self._bars_data:
             self._bars_data = data
             plots.set_bars(self.bars, self.names, latest)
+
+    def _default_metric(self, keys: list[str]) -> str | None:
+        """The first metric with a history (more than one point), else the first one."""
+        stepped = {key for _, key in self.queries.histories(self.run_ids, keys, points=2)}
+        return next((k for k in keys if k in stepped), keys[0] if keys else None)
 
     def _draw_histories(self) -> None:
         key = self.metric_choice.value

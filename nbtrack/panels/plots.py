@@ -38,7 +38,9 @@ def metric_figure() -> go.FigureWidget:
 
 def overlay_figure() -> go.FigureWidget:
     """An empty chart for several runs' histories of one metric."""
-    fig = go.FigureWidget(layout={**_LAYOUT, "legend": {"orientation": "h", "y": -0.2}})
+    fig = go.FigureWidget(
+        layout={**_LAYOUT, "width": 560, "legend": {"orientation": "h", "y": -0.25}}
+    )
     fig.layout.xaxis.title.text = "step"
     return fig
 
@@ -82,7 +84,7 @@ def set_bars(
     gap = 0.08
     width = (1 - gap * (cols - 1)) / cols
     height_each = 1 / rows
-    layout: dict = {"height": max(220, 200 * rows), "annotations": []}
+    layout: dict = {"height": max(260, 200 * rows), "width": 560, "annotations": []}
     traces = []
     for i, key in enumerate(keys):
         row, col = divmod(i, cols)

@@ -76,8 +76,10 @@ class RegistryBrowser(Panel):
         self.alias_button = ipywidgets.Button(description="Set alias", icon="tag")
         self.stage_choice = ipywidgets.Dropdown(options=STAGES, value="Staging",
                                                 layout={"width": "10em"})
-        self.archive_others = ipywidgets.Checkbox(value=False, indent=False,
-                                                  description="archive other versions in it")
+        self.archive_others = ipywidgets.Checkbox(
+            value=False, indent=False, description="archive the other versions in that stage",
+            layout={"width": "auto", "margin": "0 12px"},
+        )
         self.stage_button = ipywidgets.Button(description="Transition", icon="exchange")
         self.description = ipywidgets.Textarea(placeholder="Version description",
                                                layout={"width": "36em", "height": "4em"})
@@ -142,6 +144,7 @@ class RegistryBrowser(Panel):
     def _read(self) -> None:
         self.models = list(self.client.search_registered_models(max_results=MAX_MODELS))
         names = [m.name for m in self.models]
+        self.model_list.rows = min(max(len(names), 3), 10)
         if list(self.model_list.options) != names:
             current = self.model_list.value or self._wanted_model
             self.model_list.options = names
@@ -153,6 +156,7 @@ class RegistryBrowser(Panel):
             if name else []
         )
         options = [(_version_label(v), v.version) for v in self.versions]
+        self.version_list.rows = min(max(len(options), 3), 10)
         if list(self.version_list.options) != options:
             current = self.version_list.value
             keys = [v.version for v in self.versions]

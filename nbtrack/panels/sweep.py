@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 LOG_SPAN = 50.0  # max/min ratio from which a positive param gets a log axis
 MAX_CATEGORY_TICKS = 30
+MIN_WIDTH, MAX_WIDTH = 640, 1180
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,8 @@ class ParallelCoordinates(Panel):
         kept = {d.label: d.constraintrange for d in trace.dimensions if d.constraintrange}
         with self.figure.batch_update():
             trace.dimensions = [a.to_plotly(kept.get(a.label)) for a in self.axes]
+            # room for each axis's tick labels, within what a notebook column shows
+            self.figure.layout.width = min(MAX_WIDTH, max(MIN_WIDTH, 150 * len(self.axes) + 240))
             self._draw_color()
 
     def _draw_color(self) -> None:

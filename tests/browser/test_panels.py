@@ -1,0 +1,145 @@
+"""The panels in a real JupyterLab: each renders, and the browser and kernel agree.
+
+One notebook, built here, logs a small experiment (plain runs, a sweep parent with child
+runs, a registered model) and shows every panel. The test runs it in headless Chromium,
+checks each panel rendered without a widget error, drives the run table (click a row,
+type a filter, sort, open the sweep), brushes the parallel coordinates, confirms a
+registry action, and saves a screenshot of each panel under ``tests/artifacts/browser/``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+SETUP = """\
+import numpy as np
+import nbtrack, nbtrack.sklearn
+from sklearn.linear_model import LogisticRegression
+
+nbtrack.set_experiment("browser-demo")
+rng = np.random.default_rng(0)
+for i, (lr, opt) in enumerate([(0.1, "adam"), (0.01, "sgd"), (0.001, "adam")]):
+    with nbtrack.start_run(run_name=f"train-{i}"):
+        nbtrack.log_params({"lr": lr, "optimizer": opt, "epochs": 10})
+        nbtrack.set_tag("team", "vision" if i % 2 else "nlp")
+        for step in range(10):
+            nbtrack.log_metric("loss", float(np.exp(-step * lr * 10) + i / 10), step=step)
+        nbtrack.log_metric("accuracy", 0.8 + i / 20)
+with nbtrack.start_run(run_name="sweep") as parent:
+    for i, (alpha, solver) in enumerate(
+        [(a, s) for a in (0.001, 0.01, 0.1, 1.0, 10.0) for s in ("lbfgs", "saga")]
+    ):
+        with nbtrack.start_run(run_name=f"trial-{i}", nested=True):
+            nbtrack.log_params({"alpha": alpha, "solver": solver, "max_iter": 100})
+            score = 0.9 - abs(np.log10(alpha)) / 20 + (solver == "saga") / 50
+            nbtrack.log_metric("val_score", score)
+X = rng.random((60, 3))
+y = (X[:, 0] > 0.5).astype(int)
+with nbtrack.start_run(run_name="model") as model_run:
+    clf = LogisticRegression().fit(X, y)
+    nbtrack.log_metric("accuracy", clf.score(X, y))
+    nbtrack.log_text("trained on random data", "notes.txt")
+    nbtrack.sklearn.log_model(clf, name="model", registered_model_name="demo-clf")
+train_ids = [r.info.run_id for r in nbtrack.search_runs(
+    filter_string="tags.team != ''", output_format="list")]
+print(len(train_ids))
+"""
+
+CELLS = [
+    new_markdown_cell("# nbtrack panels"),
+    new_code_cell(SETUP),  # 1
+    new_code_cell("table = nbtrack.show_runs()\ntable"),  # 2
+    new_code_cell("detail = nbtrack.show_run(train_ids[0])\ndetail"),  # 3
+    new_code_cell("comparison = nbtrack.compare_runs(train_ids)\ncomparison"),  # 4
+    new_code_cell("sweep = nbtrack.show_sweep(parent.info.run_id)\nsweep"),  # 5
+    new_code_cell("registry = nbtrack.show_registry()\nregistry"),  # 6
+]
+TABLE, DETAIL, COMPARE, SWEEP, REGISTRY = 2, 3, 4, 5, 6
+
+
+def panels_notebook() -> nbformat.NotebookNode:
+    return new_notebook(cells=CELLS)
+
+
+def test_panels_render_and_round_trip(open_notebook, artifacts_dir: Path) -> None:
+    nb = open_notebook(panels_notebook(), "panels.ipynb")
+    assert nb.run_all(), nb.errors()
+    nb.wait_widgets_rendered()
+
+    # The run table: 5 top-level runs (3 train, the sweep parent, the model run).
+    table = nb.output(TABLE)
+    nb.wait_for(".nbt-runs tbody tr[data-id]")
+    assert table.locator("tbody tr[data-id]").count() == 5
+    assert table.locator(".nbt-badge").first.inner_text() == "FINISHED"
+
+    # Click a row: the selection reaches the kernel.
+    row = table.locator("tbody tr[data-id]").filter(has_text="train-1")
+    row.locator("td").nth(3).click()
+    nb.wait_for(".nbt-runs tr.nbt-selected")
+    assert nb.append_and_run("print(list(table.selected['tags.mlflow.runName']))") == (
+        "['train-1']"
+    )
+    # Select in Python: the view follows.
+    nb.append_and_run("table.selected_run_ids = train_ids")
+    nb.wait_for(".nbt-runs .nbt-count:has-text('3 selected')")
+    assert table.locator("tr.nbt-selected").count() == 3
+
+    # Type a filter: only the matching rows stay; a bad filter is reported inline.
+    box = table.locator(".nbt-filter")
+    box.fill("params.optimizer = 'adam'")
+    box.press("Enter")
+    nb.wait_for(".nbt-runs .nbt-count:has-text('2 runs')")
+    names = table.locator("tbody tr[data-id] .nbt-name").all_inner_texts()
+    assert sorted(names) == ["train-0", "train-2"]
+    box.fill("params.optimizer = ")
+    box.press("Enter")
+    nb.wait_for(".nbt-runs .nbt-error:has-text('Invalid filter')")
+    box.fill("")
+    box.press("Enter")
+    nb.wait_for(".nbt-runs .nbt-count:has-text('5 runs')")
+
+    # Sort by a metric column header.
+    table.locator("thead th", has_text="accuracy").click()
+    assert nb.append_and_run("print(table.grid.order_by)") == "['metrics.`accuracy` ASC']"
+
+    # Expand the sweep parent: its ten children appear indented.
+    sweep_row = table.locator("tbody tr[data-id]").filter(has_text="sweep")
+    sweep_row.locator(".nbt-toggle").click()
+    nb.wait_for(".nbt-runs tbody tr:nth-child(15)")
+    assert table.locator("tbody tr[data-id]").count() == 15
+
+    nb.screenshot_outputs(artifacts_dir, "panels", cells=[TABLE])
+
+    # Open the sweep from the parent's row: parallel coordinates appear under the table.
+    sweep_row.locator(".nbt-chip").click()
+    nb.wait_for(f".jp-Cell:nth-child({TABLE + 1}) .js-plotly-plot .parcoords")
+
+    # The sweep panel: five axes (alpha, solver, max_iter is constant so absent → 3 axes).
+    sweep = nb.output(SWEEP)
+    nb.wait_for(f".jp-Cell:nth-child({SWEEP + 1}) .js-plotly-plot .parcoords")
+    assert sweep.locator(".parcoords .y-axis").count() == 3
+    assert nb.append_and_run("print([d.label for d in sweep.figure.data[0].dimensions])") == (
+        "['alpha', 'solver', 'val_score']"
+    )
+    # Brush from Python: the linked table narrows to the runs inside the brush.
+    nb.append_and_run("sweep.brush('alpha', 0.005, 0.5)")
+    nb.wait_for(f".jp-Cell:nth-child({SWEEP + 1}) .nbt-count:has-text('4 runs')")
+    assert nb.append_and_run("print(len(sweep.selected))") == "4"
+
+    # The registry: confirm an alias, and the versions list shows it.
+    registry = nb.output(REGISTRY)
+    registry.locator("input[placeholder^='alias']").fill("champion")
+    registry.locator("button", has_text="Set alias").click()
+    registry.locator("button", has_text="Confirm").click()
+    nb.wait_for(f".jp-Cell:nth-child({REGISTRY + 1}) :text('Done: @champion')")
+    assert "@champion" in registry.locator("select").nth(1).inner_text()
+
+    nb.wait_widgets_rendered()
+    shots = nb.screenshot_outputs(
+        artifacts_dir, "panels", cells=[DETAIL, COMPARE, SWEEP, REGISTRY]
+    )
+    assert len(shots) == 4
+    nb.assert_no_errors()

@@ -1,0 +1,279 @@
+"""The run table (nbtrack.panels.RunTable) at the Python level: traits, rows, selection."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+import nbtrack
+from nbtrack.entities import Metric, Param, RunTag
+from nbtrack.errors import ExperimentNotFound, InvalidParameter
+from nbtrack.panels import RunTable, show_runs
+from nbtrack.store import panels as store_panels
+
+
+@pytest.fixture(autouse=True)
+def close_panel_connections():
+    yield
+    store_panels.close_all()
+
+
+@pytest.fixture
+def sweep():
+    """Three plain runs and a parent with four children, in experiment 'demo'."""
+    nbtrack.set_experiment("demo")
+    ids = {}
+    for i, (lr, opt) in enumerate([(0.1, "adam"), (0.01, "sgd"), (0.001, "adam")]):
+        with nbtrack.start_run(run_name=f"train-{i}") as run:
+            nbtrack.log_params({"lr": lr, "optimizer": opt, "epochs": 10})
+            nbtrack.set_tag("team", "nlp")
+            for step in range(5):
+                nbtrack.log_metric("loss", 1.0 / (step + 1 + i), step=step)
+            nbtrack.log_metric("acc", 0.8 + i / 10)
+        ids[f"train-{i}"] = run.info.run_id
+    with nbtrack.start_run(run_name="parent") as parent:
+        for i in range(4):
+            with nbtrack.start_run(run_name=f"child-{i}", nested=True) as child:
+                nbtrack.log_param("alpha", i)
+                nbtrack.log_metric("acc", i / 4)
+            ids[f"child-{i}"] = child.info.run_id
+    ids["parent"] = parent.info.run_id
+    return ids
+
+
+def names(table: RunTable) -> list[str]:
+    return [r["name"] for r in table.grid.rows if "id" in r]
+
+
+def test_columns_are_grouped_with_varying_ones_first(sweep):
+    table = show_runs(live=False)
+    cols = [(c["group"], c["key"], c["varies"]) for c in table.grid.columns]
+    groups = [g for g, _, _ in cols]
+    assert groups == sorted(groups, key=["attributes", "params", "metrics", "tags"].index)
+    params = [(k, v) for g, k, v in cols if g == "params"]
+    # epochs is logged by 3 of 7 runs (missing counts as varying); all params vary here
+    assert {k for k, _ in params} == {"alpha", "epochs", "lr", "optimizer"}
+    tags = [k for g, k, _ in cols if g == "tags"]
+    assert tags == ["team"]  # mlflow.* and nbtrack.* system tags are not columns
+    sort = {c["key"]: c["sort"] for c in table.grid.columns}
+    assert sort["loss"] == "metrics.`loss`" and sort["duration"] is None
+
+
+def test_constant_columns_come_last_in_their_group():
+    nbtrack.set_experiment("const")
+    for i in range(3):
+        with nbtrack.start_run():
+            nbtrack.log_params({"a_same": "1", "b_varies": str(i)})
+    table = show_runs(live=False)
+    params = [(c["key"], c["varies"]) for c in table.grid.columns if c["group"] == "params"]
+    assert params == [("b_varies", True), ("a_same", False)]
+
+
+def test_tree_nests_children_and_expands(sweep):
+    table = show_runs(live=False)
+    assert names(table) == ["parent", "train-2", "train-1", "train-0"]
+    parent = table.grid.rows[0]
+    assert (parent["children"], parent["descendants"]) == (4, 4)
+    table.grid.expanded = [sweep["parent"]]
+    rows = table.grid.rows
+    assert [(r["name"], r["depth"]) for r in rows[:5]] == [
+        ("parent", 0), ("child-3", 1), ("child-2", 1), ("child-1", 1), ("child-0", 1)
+    ]
+    table.grid.tree = False  # flat: every run is a row
+    assert len(names(table)) == 8
+
+
+def test_show_more_children(sweep):
+    table = show_runs(live=False, page_size=2)
+    table.grid.expanded = [sweep["parent"]]
+    rows = table.grid.rows
+    more = [r for r in rows if "more" in r]
+    assert more == [{"more": sweep["parent"], "depth": 1, "hidden": 2}]
+    table._on_msg(table.grid, {"action": "more", "run_id": sweep["parent"]}, [])
+    assert not any("more" in r for r in table.grid.rows)
+
+
+@pytest.mark.parametrize(
+    ("filter_string", "expected"),
+    [
+        ("params.optimizer = 'adam'", ["train-2", "train-0"]),  # params compare as strings
+        ("metrics.acc >= 0.9", ["train-2", "train-1"]),  # children (acc <= .75) drop out
+        ("attributes.run_name LIKE 'child-%'", ["child-3", "child-2", "child-1", "child-0"]),
+    ],
+)
+def test_filter_runs_in_sql(sweep, filter_string, expected):
+    table = show_runs(live=False)
+    table.filter = filter_string
+    assert names(table) == expected
+    assert table.grid.total == len(expected)
+    assert table.filter_error == ""
+
+
+def test_bad_filter_is_reported_and_rows_kept(sweep):
+    table = show_runs(live=False)
+    before = table.grid.rows
+    table.filter = "metrics.acc >"
+    assert "expected a value" in table.filter_error
+    assert table.grid.rows == before
+    table.filter = ""
+    assert table.filter_error == ""
+
+
+def test_filter_given_at_creation(sweep):
+    table = show_runs(filter="params.lr = '0.01'", live=False)
+    assert names(table) == ["train-1"]
+
+
+def test_sort_by_any_column(sweep):
+    table = show_runs(live=False)
+    table.grid.tree = False
+    table.grid.order_by = ["metrics.`acc` DESC"]
+    assert names(table)[:3] == ["train-2", "train-1", "train-0"]
+    table.grid.order_by = ["params.`lr` ASC"]
+    assert names(table)[:3] == ["train-2", "train-1", "train-0"]  # '0.001' < '0.01' < '0.1'
+    assert names(table)[3:] != []  # runs without lr sort last
+
+
+def test_paging(sweep):
+    table = show_runs(live=False, page_size=2)
+    assert (table.grid.roots, len(names(table))) == (4, 2)
+    table.grid.page = 1
+    assert names(table) == ["train-1", "train-0"]
+    table.grid.page = 9  # past the end: clamped to the last page
+    assert table.grid.page == 1
+    table.grid.order_by = ["metrics.`acc` ASC"]  # a new sort starts at the first page
+    assert table.grid.page == 0
+
+
+def test_sparklines_and_json_safe_values(sweep):
+    with nbtrack.start_run(run_name="odd"):
+        nbtrack.log_metric("acc", math.nan)
+        nbtrack.log_metric("loss", math.inf)
+    table = show_runs(live=False)
+    json.dumps(table.grid.rows, allow_nan=False)  # NaN/inf travel as strings
+    odd = next(r for r in table.grid.rows if r.get("name") == "odd")
+    assert odd["m"] == {"acc": "NaN", "loss": "Infinity"}
+    train = next(r for r in table.grid.rows if r.get("name") == "train-0")
+    assert train["s"]["loss"][0] == 1.0 and len(train["s"]["loss"]) == 5
+    assert "acc" not in train["s"]  # a single point has no sparkline
+
+
+def test_selection_round_trip(sweep):
+    table = show_runs(live=False)
+    # from Python: the synced trait (what the browser shows) follows
+    table.selected_run_ids = [sweep["train-1"], sweep["train-0"], sweep["train-1"]]
+    assert table.grid.selected_run_ids == [sweep["train-1"], sweep["train-0"]]
+    # from the browser: the trait changes, Python reads it back as a DataFrame
+    table.grid.selected_run_ids = [sweep["train-2"]]
+    frame = table.selected
+    assert list(frame["run_id"]) == [sweep["train-2"]]
+    assert frame.loc[0, "params.optimizer"] == "adam"
+    # a refresh keeps the selection
+    table.refresh()
+    assert table.selected_run_ids == [sweep["train-2"]]
+    with pytest.raises(InvalidParameter):
+        table.selected_run_ids = [42]
+
+
+def test_actions_open_panels_below(sweep):
+    table = show_runs(live=False)
+    table.selected_run_ids = [sweep["train-0"], sweep["train-1"]]
+    table._on_msg(table.grid, {"action": "compare"}, [])
+    (opened,) = table.detail.children
+    assert type(opened).__name__ == "CompareRuns" and opened.run_ids == table.selected_run_ids
+    table._on_msg(table.grid, {"action": "sweep", "run_id": sweep["parent"]}, [])
+    (opened,) = table.detail.children
+    assert type(opened).__name__ == "ParallelCoordinates"
+    table._on_msg(table.grid, {"action": "open", "run_id": sweep["train-2"]}, [])
+    (opened,) = table.detail.children
+    assert type(opened).__name__ == "RunDetail"
+    table._on_msg(table.grid, {"action": "close"}, [])
+    assert table.detail.children == ()
+    assert opened._closed
+
+
+def test_errors_in_callbacks_show_in_the_panel(sweep):
+    table = show_runs(live=False)
+    # the callback wrapper routes the error to the panel's output area
+    wrapped = table.callback(table._on_msg)
+    wrapped(table.grid, {"action": "open", "run_id": "no-such-run"}, [])
+    assert "RunNotFound" in table.output.outputs[-1]["text"]
+    assert table.detail.children == ()
+
+
+def test_static_renderings(sweep):
+    table = show_runs(live=False)
+    bundle = table._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert "<table" in bundle["text/html"] and "train-0" in bundle["text/html"]
+    assert "FINISHED" in bundle["text/html"]
+    text = bundle["text/plain"]
+    assert text.startswith("8 runs") and "train-0" in text and "<" not in text
+
+
+@pytest.mark.parametrize(
+    ("experiment", "expected"),
+    [
+        ("demo", 4),  # by name: the tree's roots
+        ("*", 4),  # every experiment (Default is empty)
+        (["demo", "0"], 4),  # a list of names and ids
+    ],
+)
+def test_show_runs_resolves_experiments(sweep, experiment, expected):
+    assert len(names(show_runs(experiment, live=False))) == expected
+
+
+def test_show_runs_unknown_experiment():
+    with pytest.raises(ExperimentNotFound, match="no experiment named"):
+        show_runs("nope", live=False)
+
+
+def test_forwarding_functions_in_nbtrack(sweep):
+    table = nbtrack.show_runs("demo", live=False)
+    assert isinstance(table, RunTable)
+    assert type(nbtrack.show_run(sweep["train-0"], live=False)).__name__ == "RunDetail"
+
+
+@pytest.fixture(scope="module")
+def big_store(tmp_path_factory):
+    """10,000 runs (100 parents with 20 children each, 7,900 plain runs), made once."""
+    uri = f"sqlite:///{tmp_path_factory.mktemp('big') / 'big.db'}"
+    client = nbtrack.MlflowClient(uri)
+    exp = client.create_experiment("big")
+    parents: list[str] = []
+    for i in range(10_000):
+        tags = {"mlflow.parentRunId": parents[i % 100]} if i >= 100 and i < 2100 else {}
+        run_id = client.create_run(exp, start_time=1_700_000_000_000 + i, tags=tags).info.run_id
+        if i < 100:
+            parents.append(run_id)
+        client.log_batch(
+            run_id,
+            metrics=[Metric("rmse", (i % 97) / 97, 0, s) for s in range(3)],
+            params=[Param("alpha", str([0.001, 0.01, 0.1][i % 3])), Param("seed", "0")],
+            tags=[RunTag("team", "a")],
+        )
+    yield client, exp
+    store_panels.close_all()
+
+
+@pytest.mark.slow
+def test_large_store_pages_in_sql(big_store):
+    client, exp = big_store
+    table = RunTable([exp], client=client, live=False)
+    # roots: the 100 parents and the 7,900 runs without a parent
+    assert (table.grid.total, table.grid.roots, len(table.grid.rows)) == (10_000, 8_000, 50)
+    table.filter = "params.alpha = '0.1' and metrics.rmse < 0.5"
+    assert 0 < table.grid.total < 10_000
+    assert all(r["p"]["alpha"] == "0.1" and r["m"]["rmse"] < 0.5 for r in table.grid.rows)
+    table.grid.order_by = ["metrics.`rmse` DESC"]
+    values = [r["m"]["rmse"] for r in table.grid.rows if r["depth"] == 0]
+    assert values == sorted(values, reverse=True)
+    table.filter = ""
+    table.grid.order_by = []
+    table.grid.page = 10_000
+    assert table.grid.page == 8_000 // 50 - 1
+    parent = next(r for r in table.grid.rows if r["children"])
+    table.grid.expanded = [parent["id"]]
+    assert sum(r["depth"] == 1 for r in table.grid.rows) == 20
