@@ -61,6 +61,7 @@ __all__ = [
     "NbtrackError",
     "active_run",
     "autolog",
+    "compare_runs",
     "create_experiment",
     "delete_experiment",
     "delete_run",
@@ -92,6 +93,10 @@ __all__ = [
     "set_tag",
     "set_tags",
     "set_tracking_uri",
+    "show_registry",
+    "show_run",
+    "show_runs",
+    "show_sweep",
     "start_run",
 ]
 
@@ -101,6 +106,44 @@ def autolog(*args: Any, **kwargs: Any) -> None:
     from nbtrack.autolog import autolog as enable
 
     enable(*args, **kwargs)
+
+
+# The panels need ipywidgets, anywidget and plotly: imported only when one is shown.
+
+
+def show_runs(experiment: Any = None, filter: str | None = None, **kwargs: Any) -> Any:
+    """The live run table of an experiment; see ``nbtrack.panels.show_runs``."""
+    from nbtrack.panels import show_runs as show
+
+    return show(experiment, filter, **kwargs)
+
+
+def show_run(run_id: str, **kwargs: Any) -> Any:
+    """One run in detail; see ``nbtrack.panels.show_run``."""
+    from nbtrack.panels import show_run as show
+
+    return show(run_id, **kwargs)
+
+
+def compare_runs(run_ids: Any, **kwargs: Any) -> Any:
+    """Runs side by side; see ``nbtrack.panels.compare_runs``."""
+    from nbtrack.panels import compare_runs as show
+
+    return show(run_ids, **kwargs)
+
+
+def show_sweep(parent_run_id: str, **kwargs: Any) -> Any:
+    """Parallel coordinates of a parent run's children; see ``nbtrack.panels.show_sweep``."""
+    from nbtrack.panels import show_sweep as show
+
+    return show(parent_run_id, **kwargs)
+
+
+def show_registry(**kwargs: Any) -> Any:
+    """The model registry browser; see ``nbtrack.panels.show_registry``."""
+    from nbtrack.panels import show_registry as show
+
+    return show(**kwargs)
 
 
 def load_ipython_extension(ipython: Any) -> None:
