@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbtrack.artifacts import uri_to_path
 from nbtrack.errors import NbtrackError
+from nbtrack.registry import resolve_version
 
 if TYPE_CHECKING:
     from nbtrack.client import MlflowClient
@@ -184,13 +185,6 @@ def gather(client: MlflowClient, name: str, version_or_alias: str | int) -> Card
         license=tags.get(LICENSE_TAG),
         sections=client.registry_store.card_sections(version.name, int(version.version)),
     )
-
-
-def resolve_version(client: MlflowClient, name: str, version_or_alias: str | int) -> ModelVersion:
-    """A version number, ``latest``, or an alias (``@`` optional) to its ModelVersion."""
-    if isinstance(version_or_alias, int) or str(version_or_alias).strip().isdigit():
-        return client.get_model_version(name, version_or_alias)
-    return client.get_model_version_by_alias(name, str(version_or_alias).lstrip("@"))
 
 
 # -- runs -------------------------------------------------------------------------------

@@ -633,6 +633,15 @@ def register_model(
     return version
 
 
+def resolve_version(
+    client: RegistryClient, name: str, version_or_alias: str | int
+) -> ModelVersion:
+    """The version a number (``3``, ``"3"``), ``latest`` or an alias (``@`` optional) names."""
+    if isinstance(version_or_alias, int) or str(version_or_alias).strip().isdigit():
+        return client.get_model_version(name, version_or_alias)
+    return client.get_model_version_by_alias(name, str(version_or_alias).lstrip("@"))
+
+
 def _model_exists(client: RegistryClient, name: str) -> bool:
     try:
         client.get_registered_model(name)
