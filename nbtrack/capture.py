@@ -402,10 +402,16 @@ class LiveSummary:
 
 
 def runs_view(filter_string: str = "", max_results: int = 50) -> Any:
-    """The active experiment's runs as a DataFrame: newest first, MLflow's columns.
+    """The active experiment's runs: the live run table panel (``nbtrack.show_runs``).
 
-    The run table panel replaces this view when it is installed.
+    Without the ``notebook`` extra (ipywidgets), a DataFrame: newest first, MLflow's columns.
     """
+    try:
+        from nbtrack.panels import show_runs
+    except ImportError:
+        pass
+    else:
+        return show_runs(filter=filter_string, page_size=max_results)
     frame = tracking.search_runs(filter_string=filter_string, max_results=max_results)
     columns = [
         c

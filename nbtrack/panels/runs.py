@@ -81,6 +81,12 @@ class RunTable(Panel):
     live
         Refresh when the store changes (default True).
 
+    Raises
+    ------
+    InvalidFilter
+        If ``filter`` or ``order_by`` does not parse (later filters typed in the table's
+        box are reported inline instead).
+
     Examples
     --------
     >>> table = nbtrack.show_runs(filter="metrics.rmse < 1")  # doctest: +SKIP
@@ -102,6 +108,9 @@ class RunTable(Panel):
         actions: bool = True,
         live: bool = True,
     ):
+        from nbtrack import search
+
+        search.runs_query(filter or None, list(order_by))  # a bad filter fails here, loudly
         self._experiment_ids = tuple(experiment_ids) if experiment_ids is not None else None
         self._under = under
         self._run_ids = tuple(run_ids) if run_ids is not None else None
