@@ -18,7 +18,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
 from nbtrack import capture, tracking
-from nbtrack.errors import NbtrackError
+from nbtrack.errors import InvalidState, NbtrackError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -60,6 +60,7 @@ def _nbtrack_parser() -> _Parser:
     run.add_argument("run_id")
     experiment = commands.add_parser("experiment", help="set the active experiment")
     experiment.add_argument("name", nargs="+")
+    commands.add_parser("registry", help="the model registry browser")
     autolog = commands.add_parser("autolog", help="turn autologging on or off")
     autolog.add_argument("state", choices=["on", "off"])
     return parser
@@ -104,7 +105,8 @@ class NbtrackMagics(Magics):
             metrics=_names(args.metrics),
             autolog=not args.no_autolog,
         )
-        execute, filename = self._compile(cell)
+        count = self._execution_count()
+        execute, filename = self._compile(cell, count)
         started = []
 
         def run() -> None:
@@ -118,16 +120,23 @@ class NbtrackMagics(Magics):
                 run,
                 self.shell.user_ns,
                 options,
-                execution_count=self.shell.execution_count,
+                execution_count=count,
                 live=getattr(self.shell, "kernel", None) is not None,
                 cell_filename=filename,
             )
         except NbtrackError as exc:
             if started:
                 raise
-            print(f"nbtrack: {exc}", file=sys.stderr)
+            hint = " (with %%track: --nested)" if isinstance(exc, InvalidState) else ""
+            print(f"nbtrack: {exc}{hint}", file=sys.stderr)
 
-    def _compile(self, cell: str) -> tuple[Any, str]:
+    def _execution_count(self) -> int:
+        """The number of the cell running now (IPython 9 counts the next one during it)."""
+        result = getattr(self.shell.displayhook, "exec_result", None)
+        count = getattr(result, "execution_count", None)
+        return count if count is not None else self.shell.execution_count
+
+    def _compile(self, cell: str, count: int) -> tuple[Any, str]:
         """The cell as IPython would run it, and the file name its code is compiled under.
 
         Input and AST transformers apply, and the value of a last expression is shown as
@@ -135,7 +144,7 @@ class NbtrackMagics(Magics):
         """
         shell = self.shell
         source = shell.transform_cell(cell)
-        filename = shell.compile.cache(source, shell.execution_count, raw_code=cell)
+        filename = shell.compile.cache(source, count, raw_code=cell)
         tree = shell.transform_ast(shell.compile.ast_parse(source, filename=filename))
         body, last = tree.body, None
         if body and isinstance(body[-1], ast.Expr) and not source.rstrip().endswith(";"):
@@ -164,6 +173,10 @@ class NbtrackMagics(Magics):
     def _command(self, args: argparse.Namespace) -> Any:
         if args.command == "runs":
             return capture.runs_view(" ".join(args.filter))
+        if args.command == "registry":
+            from nbtrack.panels import show_registry
+
+            return show_registry()
         if args.command == "run":
             return capture.run_view(args.run_id)
         if args.command == "experiment":
