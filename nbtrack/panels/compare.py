@@ -39,7 +39,7 @@ class CompareRuns(Panel):
     def __init__(
         self, run_ids: Sequence[str], client: MlflowClient | None = None, live: bool = True
     ):
-        ids = list(dict.fromkeys(run_ids))
+        ids = [] if isinstance(run_ids, str) else list(dict.fromkeys(run_ids))
         if not ids or not all(isinstance(i, str) for i in ids):
             raise InvalidParameter(
                 f"compare_runs takes a list of run id strings (found {run_ids!r}); select "

@@ -1,0 +1,110 @@
+"""The compare panel (nbtrack.panels.CompareRuns): params, histories, latest values."""
+
+from __future__ import annotations
+
+import pytest
+
+import nbtrack
+from nbtrack.errors import InvalidParameter, RunNotFound
+from nbtrack.panels import compare_runs
+from nbtrack.store import panels as store_panels
+
+
+@pytest.fixture(autouse=True)
+def close_panel_connections():
+    yield
+    store_panels.close_all()
+
+
+@pytest.fixture
+def run_ids():
+    ids = []
+    for i, (c, kernel) in enumerate([(1.0, "rbf"), (10.0, "rbf"), (10.0, "linear")]):
+        with nbtrack.start_run(run_name=f"svm-{i}") as run:
+            nbtrack.log_params({
+                "memory": "None",
+                "svc__C": c,
+                "svc__kernel": kernel,
+                "scaler__with_mean": True,
+                "seed": i,
+            })
+            for step in range(3):
+                nbtrack.log_metric("loss", (3 - step) / (i + 1), step=step)
+            nbtrack.log_metric("acc", 0.7 + i / 10)
+        ids.append(run.info.run_id)
+    return ids
+
+
+def test_params_differences_and_pipeline_steps(run_ids):
+    panel = compare_runs(run_ids, live=False)
+    assert panel.differing_params() == ["seed", "svc__C", "svc__kernel"]
+    assert panel.param_groups() == {
+        "": ["memory", "seed"],
+        "scaler": ["scaler__with_mean"],
+        "svc": ["svc__C", "svc__kernel"],
+    }
+    titles = [box.get_title(0) for box in panel.steps.children]
+    assert titles == ["scaler: 1 params, 0 differ", "svc: 2 params, 2 differ"]
+    assert "background:#fff3bf" in panel.params.value  # the differing seed is highlighted
+    assert "memory" in panel.params.value
+
+
+def test_differences_only_toggle(run_ids):
+    panel = compare_runs(run_ids, live=False)
+    panel.differences_only.value = True
+    assert "memory" not in panel.params.value and "seed" in panel.params.value
+    scaler = panel._step_tables["scaler"].value
+    assert "Every run has the same values" in scaler
+    panel.differences_only.value = False
+    assert "memory" in panel.params.value
+
+
+def test_overlaid_histories_and_bars(run_ids):
+    panel = compare_runs(run_ids, live=False)
+    assert panel.metric_choice.value == "loss"  # the first metric with a history
+    assert [t.name for t in panel.histories.data] == ["svm-0", "svm-1", "svm-2"]
+    assert list(panel.histories.data[1].y) == pytest.approx([1.5, 1.0, 0.5])
+    panel.metric_choice.value = "acc"
+    assert [y for t in panel.histories.data for y in t.y] == pytest.approx([0.7, 0.8, 0.9])
+    bars = {t.hovertemplate.split("<extra>")[1].split("<")[0]: list(t.y) for t in panel.bars.data}
+    assert bars["acc"] == pytest.approx([0.7, 0.8, 0.9])
+    assert bars["loss"] == pytest.approx([1.0, 0.5, 1 / 3])
+
+
+def test_same_names_are_told_apart():
+    ids = []
+    for _ in range(2):
+        with nbtrack.start_run(run_name="same") as run:
+            nbtrack.log_metric("m", 1)
+        ids.append(run.info.run_id)
+    panel = compare_runs(ids, live=False)
+    assert panel.names[0] == "same" and panel.names[1].startswith("same (")
+
+
+def test_refresh_follows_new_values(run_ids):
+    panel = compare_runs(run_ids, live=False)
+    nbtrack.MlflowClient().log_metric(run_ids[0], "acc", 0.99, step=5)
+    panel.refresh()
+    assert "0.99" in panel.metrics_table.value
+
+
+def test_static_renderings(run_ids):
+    panel = compare_runs(run_ids, live=False)
+    bundle = panel._repr_mimebundle_()
+    assert "svm-2" in bundle["text/html"] and "svc__kernel" in bundle["text/html"]
+    text = bundle["text/plain"]
+    assert "params.svc__kernel" in text and "params.memory" not in text  # differences only
+    assert "metrics.acc" in text
+
+
+@pytest.mark.parametrize(
+    ("run_ids", "error"),
+    [
+        ([], InvalidParameter),  # nothing to compare
+        ("abc", InvalidParameter),  # a string is not a list of ids
+        (["0" * 32], RunNotFound),  # an unknown run
+    ],
+)
+def test_bad_input(run_ids, error):
+    with pytest.raises(error):
+        compare_runs(run_ids, live=False)

@@ -1,0 +1,102 @@
+"""The run detail panel (nbtrack.panels.RunDetail): every section of one run."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import nbtrack
+from nbtrack.errors import RunNotFound
+from nbtrack.panels import show_run
+from nbtrack.store import panels as store_panels
+
+
+@pytest.fixture(autouse=True)
+def close_panel_connections():
+    yield
+    store_panels.close_all()
+
+
+@pytest.fixture
+def run_id(tmp_path):
+    binary = tmp_path / "weights.bin"
+    binary.write_bytes(b"\x00\x01" * 600)
+    with nbtrack.start_run(run_name="detailed", description="a run to look at") as run:
+        nbtrack.log_params({"alpha": 0.5, "solver": "saga"})
+        for step in range(4):
+            nbtrack.log_metric("loss", 1 / (step + 1), step=step)
+        nbtrack.log_metric("acc", 0.75)
+        nbtrack.set_tag("owner", "ana")
+        nbtrack.log_text("print('hello')\n", "cell.py")
+        nbtrack.log_dict({"a": 1}, "config/params.yaml")
+        nbtrack.log_image(np.zeros((4, 4, 3), dtype=np.uint8), "plots/blank.png")
+        nbtrack.log_artifact(str(binary))
+        frame = pd.DataFrame({"x": [1.0, 2.0]})
+        nbtrack.log_input(nbtrack.data.from_pandas(frame, name="train-set"), context="training")
+    return run.info.run_id
+
+
+def test_header_and_overview(run_id):
+    detail = show_run(run_id, live=False)
+    assert "detailed" in detail.header.value and "FINISHED" in detail.header.value
+    assert "a run to look at" in detail.header.value
+    overview = detail.overview.value
+    for text in ("alpha", "0.5", "saga", "acc", "0.75", "owner", "ana"):
+        assert text in overview
+    assert "mlflow.runName" not in overview  # system tags stay out of the tag table
+
+
+def test_metric_history_chart(run_id):
+    detail = show_run(run_id, live=False)
+    assert detail.metric_choice.options == ("acc", "loss")
+    detail.metric_choice.value = "loss"
+    trace = detail.figure.data[0]
+    assert list(trace.x) == [0, 1, 2, 3]
+    assert list(trace.y) == pytest.approx([1, 0.5, 1 / 3, 0.25])
+
+
+def test_artifacts_are_previewed_or_listed(run_id):
+    detail = show_run(run_id, live=False)
+    found = {a.path: a for a in detail.artifacts}
+    assert found["config/params.yaml"].text == "a: 1\n"
+    assert found["plots/blank.png"].image.startswith("data:image/png;base64,")
+    assert found["weights.bin"].text is None and found["weights.bin"].image is None
+    files = detail.files.value
+    assert "weights.bin" in files and "1.2 KB" in files  # listed with its size
+    assert "<img" in files
+    assert "print(&#x27;hello&#x27;)" in detail.source.value  # the captured cell source
+
+
+def test_inputs_and_missing_model(run_id):
+    detail = show_run(run_id, live=False)
+    assert "train-set" in detail.inputs.value and "training" in detail.inputs.value
+    assert "No model logged" in detail.model.value
+
+
+def test_logged_model_and_signature():
+    from sklearn.linear_model import LinearRegression
+
+    import nbtrack.sklearn
+
+    frame = pd.DataFrame({"x1": [1.0, 2.0, 3.0], "x2": [0.0, 1.0, 0.0]})
+    with nbtrack.start_run() as run:
+        model = LinearRegression().fit(frame, [1.0, 2.0, 3.0])
+        nbtrack.sklearn.log_model(model, name="model", input_example=frame)
+    detail = show_run(run.info.run_id, live=False)
+    html = detail.model.value
+    assert "Model: model" in html and "sklearn" in html
+    assert "Signature inputs" in html and "x1" in html and "double" in html
+
+
+def test_static_renderings(run_id):
+    detail = show_run(run_id, live=False)
+    bundle = detail._repr_mimebundle_()
+    assert "alpha" in bundle["text/html"]
+    text = bundle["text/plain"]
+    assert text.startswith("Run detailed") and "alpha = 0.5" in text and "loss = 0.25" in text
+
+
+def test_unknown_run():
+    with pytest.raises(RunNotFound):
+        show_run("0" * 32, live=False)

@@ -1,0 +1,166 @@
+"""Parallel coordinates (nbtrack.panels.ParallelCoordinates): axes, colour, brushing."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+import nbtrack
+from nbtrack.entities import Metric, Param
+from nbtrack.panels import ParallelCoordinates, show_sweep
+from nbtrack.store import panels as store_panels
+
+
+@pytest.fixture(autouse=True)
+def close_panel_connections():
+    yield
+    store_panels.close_all()
+
+
+@pytest.fixture
+def parent_id():
+    """A grid over alpha (decades) x solver, one grandchild level for the CV folds."""
+    with nbtrack.start_run(run_name="grid") as parent:
+        for alpha in (0.001, 0.01, 0.1, 1.0, 10.0):
+            for solver in ("saga", "lbfgs"):
+                with nbtrack.start_run(run_name=f"{alpha}-{solver}", nested=True):
+                    nbtrack.log_params({"alpha": alpha, "solver": solver, "tol": 0.001})
+                    score = 0.9 - abs(math.log10(alpha)) / 10 + (solver == "saga") / 100
+                    nbtrack.log_metrics({"score": score, "fit_time": alpha})
+                    if alpha == 10.0 and solver == "saga":
+                        with nbtrack.start_run(run_name="fold", nested=True):
+                            nbtrack.log_params({"alpha": 5.0, "solver": "saga", "tol": 0.001})
+                            nbtrack.log_metric("score", 0.5)
+    return parent.info.run_id
+
+
+def axes_of(panel: ParallelCoordinates) -> dict[str, object]:
+    return {a.label: a for a in panel.axes}
+
+
+def test_axes_varying_params_left_metrics_right(parent_id):
+    panel = show_sweep(parent_id, live=False)
+    labels = [d.label for d in panel.figure.data[0].dimensions]
+    assert labels == ["alpha", "solver", "fit_time", "score"]  # tol is constant: no axis
+    assert len(panel.run_ids) == 11  # children and the grandchild: all depths
+
+
+def test_log_axis_for_a_param_spanning_decades(parent_id):
+    panel = show_sweep(parent_id, live=False)
+    alpha = axes_of(panel)["alpha"]
+    assert alpha.kind == "param-log"
+    dim = panel.figure.data[0].dimensions[0]
+    assert sorted(set(dim.values)) == pytest.approx([-3, -2, -1, 0, math.log10(5), 1])
+    assert list(dim.ticktext) == ["0.001", "0.01", "0.1", "1", "5", "10"]
+    assert list(dim.tickvals) == pytest.approx([-3, -2, -1, 0, math.log10(5), 1])
+
+
+def test_categorical_axis_with_labels(parent_id):
+    panel = show_sweep(parent_id, live=False)
+    solver = panel.figure.data[0].dimensions[1]
+    assert axes_of(panel)["solver"].kind == "param-category"
+    assert list(solver.ticktext) == ["lbfgs", "saga"] and list(solver.tickvals) == [0, 1]
+    assert set(solver.values) == {0, 1}
+
+
+@pytest.mark.parametrize(
+    ("values", "kind"),
+    [
+        (["1", "2", "3"], "param-number"),  # numbers within a decade: a linear axis
+        (["0.001", "1", "100"], "param-log"),  # positive and spanning decades: log
+        (["-1", "10", "1000"], "param-number"),  # a negative value: no log
+        (["1", "two", "3"], "param-category"),  # any non-number: categories
+        (["True", "False", "True"], "param-category"),  # booleans are categories
+    ],
+)
+def test_axis_kinds(values, kind):
+    client = nbtrack.MlflowClient()
+    with nbtrack.start_run() as parent:
+        pass
+    exp = parent.info.experiment_id
+    for value in values:
+        run = client.create_run(exp, tags={"mlflow.parentRunId": parent.info.run_id})
+        client.log_batch(run.info.run_id, params=[Param("p", value)],
+                         metrics=[Metric("m", 1.0, 0, 0)])
+    panel = show_sweep(parent.info.run_id, live=False)
+    assert axes_of(panel)["p"].kind == kind
+
+
+def test_colour_by_a_chosen_metric(parent_id):
+    panel = show_sweep(parent_id, color_by="score", live=False)
+    line = panel.figure.data[0].line
+    assert panel.color_choice.value == "score"
+    assert line.colorbar.title.text == "score" and len(line.color) == 11
+    panel.color_choice.value = "fit_time"
+    assert panel.figure.data[0].line.colorbar.title.text == "fit_time"
+
+
+def test_brushing_in_the_browser_selects_runs_and_filters_the_table(parent_id):
+    panel = show_sweep(parent_id, live=False)
+    assert panel.table.grid.total == 11
+    # What plotly's frontend sends when a person brushes the alpha axis from 0.01 to 0.1
+    panel.figure._js2py_restyle = {
+        "style_data": {"dimensions[0].constraintrange": [[[-2.1, -0.9]]]},
+        "style_traces": [0],
+        "source_view_id": "view",
+    }
+    selected = panel.selected
+    assert sorted(selected["params.alpha"]) == ["0.01", "0.01", "0.1", "0.1"]
+    assert panel.table.grid.total == 4  # the linked table shows the runs inside the brush
+    assert sorted(panel.selected_run_ids) == sorted(panel.table.content.rows[i]["id"]
+                                                    for i in range(4))
+
+
+def test_brush_from_python_in_real_units_and_several_axes(parent_id):
+    panel = show_sweep(parent_id, live=False)
+    panel.brush("alpha", 0.005, 0.5)  # log axis: real values
+    panel.brush("solver", 0.5, 1.5)  # categorical: codes (saga = 1)
+    names = sorted(panel.selected["tags.mlflow.runName"])
+    assert names == ["0.01-saga", "0.1-saga"]
+    assert panel.brushes == {"alpha": [[math.log10(0.005), math.log10(0.5)]],
+                             "solver": [[0.5, 1.5]]}
+
+
+def test_refresh_keeps_brushes_and_adds_new_runs(parent_id):
+    panel = show_sweep(parent_id, live=False)
+    panel.brush("alpha", 0.005, 0.5)
+    client = nbtrack.MlflowClient()
+    run = client.create_run(panel.parent.info.experiment_id,
+                            tags={"mlflow.parentRunId": parent_id})
+    client.log_batch(run.info.run_id, params=[Param("alpha", "0.05"), Param("solver", "saga")],
+                     metrics=[Metric("score", 0.95, 0, 0)])
+    panel.refresh()
+    assert len(panel.run_ids) == 12
+    assert "alpha" in panel.brushes
+    assert run.info.run_id in panel.selected_run_ids
+
+
+def test_static_renderings(parent_id):
+    panel = show_sweep(parent_id, live=False)
+    bundle = panel._repr_mimebundle_()
+    assert "Sweep under grid" in bundle["text/html"] and "lbfgs" in bundle["text/html"]
+    assert bundle["text/plain"].startswith("Sweep under grid: 11 runs")
+    assert "0.001" in bundle["text/plain"]  # log axes show real values
+
+
+@pytest.mark.slow
+def test_two_thousand_children():
+    client = nbtrack.MlflowClient()
+    with nbtrack.start_run(run_name="big sweep") as parent:
+        pass
+    exp = parent.info.experiment_id
+    for i in range(2000):
+        run = client.create_run(exp, tags={"mlflow.parentRunId": parent.info.run_id})
+        client.log_batch(
+            run.info.run_id,
+            params=[Param("lr", str(10 ** -(i % 5))), Param("depth", str(i % 7)),
+                    Param("act", ["relu", "tanh"][i % 2])],
+            metrics=[Metric("loss", 1 / (1 + i), 0, 0), Metric("acc", (i % 100) / 100, 0, 0)],
+        )
+    panel = show_sweep(parent.info.run_id, live=False)
+    dims = panel.figure.data[0].dimensions
+    assert [d.label for d in dims] == ["act", "depth", "lr", "acc", "loss"]
+    assert all(len(d.values) == 2000 for d in dims)
+    panel.brush("depth", 2.5, 3.5)
+    assert len(panel.selected_run_ids) == 2000 // 7 + (2000 % 7 > 3)
