@@ -16,8 +16,6 @@ from nbtrack import MlflowClient
 from nbtrack.cards import ModelCard
 from nbtrack.errors import InvalidParameter, ModelNotFound
 
-pytest.importorskip("sklearn")
-
 
 @pytest.fixture
 def iris():
@@ -176,9 +174,10 @@ def test_front_matter_is_hub_model_card_metadata(plain, tmp_path):
         }
     ]
     # the Hub's own parser reads the saved README, model-index included
-    hub = pytest.importorskip("huggingface_hub")
+    from huggingface_hub import ModelCard as HubModelCard
+
     readme = card.save(tmp_path / "README.md")
-    parsed = hub.ModelCard.load(readme, ignore_metadata_errors=False)
+    parsed = HubModelCard.load(readme, ignore_metadata_errors=False)
     assert parsed.data.library_name == "sklearn"
     assert [(r.dataset_name, r.metric_type, r.metric_value) for r in parsed.data.eval_results] == [
         ("iris", "accuracy", 0.96), ("iris-test", "accuracy", 0.9),
