@@ -57,6 +57,7 @@ class FitSession:
         self.info: RunInfo | None = None
         self.managed = False
         self.dataset: DatasetInput | None = None
+        self.predictions: Any = None  # predict(X), once the training metrics computed it
         self.errors: list[Exception] = []
 
     @classmethod
@@ -115,19 +116,21 @@ class FitSession:
 
     def log_after(self) -> None:
         """Log training metrics, models and search results of the fitted estimator."""
+        self._attempt(self._log_metrics)
         if self.config.log_models:
             self._attempt(lambda: self._log_model(self.estimator, "model", registered=True))
-        self._attempt(self._log_metrics)
         if search.is_search(self.estimator):
             self._log_search()
         if self.config.log_post_training_metrics:
             TRACKER.register_model(self.estimator, self.run_id)
 
     def _log_metrics(self) -> None:
-        from nbtrack.autolog.metrics import training_metrics
+        from nbtrack.autolog.metrics import training_metrics_and_predictions
 
         est = self.estimator
-        values = training_metrics(est, self.X, self.y, self.sample_weight, self.config.pos_label)
+        values, self.predictions = training_metrics_and_predictions(
+            est, self.X, self.y, self.sample_weight, self.config.pos_label
+        )
         params: dict[str, Any] = {}
         if search.is_search(est):
             values.update(search.best_metrics(est))
@@ -159,7 +162,7 @@ class FitSession:
         example = _head(self.X)
         signature = None
         if self.config.log_model_signatures and example is not None:
-            signature = _signature(model, example)
+            signature = _signature(model, example, self.predictions)
         nbtrack_sklearn.log_model(
             model,
             artifact_path=path,
@@ -207,10 +210,18 @@ def _head(X: Any) -> Any:
     return None
 
 
-def _signature(model: Any, example: Any) -> Any:
+def _signature(model: Any, example: Any, predictions: Any) -> Any:
+    """The signature from the input example and the model's output on it.
+
+    The output is the first rows of the training predictions when the training metrics
+    computed them (the same model, or a search's refitted best estimator: the same output),
+    else the model predicts (or transforms) the example.
+    """
     from nbtrack.models import infer_signature
 
-    if hasattr(model, "predict"):
+    if predictions is not None and len(predictions) >= len(example):
+        output = predictions[: len(example)]
+    elif hasattr(model, "predict"):
         output = model.predict(example.copy())
     elif hasattr(model, "transform"):
         output = model.transform(example.copy())

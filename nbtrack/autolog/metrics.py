@@ -30,10 +30,17 @@ def training_metrics(
     estimator: Any, X: Any, y: Any, sample_weight: Any = None, pos_label: Any = None
 ) -> dict[str, float]:
     """MLflow's training metrics of a fitted classifier or regressor (empty without ``y``)."""
+    return training_metrics_and_predictions(estimator, X, y, sample_weight, pos_label)[0]
+
+
+def training_metrics_and_predictions(
+    estimator: Any, X: Any, y: Any, sample_weight: Any = None, pos_label: Any = None
+) -> tuple[dict[str, float], Any]:
+    """The training metrics, and ``predict(X)`` when it was computed for them (else None)."""
     from sklearn.base import is_classifier, is_regressor
 
     if y is None:
-        return {}
+        return {}, None
     with warnings.catch_warnings():
         # Like MLflow, keep scikit-learn's warnings about the training metrics to the log:
         # the user did not ask for these computations.
@@ -47,7 +54,7 @@ def training_metrics(
         score = _training_score(estimator, X, y, sample_weight, metrics, y_pred)
     if score is not None:
         metrics[PREFIX + "score"] = score
-    return metrics
+    return metrics, y_pred
 
 
 def _attempt(metrics: dict[str, float], name: str, compute: Callable[[], Any]) -> None:
