@@ -102,9 +102,11 @@ def from_numpy(
     from nbtrack.types import infer_schema
 
     x = np.asarray(features)
-    arrays = [np.ascontiguousarray(x)]
+    # only the hashed rows are made contiguous: a strided view of big data is not copied whole
+    arrays = [np.ascontiguousarray(x[:_DIGEST_ROWS] if x.ndim else x)]
     if targets is not None:
-        arrays.append(np.ascontiguousarray(np.asarray(targets)))
+        y = np.asarray(targets)
+        arrays.append(np.ascontiguousarray(y[:_DIGEST_ROWS] if y.ndim else y))
     src, kind = _source(source)
     return Dataset(
         name=name or DEFAULT_NAME,
