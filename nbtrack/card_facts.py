@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 from nbtrack.artifacts import uri_to_path
 from nbtrack.errors import NbtrackError
 from nbtrack.registry import resolve_version
+from nbtrack.store.cards import CardStore
 
 if TYPE_CHECKING:
     from nbtrack.client import MlflowClient
@@ -155,10 +156,9 @@ def gather(client: MlflowClient, name: str, version_or_alias: str | int) -> Card
     found = mlmodel.get("flavors")
     flavors: dict[str, Any] = found if isinstance(found, dict) else {}
     run = _run_or_none(client, version.run_id)
-    children = client.store.get_runs(
-        client.registry_store.child_run_ids(run.info.run_id)
-    ) if run else []
-    evaluations = _evaluation_runs(client, version, run, children)
+    cards = CardStore(client.store.db)
+    children = client.store.get_runs(cards.child_run_ids(run.info.run_id)) if run else []
+    evaluations = _evaluation_runs(client, cards, version, run, children)
     evaluation_ids = {r.info.run_id for r in evaluations}
     tags = {**(run.data.tags if run else {}), **model.tags, **version.tags}
     model_type = _snapshot_type(folder, flavors) or _run_type(run)
@@ -183,7 +183,7 @@ def gather(client: MlflowClient, name: str, version_or_alias: str | int) -> Card
         model_format=_model_format(flavors),
         developer=tags.get(AUTHOR_TAG) or _run_user(run) or version.user_id,
         license=tags.get(LICENSE_TAG),
-        sections=client.registry_store.card_sections(version.name, int(version.version)),
+        sections=cards.card_sections(version.name, int(version.version)),
     )
 
 
@@ -209,13 +209,17 @@ def _experiment_name(client: MlflowClient, run: Run | None) -> str | None:
 
 
 def _evaluation_runs(
-    client: MlflowClient, version: ModelVersion, run: Run | None, children: list[Run]
+    client: MlflowClient,
+    cards: CardStore,
+    version: ModelVersion,
+    run: Run | None,
+    children: list[Run],
 ) -> list[Run]:
     found = [r for r in children if r.data.tags.get(RUN_TYPE_TAG) == EVALUATION_RUN_TYPE]
     uris = [f"models:/{version.name}/{version.version}"]
     uris += [version.source] if version.source else []
     seen = {r.info.run_id for r in found} | ({run.info.run_id} if run else set())
-    tagged = client.registry_store.runs_tagged(EVALUATED_MODEL_TAG, uris)
+    tagged = cards.runs_tagged(EVALUATED_MODEL_TAG, uris)
     tagged = [run_id for run_id in tagged if run_id not in seen]
     return found + client.store.get_runs(tagged)
 

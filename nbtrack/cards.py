@@ -114,7 +114,11 @@ class ModelCard:
                 f"section text must be a string of Markdown (found {type(text).__name__})",
                 section=section,
             )
-        self._client.registry_store.set_card_section(self.name, int(self.version), key, text)
+        from nbtrack.store.cards import CardStore
+
+        CardStore(self._client.store.db).set_card_section(
+            self.name, int(self.version), key, text
+        )
         if text:
             self._facts.sections[key] = text
         else:

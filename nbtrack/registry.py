@@ -1,9 +1,9 @@
 """The model registry: registered models, versions, stages, aliases and tags (MLflow's API).
 
 ``RegistryClient`` holds ``MlflowClient``'s registry methods; ``register_model`` is the
-fluent shortcut. Names, aliases, stages and tags are checked here, with MLflow's rules,
-before anything reaches the store (``nbtrack.store.registry``), so a wrong call raises an
-``NbtrackError`` and changes nothing.
+fluent shortcut. Names, aliases, stages and tags are checked with MLflow's rules
+(``nbtrack.registry_validation``) before anything reaches the store
+(``nbtrack.store.registry``), so a wrong call raises an ``NbtrackError`` and changes nothing.
 
 A version is a snapshot: ``create_model_version`` copies the model folder its source
 names (``runs:/<run_id>/<path>``, ``models:/<name>/<version>``, ``models:/<name>@<alias>``,
@@ -16,173 +16,32 @@ write fails; deleting a version (or its model) removes the copy after the row.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import sys
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from nbtrack import registry_validation as check
 from nbtrack import validation
 from nbtrack.artifacts import LocalArtifacts, uri_to_path
 from nbtrack.entities import ModelVersion, PagedList, RegisteredModel
 from nbtrack.errors import ArtifactNotFound, InvalidParameter, ModelNotFound, RegistryError
+from nbtrack.registry_validation import ACTIVE_STAGES, LATEST_ALIAS, STAGES
 from nbtrack.store.registry import RegistryStore
 
 if TYPE_CHECKING:
     from nbtrack.entities import Run
     from nbtrack.store import TrackingStore
 
-STAGES = ("None", "Staging", "Production", "Archived")
-ACTIVE_STAGES = ("Staging", "Production")
-LATEST_ALIAS = "latest"
 SEARCH_REGISTERED_MODEL_MAX_RESULTS_DEFAULT = 100
 SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD = 1000
 SEARCH_MODEL_VERSION_MAX_RESULTS_DEFAULT = 10_000
 SEARCH_MODEL_VERSION_MAX_RESULTS_THRESHOLD = 200_000
 DEFAULT_AWAIT_MAX_SLEEP_SECONDS = 300
-MAX_MODEL_NAME_LENGTH = 256
-MAX_ALIAS_LENGTH = 255
-MAX_REGISTRY_TAG_VALUE_LENGTH = 100_000
 MODELS_FOLDER = "models"
 MLMODEL_FILE = "MLmodel"
 
-_ALIAS_RE = re.compile(r"[\w\-]+")
-_VERSION_ALIAS_RE = re.compile(r"[vV]\d+")
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
-
-
-# -- validation -------------------------------------------------------------------------
-
-
-def model_name(name: object, what: str = "name") -> str:
-    """Check a registered model name with MLflow's rules; return it."""
-    if not isinstance(name, str) or not name.strip():
-        raise InvalidParameter(
-            f"registered model {what} must be a non-empty string (found {name!r})", name=name
-        )
-    if "/" in name or ":" in name:
-        raise InvalidParameter(
-            f"registered model {what} {name!r} contains '/' or ':', which model URIs use as "
-            "separators; choose a name without them",
-            name=name,
-        )
-    if _CONTROL_RE.search(name):
-        raise InvalidParameter(
-            f"registered model {what} {name!r} contains a control character; remove it",
-            name=name,
-        )
-    norm = os.path.normpath(name)
-    if norm != name or norm in (".", "..") or name.startswith(".."):
-        raise InvalidParameter(
-            f"registered model {what} {name!r} would name another folder ({norm!r}); "
-            "choose a name that is not '.', '..' and has no leading '..'",
-            name=name,
-        )
-    if len(name) > MAX_MODEL_NAME_LENGTH:
-        raise InvalidParameter(
-            f"registered model {what} must be at most {MAX_MODEL_NAME_LENGTH} characters "
-            f"(found {len(name)})",
-            name=name,
-        )
-    return name
-
-
-def version_number(version: object) -> int:
-    """A version as given (1, "1") checked and turned into its number."""
-    if isinstance(version, bool) or not isinstance(version, (int, str)):
-        raise InvalidParameter(
-            f"version must be a whole number such as 1 or '1' (found {version!r})",
-            version=version,
-        )
-    text = str(version).strip()
-    if not text.isdigit() or int(text) < 1:
-        raise InvalidParameter(
-            f"version must be a whole number from 1 up, such as 1 or '1' (found {version!r}); "
-            "to use an alias call get_model_version_by_alias",
-            version=version,
-        )
-    return int(text)
-
-
-def stage_name(stage: object) -> str:
-    """A stage in its canonical spelling (input is case-insensitive)."""
-    canonical = {s.lower(): s for s in STAGES}
-    if not isinstance(stage, str) or stage.lower() not in canonical:
-        raise InvalidParameter(
-            f"stage must be one of {', '.join(STAGES)} (found {stage!r})", stage=stage
-        )
-    return canonical[stage.lower()]
-
-
-def alias_name(alias: object, reserved_ok: bool = False) -> str:
-    """Check an alias with MLflow's rules (``latest`` and ``v<digits>`` are reserved)."""
-    if not isinstance(alias, str) or not alias:
-        raise InvalidParameter(
-            f"alias must be a non-empty string (found {alias!r})", alias=alias
-        )
-    if not _ALIAS_RE.fullmatch(alias):
-        raise InvalidParameter(
-            f"alias {alias!r} may only contain letters, digits, underscores and dashes",
-            alias=alias,
-        )
-    if len(alias) > MAX_ALIAS_LENGTH:
-        raise InvalidParameter(
-            f"alias must be at most {MAX_ALIAS_LENGTH} characters (found {len(alias)})",
-            alias=alias,
-        )
-    if not reserved_ok and alias.lower() == LATEST_ALIAS:
-        raise InvalidParameter(
-            f"alias {alias!r} is reserved: 'latest' always means the highest version; "
-            "choose another alias such as 'champion'",
-            alias=alias,
-        )
-    if not reserved_ok and _VERSION_ALIAS_RE.fullmatch(alias):
-        raise InvalidParameter(
-            f"alias {alias!r} is reserved: v<number> names a version; choose another alias",
-            alias=alias,
-        )
-    return alias
-
-
-def _registry_tags(tags: dict[str, Any] | None, kind: str) -> dict[str, str]:
-    if tags is None:
-        return {}
-    if not isinstance(tags, dict):
-        raise InvalidParameter(f"{kind} tags must be a dict (found {type(tags).__name__})")
-    return {validation.validate_key(k, kind): _tag_value(k, v) for k, v in tags.items()}
-
-
-def _tag_value(key: str, value: object) -> str:
-    text = str(value)
-    if len(text) > MAX_REGISTRY_TAG_VALUE_LENGTH:
-        raise InvalidParameter(
-            f"tag {key!r} value must be at most {MAX_REGISTRY_TAG_VALUE_LENGTH} characters "
-            f"(found {len(text)})",
-            key=key,
-        )
-    return text
-
-
-def _description(description: object) -> str | None:
-    if description is not None and not isinstance(description, str):
-        raise InvalidParameter(
-            f"description must be a string or None (found {type(description).__name__})"
-        )
-    return description
-
-
-def _max_results(max_results: object, threshold: int) -> int:
-    if isinstance(max_results, bool) or not isinstance(max_results, int) or max_results < 1:
-        raise InvalidParameter(
-            f"max_results must be a positive whole number (found {max_results!r})"
-        )
-    if max_results > threshold:
-        raise InvalidParameter(
-            f"max_results must be at most {threshold} (found {max_results}); page through "
-            "the results with page_token instead"
-        )
-    return max_results
 
 
 # -- the client mixin -------------------------------------------------------------------
@@ -216,13 +75,13 @@ class RegistryClient:
     ) -> RegisteredModel:
         """Create an empty registered model; its name must be free."""
         return self.registry_store.create_registered_model(
-            model_name(name), _registry_tags(tags, "registered model tag"),
-            _description(description),
+            check.model_name(name), check.registry_tags(tags, "registered model tag"),
+            check.description(description),
         )
 
     def get_registered_model(self, name: str) -> RegisteredModel:
         """A registered model with its latest version per stage, tags and aliases."""
-        return self.registry_store.get_registered_model(model_name(name))
+        return self.registry_store.get_registered_model(check.model_name(name))
 
     def search_registered_models(
         self,
@@ -235,7 +94,7 @@ class RegistryClient:
         from nbtrack.search import registered_models_query
         from nbtrack.store.tracking import _decode_token, _encode_token
 
-        limit = _max_results(max_results, SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD)
+        limit = check.max_results(max_results, SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD)
         offset = _decode_token(page_token)
         query = registered_models_query(filter_string, order_by)
         items, more = self.registry_store.search_registered_models(query, limit, offset)
@@ -244,7 +103,7 @@ class RegistryClient:
     def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
         """Rename a registered model; its versions, aliases and tags follow."""
         return self.registry_store.rename_registered_model(
-            model_name(name), model_name(new_name, "new name")
+            check.model_name(name), check.model_name(new_name, "new name")
         )
 
     def update_registered_model(
@@ -252,24 +111,24 @@ class RegistryClient:
     ) -> RegisteredModel:
         """Replace a registered model's description."""
         return self.registry_store.update_registered_model(
-            model_name(name), _description(description)
+            check.model_name(name), check.description(description)
         )
 
     def delete_registered_model(self, name: str) -> None:
         """Delete a registered model with its versions, aliases, tags and their files."""
-        locations = self.registry_store.delete_registered_model(model_name(name))
+        locations = self.registry_store.delete_registered_model(check.model_name(name))
         for location in locations:
             self._remove_snapshot(location)
 
     def set_registered_model_tag(self, name: str, key: str, value: Any) -> None:
         """Set (or replace) a tag on a registered model."""
-        tag = _registry_tags({key: value}, "registered model tag")
-        self.registry_store.set_registered_model_tag(model_name(name), key, tag[key])
+        tag = check.registry_tags({key: value}, "registered model tag")
+        self.registry_store.set_registered_model_tag(check.model_name(name), key, tag[key])
 
     def delete_registered_model_tag(self, name: str, key: str) -> None:
         """Remove a tag from a registered model."""
         validation.validate_key(key, "registered model tag")
-        self.registry_store.delete_registered_model_tag(model_name(name), key)
+        self.registry_store.delete_registered_model_tag(check.model_name(name), key)
 
     # -- model versions ---------------------------------------------------------------
 
@@ -327,8 +186,8 @@ class RegistryClient:
         create_model: bool = False,
     ) -> ModelVersion:
         """Snapshot ``source`` and insert the version (and the model, if asked and missing)."""
-        name = model_name(name)
-        clean_tags = _registry_tags(tags, "model version tag")
+        name = check.model_name(name)
+        clean_tags = check.registry_tags(tags, "model version tag")
         folder, source_run = self._resolve_source(source)
         if run_id is not None:
             if source_run is not None and source_run != run_id and source.startswith("runs:"):
@@ -359,7 +218,7 @@ class RegistryClient:
                 run_id or source_run,
                 clean_tags,
                 run_link,
-                _description(description),
+                check.description(description),
                 user,
                 place,
                 create_model,
@@ -370,11 +229,15 @@ class RegistryClient:
 
     def get_model_version(self, name: str, version: str | int) -> ModelVersion:
         """One version of a registered model."""
-        return self.registry_store.get_model_version(model_name(name), version_number(version))
+        return self.registry_store.get_model_version(
+            check.model_name(name), check.version_number(version)
+        )
 
     def get_model_version_download_uri(self, name: str, version: str | int) -> str:
         """The URI of the version's files: its snapshot in the registry's storage."""
-        return self.registry_store.storage_location(model_name(name), version_number(version))
+        return self.registry_store.storage_location(
+            check.model_name(name), check.version_number(version)
+        )
 
     def search_model_versions(
         self,
@@ -387,7 +250,7 @@ class RegistryClient:
         from nbtrack.search import model_versions_query
         from nbtrack.store.tracking import _decode_token, _encode_token
 
-        limit = _max_results(max_results, SEARCH_MODEL_VERSION_MAX_RESULTS_THRESHOLD)
+        limit = check.max_results(max_results, SEARCH_MODEL_VERSION_MAX_RESULTS_THRESHOLD)
         offset = _decode_token(page_token)
         query = model_versions_query(filter_string, order_by)
         items, more = self.registry_store.search_model_versions(query, limit, offset)
@@ -398,7 +261,7 @@ class RegistryClient:
     ) -> ModelVersion:
         """Replace a version's description."""
         return self.registry_store.update_model_version(
-            model_name(name), version_number(version), _description(description)
+            check.model_name(name), check.version_number(version), check.description(description)
         )
 
     def transition_model_version_stage(
@@ -409,7 +272,7 @@ class RegistryClient:
         With ``archive_existing_versions=True`` (only for Staging and Production) the other
         versions in that stage move to Archived in the same transaction.
         """
-        canonical = stage_name(stage)
+        canonical = check.stage_name(stage)
         if archive_existing_versions and canonical not in ACTIVE_STAGES:
             raise InvalidParameter(
                 f"archive_existing_versions=True needs the stage to be Staging or Production "
@@ -417,13 +280,16 @@ class RegistryClient:
                 stage=stage,
             )
         return self.registry_store.transition_model_version_stage(
-            model_name(name), version_number(version), canonical, bool(archive_existing_versions)
+            check.model_name(name),
+            check.version_number(version),
+            canonical,
+            bool(archive_existing_versions),
         )
 
     def delete_model_version(self, name: str, version: str | int) -> None:
         """Delete a version and its files; its number is never reused."""
         location = self.registry_store.delete_model_version(
-            model_name(name), version_number(version)
+            check.model_name(name), check.version_number(version)
         )
         if location:
             self._remove_snapshot(location)
@@ -434,8 +300,8 @@ class RegistryClient:
         """The highest version in each stage (every stage when ``stages`` is empty)."""
         if isinstance(stages, str):
             raise InvalidParameter(f"stages must be a list of stages, e.g. [{stages!r}]")
-        wanted = [stage_name(s) for s in stages] if stages else list(STAGES)
-        return self.registry_store.get_latest_versions(model_name(name), wanted)
+        wanted = [check.stage_name(s) for s in stages] if stages else list(STAGES)
+        return self.registry_store.get_latest_versions(check.model_name(name), wanted)
 
     def set_model_version_tag(
         self,
@@ -448,7 +314,7 @@ class RegistryClient:
         """Set a tag on a version (or on the latest version in ``stage``)."""
         number = self._version_or_stage(name, version, stage)
         validation.validate_key(key, "model version tag")
-        tag = _tag_value(key, value)  # type: ignore[arg-type]
+        tag = check.tag_value(key, value)  # type: ignore[arg-type]
         self.registry_store.set_model_version_tag(name, number, key, tag)  # type: ignore[arg-type]
 
     def delete_model_version_tag(
@@ -468,19 +334,19 @@ class RegistryClient:
     def set_registered_model_alias(self, name: str, alias: str, version: str | int) -> None:
         """Point an alias at a version, moving it if it pointed at another."""
         self.registry_store.set_registered_model_alias(
-            model_name(name), alias_name(alias), version_number(version)
+            check.model_name(name), check.alias_name(alias), check.version_number(version)
         )
 
     def delete_registered_model_alias(self, name: str, alias: str) -> None:
         """Remove an alias."""
         self.registry_store.delete_registered_model_alias(
-            model_name(name), alias_name(alias, reserved_ok=True)
+            check.model_name(name), check.alias_name(alias, reserved_ok=True)
         )
 
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
         """The version an alias points at; ``latest`` is the highest version."""
-        name = model_name(name)
-        if alias_name(alias, reserved_ok=True).lower() == LATEST_ALIAS:
+        name = check.model_name(name)
+        if check.alias_name(alias, reserved_ok=True).lower() == LATEST_ALIAS:
             versions = self.get_latest_versions(name)
             if not versions:
                 raise ModelNotFound(
@@ -501,11 +367,11 @@ class RegistryClient:
                 "give either version or stage (exactly one of them)", name=name
             )
         if version is not None:
-            return version_number(version)
+            return check.version_number(version)
         latest = self.get_latest_versions(name, [stage])  # type: ignore[list-item]
         if not latest:
             raise ModelNotFound(
-                f"registered model {name!r} has no version in stage {stage_name(stage)}",
+                f"registered model {name!r} has no version in stage {check.stage_name(stage)}",
                 name=name,
                 stage=stage,
             )
@@ -619,7 +485,7 @@ def register_model(
     from nbtrack.tracking import _client
 
     client = _client()
-    name = model_name(name)
+    name = check.model_name(name)
     exists = _model_exists(client, name)
     version = client._create_version(name, model_uri, tags=tags, create_model=True)
     if exists:

@@ -23,6 +23,7 @@ from nbtrack.errors import (
     ResourceAlreadyExists,
     RunNotFound,
 )
+from nbtrack.store.cards import CardStore
 
 REGISTRY_TABLES = (
     "registered_models",
@@ -220,7 +221,7 @@ def test_delete_registered_model_removes_everything(client, model_uri):
     nbtrack.register_model(model_uri, "m", tags={"a": "1"})
     client.set_registered_model_tag("m", "k", "v")
     client.set_registered_model_alias("m", "champion", 1)
-    client.registry_store.set_card_section("m", 1, "limitations", "none")
+    CardStore(client.store.db).set_card_section("m", 1, "limitations", "none")
     files = version_files(client, "m", 1)
     nbtrack.register_model(model_uri, "kept")
     client.delete_registered_model("m")
@@ -323,13 +324,13 @@ def test_rename_keeps_versions_aliases_tags_and_files(client, model_uri):
     nbtrack.register_model(model_uri, "old")
     client.set_registered_model_tag("old", "team", "ml")
     client.set_registered_model_alias("old", "champion", 2)
-    client.registry_store.set_card_section("old", 2, "limitations", "small data")
+    CardStore(client.store.db).set_card_section("old", 2, "limitations", "small data")
     renamed = client.rename_registered_model("old", "new")
     assert renamed.name == "new" and renamed.tags == {"team": "ml"}
     assert renamed.aliases == {"champion": "2"}
     assert [v.version for v in client.search_model_versions("name = 'new'")] == ["2", "1"]
     assert client.get_model_version("new", 1).tags == {"v": "1"}
-    assert client.registry_store.card_sections("new", 2) == {"limitations": "small data"}
+    assert CardStore(client.store.db).card_sections("new", 2) == {"limitations": "small data"}
     assert (version_files(client, "new", 1) / "weights.txt").read_text() == "w1"
     with pytest.raises(ModelNotFound):
         client.get_registered_model("old")
@@ -389,7 +390,7 @@ def populated(client, model_uri):
     client.transition_model_version_stage("m", 1, "Production")
     client.set_registered_model_alias("m", "champion", 1)
     client.set_registered_model_tag("m", "team", "ml")
-    client.registry_store.set_card_section("m", 1, "limitations", "small data")
+    CardStore(client.store.db).set_card_section("m", 1, "limitations", "small data")
     return model_uri
 
 

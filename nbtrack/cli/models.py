@@ -23,8 +23,8 @@ from nbtrack.registry import (
     SEARCH_REGISTERED_MODEL_MAX_RESULTS_DEFAULT,
     SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD,
     resolve_version,
-    version_number,
 )
+from nbtrack.registry_validation import version_number
 
 
 @click.group()

@@ -1,4 +1,4 @@
-"""Registered models, model versions, aliases, tags and model-card sections: every registry SQL.
+"""Registered models, model versions, aliases and tags: every registry SQL statement.
 
 As in MLflow's SQL store, deleting a version keeps its row, marked with the internal stage
 ``Deleted_Internal`` and its lineage redacted, so that version numbers are never reused
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from nbtrack.entities import ModelVersion, RegisteredModel
 from nbtrack.errors import ModelNotFound, ResourceAlreadyExists
 from nbtrack.store.database import Database
-from nbtrack.store.tracking import _fetch_in, _marks, now_ms
+from nbtrack.store.tracking import _fetch_in, now_ms
 
 if TYPE_CHECKING:
     from nbtrack.search import SqlQuery
@@ -210,13 +210,13 @@ class RegistryStore:
     def get_model_version(self, name: str, version: int) -> ModelVersion:
         """One live (not deleted) version of a registered model."""
         with self.db.read() as c:
-            _require_version(c, name, version)
+            require_version(c, name, version)
             return _versions(c, "name = ? AND version = ?", (name, version))[0]
 
     def storage_location(self, name: str, version: int) -> str:
         """Where a version's files live: its snapshot, else its source."""
         with self.db.read() as c:
-            _require_version(c, name, version)
+            require_version(c, name, version)
             row = c.execute(
                 "SELECT COALESCE(storage_location, source) FROM model_versions "
                 "WHERE name = ? AND version = ?",
@@ -243,7 +243,7 @@ class RegistryStore:
     ) -> ModelVersion:
         """Replace a version's description."""
         with self.db.write() as c:
-            _require_version(c, name, version)
+            require_version(c, name, version)
             c.execute(
                 "UPDATE model_versions SET description = ?, last_updated_time = ? "
                 "WHERE name = ? AND version = ?",
@@ -257,7 +257,7 @@ class RegistryStore:
         """Move a version to a (canonical) stage, archiving the others in it if asked."""
         ts = now_ms()
         with self.db.write() as c:
-            _require_version(c, name, version)
+            require_version(c, name, version)
             if archive_existing_versions:
                 c.execute(
                     "UPDATE model_versions SET current_stage = ?, last_updated_time = ? "
@@ -282,7 +282,7 @@ class RegistryStore:
         """
         ts = now_ms()
         with self.db.write() as c:
-            _require_version(c, name, version)
+            require_version(c, name, version)
             (location,) = c.execute(
                 "SELECT storage_location FROM model_versions WHERE name = ? AND version = ?",
                 (name, version),
@@ -318,7 +318,7 @@ class RegistryStore:
     def set_model_version_tag(self, name: str, version: int, key: str, value: str) -> None:
         """Set (or replace) a tag on a version."""
         with self.db.write() as c:
-            _require_version(c, name, version)
+            require_version(c, name, version)
             c.execute(
                 "INSERT OR REPLACE INTO model_version_tags (name, version, key, value) "
                 "VALUES (?, ?, ?, ?)",
@@ -328,7 +328,7 @@ class RegistryStore:
     def delete_model_version_tag(self, name: str, version: int, key: str) -> None:
         """Remove a tag from a version (no error if it has no such tag, as MLflow)."""
         with self.db.write() as c:
-            _require_version(c, name, version)
+            require_version(c, name, version)
             c.execute(
                 "DELETE FROM model_version_tags WHERE name = ? AND version = ? AND key = ?",
                 (name, version, key),
@@ -339,7 +339,7 @@ class RegistryStore:
     def set_registered_model_alias(self, name: str, alias: str, version: int) -> None:
         """Point an alias at a live version (moving it if it pointed elsewhere)."""
         with self.db.write() as c:
-            _require_version(c, name, version)
+            require_version(c, name, version)
             c.execute(
                 "INSERT OR REPLACE INTO registered_model_aliases (name, alias, version) "
                 "VALUES (?, ?, ?)",
@@ -379,59 +379,6 @@ class RegistryStore:
                 )
             return _versions(c, "name = ? AND version = ?", (name, row[0]))[0]
 
-    # -- model cards ----------------------------------------------------------------------
-
-    def card_sections(self, name: str, version: int) -> dict[str, str]:
-        """The edited sections of a version's model card, by section key."""
-        with self.db.read() as c:
-            _require_version(c, name, version)
-            return dict(
-                c.execute(
-                    "SELECT section, text FROM model_card_sections WHERE name = ? AND version = ?",
-                    (name, version),
-                ).fetchall()
-            )
-
-    def set_card_section(self, name: str, version: int, section: str, text: str) -> None:
-        """Store a card section's text; empty text removes it."""
-        with self.db.write() as c:
-            _require_version(c, name, version)
-            if text:
-                c.execute(
-                    "INSERT OR REPLACE INTO model_card_sections (name, version, section, text) "
-                    "VALUES (?, ?, ?, ?)",
-                    (name, version, section, text),
-                )
-            else:
-                c.execute(
-                    "DELETE FROM model_card_sections WHERE name = ? AND version = ? "
-                    "AND section = ?",
-                    (name, version, section),
-                )
-
-    def runs_tagged(self, key: str, values: Sequence[str]) -> list[str]:
-        """Ids of the active runs whose tag ``key`` has one of ``values``, oldest first."""
-        return [
-            row[0]
-            for row in self.db.query(
-                "SELECT t.run_uuid FROM tags t JOIN runs r ON r.run_uuid = t.run_uuid "
-                f"WHERE t.key = ? AND t.value IN ({_marks(values)}) "
-                "AND r.lifecycle_stage = 'active' ORDER BY r.start_time, r.run_uuid",
-                (key, *values),
-            )
-        ]
-
-    def child_run_ids(self, parent_run_id: str) -> list[str]:
-        """Ids of the active child runs of a run, oldest first."""
-        return [
-            row[0]
-            for row in self.db.query(
-                "SELECT run_uuid FROM runs WHERE parent_run_id = ? AND lifecycle_stage = 'active' "
-                "ORDER BY start_time, run_uuid",
-                (parent_run_id,),
-            )
-        ]
-
 
 # -- reading entities -------------------------------------------------------------------
 
@@ -446,7 +393,8 @@ def _require_model(c: sqlite3.Connection, name: str) -> None:
     )
 
 
-def _require_version(c: sqlite3.Connection, name: str, version: int) -> None:
+def require_version(c: sqlite3.Connection, name: str, version: int) -> None:
+    """Raise ModelNotFound unless the model has this live (not deleted) version."""
     _require_model(c, name)
     if c.execute(
         f"SELECT 1 FROM model_versions WHERE name = ? AND version = ? AND {_LIVE}",
