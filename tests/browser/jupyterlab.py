@@ -61,15 +61,16 @@ CHROMIUM_ARGS = [
 ]
 VIEWPORT = {"width": 1400, "height": 1000}
 
-# Text that an output shows when a widget failed to render (ipywidgets' messages; the last
-# is its error view for a model class that failed to load), or had not rendered by the time
-# the kernel went idle and outputs settled.
+# Text that an output shows when a widget failed to render (ipywidgets' messages, then its
+# error view for a model class that failed to load, then plotly's notice when WebGL, which
+# parcoords draws with, is missing), or had not rendered by the time outputs settled.
 WIDGET_ERROR_TEXTS = (
     "Error displaying widget",
     "model not found",
     "Failed to load model class",
     "Loading widget...",
     "Click to show javascript error",
+    "WebGL is not supported",
 )
 
 # Settings that keep JupyterLab out of the way of screenshots and DOM checks.

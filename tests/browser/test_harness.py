@@ -104,10 +104,11 @@ def test_widgets_render_and_round_trip(open_notebook, artifacts_dir: Path) -> No
     button.click()
     assert nb.append_and_run("print(counter)") == "1", nb.errors()
 
-    # plotly FigureWidget: the parcoords trace drew its three axes.
+    # plotly FigureWidget: the parcoords trace drew its three axes, and its lines in WebGL.
     nb.wait_for(".js-plotly-plot .parcoords")
     axes = nb.output(2).locator(".js-plotly-plot .parcoords .y-axis")
     assert axes.count() == 3, nb.errors()
+    assert nb.output(2).locator(".js-plotly-plot canvas.gl-canvas").count() > 0
     assert nb.append_and_run("print(len(figure.data[0].dimensions))") == "3"
 
     # anywidget: browser → kernel and kernel → browser through a synced trait.
