@@ -43,7 +43,6 @@ MODELS_FOLDER = "models"
 MLMODEL_FILE = "MLmodel"
 
 
-
 # -- the client mixin -------------------------------------------------------------------
 
 
@@ -312,10 +311,9 @@ class RegistryClient:
         stage: str | None = None,
     ) -> None:
         """Set a tag on a version (or on the latest version in ``stage``)."""
-        number = self._version_or_stage(name, version, stage)
-        validation.validate_key(key, "model version tag")
-        tag = check.tag_value(key, value)  # type: ignore[arg-type]
-        self.registry_store.set_model_version_tag(name, number, key, tag)  # type: ignore[arg-type]
+        name, number = self._version_or_stage(name, version, stage)
+        key = validation.validate_key(key, "model version tag")
+        self.registry_store.set_model_version_tag(name, number, key, check.tag_value(key, value))
 
     def delete_model_version_tag(
         self,
@@ -325,9 +323,9 @@ class RegistryClient:
         stage: str | None = None,
     ) -> None:
         """Remove a tag from a version (or from the latest version in ``stage``)."""
-        number = self._version_or_stage(name, version, stage)
-        validation.validate_key(key, "model version tag")
-        self.registry_store.delete_model_version_tag(name, number, key)  # type: ignore[arg-type]
+        name, number = self._version_or_stage(name, version, stage)
+        key = validation.validate_key(key, "model version tag")
+        self.registry_store.delete_model_version_tag(name, number, key)
 
     # -- aliases ----------------------------------------------------------------------
 
@@ -361,21 +359,24 @@ class RegistryClient:
 
     def _version_or_stage(
         self, name: str, version: str | int | None, stage: str | None
-    ) -> int:
+    ) -> tuple[str, int]:
+        """The checked name and the version given, or the latest version in ``stage``."""
+        name = check.model_name(name)
         if (version is None) == (stage is None):
             raise InvalidParameter(
                 "give either version or stage (exactly one of them)", name=name
             )
         if version is not None:
-            return check.version_number(version)
-        latest = self.get_latest_versions(name, [stage])  # type: ignore[list-item]
+            return name, check.version_number(version)
+        canonical = check.stage_name(stage)
+        latest = self.get_latest_versions(name, [canonical])
         if not latest:
             raise ModelNotFound(
-                f"registered model {name!r} has no version in stage {check.stage_name(stage)}",
+                f"registered model {name!r} has no version in stage {canonical}",
                 name=name,
-                stage=stage,
+                stage=canonical,
             )
-        return int(latest[0].version)
+        return name, int(latest[0].version)
 
     def _resolve_source(self, source: object) -> tuple[Path, str | None]:
         """The local model folder a source names, and the run it came from (if known)."""
