@@ -253,7 +253,7 @@ class _Enforcer:
             ]
         if not frame.columns.equals(self._index):
             return False
-        dtypes = frame.dtypes.tolist()
+        dtypes = _column_dtypes(frame)
         return all(d == e or _is_text(d, s.type)
                    for d, e, s in zip(dtypes, self._exact, self.specs, strict=True))
 
@@ -294,6 +294,18 @@ class _Enforcer:
             c: _convert_column(c, frame[c], s.type)
             for c, s in zip(columns, self.specs, strict=True)
         })
+
+
+def _column_dtypes(frame: Any) -> Any:
+    """The dtype of each column, in order.
+
+    ``DataFrame.dtypes`` builds a Series (25-90 µs, most of the budget of a one-row predict);
+    the block manager holds the same array (under 1 µs). The public route is the fallback.
+    """
+    try:
+        return frame._mgr.get_dtypes()
+    except AttributeError:
+        return frame.dtypes.to_numpy()
 
 
 def _is_text(dtype: Any, expected: Any) -> bool:
