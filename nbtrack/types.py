@@ -39,7 +39,7 @@ class DataType(Enum):
         """The numpy dtype of this type (``str``/``bytes`` for string/binary)."""
         import numpy as np
 
-        return np.dtype(_NUMPY_NAMES[self.name])
+        return np.dtype(_TYPE_INFO[self.name][0])
 
     def to_pandas(self) -> Any:
         """The dtype pandas holds this type in (object for string and binary)."""
@@ -49,12 +49,12 @@ class DataType(Enum):
 
     def to_python(self) -> type:
         """The Python type of one value."""
-        return _PYTHON_TYPES[self.name]
+        return _TYPE_INFO[self.name][1]
 
     @classmethod
     def check_type(cls, data_type: DataType, value: Any) -> bool:
         """Whether a scalar value is of this type (MLflow's exact-type check)."""
-        return type(value).__name__ in _VALUE_TYPE_NAMES[data_type.name]
+        return type(value).__name__ in _TYPE_INFO[data_type.name][2]
 
     @classmethod
     def all_types(cls) -> list[DataType]:
@@ -62,55 +62,31 @@ class DataType(Enum):
         return list(cls)
 
 
-_NUMPY_NAMES = {
-    "boolean": "bool",
-    "integer": "int32",
-    "long": "int64",
-    "float": "float32",
-    "double": "float64",
-    "string": "str",
-    "binary": "bytes",
-    "datetime": "datetime64[ns]",
+# name: (numpy dtype, Python type, the type(value).__name__ check_type accepts: no numpy needed)
+_TYPE_INFO: dict[str, tuple[str, type, tuple[str, ...]]] = {
+    "boolean": ("bool", bool, ("bool", "bool_")),
+    "integer": ("int32", int, ("int", "int32")),
+    "long": ("int64", int, ("int", "int64")),
+    "float": ("float32", float, ("float", "float32")),
+    "double": ("float64", float, ("float", "float64")),
+    "string": ("str", str, ("str", "str_")),
+    "binary": ("bytes", bytes, ("bytes", "bytes_", "bytearray")),
+    "datetime": ("datetime64[ns]", dt.date, ("date", "datetime", "datetime64")),
 }
-_PYTHON_TYPES: dict[str, type] = {
-    "boolean": bool,
-    "integer": int,
-    "long": int,
-    "float": float,
-    "double": float,
-    "string": str,
-    "binary": bytes,
-    "datetime": dt.date,
-}
-# type(value).__name__ accepted by DataType.check_type, so no numpy import is needed
-_VALUE_TYPE_NAMES = {
-    "boolean": {"bool", "bool_"},
-    "integer": {"int", "int32"},
-    "long": {"int", "int64"},
-    "float": {"float", "float32"},
-    "double": {"float", "float64"},
-    "string": {"str", "str_"},
-    "binary": {"bytes", "bytes_", "bytearray"},
-    "datetime": {"date", "datetime", "datetime64"},
-}
+# type(value).__name__ -> the type MLflow infers for such a value
 _SCALAR_TYPES = {
-    "bool": DataType.boolean,
-    "bool_": DataType.boolean,
-    "int": DataType.long,
-    "int64": DataType.long,
-    "int32": DataType.integer,
-    "float": DataType.double,
-    "float64": DataType.double,
-    "float32": DataType.float,
-    "str": DataType.string,
-    "str_": DataType.string,
-    "bytes": DataType.binary,
-    "bytes_": DataType.binary,
-    "bytearray": DataType.binary,
-    "date": DataType.datetime,
-    "datetime": DataType.datetime,
-    "datetime64": DataType.datetime,
-    "Timestamp": DataType.datetime,
+    value_type: DataType[name]
+    for name, value_types in {
+        "boolean": "bool bool_",
+        "integer": "int32",
+        "long": "int int64",
+        "float": "float32",
+        "double": "float float64",
+        "string": "str str_",
+        "binary": "bytes bytes_ bytearray",
+        "datetime": "date datetime datetime64 Timestamp",
+    }.items()
+    for value_type in value_types.split()
 }
 _COMPLEX_TYPES = ("array", "object", "map", "sparkml_vector")
 
@@ -131,29 +107,14 @@ class AnyType:
 
 
 class ColSpec:
-    """One column: its type, optional name, and whether it is required."""
+    """One column: its ``type`` (a DataType), optional ``name``, and whether ``required``."""
 
     def __init__(
         self, type: DataType | AnyType | str, name: str | None = None, required: bool = True
     ):
-        self._type = _data_type(type, name)
-        self._name = name
-        self._required = required
-
-    @property
-    def type(self) -> DataType | AnyType:
-        """The column data type."""
-        return self._type
-
-    @property
-    def name(self) -> str | None:
-        """The column name, or None for an unnamed column."""
-        return self._name
-
-    @property
-    def required(self) -> bool:
-        """Whether the column must be present."""
-        return self._required
+        self.type = _data_type(type, name)
+        self.name = name
+        self.required = required
 
     def to_dict(self) -> dict[str, Any]:
         """MLflow's JSON form: ``{"type", "name", "required"}``."""
@@ -209,7 +170,7 @@ def _data_type(value: DataType | AnyType | str, name: str | None) -> DataType | 
 
 
 class TensorSpec:
-    """A numpy array input: its dtype, its shape (``-1`` = any size) and optional name."""
+    """A numpy array input: its dtype ``type``, its ``shape`` (-1 = any size), its ``name``."""
 
     def __init__(self, type: Any, shape: tuple[int, ...] | list[int], name: str | None = None):
         import numpy as np
@@ -223,29 +184,10 @@ class TensorSpec:
             )
         if not isinstance(shape, (tuple, list)):
             raise InvalidParameter(f"TensorSpec shape must be a tuple or list (found {shape!r})")
-        self._type = type
-        self._shape = tuple(shape)
-        self._name = name
-
-    @property
-    def type(self) -> Any:
-        """The numpy dtype."""
-        return self._type
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        """The shape; -1 marks a dimension of any size."""
-        return self._shape
-
-    @property
-    def name(self) -> str | None:
-        """The tensor name, or None."""
-        return self._name
-
-    @property
-    def required(self) -> bool:
-        """Tensors are always required."""
-        return True
+        self.type = type
+        self.shape = tuple(shape)
+        self.name = name
+        self.required = True  # tensors always are
 
     def to_dict(self) -> dict[str, Any]:
         """MLflow's JSON form: ``{"name"?, "type": "tensor", "tensor-spec": {dtype, shape}}``."""
@@ -378,40 +320,20 @@ def _spec_from_dict(item: dict[str, Any]) -> ColSpec | TensorSpec:
 
 
 class ParamSpec:
-    """An inference param: name, scalar type, default, and shape (None, or (-1,) for a list)."""
+    """An inference param: ``name``, ``dtype``, ``default`` and ``shape`` (None, or (-1,))."""
 
     def __init__(
         self, name: str, dtype: DataType | str, default: Any, shape: tuple[int, ...] | None = None
     ):
-        self._name = str(name)
-        self._dtype = _data_type(dtype, self._name)
-        if not isinstance(self._dtype, DataType) or self._dtype is DataType.binary:
+        self.name = str(name)
+        self.dtype = _data_type(dtype, self.name)
+        if not isinstance(self.dtype, DataType) or self.dtype is DataType.binary:
             raise InvalidParameter(
-                f"param {self._name!r} must have a scalar non-binary type (found {dtype!r})",
-                param=self._name,
+                f"param {self.name!r} must have a scalar non-binary type (found {dtype!r})",
+                param=self.name,
             )
-        self._shape = tuple(shape) if shape is not None else None
-        self._default = enforce_param_value(self._name, default, self._dtype, self._shape)
-
-    @property
-    def name(self) -> str:
-        """The param name."""
-        return self._name
-
-    @property
-    def dtype(self) -> DataType:
-        """The param type."""
-        return self._dtype
-
-    @property
-    def default(self) -> Any:
-        """The value used when predict is not given the param."""
-        return self._default
-
-    @property
-    def shape(self) -> tuple[int, ...] | None:
-        """None for a scalar, (-1,) for a list."""
-        return self._shape
+        self.shape = tuple(shape) if shape is not None else None
+        self.default = enforce_param_value(self.name, default, self.dtype, self.shape)
 
     def to_dict(self) -> dict[str, Any]:
         """MLflow's JSON form: ``{"name", "default", "shape", "type"}``."""

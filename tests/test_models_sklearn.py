@@ -382,3 +382,16 @@ def test_registered_model_uris(iris, classifier):
                 "models:/unknown/latest"):
         with pytest.raises(ModelNotFound):
             nbtrack.pyfunc.load_model(uri)
+
+
+def test_autolog_forwards_to_the_autolog_module(iris):
+    x, y = iris
+    nbtrack.sklearn.autolog()
+    try:
+        model = LogisticRegression(max_iter=1000).fit(x, y)
+    finally:
+        nbtrack.sklearn.autolog(disable=True)
+    run = nbtrack.last_active_run()
+    loaded = nbtrack.pyfunc.load_model(f"runs:/{run.info.run_id}/model")
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+    assert LogisticRegression.fit.__module__.startswith("sklearn")  # the patch is undone
