@@ -82,7 +82,6 @@ class FitSession:
             if not _clashes(run, params):
                 self.info = run.info
                 return
-            tags = {state.AUTOLOGGING_TAG: state.FLAVOR}
         self.info = tracking.start_run(nested=active is not None, tags=tags).info
         self.managed = True
 
