@@ -93,7 +93,11 @@ class PyFuncModel:
         """The input example saved with the model, or None (read on first access)."""
         if self._input_example is _UNREAD:
             path = self._model_path
-            self._input_example = self._model_meta.load_input_example(path) if path else None
+            try:
+                example = self._model_meta.load_input_example(path) if path else None
+            except (OSError, ValueError):  # as in MLflow, an unreadable example is no example
+                example = None
+            self._input_example = example
         return self._input_example
 
     def get_raw_model(self) -> Any:

@@ -285,6 +285,8 @@ def test_log_model_artifact_path_is_the_older_name(classifier):
         ({"name": "../outside"}, InvalidParameter),
         # an artifact already there
         ({"name": "taken"}, ResourceAlreadyExists),
+        # a registered model name the registry would refuse
+        ({"name": "fresh", "registered_model_name": "bad/name"}, InvalidParameter),
     ],
 )
 def test_bad_log_model_calls_change_nothing(tmp_path, classifier, kwargs, error):

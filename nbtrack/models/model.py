@@ -243,6 +243,10 @@ class Model:
         path = check_relative(name or artifact_path or "model", "name")
         if not path:
             raise InvalidParameter("the model name must not be empty; try name='model'")
+        if registered_model_name is not None:
+            from nbtrack.registry_validation import model_name
+
+            model_name(registered_model_name)  # a bad name fails before anything is written
         run_id = run_id or tracking._run_id_or_active(None)
         client = tracking._client()
         run = client.get_run(run_id)
