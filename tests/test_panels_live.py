@@ -42,6 +42,7 @@ def demo():
     nbtrack.set_experiment("live")
     ids = []
     for i in range(3):
+        time.sleep(0.002)  # distinct start times (ms): the default order is newest first
         with nbtrack.start_run(run_name=f"r{i}") as run:
             nbtrack.log_param("i", i)
             nbtrack.log_metric("m", i)
@@ -63,6 +64,7 @@ def test_refreshes_after_a_write_from_another_process(demo):
 
 def test_refreshes_while_this_kernel_logs(demo):
     table = show_runs()
+    time.sleep(0.002)
     with nbtrack.start_run(run_name="running"):
         wait_until(lambda: table.grid.total == 4, "a run started in this process")
         assert table.grid.rows[0]["status"] == "RUNNING"

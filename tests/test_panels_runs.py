@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 
 import pytest
 
@@ -26,6 +27,7 @@ def sweep():
     nbtrack.set_experiment("demo")
     ids = {}
     for i, (lr, opt) in enumerate([(0.1, "adam"), (0.01, "sgd"), (0.001, "adam")]):
+        time.sleep(0.002)  # distinct start times (ms): the default order is newest first
         with nbtrack.start_run(run_name=f"train-{i}") as run:
             nbtrack.log_params({"lr": lr, "optimizer": opt, "epochs": 10})
             nbtrack.set_tag("team", "nlp")
@@ -33,8 +35,10 @@ def sweep():
                 nbtrack.log_metric("loss", 1.0 / (step + 1 + i), step=step)
             nbtrack.log_metric("acc", 0.8 + i / 10)
         ids[f"train-{i}"] = run.info.run_id
+    time.sleep(0.002)
     with nbtrack.start_run(run_name="parent") as parent:
         for i in range(4):
+            time.sleep(0.002)
             with nbtrack.start_run(run_name=f"child-{i}", nested=True) as child:
                 nbtrack.log_param("alpha", i)
                 nbtrack.log_metric("acc", i / 4)

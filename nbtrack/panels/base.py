@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -12,6 +13,9 @@ import ipywidgets
 from nbtrack.client import MlflowClient
 from nbtrack.panels.live import REFRESHER, Presence, report_error
 from nbtrack.store.panels import PanelQueries, panel_queries
+
+
+REFRESH_GAP = 3.0
 
 
 class Panel(ipywidgets.VBox):
@@ -38,6 +42,7 @@ class Panel(ipywidgets.VBox):
         self._presence = Presence()
         self._lock = threading.RLock()
         self._seen_token: int | None = None
+        self._quiet_until = 0.0  # no poll-driven refresh before this (time.monotonic)
         self._closed = False
         super().__init__(**kwargs)
         self.add_class("nbtrack-panel")
@@ -61,12 +66,21 @@ class Panel(ipywidgets.VBox):
         raise NotImplementedError
 
     def poll(self) -> None:
-        """Refresh if the store changed since the last refresh (called by the refresher)."""
-        if self._closed or self._presence.hidden:
+        """Refresh if the store changed since the last refresh (called by the refresher).
+
+        A store written to non-stop (another process logging every step) would keep a
+        big panel refreshing back to back: after a refresh that took ``d`` seconds, the
+        next poll-driven one waits ``REFRESH_GAP * d``, so a panel spends at most a
+        quarter of a core keeping up.
+        """
+        if self._closed or self._presence.hidden or time.monotonic() < self._quiet_until:
             return
         try:
             if self.queries.change_token() != self._seen_token:
+                start = time.monotonic()
                 self.refresh()
+                end = time.monotonic()
+                self._quiet_until = end + REFRESH_GAP * (end - start)
         except Exception as exc:  # shown in the panel, never raised into the thread
             report_error(self.output, exc)
 

@@ -13,8 +13,8 @@ refresh go to the panel's output area, never to the thread.
 
 from __future__ import annotations
 
+import atexit
 import threading
-import time
 import traceback
 import weakref
 from typing import Any, Protocol
@@ -43,6 +43,7 @@ class Refresher:
         self._panels: weakref.WeakSet[Any] = weakref.WeakSet()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
 
     def add(self, panel: LivePanel) -> None:
         """Poll for this panel (until ``discard``), starting the thread if needed."""
@@ -69,19 +70,28 @@ class Refresher:
         with self._lock:
             return list(self._panels)
 
+    def stop(self) -> None:
+        """Stop polling for good (at interpreter exit: no SQLite call may run past it)."""
+        self._stop.set()
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout=5)
+
     def _run(self) -> None:
-        while True:
-            time.sleep(self.interval)
+        while not self._stop.wait(self.interval):
             with self._lock:
                 panels = list(self._panels)
                 if not panels:
                     self._thread = None
                     return
             for panel in panels:
+                if self._stop.is_set():
+                    return
                 panel.poll()
 
 
 REFRESHER = Refresher()
+atexit.register(REFRESHER.stop)
 
 
 class Presence(anywidget.AnyWidget):

@@ -124,6 +124,7 @@ class RunTable(Panel):
         self.detail.add_class("nbtrack-subpanel")
         self._opened: Panel | None = None
         self._updating = False
+        self._live = live  # panels opened below the table refresh as the table does
         super().__init__(client=client, live=live)
         self._frame(self.grid, self.detail)
         self.grid.observe(self.callback(self._on_filter), names=["filter"])
@@ -268,7 +269,8 @@ class RunTable(Panel):
         """Open the compare panel below the table (for the selection by default)."""
         from nbtrack.panels.compare import CompareRuns
 
-        panel = CompareRuns(list(run_ids or self.selected_run_ids), client=self.client)
+        ids = list(run_ids or self.selected_run_ids)
+        panel = CompareRuns(ids, client=self.client, live=self._live)
         self._open(panel)
         return panel
 
@@ -276,7 +278,7 @@ class RunTable(Panel):
         """Open the parallel-coordinates view of a parent run's children below the table."""
         from nbtrack.panels.sweep import ParallelCoordinates
 
-        panel = ParallelCoordinates(parent_run_id, client=self.client)
+        panel = ParallelCoordinates(parent_run_id, client=self.client, live=self._live)
         self._open(panel)
         return panel
 
@@ -284,7 +286,7 @@ class RunTable(Panel):
         """Open one run's detail below the table."""
         from nbtrack.panels.run_detail import RunDetail
 
-        panel = RunDetail(run_id, client=self.client)
+        panel = RunDetail(run_id, client=self.client, live=self._live)
         self._open(panel)
         return panel
 

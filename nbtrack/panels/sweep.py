@@ -46,11 +46,6 @@ class Axis:
     def to_plotly(self, constraint: Any = None) -> dict[str, Any]:
         """The dimension as plotly takes it."""
         dim: dict[str, Any] = {"label": self.label, "values": list(self.values)}
-        finite = [v for v in self.values if v is not None]
-        if finite:
-            lo, hi = min(finite), max(finite)
-            pad = (hi - lo) * 0.02 or 0.5
-            dim["range"] = [lo - pad, hi + pad]
         if self.tickvals is not None:
             dim["tickvals"] = list(self.tickvals)
             dim["ticktext"] = list(self.ticktext or ())
@@ -93,7 +88,7 @@ class ParallelCoordinates(Panel):
         self.figure = go.FigureWidget(
             data=[go.Parcoords(dimensions=[], line={"color": [], "colorscale": "Viridis"})],
             layout={"template": "plotly_white", "height": 440,
-                    "margin": {"l": 80, "r": 80, "t": 72, "b": 32}, "font": {"size": 12}},
+                    "margin": {"l": 80, "r": 150, "t": 72, "b": 32}, "font": {"size": 12}},
         )
         self.table = RunTable(under=parent_run_id, tree=False, page_size=25, client=client,
                               actions=False, title="Runs inside the brushes", live=live)
@@ -156,7 +151,7 @@ class ParallelCoordinates(Panel):
             "color": [fill if v is None else v for v in values] if finite else None,
             "colorscale": "Viridis",
             "showscale": bool(finite),
-            "colorbar": {"title": {"text": key or ""}},
+            "colorbar": {"title": {"text": key or ""}, "x": 1.04, "xanchor": "left"},
         }
 
     # -- brushing ---------------------------------------------------------------------

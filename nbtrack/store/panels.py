@@ -86,6 +86,8 @@ class PanelQueries:
         self._path: Path = store.db.path
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
+        self._shown_key: tuple[RunScope, int] | None = None  # what temp.shown holds now
+        self._memo: dict[str, object] = {}  # counts and key stats of temp.shown
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -108,6 +110,7 @@ class PanelQueries:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+                self._shown_key = None
 
     def _query(self, sql: str, args: Sequence[object] = ()) -> list[tuple]:
         with self._lock:
@@ -125,6 +128,9 @@ class PanelQueries:
     def shown(self, scope: RunScope) -> Iterator[ShownRuns]:
         """Hold the runs of a scope for several queries, all on one snapshot of the store.
 
+        The runs, their counts and key stats are reused while neither the scope nor the
+        store changed: turning a page or sorting reads only that page.
+
         Raises
         ------
         InvalidFilter
@@ -135,13 +141,17 @@ class PanelQueries:
             conn = self.conn
             conn.execute("BEGIN")
             try:
-                conn.execute("DELETE FROM temp.shown")
-                conn.execute(f"INSERT INTO temp.shown (id, parent) {select}", args)
-                conn.execute(
-                    "UPDATE temp.shown SET root = 1 WHERE parent IS NULL "
-                    "OR parent NOT IN (SELECT id FROM temp.shown)"
-                )
-                yield ShownRuns(conn)
+                key = (scope, conn.execute("PRAGMA data_version").fetchone()[0])
+                if key != self._shown_key:
+                    self._shown_key, self._memo = None, {}
+                    conn.execute("DELETE FROM temp.shown")
+                    conn.execute(f"INSERT INTO temp.shown (id, parent) {select}", args)
+                    conn.execute(
+                        "UPDATE temp.shown SET root = 1 WHERE parent IS NULL "
+                        "OR parent NOT IN (SELECT id FROM temp.shown)"
+                    )
+                    self._shown_key = key
+                yield ShownRuns(conn, self._memo)
             finally:
                 conn.execute("COMMIT")
 
@@ -183,16 +193,19 @@ class PanelQueries:
 class ShownRuns:
     """The runs of one scope, held in the temporary table ``shown`` (see ``shown()``)."""
 
-    def __init__(self, conn: sqlite3.Connection):
+    def __init__(self, conn: sqlite3.Connection, memo: dict[str, object]):
         self._conn = conn
+        self._memo = memo
 
     def _query(self, sql: str, args: Sequence[object] = ()) -> list[tuple]:
         return self._conn.execute(sql, args).fetchall()
 
     def counts(self) -> tuple[int, int]:
         """(shown runs, of which tree roots)."""
-        total, roots = self._query("SELECT count(*), coalesce(sum(root), 0) FROM temp.shown")[0]
-        return total, roots
+        if "counts" not in self._memo:
+            sql = "SELECT count(*), coalesce(sum(root), 0) FROM temp.shown"
+            self._memo["counts"] = tuple(self._query(sql)[0])
+        return self._memo["counts"]  # type: ignore[return-value]
 
     def page(
         self, order_by: Sequence[str] | None, offset: int, limit: int, roots_only: bool = False
@@ -241,6 +254,8 @@ class ShownRuns:
 
     def key_stats(self) -> dict[str, list[KeyStat]]:
         """Per group (params, metrics, tags): each key's presence and whether it varies."""
+        if "key_stats" in self._memo:
+            return self._memo["key_stats"]  # type: ignore[return-value]
         stats: dict[str, list[KeyStat]] = {}
         for group, table in _KEY_TABLES.items():
             # min != max tells "varies" without the sort a count(DISTINCT) needs
@@ -252,6 +267,7 @@ class ShownRuns:
                 f"JOIN {table} t ON t.run_uuid = s.id GROUP BY t.key ORDER BY t.key"
             )
             stats[group] = [KeyStat(key, n, bool(v)) for key, n, v in self._query(sql)]
+        self._memo["key_stats"] = stats
         return stats
 
     def ids(self) -> list[str]:

@@ -124,10 +124,24 @@ def test_panels_render_and_round_trip(open_notebook, artifacts_dir: Path) -> Non
     assert nb.append_and_run("print([d.label for d in sweep.figure.data[0].dimensions])") == (
         "['alpha', 'solver', 'val_score']"
     )
-    # Brush from Python: the linked table narrows to the runs inside the brush.
+    # Brush the solver axis with the mouse: the kernel sees the brush, the table narrows.
+    brush_area = sweep.locator(".parcoords .y-axis .axis-brush rect.background").nth(1)
+    brush_area.scroll_into_view_if_needed()
+    box = brush_area.bounding_box()
+    assert box is not None
+    x = box["x"] + box["width"] / 2
+    nb.page.mouse.move(x, box["y"] + 2)
+    nb.page.mouse.down()
+    nb.page.mouse.move(x, box["y"] + box["height"] * 0.3, steps=8)
+    nb.page.mouse.up()
+    nb.wait_for(f".jp-Cell:nth-child({SWEEP + 1}) .nbt-count:has-text('5 runs')")
+    assert nb.append_and_run("print(sorted(set(sweep.selected['params.solver'])))") == (
+        "['saga']"
+    )
+    # Brush from Python: the linked table narrows to the runs inside both brushes.
     nb.append_and_run("sweep.brush('alpha', 0.005, 0.5)")
-    nb.wait_for(f".jp-Cell:nth-child({SWEEP + 1}) .nbt-count:has-text('4 runs')")
-    assert nb.append_and_run("print(len(sweep.selected))") == "4"
+    nb.wait_for(f".jp-Cell:nth-child({SWEEP + 1}) .nbt-count:has-text('2 runs')")
+    assert nb.append_and_run("print(len(sweep.selected))") == "2"
 
     # The registry: confirm an alias, and the versions list shows it.
     registry = nb.output(REGISTRY)

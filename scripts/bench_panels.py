@@ -1,0 +1,154 @@
+"""How fast the run table and the sweep answer at scale (nbtrack only: MLflow has no panels).
+
+Usage: python scripts/bench_panels.py [--runs 10000] [--children 2000]
+
+Builds a store of ``--runs`` runs in a temporary folder (autolog-like: 10 params, 4 metrics
+of which one has a 20-step history, 6 tags; a tenth of the runs nested under 100 parents),
+then times, as medians of several repetitions:
+
+- import of ``nbtrack.panels`` (a fresh interpreter, minus bare start-up);
+- first render: creating the run table (every query of the first page and its columns,
+  plus serializing the widget state that goes to the browser);
+- a filter typed in the box, a sort by a metric, a page turn, expanding a parent;
+- the live change check (polled twice a second) and a refresh after a write;
+- the parallel coordinates over ``--children`` child runs, and a brush.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+
+def median_time(fn: Callable[[], object], repeat: int = 5) -> float:
+    """Median wall time of ``fn()`` in seconds."""
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def import_time() -> float:
+    """Seconds to import nbtrack.panels in a fresh interpreter, minus bare start-up."""
+
+    def run(code: str) -> float:
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], check=True)
+        return time.perf_counter() - t0
+
+    base = statistics.median(run("pass") for _ in range(3))
+    return statistics.median(run("import nbtrack.panels") for _ in range(3)) - base
+
+
+def build_store(client, runs: int) -> tuple[str, list[str]]:
+    """An experiment of ``runs`` autolog-like runs; return its id and the parents' ids."""
+    from nbtrack.entities import Metric, Param, RunTag
+
+    rng = random.Random(0)
+    exp = client.create_experiment("scale")
+    parents: list[str] = []
+    for i in range(runs):
+        tags = {"mlflow.source.name": "train.ipynb", "mlflow.user": "ana"}
+        if i >= 100 and i % 10 == 0:
+            tags["mlflow.parentRunId"] = parents[i % 100]
+        run_id = client.create_run(exp, start_time=1_700_000_000_000 + i * 1000,
+                                   tags=tags).info.run_id
+        if i < 100:
+            parents.append(run_id)
+        params = [Param(f"clf__p{k}", str(rng.choice([0.001, 0.01, 0.1, 1, 10])))
+                  for k in range(8)]
+        params += [Param("model", rng.choice(["ridge", "lasso", "svr"])), Param("seed", "0")]
+        metrics = [Metric("loss", rng.random() / (s + 1), 0, s) for s in range(20)]
+        metrics += [Metric(k, rng.random(), 0, 0) for k in ("r2", "rmse", "mae")]
+        client.log_batch(run_id, metrics=metrics, params=params,
+                         tags=[RunTag("team", rng.choice(["a", "b"])),
+                               RunTag("nbtrack.python.version", "3.11")])
+    return exp, parents
+
+
+def build_sweep(client, exp: str, children: int) -> str:
+    """A parent with ``children`` child runs over four params; return the parent's id."""
+    from nbtrack.entities import Metric, Param
+
+    parent = client.create_run(exp, run_name="sweep").info.run_id
+    for i in range(children):
+        run_id = client.create_run(exp, tags={"mlflow.parentRunId": parent}).info.run_id
+        client.log_batch(run_id, params=[
+            Param("lr", str(10 ** -(i % 5))), Param("depth", str(i % 7)),
+            Param("act", ["relu", "tanh", "gelu"][i % 3]), Param("width", str(32 * (1 + i % 4))),
+        ], metrics=[Metric("loss", 1 / (1 + i), 0, 0), Metric("acc", (i % 100) / 100, 0, 0)])
+    return parent
+
+
+def main() -> None:
+    """Build the store, time each step, print the medians."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=10_000)
+    parser.add_argument("--children", type=int, default=2_000)
+    args = parser.parse_args()
+    results: dict[str, float] = {"import_panels_s": import_time()}
+    with tempfile.TemporaryDirectory() as tmp:
+        import nbtrack
+        from nbtrack.panels import ParallelCoordinates, RunTable
+        from nbtrack.store import panels as store_panels
+
+        client = nbtrack.MlflowClient(f"sqlite:///{Path(tmp) / 'scale.db'}")
+        t0 = time.perf_counter()
+        exp, parents = build_store(client, args.runs)
+        print(f"built {args.runs} runs in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+
+        def first_render() -> None:
+            store_panels.close_all()  # cold: a new connection, nothing cached
+            table = RunTable([exp], client=client, live=False)
+            json.dumps(table.grid.get_state(), allow_nan=False)
+
+        results["first_render_s"] = median_time(first_render)
+        table = RunTable([exp], client=client, live=False)
+        filters = iter(["params.model = 'ridge' and metrics.rmse < 0.5",
+                        "params.model = 'lasso' and metrics.rmse < 0.5"] * 10)
+        results["filter_s"] = median_time(lambda: setattr(table, "filter", next(filters)))
+        orders = iter([["metrics.`rmse` DESC"], ["metrics.`rmse` ASC"]] * 10)
+        results["sort_s"] = median_time(lambda: setattr(table.grid, "order_by", next(orders)))
+        pages = iter(range(1, 20))
+        results["page_s"] = median_time(lambda: setattr(table.grid, "page", next(pages)))
+        table.filter = ""
+        table.grid.order_by = []
+        table.grid.page = table.grid.roots // table.grid.page_size  # where the parents are
+        with_kids = [r["id"] for r in table.grid.rows if r.get("children")]
+        opened = iter([[with_kids[0]], []] * 10)  # expand, collapse, expand…
+        results["expand_s"] = median_time(lambda: setattr(table.grid, "expanded", next(opened)))
+        results["change_check_s"] = median_time(table.queries.change_token, repeat=50)
+
+        def write_and_refresh() -> None:
+            client.set_tag(parents[0], "touched", str(time.time()))
+            table.refresh()  # what a poll does once it sees the change
+
+        results["refresh_after_write_s"] = median_time(write_and_refresh)
+
+        parent = build_sweep(client, exp, args.children)
+        def open_sweep() -> None:
+            store_panels.close_all()
+            ParallelCoordinates(parent, client=client, live=False)
+
+        open_sweep()  # plotly's first FigureWidget reads its 5 MB bundle: not ours to time
+        results["sweep_open_s"] = median_time(open_sweep, repeat=3)
+        sweep = ParallelCoordinates(parent, client=client, live=False)
+        brushes = iter([(2.5, 3.5), (0.5, 4.5)] * 5)
+        results["sweep_brush_s"] = median_time(lambda: sweep.brush("depth", *next(brushes)))
+    width = max(len(k) for k in results)
+    for key, value in results.items():
+        print(f"{key:<{width}}  {value * 1000:9.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
