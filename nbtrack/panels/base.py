@@ -14,7 +14,6 @@ from nbtrack.client import MlflowClient
 from nbtrack.panels.live import REFRESHER, Presence, report_error
 from nbtrack.store.panels import PanelQueries, panel_queries
 
-
 REFRESH_GAP = 3.0
 
 
