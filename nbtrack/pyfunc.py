@@ -233,7 +233,7 @@ class _Enforcer:
         self.specs = schema.inputs
         self.required = schema.required_input_names()
         self._index: Any = None  # pandas Index of the names, built on first DataFrame
-        self._exact: list[Any] | None = None  # the dtype each column has when no work is needed
+        self._exact: list[Any] = []  # the dtype each column has when no work is needed
 
     def __call__(self, data: Any) -> Any:
         if self.tensor:

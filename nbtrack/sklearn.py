@@ -116,7 +116,7 @@ def save_model(
         example = save_example(model, input_example, target)
         if signature is None and example is not None:
             signature = _infer_from_example(sk_model, *example)
-        model.signature = signature or None
+        model.signature = signature if isinstance(signature, ModelSignature) else None
         model.metadata = metadata
         model_file, trusted = _flavor.dump(
             sk_model, target, serialization_format, skops_trusted_types

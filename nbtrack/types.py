@@ -105,6 +105,12 @@ class AnyType:
     def __repr__(self) -> str:
         return "Any"
 
+    def to_numpy(self) -> Any:
+        """Values of unknown type are held as objects."""
+        import numpy as np
+
+        return np.dtype("O")
+
 
 class ColSpec:
     """One column: its ``type`` (a DataType), optional ``name``, and whether ``required``."""
@@ -222,7 +228,7 @@ class TensorSpec:
 class Schema:
     """A dataset's specification: all ColSpecs or all TensorSpecs, all named or all unnamed."""
 
-    def __init__(self, inputs: list[ColSpec] | list[TensorSpec]):
+    def __init__(self, inputs: list[Any]):
         if not isinstance(inputs, list) or not inputs:
             raise InvalidParameter(f"a Schema needs a non-empty list of specs (found {inputs!r})")
         named = [x.name is not None for x in inputs]
@@ -323,15 +329,20 @@ class ParamSpec:
     """An inference param: ``name``, ``dtype``, ``default`` and ``shape`` (None, or (-1,))."""
 
     def __init__(
-        self, name: str, dtype: DataType | str, default: Any, shape: tuple[int, ...] | None = None
+        self,
+        name: str,
+        dtype: DataType | AnyType | str,
+        default: Any,
+        shape: tuple[int, ...] | None = None,
     ):
         self.name = str(name)
-        self.dtype = _data_type(dtype, self.name)
-        if not isinstance(self.dtype, DataType) or self.dtype is DataType.binary:
+        checked = _data_type(dtype, self.name)
+        if not isinstance(checked, DataType) or checked is DataType.binary:
             raise InvalidParameter(
                 f"param {self.name!r} must have a scalar non-binary type (found {dtype!r})",
                 param=self.name,
             )
+        self.dtype: DataType = checked
         self.shape = tuple(shape) if shape is not None else None
         self.default = enforce_param_value(self.name, default, self.dtype, self.shape)
 

@@ -78,6 +78,8 @@ class Model:
     and written back unchanged.
     """
 
+    nbtrack_version: str  # set by nbtrack's save_model; MLflow keeps it as an extra key
+
     def __init__(
         self,
         artifact_path: str | None = None,
