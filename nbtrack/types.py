@@ -19,6 +19,18 @@ from typing import Any
 
 from nbtrack.errors import InvalidParameter
 
+__all__ = [
+    "AnyType",
+    "ColSpec",
+    "DataType",
+    "ParamSchema",
+    "ParamSpec",
+    "Schema",
+    "TensorSpec",
+    "infer_param_schema",
+    "infer_schema",
+]
+
 
 class DataType(Enum):
     """MLflow's scalar column types."""
