@@ -18,5 +18,8 @@ TARGETS: dict[str, list[tuple[str, float]]] = {
     "search_1000_runs_s": [],
     "search_10000_runs_s": [("max", 0.100)],
     "store_10000_runs_bytes": [("max", 20 * 1024 * 1024)],
+    "log_model_s": [("max", 0.100)],
+    "load_model_s": [("no-slower", 1)],
+    "predict_overhead_s": [("max", 200e-6)],
 }
 

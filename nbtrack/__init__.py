@@ -9,7 +9,6 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from nbtrack.cards import model_card
 from nbtrack.client import Client, MlflowClient
 from nbtrack.errors import MlflowException, NbtrackError
 from nbtrack.registry import register_model
@@ -51,7 +50,9 @@ from nbtrack.tracking import (
 __version__ = "0.1.0"
 
 # Submodules loaded on first attribute access, as ``mlflow.sklearn`` is.
-_LAZY_SUBMODULES = frozenset({"data", "entities", "errors"})
+_LAZY_SUBMODULES = frozenset(
+    {"data", "entities", "errors", "models", "panels", "pyfunc", "sklearn", "types"}
+)
 
 __all__ = [
     "ActiveRun",
@@ -144,6 +145,13 @@ def show_registry(**kwargs: Any) -> Any:
     from nbtrack.panels import show_registry as show
 
     return show(**kwargs)
+
+
+def model_card(name: str, version_or_alias: str | int = "latest", **kwargs: Any) -> Any:
+    """The model card of a registered model version; see ``nbtrack.cards.model_card``."""
+    from nbtrack.cards import model_card as card
+
+    return card(name, version_or_alias, **kwargs)
 
 
 def load_ipython_extension(ipython: Any) -> None:

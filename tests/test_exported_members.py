@@ -1,0 +1,41 @@
+"""The public surface of ``nbtrack``: pinned, so that changing it is a decision."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import nbtrack
+
+EXPECTED = {
+    "ActiveRun", "Client", "MlflowClient", "MlflowException", "NbtrackError", "active_run",
+    "autolog", "compare_runs", "create_experiment", "delete_experiment", "delete_run",
+    "delete_tag", "end_run", "get_experiment", "get_experiment_by_name", "get_parent_run",
+    "get_run", "get_tracking_uri", "last_active_run", "log_artifact", "log_artifacts",
+    "log_dict", "log_figure", "log_image", "log_input", "log_metric", "log_metrics",
+    "log_param", "log_params", "log_table", "log_text", "model_card", "register_model",
+    "search_experiments", "search_runs", "set_experiment", "set_tag", "set_tags",
+    "set_tracking_uri", "show_registry", "show_run", "show_runs", "show_sweep", "start_run",
+}  # fmt: skip
+
+
+def test_all_is_pinned_and_sorted():
+    assert set(nbtrack.__all__) == EXPECTED
+    assert nbtrack.__all__ == sorted(nbtrack.__all__)
+    for name in nbtrack.__all__:
+        assert hasattr(nbtrack, name), name
+
+
+def test_submodules_are_reachable_as_attributes():
+    for name in ("data", "entities", "errors", "models", "pyfunc", "sklearn", "types"):
+        assert getattr(nbtrack, name).__name__ == f"nbtrack.{name}"
+
+
+def test_import_is_light():
+    code = (
+        "import sys, nbtrack; heavy = {'pandas', 'numpy', 'sklearn', 'IPython', 'ipywidgets',"
+        " 'plotly', 'yaml', 'skops', 'sqlite_utils', 'markdown_it'} & set(sys.modules);"
+        " print(sorted(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
