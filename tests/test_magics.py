@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 from IPython.core.error import UsageError
-from IPython.testing.globalipapp import start_ipython
+from IPython.core.interactiveshell import InteractiveShell
+from traitlets.config import Config
 
 import nbtrack
 from nbtrack import capture
@@ -17,11 +18,14 @@ from nbtrack.magics import unload_ipython_extension
 
 @pytest.fixture(scope="module")
 def shell():
-    ip = start_ipython()
+    config = Config()
+    config.HistoryManager.hist_file = ":memory:"
+    ip = InteractiveShell.instance(config=config)
     ip.run_line_magic("load_ext", "nbtrack")
     yield ip
     unload_ipython_extension(ip)
     assert "track" not in ip.magics_manager.magics["cell"]
+    InteractiveShell.clear_instance()  # later tests run outside IPython again
 
 
 @pytest.fixture
