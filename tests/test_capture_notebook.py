@@ -29,6 +29,21 @@ CELLS = [
     "LogisticRegression(C=0.5).fit(X, y)",
     "%%track --name broken\nraise ValueError('boom')",
     "%nbtrack runs",
+    # an estimator defined in the notebook, searched in two worker processes: the workers
+    # receive the patched class by value, and must not log
+    "%%track --name custom-search\n"
+    "import numpy as np\n"
+    "from sklearn.base import BaseEstimator, ClassifierMixin\n"
+    "from sklearn.model_selection import GridSearchCV\n"
+    "class Threshold(ClassifierMixin, BaseEstimator):\n"
+    "    def __init__(self, cut=0.0):\n"
+    "        self.cut = cut\n"
+    "    def fit(self, X, y):\n"
+    "        self.classes_ = np.unique(y)\n"
+    "        return self\n"
+    "    def predict(self, X):\n"
+    "        return (X[:, 0] > self.cut).astype(int)\n"
+    "GridSearchCV(Threshold(), {'cut': [-1.0, 0.0, 1.0]}, cv=3, n_jobs=2).fit(X, y);",
 ]
 
 
@@ -63,11 +78,9 @@ def outputs_of(cell, kind):
 
 def test_a_notebook_logs_its_tracked_cells(executed):
     nb, client = executed
-    runs = {
-        r.info.run_name: r
-        for r in nbtrack.search_runs(search_all_experiments=True, output_format="list")
-    }
-    assert set(runs) == {"steps", "fit", "broken"}
+    every_run = nbtrack.search_runs(search_all_experiments=True, output_format="list")
+    runs = {r.info.run_name: r for r in every_run if "mlflow.parentRunId" not in r.data.tags}
+    assert set(runs) == {"steps", "fit", "broken", "custom-search"}
 
     steps = runs["steps"]
     assert steps.info.status == RunStatus.FINISHED
@@ -97,3 +110,11 @@ def test_a_notebook_logs_its_tracked_cells(executed):
 
     (table,) = outputs_of(nb.cells[4], "execute_result")
     assert "steps" in table.data["text/html"] and "broken" in table.data["text/html"]
+
+    search = runs["custom-search"]
+    assert search.info.status == RunStatus.FINISHED
+    assert search.data.tags["estimator_name"] == "GridSearchCV"
+    children = [r for r in every_run if "mlflow.parentRunId" in r.data.tags]
+    assert sorted(r.data.params["cut"] for r in children) == ["-1.0", "0.0", "1.0"]
+    assert {r.data.tags["mlflow.parentRunId"] for r in children} == {search.info.run_id}
+    assert len(every_run) == 7  # the workers' fits logged nothing
