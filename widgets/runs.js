@@ -59,6 +59,17 @@ function formatTime(ms) {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
 
+/** "just now", "5 min ago", "3 h ago", "2 days ago", then the date. @param {number | undefined | null} ms */
+export function timeAgo(ms) {
+  if (!ms) return "";
+  const s = (Date.now() - ms) / 1000;
+  if (s < 45) return "just now";
+  if (s < 3600) return `${Math.max(1, Math.round(s / 60))} min ago`;
+  if (s < 86400) return `${Math.round(s / 3600)} h ago`;
+  if (s < 7 * 86400) return `${Math.round(s / 86400)} day${s < 1.5 * 86400 ? "" : "s"} ago`;
+  return formatTime(ms).slice(0, 10);
+}
+
 /** @param {Row} row */
 function formatDuration(row) {
   if (!row.start || !row.end) return row.status === "RUNNING" ? "running" : "";
@@ -110,7 +121,8 @@ function cell(col, row) {
       case "status":
         return h("span", { class: `nbt-badge nbt-${(row.status || "").toLowerCase()}` }, [row.status || ""]);
       case "start_time":
-        return formatTime(row.start);
+        return h("span", { class: "nbt-ago", title: formatTime(row.start), dataset: { ms: String(row.start || "") } },
+          [timeAgo(row.start)]);
       case "duration":
         return formatDuration(row);
       case "user_id":
@@ -128,7 +140,7 @@ function cell(col, row) {
   if (col.group !== "metrics") return value === undefined ? "" : String(value);
   const spark = row.s && row.s[col.key];
   const text = h("span", { class: "nbt-num" }, [formatNumber(value)]);
-  return spark ? h("span", { class: "nbt-metric" }, [sparkline(spark), text]) : text;
+  return h("span", { class: "nbt-metric" }, [spark ? sparkline(spark) : "", text]);
 }
 
 /** @param {{ model: Model, el: HTMLElement }} ctx */
@@ -206,6 +218,7 @@ function render({ model, el }) {
         class: [
           `nbt-g-${col.group}`, col.varies ? "" : "nbt-constant", col.sort ? "nbt-sortable" : "",
           i > 0 && cols[i - 1].group !== col.group ? "nbt-first" : "",
+          col.key === "run_name" && col.group === "attributes" ? "nbt-pin" : "",
         ].join(" "),
         title: col.sort
           ? `${col.group === "attributes" ? col.label : `${col.group}.${col.key}`}: click to sort${col.varies ? "" : " (same value in every run)"}`
@@ -262,7 +275,8 @@ function render({ model, el }) {
           ? h("span", { class: "nbt-namecell", style: `padding-left:${row.depth * 18}px` }, nameParts)
           : cell(col, row);
         const cls = [`nbt-g-${col.group}`, col.group === "metrics" ? "nbt-right" : "",
-          i > 0 && cols[i - 1].group !== col.group ? "nbt-first" : ""].join(" ");
+          i > 0 && cols[i - 1].group !== col.group ? "nbt-first" : "",
+          col.key === "run_name" && col.group === "attributes" ? "nbt-pin" : ""].join(" ");
         return h("td", { class: cls }, [content]);
       });
       return h("tr", { class: sel.has(id) ? "nbt-selected" : "", dataset: { id, index: String(index) } },
@@ -419,8 +433,16 @@ function render({ model, el }) {
   ]);
   for (const [event, fn] of handlers) model.on(event, fn);
   drawAll();
+  // "5 min ago" ages: refresh those labels (only them) every half minute.
+  const ticker = setInterval(() => {
+    for (const span of tbody.querySelectorAll(".nbt-ago")) {
+      const ms = Number(/** @type {HTMLElement} */ (span).dataset.ms);
+      span.textContent = timeAgo(ms);
+    }
+  }, 30000);
 
   return () => {
+    clearInterval(ticker);
     for (const [event, fn] of handlers) model.off(event, fn);
     root.remove();
   };

@@ -83,6 +83,11 @@ class Panel(ipywidgets.VBox):
         except Exception as exc:  # shown in the panel, never raised into the thread
             report_error(self.output, exc)
 
+    def first_with_history(self, run_ids: list[str], keys: list[str]) -> str | None:
+        """The first metric key with a history (several points) in these runs, else the first."""
+        stepped = {key for _, key in self.queries.histories(run_ids, keys, points=2)}
+        return next((k for k in keys if k in stepped), keys[0] if keys else None)
+
     @property
     def live(self) -> bool:
         """Whether the panel is polled for store changes now."""

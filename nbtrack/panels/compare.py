@@ -161,18 +161,15 @@ class CompareRuns(Panel):
         if list(self.metric_choice.options) != keys:
             current = self.metric_choice.value
             self.metric_choice.options = keys
-            self.metric_choice.value = current if current in keys else self._default_metric(keys)
+            self.metric_choice.value = (
+                current if current in keys else self.first_with_history(self.run_ids, keys)
+            )
         self._draw_histories()
         latest = {k: [run.data.metrics.get(k) for run in self.runs] for k in keys}
         data = (tuple(self.names), tuple((k, tuple(v)) for k, v in latest.items()))
         if data != self._bars_data:
             self._bars_data = data
             plots.set_bars(self.bars, self.names, latest)
-
-    def _default_metric(self, keys: list[str]) -> str | None:
-        """The first metric with a history (more than one point), else the first one."""
-        stepped = {key for _, key in self.queries.histories(self.run_ids, keys, points=2)}
-        return next((k for k in keys if k in stepped), keys[0] if keys else None)
 
     def _draw_histories(self) -> None:
         key = self.metric_choice.value

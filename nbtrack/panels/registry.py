@@ -42,7 +42,8 @@ class RegistryBrowser(Panel):
         self.model_list = ipywidgets.Select(rows=10, layout={"width": "18em"})
         self.version_list = ipywidgets.Select(rows=10, layout={"width": "26em"})
         self.versions_table = ipywidgets.HTML()
-        self.card = ipywidgets.HTML(layout={"max_height": "36em", "overflow": "auto"})
+        self.card = ipywidgets.HTML(layout={"max_height": "40em", "overflow": "auto",
+                                            "border": "1px solid #e5e7eb", "padding": "0 12px"})
         self.status = ipywidgets.HTML()
         self._pending: Callable[[], str] | None = None
         self._syncing = False  # set while _update moves the lists: their observers wait
@@ -54,16 +55,20 @@ class RegistryBrowser(Panel):
             _titled("Registered models", self.model_list),
             _titled("Versions", self.version_list),
         ])
-        self._frame(
-            ipywidgets.HTML(static.heading("Model registry")),
+        left = ipywidgets.VBox([
             lists,
             self.versions_table,
             ipywidgets.HTML(static.heading("Actions on the selected version")),
             self.actions,
             self.confirm_bar,
             self.status,
-            ipywidgets.HTML(static.heading("Model card")),
-            self.card,
+        ])
+        right = ipywidgets.VBox([ipywidgets.HTML(static.heading("Model card")), self.card],
+                                layout={"flex": "1 1 28em", "min_width": "24em"})
+        self._frame(
+            ipywidgets.HTML(static.heading("Model registry")),
+            ipywidgets.HBox([left, right], layout={"flex_flow": "row wrap", "grid_gap": "0 32px",
+                                                   "align_items": "flex-start"}),
         )
         self.model_list.observe(self.callback(self._on_model), names=["value"])
         self.version_list.observe(self.callback(self._on_version), names=["value"])
@@ -82,7 +87,7 @@ class RegistryBrowser(Panel):
         )
         self.stage_button = ipywidgets.Button(description="Transition", icon="exchange")
         self.description = ipywidgets.Textarea(placeholder="Version description",
-                                               layout={"width": "36em", "height": "4em"})
+                                               layout={"width": "26em", "height": "4em"})
         self.description_button = ipywidgets.Button(description="Save description",
                                                      icon="save")
         from nbtrack.cards import SECTIONS
@@ -91,7 +96,7 @@ class RegistryBrowser(Panel):
             options=[(title, key) for key, title in SECTIONS.items()], layout={"width": "16em"}
         )
         self.section_text = ipywidgets.Textarea(placeholder="Markdown for this card section",
-                                                layout={"width": "36em", "height": "6em"})
+                                                layout={"width": "26em", "height": "6em"})
         self.section_button = ipywidgets.Button(description="Save section", icon="save")
         self.actions = ipywidgets.VBox([
             ipywidgets.HBox([ipywidgets.Label("Alias", layout={"width": "7em"}),

@@ -106,7 +106,9 @@ class RunDetail(Panel):
         if list(self.metric_choice.options) != keys:
             current = self.metric_choice.value
             self.metric_choice.options = keys
-            self.metric_choice.value = current if current in keys else (keys[0] if keys else None)
+            self.metric_choice.value = (
+                current if current in keys else self.first_with_history([self.run_id], keys)
+            )
         self._draw_chart()
 
     def _draw_chart(self) -> None:
@@ -277,6 +279,13 @@ def _models(artifacts: list[Artifact]) -> str:
             meta = {}
         flavors = ", ".join(sorted((meta.get("flavors") or {}).keys()))
         parts.append(static.heading(f"Model: {folder}", flavors))
+        run_id = meta.get("run_id")
+        if run_id:
+            uri = f"runs:/{run_id}/{folder}"
+            parts.append(
+                '<p style="margin:2px 0 6px">Load it with '
+                f"<code>nbtrack.pyfunc.load_model({static.esc(repr(uri))})</code></p>"
+            )
         signature = meta.get("signature") or {}
         for side in ("inputs", "outputs", "params"):
             spec = signature.get(side)

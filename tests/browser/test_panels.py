@@ -41,8 +41,11 @@ y = (X[:, 0] > 0.5).astype(int)
 with nbtrack.start_run(run_name="model") as model_run:
     clf = LogisticRegression().fit(X, y)
     nbtrack.log_metric("accuracy", clf.score(X, y))
+    for step in range(20):
+        nbtrack.log_metric("loss", 0.7 * 0.85**step, step=step)
     nbtrack.log_text("trained on random data", "notes.txt")
-    nbtrack.sklearn.log_model(clf, name="model", registered_model_name="demo-clf")
+    nbtrack.sklearn.log_model(clf, name="model", registered_model_name="demo-clf",
+                              input_example=X[:2])
 train_ids = [r.info.run_id for r in nbtrack.search_runs(
     filter_string="tags.team != ''", output_format="list")]
 print(len(train_ids))
@@ -52,12 +55,23 @@ CELLS = [
     new_markdown_cell("# nbtrack panels"),
     new_code_cell(SETUP),  # 1
     new_code_cell("table = nbtrack.show_runs()\ntable"),  # 2
-    new_code_cell("detail = nbtrack.show_run(train_ids[0])\ndetail"),  # 3
+    new_code_cell("detail = nbtrack.show_run(model_run.info.run_id)\ndetail"),  # 3
     new_code_cell("comparison = nbtrack.compare_runs(train_ids)\ncomparison"),  # 4
     new_code_cell("sweep = nbtrack.show_sweep(parent.info.run_id)\nsweep"),  # 5
     new_code_cell("registry = nbtrack.show_registry()\nregistry"),  # 6
+    new_code_cell("%load_ext nbtrack\n%nbtrack runs metrics.accuracy > 0.84"),  # 7
 ]
-TABLE, DETAIL, COMPARE, SWEEP, REGISTRY = 2, 3, 4, 5, 6
+TABLE, DETAIL, COMPARE, SWEEP, REGISTRY, MAGIC = 2, 3, 4, 5, 6, 7
+ELSEWHERE = """\
+import subprocess, sys
+subprocess.run([sys.executable, "-c", "import nbtrack; nbtrack.set_experiment('browser-demo'); "
+                "nbtrack.start_run(run_name='elsewhere'); nbtrack.end_run()"], check=True)
+"""
+SCROLL = """([top, left]) => {
+    const box = document.querySelector('.nbt-scroll');
+    if (top !== null) { box.scrollTop = top; box.scrollLeft = left; }
+    return [box.scrollTop, box.scrollLeft];
+}"""
 
 
 def panels_notebook() -> nbformat.NotebookNode:
@@ -112,6 +126,21 @@ def test_panels_render_and_round_trip(open_notebook, artifacts_dir: Path) -> Non
     assert table.locator("tbody tr[data-id]").count() == 15
 
     nb.screenshot_outputs(artifacts_dir, "panels", cells=[TABLE])
+    assert nb.append_and_run("print(table._presence.views)") == "1"  # polled while shown
+
+    # Live: runs logged in this kernel and in another process appear by themselves,
+    # and the table keeps its scroll position (and selection) meanwhile.
+    assert nb.page.evaluate(SCROLL, [30, 150]) == [30, 150]
+    nb.append_and_run(
+        "with nbtrack.start_run(run_name='late'):\n    nbtrack.log_metric('accuracy', 0.5)"
+    )
+    nb.wait_for(".nbt-runs tbody tr[data-id]:has-text('late')")
+    nb.append_and_run(ELSEWHERE)
+    nb.wait_for(".nbt-runs tbody tr[data-id]:has-text('elsewhere')")
+    assert nb.page.evaluate(SCROLL, [None, None]) == [30, 150]
+    assert table.locator("tr.nbt-selected").count() == 3
+    table.locator(".nbt-scroll").screenshot(path=str(artifacts_dir / "panels-table-metrics.png"))
+    nb.page.evaluate(SCROLL, [0, 0])
 
     # Open the sweep from the parent's row: parallel coordinates appear under the table.
     sweep_row.locator(".nbt-chip").click()
@@ -150,6 +179,19 @@ def test_panels_render_and_round_trip(open_notebook, artifacts_dir: Path) -> Non
     registry.locator("button", has_text="Confirm").click()
     nb.wait_for(f".jp-Cell:nth-child({REGISTRY + 1}) :text('Done: @champion')")
     assert "@champion" in registry.locator("select").nth(1).inner_text()
+
+    # The run detail's tabs: the metric chart, the artifacts, the model's signature.
+    detail = nb.output(DETAIL)
+    for tab, expected in (("Charts", ".js-plotly-plot"), ("Artifacts", ":text('notes.txt')"),
+                          ("Model", ":text('Signature inputs')")):
+        detail.locator(".lm-TabBar-tab", has_text=tab).click()
+        nb.wait_for(f".jp-Cell:nth-child({DETAIL + 1}) {expected}")
+        detail.screenshot(path=str(artifacts_dir / f"panels-detail-{tab.lower()}.png"))
+
+    # %nbtrack runs shows the same live table, filtered.
+    magic = nb.output(MAGIC)
+    names = magic.locator(".nbt-runs tbody tr[data-id] .nbt-name").all_inner_texts()
+    assert sorted(names) == ["model", "train-1", "train-2"]
 
     nb.wait_widgets_rendered()
     shots = nb.screenshot_outputs(
