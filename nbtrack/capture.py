@@ -412,7 +412,7 @@ def runs_view(filter_string: str = "", max_results: int = 50) -> Any:
         pass
     else:
         return show_runs(filter=filter_string, page_size=max_results)
-    frame = tracking.search_runs(filter_string=filter_string, max_results=max_results)
+    frame: Any = tracking.search_runs(filter_string=filter_string, max_results=max_results)
     columns = [
         c
         for c in frame.columns

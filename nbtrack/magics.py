@@ -91,6 +91,11 @@ def _tags(pairs: list[str]) -> dict[str, str]:
 class NbtrackMagics(Magics):
     """``%%track`` runs a cell as a run; ``%nbtrack`` lists, shows and configures."""
 
+    @property
+    def _shell(self) -> Any:
+        """The shell these magics belong to (always set once registered)."""
+        return self.shell
+
     @cell_magic
     def track(self, line: str, cell: str) -> None:
         """Run the cell inside an nbtrack run; ``%%track --help`` lists the options."""
@@ -118,10 +123,10 @@ class NbtrackMagics(Magics):
             capture.track_cell(
                 cell,
                 run,
-                self.shell.user_ns,
+                self._shell.user_ns,
                 options,
                 execution_count=count,
-                live=getattr(self.shell, "kernel", None) is not None,
+                live=getattr(self._shell, "kernel", None) is not None,
                 cell_filename=filename,
             )
         except NbtrackError as exc:
@@ -132,9 +137,9 @@ class NbtrackMagics(Magics):
 
     def _execution_count(self) -> int:
         """The number of the cell running now (IPython 9 counts the next one during it)."""
-        result = getattr(self.shell.displayhook, "exec_result", None)
+        result = getattr(self._shell.displayhook, "exec_result", None)
         count = getattr(result, "execution_count", None)
-        return count if count is not None else self.shell.execution_count
+        return count if count is not None else self._shell.execution_count
 
     def _compile(self, cell: str, count: int) -> tuple[Any, str]:
         """The cell as IPython would run it, and the file name its code is compiled under.
@@ -142,7 +147,7 @@ class NbtrackMagics(Magics):
         Input and AST transformers apply, and the value of a last expression is shown as
         ``Out[n]`` (unless the cell ends with ``;``).
         """
-        shell = self.shell
+        shell = self._shell
         source = shell.transform_cell(cell)
         filename = shell.compile.cache(source, count, raw_code=cell)
         tree = shell.transform_ast(shell.compile.ast_parse(source, filename=filename))

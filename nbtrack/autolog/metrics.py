@@ -8,6 +8,7 @@ default (accuracy for classifiers, R² for regressors).
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 import math
@@ -94,8 +95,9 @@ def _classifier_metrics(
             _attempt(
                 metrics,
                 name,
-                lambda f=function: f(
-                    y, y_pred, pos_label=pos_label, average=average, sample_weight=sample_weight
+                functools.partial(
+                    function, y, y_pred, pos_label=pos_label, average=average,
+                    sample_weight=sample_weight,
                 ),
             )
         _attempt(
@@ -154,8 +156,9 @@ def _regressor_metrics(
             _attempt(
                 metrics,
                 name,
-                lambda f=function: f(
-                    y, y_pred, sample_weight=sample_weight, multioutput="uniform_average"
+                functools.partial(
+                    function, y, y_pred, sample_weight=sample_weight,
+                    multioutput="uniform_average",
                 ),
             )
     mse = metrics.get(PREFIX + "mean_squared_error")

@@ -71,8 +71,12 @@ class Tracker:
     def register_prediction(self, result: Any, run_id: str, dataset_name: str) -> None:
         """Remember which run and dataset a prediction came from (until it is freed)."""
         key = id(result)
+
+        def forget(_: weakref.ref[Any]) -> None:
+            self._results.pop(key, None)
+
         try:
-            ref = weakref.ref(result, lambda _, key=key: self._results.pop(key, None))
+            ref = weakref.ref(result, forget)
         except TypeError:  # lists and other objects without weak references
             return
         self._results[key] = (ref, run_id, dataset_name)
@@ -123,10 +127,10 @@ def _is_argument(value: Any, frame: types.FrameType) -> bool:
     code = frame.f_code
     count = code.co_argcount + code.co_kwonlyargcount
     names = list(code.co_varnames[:count])
-    varargs = code.co_varnames[count] if code.co_flags & inspect.CO_VARARGS else None
+    varargs = code.co_varnames[count] if code.co_flags & inspect.CO_VARARGS else ""
     if varargs:
         count += 1
-    varkw = code.co_varnames[count] if code.co_flags & inspect.CO_VARKEYWORDS else None
+    varkw = code.co_varnames[count] if code.co_flags & inspect.CO_VARKEYWORDS else ""
     local = frame.f_locals
     if any(local.get(n) is value for n in names):
         return True

@@ -190,6 +190,7 @@ def _subclasses(base: type) -> list[type]:
     found: dict[type, None] = {}
     todo = [base]
     while todo:
+        sub: type
         for sub in type.__subclasses__(todo.pop()):
             if sub not in found:
                 found[sub] = None
@@ -234,7 +235,7 @@ def _patch_future_subclasses(base: type) -> None:
         if own is not None:
             own.__func__(cls, **kwargs)
         else:
-            super(base, cls).__init_subclass__(**kwargs)  # type: ignore[misc]
+            super(base, cls).__init_subclass__(**kwargs)  # type: ignore[arg-type,misc]
         try:
             if state.active() is not None:
                 _patch_class(cls)
@@ -251,6 +252,7 @@ def _patch_function(module: Any, name: str, wrap: Callable[[Any], Any]) -> None:
 
 
 def _method_wrapper(original: Callable[..., Any], name: str) -> Callable[..., Any]:
+    target: Callable[[Callable[..., Any], Any, tuple, dict], Any]
     if name in FIT_METHODS:
         target = patched_fit
     elif name == "score":
