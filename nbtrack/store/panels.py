@@ -256,6 +256,11 @@ class ShownRuns:
         """Per group (params, metrics, tags): each key's presence and whether it varies."""
         if "key_stats" in self._memo:
             return self._memo["key_stats"]  # type: ignore[return-value]
+        shown, _ = self.counts()
+        (every,) = self._query("SELECT count(*) FROM runs")[0]
+        # A few shown runs among many: look each one's keys up (CROSS JOIN fixes that
+        # order). Most runs shown: scan the key table once, probing the shown set.
+        join = "CROSS JOIN" if shown * 3 < every else "JOIN"
         stats: dict[str, list[KeyStat]] = {}
         for group, table in _KEY_TABLES.items():
             # min != max tells "varies" without the sort a count(DISTINCT) needs
@@ -264,7 +269,7 @@ class ShownRuns:
                 varies += " OR min(t.is_nan) != max(t.is_nan)"
             sql = (
                 f"SELECT t.key, count(*), {varies} FROM temp.shown s "
-                f"JOIN {table} t ON t.run_uuid = s.id GROUP BY t.key ORDER BY t.key"
+                f"{join} {table} t ON t.run_uuid = s.id GROUP BY t.key ORDER BY t.key"
             )
             stats[group] = [KeyStat(key, n, bool(v)) for key, n, v in self._query(sql)]
         self._memo["key_stats"] = stats
