@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from nbtrack.client import MlflowClient
-from nbtrack.errors import ExperimentNotFound
+from nbtrack.errors import ExperimentNotFound, InvalidParameter
 from nbtrack.panels.base import Panel
 from nbtrack.panels.compare import CompareRuns
 from nbtrack.panels.registry import RegistryBrowser
@@ -89,8 +89,10 @@ def show_runs(
         selected runs as a DataFrame.
     """
     client = kwargs.pop("client", None) or MlflowClient()
+    if not isinstance(client, MlflowClient):
+        raise InvalidParameter(f"client must be an MlflowClient (found {client!r})")
     return RunTable(
-        _experiment_ids(client, experiment),  # type: ignore[arg-type]
+        _experiment_ids(client, experiment),
         filter=filter or "",
         order_by=order_by,
         client=client,

@@ -291,7 +291,8 @@ class RegistryBrowser(Panel):
 
     def static_html(self) -> str:
         """Models and the selected model's versions as HTML."""
-        rows = [(m.name, len(self._versions_of(m.name)), m.description or "") for m in self.models]
+        rows = [(m.name, str(len(self._versions_of(m.name))), m.description or "")
+                for m in self.models]
         return (
             '<div class="nbtrack-static">' + static.heading("Model registry")
             + static.html_table(("Model", "Versions", "Description"), rows)

@@ -285,7 +285,9 @@ def _select_scope(scope: RunScope) -> tuple[str, list]:
     from nbtrack import search
 
     where = search.runs_query(scope.filter_string or None, None)
-    prefix, conds, args = "", [], []
+    prefix = ""
+    conds: list[str] = []
+    args: list[object] = []
     if scope.under is not None:
         prefix = f"WITH RECURSIVE {_DESCENDANTS} "
         args.append(scope.under)
