@@ -318,6 +318,9 @@ function render({ model, el }) {
     const last = Math.min(roots, (page + 1) * size);
     const what = model.get("tree") && roots !== total ? "top-level runs" : "runs";
     pageInfo.textContent = `Page ${page + 1} of ${pages} · ${what} ${first.toLocaleString()}–${last.toLocaleString()} of ${roots.toLocaleString()}`;
+    if (!PAGE_SIZES.includes(size) && !sizeSelect.querySelector(`option[value="${size}"]`)) {
+      sizeSelect.append(h("option", { value: String(size), textContent: `${size} per page` }));
+    }
     sizeSelect.value = String(size);
     pager.style.display = roots > PAGE_SIZES[0] || page > 0 ? "" : "none";
   }

@@ -60,11 +60,6 @@ class Refresher:
         with self._lock:
             self._panels.discard(panel)
 
-    @property
-    def running(self) -> bool:
-        """Whether the polling thread is alive."""
-        return self._thread is not None
-
     def panels(self) -> list[LivePanel]:
         """The panels polled for now."""
         with self._lock:

@@ -104,7 +104,7 @@ def build(queries: PanelQueries, scope: RunScope, state: TableState) -> TableCon
         page = min(max(0, state.page), max(0, (paged - 1) // size))
         top = shown.page(state.order_by, page * size, size, roots_only=state.tree)
         stats = shown.key_stats()
-        expanded = [e for e in state.expanded] if state.tree else []
+        expanded = list(state.expanded) if state.tree else []
         limit = max([size, *state.child_limits.values()])
         kids = shown.children(expanded, state.order_by, limit) if expanded else {}
         candidates = top + [k for ks in kids.values() for k in ks]

@@ -9,7 +9,8 @@ detail panels below the table.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import anywidget
@@ -27,7 +28,6 @@ from nbtrack.store.panels import RunScope
 if TYPE_CHECKING:
     import pandas as pd
 
-PAGE_SIZES = (25, 50, 100, 200)
 _VIEW_TRAITS = ["order_by", "page", "page_size", "tree", "expanded"]
 
 
@@ -166,11 +166,8 @@ class RunTable(Panel):
                 self.grid.rows = content.rows
             self.grid.total = content.total
             self.grid.roots = content.roots
-            self._updating = True
-            try:
+            with self._quiet():
                 self.grid.page = content.page  # clamped when the rows shrank
-            finally:
-                self._updating = False
 
     def _on_filter(self, change: dict) -> None:
         self._child_limits.clear()
@@ -185,19 +182,24 @@ class RunTable(Panel):
             self._first_page()
 
     def _first_page(self) -> None:
+        with self._quiet():
+            self.grid.page = 0
+        self.refresh()
+
+    @contextmanager
+    def _quiet(self) -> Iterator[None]:
+        """Move traits without the view observers refreshing for each move."""
         self._updating = True
         try:
-            self.grid.page = 0
+            yield
         finally:
             self._updating = False
-        self.refresh()
 
     def set_scope(self, run_ids: Iterable[str] | None) -> None:
         """Show only these runs (None: every run of the table's scope again)."""
         with self._lock:
             self._run_ids = tuple(run_ids) if run_ids is not None else None
-            self.grid.page = 0
-            self.refresh()
+            self._first_page()
 
     # -- selection --------------------------------------------------------------------
 
