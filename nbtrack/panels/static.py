@@ -108,8 +108,10 @@ def heading(title: str, note: str = "") -> str:
 def _cell_values(col: dict[str, Any], row: dict[str, Any]) -> str:
     group, key = col["group"], col["key"]
     if group == "attributes":
+        kids = row.get("children", 0)
+        note = f" ({kids} child run{'s' if kids != 1 else ''})" if kids else ""
         return {
-            "run_name": "  " * row["depth"] + str(row["name"]),
+            "run_name": "  " * row["depth"] + str(row["name"]) + note,
             "status": row["status"],
             "start_time": fmt_time(row["start"]),
             "duration": fmt_duration(row["start"], row["end"]),

@@ -1,0 +1,50 @@
+"""Panels where no widget manager runs: a saved notebook keeps static HTML and text.
+
+nbviewer and GitHub show a notebook's saved ``text/html``; a terminal shows ``text/plain``.
+The notebook is executed by nbclient (a real kernel, no browser), as CI or
+``jupyter nbconvert --execute`` would, and its saved outputs are read back.
+"""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbformat.v4 import new_code_cell, new_notebook
+
+SETUP = """\
+import nbtrack
+nbtrack.set_experiment("static")
+with nbtrack.start_run(run_name="parent") as parent:
+    for i, alpha in enumerate([0.01, 0.1, 1.0]):
+        with nbtrack.start_run(run_name=f"child-{i}", nested=True) as child:
+            nbtrack.log_params({"alpha": alpha, "solver": "saga"})
+            nbtrack.log_metric("score", 0.8 + i / 10)
+ids = [r.info.run_id for r in nbtrack.search_runs(filter_string="params.solver = 'saga'",
+                                                  output_format="list")]
+"""
+
+# (code shown, a text its saved HTML must hold, a text its saved plain text must hold)
+PANELS = [
+    ("nbtrack.show_runs()", "parent (3 child runs)", "4 runs"),
+    ("nbtrack.show_run(ids[0])", "alpha", "params:"),
+    ("nbtrack.compare_runs(ids)", "Comparing 3 runs", "metrics.score"),
+    ("nbtrack.show_sweep(parent.info.run_id)", "Sweep under parent", "Sweep under parent: 3 runs"),
+    ("nbtrack.show_registry()", "Model registry", "Model registry"),
+]
+
+
+@pytest.mark.slow
+def test_saved_notebook_holds_static_renderings(tmp_path):
+    cells = [new_code_cell(SETUP)] + [new_code_cell(code) for code, _, _ in PANELS]
+    notebook = new_notebook(cells=cells)
+    NotebookClient(notebook, timeout=180, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    saved = nbformat.reads(nbformat.writes(notebook), as_version=4)
+    for cell, (code, in_html, in_text) in zip(saved.cells[1:], PANELS, strict=True):
+        (output,) = [o for o in cell.outputs if o.output_type == "execute_result"]
+        data = output["data"]
+        assert "application/vnd.jupyter.widget-view+json" in data, code  # live in Jupyter
+        assert in_html in data["text/html"], code  # what nbviewer and GitHub show
+        assert "<script" not in data["text/html"], code
+        assert in_text in data["text/plain"], code  # what a terminal shows
