@@ -67,7 +67,7 @@ def scenario_autolog_logistic_regression(mlflow, workdir: Path) -> dict[str, flo
     """LogisticRegression(max_iter=1000) on breast_cancer, without model logging."""
     mlflow.set_experiment("bench")
     fit = _logistic_regression()
-    return {"autolog_logreg_added_s": _added(mlflow, fit, 15, 25, log_models=False)}
+    return {"autolog_logreg_added_s": _added(mlflow, fit, 25, 40, log_models=False)}
 
 
 def scenario_autolog_grid_search(mlflow, workdir: Path) -> dict[str, float]:
