@@ -301,6 +301,17 @@ def test_exclusive_autolog_stays_out_of_user_runs(data):
     assert len(all_runs()) == 1
 
 
+def test_registered_model_name_registers_each_logged_model(data):
+    X, y = data
+    nbtrack.sklearn.autolog(registered_model_name="churn", log_input_examples=True)
+    LogisticRegression().fit(X, y)
+    LogisticRegression(C=2.0).fit(X, y)
+    version = nbtrack.MlflowClient().get_model_version("churn", 2)
+    assert version.run_id in {r.info.run_id for r in all_runs()}
+    info = nbtrack.models.get_model_info(f"runs:/{version.run_id}/model")
+    assert info.saved_input_example_info is not None  # log_input_examples=True
+
+
 def test_extra_tags_go_on_runs_autolog_creates(data):
     X, y = data
     nbtrack.sklearn.autolog(log_models=False, extra_tags={"team": "vision"})
