@@ -59,7 +59,9 @@ CELLS = [
     new_code_cell("comparison = nbtrack.compare_runs(train_ids)\ncomparison"),  # 4
     new_code_cell("sweep = nbtrack.show_sweep(parent.info.run_id)\nsweep"),  # 5
     new_code_cell("registry = nbtrack.show_registry()\nregistry"),  # 6
-    new_code_cell("%load_ext nbtrack\n%nbtrack runs metrics.accuracy > 0.84"),  # 7
+    new_code_cell(
+        "%load_ext nbtrack\nmagic_table = %nbtrack runs metrics.accuracy > 0.84\nmagic_table"
+    ),  # 7
 ]
 TABLE, DETAIL, COMPARE, SWEEP, REGISTRY, MAGIC = 2, 3, 4, 5, 6, 7
 ELSEWHERE = """\
@@ -202,4 +204,13 @@ def test_panels_render_and_round_trip(open_notebook, artifacts_dir: Path) -> Non
         artifacts_dir, "panels", cells=[DETAIL, COMPARE, SWEEP, REGISTRY]
     )
     assert len(shots) == 4
+
+    # Clearing an output removes the panel's view: it stops polling until shown again.
+    nb.page.evaluate(
+        """i => { const app = window.jupyterapp;
+                  app.shell.currentWidget.content.activeCellIndex = i;
+                  return app.commands.execute('notebook:clear-cell-output'); }""",
+        MAGIC,
+    )
+    assert nb.append_and_run("print(magic_table._presence.hidden)") == "True"
     nb.assert_no_errors()
