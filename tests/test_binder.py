@@ -66,6 +66,34 @@ def test_requirements_are_all_pinned() -> None:
     assert {"jupyterlab", "ipywidgets", "anywidget", "plotly", "scikit-learn"} <= names
 
 
+def test_requirements_satisfy_what_nbtrack_declares() -> None:
+    # postBuild installs nbtrack with --no-deps: its dependencies and the sklearn and notebook
+    # extras must all be pinned here, at versions their specifiers accept.
+    tomllib = pytest.importorskip("tomllib")
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = [
+        *project["dependencies"],
+        *project["optional-dependencies"]["sklearn"],
+        *project["optional-dependencies"]["notebook"],
+    ]
+    pins = {}
+    for line in (BINDER / "requirements.txt").read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line:
+            name, version = line.split("==")
+            pins[canonicalize_name(name)] = version
+    for text in declared:
+        requirement = Requirement(text)
+        name = canonicalize_name(requirement.name)
+        assert name in pins, f"binder/requirements.txt does not pin {requirement.name}"
+        assert requirement.specifier.contains(pins[name]), (
+            f"{requirement.name}=={pins[name]} in binder/requirements.txt is outside {text!r}"
+        )
+
+
 def test_runtime_and_post_build() -> None:
     assert (BINDER / "runtime.txt").read_text().strip() == "python-3.11"
     post_build = BINDER / "postBuild"
