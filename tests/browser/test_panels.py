@@ -102,6 +102,9 @@ def test_panels_render_and_round_trip(open_notebook, artifacts_dir: Path) -> Non
     nb.append_and_run("table.selected_run_ids = train_ids")
     nb.wait_for(".nbt-runs .nbt-count:has-text('3 selected')")
     assert table.locator("tr.nbt-selected").count() == 3
+    # The Compare button opens the comparison of the selection below the table.
+    table.locator("button", has_text="Compare 3 runs").click()
+    nb.wait_for(f".jp-Cell:nth-child({TABLE + 1}) :text('Comparing 3 runs')")
 
     # Type a filter: only the matching rows stay; a bad filter is reported inline.
     # Typed key by key: JupyterLab's shortcuts (a, b, d d…) must not fire in the box.
