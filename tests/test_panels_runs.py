@@ -185,15 +185,15 @@ def test_actions_open_panels_below(sweep):
     table = show_runs(live=False)
     table.selected_run_ids = [sweep["train-0"], sweep["train-1"]]
     table._on_msg(table.grid, {"action": "compare"}, [])
-    (opened,) = table.detail.children
+    _, opened = table.detail.children
     assert type(opened).__name__ == "CompareRuns" and opened.run_ids == table.selected_run_ids
     table._on_msg(table.grid, {"action": "sweep", "run_id": sweep["parent"]}, [])
-    (opened,) = table.detail.children
+    _, opened = table.detail.children
     assert type(opened).__name__ == "ParallelCoordinates"
     table._on_msg(table.grid, {"action": "open", "run_id": sweep["train-2"]}, [])
-    (opened,) = table.detail.children
+    close, opened = table.detail.children
     assert type(opened).__name__ == "RunDetail"
-    table._on_msg(table.grid, {"action": "close"}, [])
+    close.click()  # the Close button above the panel
     assert table.detail.children == ()
     assert opened._closed
 

@@ -122,7 +122,6 @@ class RunTable(Panel):
         )
         self.detail = ipywidgets.VBox()
         self.detail.add_class("nbtrack-subpanel")
-        self._opened: Panel | None = None
         self._updating = False
         self._live = live  # panels opened below the table refresh as the table does
         super().__init__(client=client, live=live)
@@ -258,14 +257,22 @@ class RunTable(Panel):
         elif action == "more" and isinstance(run_id, str):
             self._child_limits[run_id] = self._child_limits.get(run_id, self.grid.page_size) * 2
             self.refresh()
-        elif action == "close":
-            self._open(None)
 
     def _open(self, panel: Panel | None) -> None:
-        if self._opened is not None:
-            self._opened.close()
-        self._opened = panel
-        self.detail.children = () if panel is None else (panel,)
+        """Show a panel below the table (closing the one shown before), or none."""
+        for widget in self.detail.children:  # the panel shown before and its Close button
+            widget.close()
+        if panel is None:
+            self.detail.children = ()
+            return
+        close = ipywidgets.Button(description="Close", icon="times",
+                                  tooltip="Close this panel", layout={"width": "auto"})
+        close.on_click(self.callback(lambda _: self.close_opened()))
+        self.detail.children = (close, panel)
+
+    def close_opened(self) -> None:
+        """Close the panel shown below the table."""
+        self._open(None)
 
     def compare(self, run_ids: Sequence[str] | None = None) -> Panel:
         """Open the compare panel below the table (for the selection by default)."""
