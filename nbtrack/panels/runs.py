@@ -120,7 +120,8 @@ class RunTable(Panel):
             filter=filter or "", order_by=list(order_by), tree=tree,
             page_size=_page_size(page_size), title=title, actions=actions,
         )
-        self.detail = ipywidgets.VBox()
+        self.detail = ipywidgets.VBox(layout={"border_top": "2px solid #e5e7eb", "display": "none",
+                                              "padding": "6px 0 0 0", "margin": "8px 0 0 0"})
         self.detail.add_class("nbtrack-subpanel")
         self._updating = False
         self._live = live  # panels opened below the table refresh as the table does
@@ -262,11 +263,12 @@ class RunTable(Panel):
         """Show a panel below the table (closing the one shown before), or none."""
         for widget in self.detail.children:  # the panel shown before and its Close button
             widget.close()
+        self.detail.layout.display = None if panel is not None else "none"
         if panel is None:
             self.detail.children = ()
             return
-        close = ipywidgets.Button(description="Close", icon="times",
-                                  tooltip="Close this panel", layout={"width": "auto"})
+        close = ipywidgets.Button(description="Close", icon="times", tooltip="Close this panel",
+                                  layout={"width": "auto", "align_self": "flex-end"})
         close.on_click(self.callback(lambda _: self.close_opened()))
         self.detail.children = (close, panel)
 
