@@ -370,7 +370,8 @@ class LiveSummary:
         while not self._stop.wait(REFRESH_S):
             try:
                 summary = RunSummary.read(self.run_id)
-                if summary.run.data.metrics != self._shown_metrics:
+                metrics = summary.run.data.metrics
+                if metrics and metrics != self._shown_metrics:  # nothing to show before
                     self._show(summary)
             except Exception:  # the store is busy or gone; the final summary still comes
                 continue

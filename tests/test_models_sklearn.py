@@ -195,6 +195,16 @@ def test_sklearn_numpy_scipy_classes_are_trusted(tmp_path, iris):
     np.testing.assert_array_equal(loaded.predict(x), search.predict(x))
 
 
+def test_scikit_learn_functions_are_trusted(tmp_path, iris):
+    # a search scored by name holds sklearn.metrics' function (MLflow's autolog case)
+    x, y = iris
+    search = GridSearchCV(LogisticRegression(max_iter=500), {"C": [0.1, 1.0]}, cv=2,
+                          scoring="balanced_accuracy").fit(x, y)
+    nbtrack.sklearn.save_model(search, tmp_path / "m")
+    loaded = nbtrack.sklearn.load_model(str(tmp_path / "m"))
+    np.testing.assert_array_equal(loaded.predict(x), search.predict(x))
+
+
 @pytest.mark.parametrize(
     ("model", "type_name"),
     [
@@ -202,6 +212,9 @@ def test_sklearn_numpy_scipy_classes_are_trusted(tmp_path, iris):
         (make_pipeline(FunctionTransformer(double), LogisticRegression(max_iter=1000)), "double"),
         # an estimator class defined by the user
         (make_pipeline(Doubler(), LogisticRegression(max_iter=1000)), "Doubler"),
+        # a numpy function (numpy.save in its place would write files when called)
+        (make_pipeline(FunctionTransformer(np.sort), LogisticRegression(max_iter=1000)),
+         "sort"),
     ],
 )
 def test_skops_refuses_untrusted_types(tmp_path, iris, model, type_name):

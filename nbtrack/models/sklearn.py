@@ -4,7 +4,8 @@ Formats (the ``serialization_format`` of ``MLmodel``'s ``sklearn`` flavor, as in
 
 * ``"skops"`` (default), ``model.skops``: loading builds only the types the file declares,
   and nbtrack accepts a declared type only if it is a class of scikit-learn, numpy or scipy
-  (``sklearn.*``, ``numpy.*``, ``scipy.*``), a type skops trusts itself, or one the caller
+  (``sklearn.*``, ``numpy.*``, ``scipy.*``) or a function of scikit-learn (a scorer's
+  metric), a type skops trusts itself, or one the caller
   lists in ``trusted_types``. Anything else (a function or class of your own) is refused
   with :class:`~nbtrack.errors.UnsafeModelError` naming it. The ``skops_trusted_types`` that
   ``MLmodel`` carries are written for MLflow's loader but never read by nbtrack: a list that
@@ -16,6 +17,7 @@ Formats (the ``serialization_format`` of ``MLmodel``'s ``sklearn`` flavor, as in
 from __future__ import annotations
 
 import importlib
+import inspect
 import pickle
 import warnings
 from pathlib import Path
@@ -123,15 +125,23 @@ def load(
 
 
 def is_trusted_class(type_name: str) -> bool:
-    """Whether a skops type name is a class defined in scikit-learn, numpy or scipy."""
+    """Whether a skops type name is a class of scikit-learn, numpy or scipy.
+
+    Functions of scikit-learn itself (a scorer's metric, such as
+    ``sklearn.metrics._regression.root_mean_squared_error``) are trusted too; functions of
+    numpy and scipy are not (``numpy.save`` called by a FunctionTransformer writes files).
+    """
     module_name, _, attr = type_name.rpartition(".")
-    if module_name.split(".")[0] not in TRUSTED_PACKAGES or not attr:
+    package = module_name.split(".")[0]
+    if package not in TRUSTED_PACKAGES or not attr:
         return False
     try:
         found = getattr(importlib.import_module(module_name), attr, None)
     except ImportError:
         return False
-    return isinstance(found, type) and found.__module__ == module_name
+    if isinstance(found, type):
+        return found.__module__ == module_name
+    return package == "sklearn" and inspect.isfunction(found) and found.__module__ == module_name
 
 
 class SklearnModelWrapper:

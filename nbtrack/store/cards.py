@@ -55,18 +55,18 @@ class CardStore:
             for row in self.db.query(
                 "SELECT t.run_uuid FROM tags t JOIN runs r ON r.run_uuid = t.run_uuid "
                 f"WHERE t.key = ? AND t.value IN ({_marks(values)}) "
-                "AND r.lifecycle_stage = 'active' ORDER BY r.start_time, r.run_uuid",
+                "AND r.lifecycle_stage = 'active' ORDER BY r.start_time, r.rowid",
                 (key, *values),
             )
         ]
 
     def child_run_ids(self, parent_run_id: str) -> list[str]:
-        """Ids of the active child runs of a run, oldest first."""
+        """Ids of the active child runs of a run, in the order they were created."""
         return [
             row[0]
             for row in self.db.query(
                 "SELECT run_uuid FROM runs WHERE parent_run_id = ? AND lifecycle_stage = 'active' "
-                "ORDER BY start_time, run_uuid",
+                "ORDER BY start_time, rowid",  # autolog's children share a start time
                 (parent_run_id,),
             )
         ]
