@@ -69,6 +69,22 @@ import subprocess, sys
 subprocess.run([sys.executable, "-c", "import nbtrack; nbtrack.set_experiment('browser-demo'); "
                 "nbtrack.start_run(run_name='elsewhere'); nbtrack.end_run()"], check=True)
 """
+TRAINING = """\
+import time
+with nbtrack.start_run(run_name="training-live"):
+    for step in range(40):
+        nbtrack.log_metric("accuracy", step / 40, step=step)
+        time.sleep(0.2)
+"""
+START_CELL = """code => {
+    const app = window.jupyterapp;
+    const notebook = app.shell.currentWidget.content;
+    notebook.model.sharedModel.insertCell(notebook.model.cells.length,
+                                          { cell_type: 'code', source: code });
+    notebook.activeCellIndex = notebook.model.cells.length - 1;
+    app.commands.execute('notebook:run-cell');  // not awaited: the cell keeps running
+}"""
+KERNEL_STATUS = "() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status"
 SCROLL = """([top, left]) => {
     const box = document.querySelector('.nbt-scroll');
     if (top !== null) { box.scrollTop = top; box.scrollLeft = left; }
@@ -151,6 +167,24 @@ def test_panels_render_and_round_trip(open_notebook, artifacts_dir: Path) -> Non
     table.locator(".nbt-scroll").screenshot(path=str(artifacts_dir / "panels-table-metrics.png"))
     nb.page.evaluate(SCROLL, [0, 0])
 
+    # While a cell trains (the kernel busy), the table shows the run and its metric move.
+    nb.page.evaluate(START_CELL, TRAINING)
+    live_row = table.locator("tbody tr[data-id]").filter(has_text="training-live")
+    live_row.locator(".nbt-running").wait_for(timeout=30_000)
+    first = live_row.locator(".nbt-num").first.inner_text()
+    nb.page.wait_for_function(
+        """before => {
+            const row = [...document.querySelectorAll('.nbt-runs tbody tr[data-id]')]
+                .find(r => r.innerText.includes('training-live'));
+            return !!row && row.querySelector('.nbt-num').innerText !== before;
+        }""",
+        arg=first,
+        timeout=30_000,
+    )
+    assert nb.page.evaluate(KERNEL_STATUS) == "busy"  # updated while the cell still runs
+    nb.wait_idle(60)
+    live_row.locator(".nbt-finished").wait_for(timeout=30_000)
+
     # Open the sweep from the parent's row: parallel coordinates appear under the table.
     sweep_row.locator(".nbt-chip").click()
     nb.wait_for(f".jp-Cell:nth-child({TABLE + 1}) .js-plotly-plot .parcoords")
@@ -200,7 +234,7 @@ def test_panels_render_and_round_trip(open_notebook, artifacts_dir: Path) -> Non
     # %nbtrack runs shows the same live table, filtered.
     magic = nb.output(MAGIC)
     names = magic.locator(".nbt-runs tbody tr[data-id] .nbt-name").all_inner_texts()
-    assert sorted(names) == ["model", "train-1", "train-2"]
+    assert sorted(names) == ["model", "train-1", "train-2", "training-live"]
 
     nb.wait_widgets_rendered()
     shots = nb.screenshot_outputs(
