@@ -44,7 +44,7 @@ def test_params_differences_and_pipeline_steps(run_ids):
         "svc": ["svc__C", "svc__kernel"],
     }
     titles = [box.get_title(0) for box in panel.steps.children]
-    assert titles == ["scaler: 1 params, 0 differ", "svc: 2 params, 2 differ"]
+    assert titles == ["scaler: 1 param, 0 differ", "svc: 2 params, 2 differ"]
     assert "background:#fff3bf" in panel.params.value  # the differing seed is highlighted
     assert "memory" in panel.params.value
 

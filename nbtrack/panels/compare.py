@@ -142,7 +142,9 @@ class CompareRuns(Panel):
                 table.value = html
             n_diff = sum(k in differ for k in keys)
             box = ipywidgets.Accordion(children=[table], selected_index=None)
-            box.set_title(0, f"{step}: {len(keys)} params, {n_diff} differ")
+            plural = "s" if len(keys) != 1 else ""
+            box.set_title(0, f"{step}: {len(keys)} param{plural}, {n_diff} differ"
+                          + ("s" if n_diff == 1 else ""))
             boxes.append(box)
         if [b.get_title(0) for b in self.steps.children] != [b.get_title(0) for b in boxes]:
             self.steps.children = boxes  # only rebuilt when the steps change: open ones stay

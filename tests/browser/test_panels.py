@@ -23,7 +23,8 @@ nbtrack.set_experiment("browser-demo")
 rng = np.random.default_rng(0)
 for i, (lr, opt) in enumerate([(0.1, "adam"), (0.01, "sgd"), (0.001, "adam")]):
     with nbtrack.start_run(run_name=f"train-{i}"):
-        nbtrack.log_params({"lr": lr, "optimizer": opt, "epochs": 10})
+        nbtrack.log_params({"lr": lr, "optimizer": opt, "epochs": 10,
+                            "clf__C": 10 * lr, "clf__penalty": "l2", "scaler__with_mean": True})
         nbtrack.set_tag("team", "vision" if i % 2 else "nlp")
         for step in range(10):
             nbtrack.log_metric("loss", float(np.exp(-step * lr * 10) + i / 10), step=step)
