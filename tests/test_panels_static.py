@@ -1,4 +1,5 @@
-"""Panels where no widget manager runs: a saved notebook keeps static HTML and text.
+"""Panels where no widget manager runs: a saved notebook keeps static HTML and text;
+without the ``notebook`` extra, one clear error naming it.
 
 nbviewer and GitHub show a notebook's saved ``text/html``; a terminal shows ``text/plain``.
 The notebook is executed by nbclient (a real kernel, no browser), as CI or
@@ -6,6 +7,9 @@ The notebook is executed by nbclient (a real kernel, no browser), as CI or
 """
 
 from __future__ import annotations
+
+import subprocess
+import sys
 
 import nbformat
 import pytest
@@ -48,3 +52,18 @@ def test_saved_notebook_holds_static_renderings(tmp_path):
         assert in_html in data["text/html"], code  # what nbviewer and GitHub show
         assert "<script" not in data["text/html"], code
         assert in_text in data["text/plain"], code  # what a terminal shows
+
+
+@pytest.mark.parametrize("package", ["ipywidgets", "anywidget", "plotly"])
+def test_a_missing_extra_is_named(package):
+    code = (
+        f"import sys; sys.modules[{package!r}] = None\n"
+        "import nbtrack\n"
+        "try:\n"
+        "    nbtrack.show_runs()\n"
+        "except nbtrack.errors.MissingDependency as exc:\n"
+        "    print(exc)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert f"needs the '{package}' package" in result.stdout, result.stderr
+    assert "pip install 'nbtrack[notebook]'" in result.stdout

@@ -8,16 +8,25 @@ widget manager runs (nbviewer, GitHub, a terminal). Importing this package needs
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Sequence
 
-from nbtrack.client import MlflowClient
-from nbtrack.errors import ExperimentNotFound, InvalidParameter
-from nbtrack.panels.base import Panel
-from nbtrack.panels.compare import CompareRuns
-from nbtrack.panels.registry import RegistryBrowser
-from nbtrack.panels.run_detail import RunDetail
-from nbtrack.panels.runs import RunGrid, RunTable
-from nbtrack.panels.sweep import ParallelCoordinates
+from nbtrack.errors import missing
+
+for _package in ("ipywidgets", "anywidget", "plotly"):
+    try:
+        importlib.import_module(_package)
+    except ImportError as _exc:
+        raise missing(_package, "notebook", "the nbtrack panels") from _exc
+
+from nbtrack.client import MlflowClient  # noqa: E402
+from nbtrack.errors import ExperimentNotFound, InvalidParameter  # noqa: E402
+from nbtrack.panels.base import Panel  # noqa: E402
+from nbtrack.panels.compare import CompareRuns  # noqa: E402
+from nbtrack.panels.registry import RegistryBrowser  # noqa: E402
+from nbtrack.panels.run_detail import RunDetail  # noqa: E402
+from nbtrack.panels.runs import RunGrid, RunTable  # noqa: E402
+from nbtrack.panels.sweep import ParallelCoordinates  # noqa: E402
 
 __all__ = [
     "CompareRuns",
