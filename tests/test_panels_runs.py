@@ -89,6 +89,25 @@ def test_tree_nests_children_and_expands(sweep):
     assert len(names(table)) == 8
 
 
+def test_tree_of_any_depth():
+    with nbtrack.start_run(run_name="a") as a:
+        with nbtrack.start_run(run_name="b", nested=True) as b:
+            with nbtrack.start_run(run_name="c", nested=True):
+                nbtrack.log_param("x", 1)
+    table = show_runs(live=False)
+    assert [(r["name"], r["children"], r["descendants"]) for r in table.grid.rows] == [
+        ("a", 1, 2)
+    ]
+    table.grid.expanded = [a.info.run_id]
+    assert [(r["name"], r["depth"], r["children"]) for r in table.grid.rows] == [
+        ("a", 0, 1), ("b", 1, 1)
+    ]
+    table.grid.expanded = [a.info.run_id, b.info.run_id]
+    assert [(r["name"], r["depth"]) for r in table.grid.rows] == [("a", 0), ("b", 1), ("c", 2)]
+    table.filter = "params.x = '1'"  # c matches, its parents do not: c is a root
+    assert [(r["name"], r["depth"]) for r in table.grid.rows] == [("c", 0)]
+
+
 def test_show_more_children(sweep):
     table = show_runs(live=False, page_size=2)
     table.grid.expanded = [sweep["parent"]]
