@@ -135,3 +135,21 @@ def test_static_renderings(registry):
     bundle = browser._repr_mimebundle_()
     assert "clf" in bundle["text/html"] and "other" in bundle["text/html"]
     assert bundle["text/plain"].startswith("Model registry")
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "it's",  # a single quote: the filter quotes with "
+        'say "hi"',  # double quotes: the filter quotes with '
+        "it's \"both\"",  # both: no filter string can hold it
+    ],
+)
+def test_names_with_quotes(name):
+    client = nbtrack.MlflowClient()
+    client.create_registered_model(name)
+    with nbtrack.start_run() as run:
+        nbtrack.log_text("x", "model/MLmodel")
+    client.create_model_version(name, f"runs:/{run.info.run_id}/model", run.info.run_id)
+    browser = show_registry(model=name, live=False)
+    assert browser.model == name and browser.version_list.options == (("Version 1", "1"),)

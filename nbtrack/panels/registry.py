@@ -155,11 +155,7 @@ class RegistryBrowser(Panel):
             self.model_list.options = names
             self.model_list.value = current if current in names else (names[0] if names else None)
         name = self.model_list.value
-        self.versions = (
-            sorted(self.client.search_model_versions(f"name = '{_quote(name)}'"),
-                   key=lambda v: -int(v.version))
-            if name else []
-        )
+        self.versions = _versions(self.client, name) if name else []
         options = [(_version_label(v), v.version) for v in self.versions]
         self.version_list.rows = min(max(len(options), 3), 10)
         if list(self.version_list.options) != options:
@@ -316,11 +312,17 @@ class RegistryBrowser(Panel):
     def _versions_of(self, name: str) -> list[ModelVersion]:
         if name == self.model:
             return self.versions
-        return list(self.client.search_model_versions(f"name = '{_quote(name)}'"))
+        return _versions(self.client, name)
 
 
-def _quote(name: str | None) -> str:
-    return (name or "").replace("'", "''")
+def _versions(client: MlflowClient, name: str) -> list[ModelVersion]:
+    """A model's versions, newest first (the filter grammar has no escapes: pick quotes)."""
+    if "'" not in name or '"' not in name:
+        quote = '"' if "'" in name else "'"
+        found = client.search_model_versions(f"name = {quote}{name}{quote}")
+    else:  # both quotes in the name: no filter string can hold it
+        found = [v for v in client.search_model_versions() if v.name == name]
+    return sorted(found, key=lambda v: -int(v.version))
 
 
 def _set(widget: ipywidgets.HTML, value: str) -> None:
