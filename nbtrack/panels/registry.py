@@ -319,7 +319,7 @@ def _versions(client: MlflowClient, name: str) -> list[ModelVersion]:
     """A model's versions, newest first (the filter grammar has no escapes: pick quotes)."""
     if "'" not in name or '"' not in name:
         quote = '"' if "'" in name else "'"
-        found = client.search_model_versions(f"name = {quote}{name}{quote}")
+        found = list(client.search_model_versions(f"name = {quote}{name}{quote}"))
     else:  # both quotes in the name: no filter string can hold it
         found = [v for v in client.search_model_versions() if v.name == name]
     return sorted(found, key=lambda v: -int(v.version))
