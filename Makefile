@@ -14,8 +14,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e ".[dev]"
 	touch $(STAMP)
 
+DEMO_PORT ?= 8888
+# JupyterLab refuses to run as root unless told to (CI and containers run as root).
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
+	@echo "\nJupyterLab on the demo notebooks: open the URL with the token printed below (Ctrl+C stops it)."
+	$(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --port=$(DEMO_PORT) --ServerApp.port_retries=0 \
+		--ServerApp.root_dir=notebooks --LabApp.default_url=/lab/tree/01-quickstart.ipynb $(ALLOW_ROOT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

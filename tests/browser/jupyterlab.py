@@ -35,7 +35,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -540,9 +540,31 @@ class NotebookPage:
             output = self.output(index)
             output.scroll_into_view_if_needed()
             path = directory / f"{prefix}-cell{index:02d}.png"
-            output.screenshot(path=str(path), animations="disabled")
+            with self._tall_enough(output):
+                output.screenshot(path=str(path), animations="disabled")
             paths.append(path)
         return paths
+
+    @contextlib.contextmanager
+    def _tall_enough(self, output: Locator) -> Iterator[None]:
+        """Grow the window while shooting an output taller than it.
+
+        The notebook scrolls inside JupyterLab's panel, not the page, so the part of a tall
+        output outside the window would come out as grey background.
+        """
+        viewport = self.page.viewport_size
+        box = output.bounding_box()
+        if viewport is None or box is None or box["height"] + 200 <= viewport["height"]:
+            yield
+            return
+        self.page.set_viewport_size(
+            {"width": viewport["width"], "height": int(box["height"]) + 400}
+        )
+        try:
+            output.scroll_into_view_if_needed()
+            yield
+        finally:
+            self.page.set_viewport_size(viewport)
 
     def errors(self, settle: float = 10.0) -> list[str]:
         """Every error a person would notice, one line each; empty when all is well.
