@@ -157,6 +157,9 @@ function render({ model, el }) {
   const clearFilter = h("button", { class: "nbt-button nbt-quiet", textContent: "Clear", title: "Show every run" });
   const treeBox = h("input", { type: "checkbox" });
   const treeLabel = h("label", { class: "nbt-check", title: "Nest child runs under their parent" }, [treeBox, "Nest child runs"]);
+  const constantBox = h("input", { type: "checkbox" });
+  const constantLabel = h("label", { class: "nbt-check", title: "Hide the params, metrics and tags that have the same value in every run" },
+    [constantBox, "Only differing columns"]);
   const count = h("span", { class: "nbt-count" });
   const compareButton = h("button", { class: "nbt-button nbt-primary", textContent: "Compare" });
   const unselectButton = h("button", { class: "nbt-button nbt-quiet", textContent: "Clear selection" });
@@ -174,13 +177,15 @@ function render({ model, el }) {
     PAGE_SIZES.map((n) => h("option", { value: String(n), textContent: `${n} per page` })));
   const pager = h("div", { class: "nbt-pager" }, [prev, pageInfo, next, sizeSelect]);
   const toolbar = h("div", { class: "nbt-toolbar" }, [
-    filterInput, applyButton, clearFilter, treeLabel, h("span", { class: "nbt-spacer" }),
+    filterInput, applyButton, clearFilter, treeLabel, constantLabel, h("span", { class: "nbt-spacer" }),
     count, compareButton, unselectButton,
   ]);
   const root = h("div", { class: "nbt-runs" }, [title, toolbar, error, scroller, empty, pager]);
   el.append(root);
 
-  /** @returns {Column[]} */ const columns = () => model.get("columns") || [];
+  /** The columns shown: all, or only those whose values differ between runs. @returns {Column[]} */
+  const columns = () => (model.get("columns") || []).filter(
+    (/** @type {Column} */ c) => !model.get("hide_constant") || c.varies || c.group === "attributes");
   /** @returns {Row[]} */ const rows = () => model.get("rows") || [];
   /** @returns {string[]} */ const selected = () => model.get("selected_run_ids") || [];
 
@@ -333,6 +338,7 @@ function render({ model, el }) {
     filterInput.classList.toggle("nbt-invalid", Boolean(message));
     clearFilter.style.display = model.get("filter") || filterInput.value ? "" : "none";
     treeBox.checked = Boolean(model.get("tree"));
+    constantBox.checked = Boolean(model.get("hide_constant"));
     title.textContent = model.get("title") || "";
     title.style.display = model.get("title") ? "" : "none";
   }
@@ -367,6 +373,7 @@ function render({ model, el }) {
     save("filter", "");
   });
   treeBox.addEventListener("change", () => save("tree", treeBox.checked));
+  constantBox.addEventListener("change", () => save("hide_constant", constantBox.checked));
   compareButton.addEventListener("click", () => model.send({ action: "compare" }));
   unselectButton.addEventListener("click", () => save("selected_run_ids", []));
   prev.addEventListener("click", () => save("page", Math.max(0, (model.get("page") || 0) - 1)));
@@ -433,6 +440,7 @@ function render({ model, el }) {
     ["change:page_size", drawCounts],
     ["change:order_by", drawHead],
     ["change:expanded", drawBody],
+    ["change:hide_constant", () => { drawFilter(); onColumns(); }],
   ]);
   for (const [event, fn] of handlers) model.on(event, fn);
   drawAll();

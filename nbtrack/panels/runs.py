@@ -47,6 +47,7 @@ class RunGrid(anywidget.AnyWidget):
     page = traitlets.Int(0).tag(sync=True)
     page_size = traitlets.Int(50).tag(sync=True)
     tree = traitlets.Bool(True).tag(sync=True)
+    hide_constant = traitlets.Bool(False).tag(sync=True)
     expanded = traitlets.List(traitlets.Unicode()).tag(sync=True)
     selected_run_ids = traitlets.List(traitlets.Unicode()).tag(sync=True)
     title = traitlets.Unicode("").tag(sync=True)

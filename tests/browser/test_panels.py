@@ -216,6 +216,15 @@ def test_panels_render_and_round_trip(open_notebook, artifacts_dir: Path) -> Non
     nb.wait_for(f".jp-Cell:nth-child({SWEEP + 1}) .nbt-count:has-text('2 runs')")
     assert nb.append_and_run("print(len(sweep.selected))") == "2"
 
+    # "Only differing columns" hides what the two runs share (max_iter, solver).
+    linked = sweep.locator(".nbt-runs")
+    assert linked.locator("thead th", has_text="max_iter").count() == 1
+    linked.locator("label", has_text="Only differing columns").click()
+    nb.wait_for(f".jp-Cell:nth-child({SWEEP + 1}) .nbt-runs thead th:has-text('alpha')")
+    assert linked.locator("thead th", has_text="max_iter").count() == 0
+    assert linked.locator("thead th", has_text="solver").count() == 0
+    assert nb.append_and_run("print(sweep.table.grid.hide_constant)") == "True"
+
     # The registry: confirm an alias, and the versions list shows it.
     registry = nb.output(REGISTRY)
     registry.locator("input[placeholder^='alias']").fill("champion")
