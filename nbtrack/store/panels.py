@@ -318,6 +318,8 @@ def panel_queries(store: TrackingStore) -> PanelQueries:
     with _queries_lock:
         found = _queries.get(key)
         if found is None or found.store is not store:
+            if found is not None:  # the store was reopened (close_all): so is the connection
+                found.close()
             found = _queries[key] = PanelQueries(store)
         return found
 
