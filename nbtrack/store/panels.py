@@ -7,7 +7,8 @@ Panels read through a connection of their own (one per store file and process), 
   queries themselves never trigger;
 - a refresh can hold the runs it shows in a temporary table (``shown``), computed once
   from the scope and filter and then counted, paged, sorted and summarised by key, all
-  in SQL. A panel over 10,000 runs reads one page of them.
+  in SQL, and kept while neither the scope nor the store changes (a page turn or a sort
+  reads only the page). A panel over 10,000 runs reads one page of them.
 
 Tree rule: a shown run sits under its parent when the parent is shown too; otherwise it
 is a root. So every matching run appears exactly once, whatever the filter.
