@@ -59,6 +59,14 @@ def run_scenario(python: str, module: str, scenario: str, library: str) -> dict[
     return json.loads(lines[-1][len("RESULT ") :])
 
 
+def panel_timings(python: str) -> dict[str, float]:
+    """The panels at 10,000 runs (bench/panels.py); MLflow has no panels to compare."""
+    out = subprocess.run(
+        [python, str(HERE / "panels.py"), "--json"], capture_output=True, text=True, check=True
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def scenarios(only: str | None) -> list[tuple[str, str]]:
     """(module, scenario) pairs found in bench/scenarios_*.py."""
     found = []
@@ -100,6 +108,12 @@ def _ratio(key: str, ours: float, theirs: float | None) -> float | None:
     return ours / theirs if key.endswith("_per_s") else theirs / ours
 
 
+def _ratio_text(ratio: float | None) -> str:
+    if ratio is None:
+        return "—"
+    return f"{ratio:,.0f}×" if ratio >= 10 else f"{ratio:.1f}×"
+
+
 def _fmt(key: str, value: float | None) -> str:
     if value is None:
         return "—"
@@ -121,12 +135,10 @@ def table(rows: list[tuple[str, float, float | None]]) -> str:
         "|---|---:|---:|---:|---|:-:|",
     ]
     for key, ours, theirs in rows:
-        ratio = _ratio(key, ours, theirs)
         target, ok = verdict(key, ours, theirs)
-        ratio_text = f"{ratio:,.0f}×" if ratio and ratio >= 10 else f"{ratio:.1f}×" if ratio else "—"
         out.append(
-            f"| {key} | {_fmt(key, ours)} | {_fmt(key, theirs)} | {ratio_text} | {target} | "
-            f"{'✓' if ok else '✗'} |"
+            f"| {key} | {_fmt(key, ours)} | {_fmt(key, theirs)} | "
+            f"{_ratio_text(_ratio(key, ours, theirs))} | {target} | {'✓' if ok else '✗'} |"
         )
     return "\n".join(out)
 
@@ -148,6 +160,11 @@ def main() -> int:
         theirs = run_scenario(theirs_py, module, scenario, "mlflow")
         for key, value in ours.items():
             rows.append((key, value, theirs.get(key)))
+            print(table(rows[-1:]).splitlines()[-1], flush=True)
+
+    if args.only in (None, "panels"):
+        for key, value in panel_timings(ours_py).items():
+            rows.append((key, value, None))
             print(table(rows[-1:]).splitlines()[-1], flush=True)
 
     text = table(rows)

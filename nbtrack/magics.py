@@ -169,6 +169,8 @@ class NbtrackMagics(Magics):
     def nbtrack(self, line: str) -> Any:
         """``%nbtrack runs [filter]``, ``run RUN_ID``, ``experiment NAME``, ``autolog on|off``."""
         args = _nbtrack_parser().parse_args(_split(line))
+        if args.command == "runs":  # a filter is MLflow's grammar, not shell words: keep quotes
+            args.filter = line.strip().split(None, 1)[1:]
         try:
             return self._command(args)
         except NbtrackError as exc:

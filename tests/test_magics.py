@@ -249,8 +249,11 @@ def test_runs_lists_the_experiment_s_runs_with_a_filter(ip):
     assert {"metrics.score", "params.score"} <= set(table.static_text().split())
     filtered = ip.run_line_magic("nbtrack", "runs metrics.score > 0.5")
     assert [row["name"] for row in filtered.grid.rows] == ["high"]
-    table.close()
-    filtered.close()
+    # string values keep their quotes: the filter is MLflow's grammar, not shell words
+    by_tag = ip.run_line_magic("nbtrack", "runs tags.`mlflow.runName` = 'low'")
+    assert [row["name"] for row in by_tag.grid.rows] == ["low"]
+    for panel in (table, filtered, by_tag):
+        panel.close()
 
 
 def test_run_shows_one_run(ip):

@@ -1,6 +1,8 @@
 """How fast the run table and the sweep answer at scale (nbtrack only: MLflow has no panels).
 
-Usage: python scripts/bench_panels.py [--runs 10000] [--children 2000]
+Usage: python bench/panels.py [--runs 10000] [--children 2000] [--json]
+
+``bench/run.py`` (``make bench``) runs it and puts its figures in the README's table.
 
 Builds a store of ``--runs`` runs in a temporary folder (autolog-like: 10 params, 4 metrics
 of which one has a 20-step history, 6 tags; a tenth of the runs nested under 100 parents),
@@ -95,6 +97,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10_000)
     parser.add_argument("--children", type=int, default=2_000)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     results: dict[str, float] = {"import_panels_s": import_time()}
     with tempfile.TemporaryDirectory() as tmp:
@@ -136,6 +139,7 @@ def main() -> None:
         results["refresh_after_write_s"] = median_time(write_and_refresh)
 
         parent = build_sweep(client, exp, args.children)
+
         def open_sweep() -> None:
             store_panels.close_all()
             ParallelCoordinates(parent, client=client, live=False)
@@ -145,6 +149,9 @@ def main() -> None:
         sweep = ParallelCoordinates(parent, client=client, live=False)
         brushes = iter([(2.5, 3.5), (0.5, 4.5)] * 5)
         results["sweep_brush_s"] = median_time(lambda: sweep.brush("depth", *next(brushes)))
+    if args.json:
+        print(json.dumps({f"panels_{key}": value for key, value in results.items()}))
+        return
     width = max(len(k) for k in results)
     for key, value in results.items():
         print(f"{key:<{width}}  {value * 1000:9.1f} ms")
