@@ -9,6 +9,7 @@ import io
 import json
 import posixpath
 from collections.abc import Sequence
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -132,7 +133,7 @@ class MlflowClient(RegistryClient):
             for k, v in (tags or {}).items()
         }
         name = run_name or clean.get("mlflow.runName") or random_run_name()
-        info = self.store.create_run(
+        return self.store.create_run(
             experiment_id=str(experiment_id),
             user_id=clean.get("mlflow.user") or user(),
             start_time=validation.whole_number("start_time", start_time)
@@ -142,7 +143,6 @@ class MlflowClient(RegistryClient):
             run_name=validation.run_name(name),
             parent_run_id=clean.get("mlflow.parentRunId"),
         )
-        return self.store.get_run(info.run_id)
 
     def get_run(self, run_id: str) -> Run:
         """The run with its params, latest metrics, tags and inputs."""
@@ -359,11 +359,14 @@ def _check_status(status: str) -> None:
         )
 
 
+_KEY, _VALUE, _TIMESTAMP, _STEP = (attrgetter(a) for a in ("key", "value", "timestamp", "step"))
+
+
 def _checked_metrics(metrics: Sequence[Metric]) -> Sequence[Metric]:
-    for key in {m.key for m in metrics}:
+    for key in set(map(_KEY, metrics)):
         validation.validate_key(key, "metric")
-    value_types = {type(m.value) for m in metrics}
-    int_types = {type(m.timestamp) for m in metrics} | {type(m.step) for m in metrics}
+    value_types = set(map(type, map(_VALUE, metrics)))
+    int_types = set(map(type, map(_TIMESTAMP, metrics))) | set(map(type, map(_STEP, metrics)))
     if value_types <= {float, int} and int_types <= {int}:
         return metrics  # the common case, checked without building new objects
     return [

@@ -21,8 +21,9 @@ PYTHON_VERSION = "nbtrack.python.version"
 NOTEBOOK_PATH = "nbtrack.notebook.path"
 
 
+@lru_cache(maxsize=1)
 def user() -> str:
-    """The user name, as MLflow records it."""
+    """The user name, as MLflow records it (fixed for the life of a process)."""
     try:
         return getpass.getuser()
     except (KeyError, OSError):
@@ -65,7 +66,7 @@ def source() -> tuple[str, str]:
         return "<ipython>", "NOTEBOOK"
     main = sys.argv[0] if sys.argv and sys.argv[0] else "<python>"
     if main not in ("-c", "-m") and not main.startswith("<"):
-        main = str(Path(main).absolute())
+        main = os.path.abspath(main)
     return main, "LOCAL"
 
 
@@ -80,8 +81,8 @@ def run_tags() -> dict[str, str]:
     }
     if kind == "NOTEBOOK" and name != "<ipython>":
         tags[NOTEBOOK_PATH] = name
-    start = Path(name).parent if kind == "LOCAL" and Path(name).exists() else Path.cwd()
-    commit, branch = git_head(str(start))
+    start = os.path.dirname(name) if kind == "LOCAL" and os.path.isfile(name) else os.getcwd()
+    commit, branch = git_head(start)
     if commit:
         tags[GIT_COMMIT] = commit
     if branch:
@@ -103,34 +104,42 @@ def _git_dir(start: str) -> Path | None:
 
 
 def git_head(start: str) -> tuple[str | None, str | None]:
-    """(commit, branch) of the repository containing ``start``, read from ``.git``."""
+    """(commit, branch) of the repository containing ``start``, read from ``.git``.
+
+    Read anew for every run (a commit between two runs must show), with plain file
+    reads: this is on the path of every ``start_run``.
+    """
     git_dir = _git_dir(start)
     if git_dir is None:
         return None, None
-    try:
-        head = (git_dir / "HEAD").read_text().strip()
-    except OSError:
+    head = _read(os.path.join(git_dir, "HEAD"))
+    if not head:
         return None, None
     if not head.startswith("ref:"):
-        return head or None, None
+        return head, None
     ref = head[len("ref:") :].strip()
     branch = ref.removeprefix("refs/heads/")
-    common = _common_dir(git_dir)
-    for base in (git_dir, common):
-        ref_file = base / ref
-        if ref_file.is_file():
-            return ref_file.read_text().strip() or None, branch
-    packed = common / "packed-refs"
-    if packed.is_file():
-        for line in packed.read_text().splitlines():
-            sha, _, name = line.partition(" ")
-            if name == ref:
-                return sha, branch
+    common = _common_dir(str(git_dir))
+    for base in (str(git_dir), common):
+        sha = _read(os.path.join(base, ref))
+        if sha:
+            return sha, branch
+    for line in (_read(os.path.join(common, "packed-refs")) or "").splitlines():
+        sha, _, name = line.partition(" ")
+        if name == ref:
+            return sha, branch
     return None, branch  # a branch with no commit yet
 
 
-def _common_dir(git_dir: Path) -> Path:
-    common = git_dir / "commondir"
-    if common.is_file():
-        return (git_dir / common.read_text().strip()).resolve()
-    return git_dir
+def _read(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read().strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+@lru_cache(maxsize=32)
+def _common_dir(git_dir: str) -> str:
+    common = _read(os.path.join(git_dir, "commondir"))
+    return os.path.realpath(os.path.join(git_dir, common)) if common else git_dir

@@ -91,13 +91,13 @@ class RegistryClient:
     ) -> PagedList[RegisteredModel]:
         """Registered models matching ``name LIKE 'x%'``, ``tags.k = 'v'``… (AND-ed)."""
         from nbtrack.search import registered_models_query
-        from nbtrack.store.tracking import _decode_token, _encode_token
+        from nbtrack.store.tracking import decode_page_token, encode_page_token
 
         limit = check.max_results(max_results, SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD)
-        offset = _decode_token(page_token)
+        offset = decode_page_token(page_token)
         query = registered_models_query(filter_string, order_by)
         items, more = self.registry_store.search_registered_models(query, limit, offset)
-        return PagedList(items, _encode_token(offset + limit) if more else None)
+        return PagedList(items, encode_page_token(offset + limit) if more else None)
 
     def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
         """Rename a registered model; its versions, aliases and tags follow."""
@@ -247,13 +247,13 @@ class RegistryClient:
     ) -> PagedList[ModelVersion]:
         """Versions matching ``name = 'x'``, ``run_id = '…'``, ``tags.k = 'v'``… (AND-ed)."""
         from nbtrack.search import model_versions_query
-        from nbtrack.store.tracking import _decode_token, _encode_token
+        from nbtrack.store.tracking import decode_page_token, encode_page_token
 
         limit = check.max_results(max_results, SEARCH_MODEL_VERSION_MAX_RESULTS_THRESHOLD)
-        offset = _decode_token(page_token)
+        offset = decode_page_token(page_token)
         query = model_versions_query(filter_string, order_by)
         items, more = self.registry_store.search_model_versions(query, limit, offset)
-        return PagedList(items, _encode_token(offset + limit) if more else None)
+        return PagedList(items, encode_page_token(offset + limit) if more else None)
 
     def update_model_version(
         self, name: str, version: str | int, description: str | None = None

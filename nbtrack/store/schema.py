@@ -68,16 +68,14 @@ MIGRATIONS: tuple[str, ...] = (
         value    TEXT NOT NULL,
         PRIMARY KEY (run_uuid, key)
     ) WITHOUT ROWID;
-    CREATE INDEX params_key_value ON params (key, value);
     CREATE TABLE tags (
         run_uuid TEXT NOT NULL REFERENCES runs (run_uuid),
         key      TEXT NOT NULL,
         value    TEXT NOT NULL,
         PRIMARY KEY (run_uuid, key)
     ) WITHOUT ROWID;
-    CREATE INDEX tags_key_value ON tags (key, value);
     CREATE TABLE metrics (
-        run_uuid  TEXT NOT NULL REFERENCES runs (run_uuid),
+        run_uuid  TEXT NOT NULL,  -- no REFERENCES: checked once per batch, not per point
         key       TEXT NOT NULL,
         value     REAL NOT NULL,
         timestamp INTEGER NOT NULL,

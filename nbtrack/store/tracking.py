@@ -9,6 +9,8 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Iterable, Sequence
+from itertools import chain, repeat
+from operator import attrgetter
 from pathlib import Path
 
 from nbtrack.entities import (
@@ -206,7 +208,7 @@ class TrackingStore:
 
         query = search.experiments_query(filter_string, order_by)
         stages = ViewType.stages(view_type)
-        offset = _decode_token(page_token)
+        offset = decode_page_token(page_token)
         limit = _limit(max_results)
         sql = (
             f"SELECT e.experiment_id FROM experiments e {query.joins} "
@@ -220,7 +222,7 @@ class TrackingStore:
             e.experiment_id: e
             for e in self._experiments(f"experiment_id IN ({_marks(page)})", page)
         }
-        token = _encode_token(offset + limit) if len(ids) > limit else None
+        token = encode_page_token(offset + limit) if len(ids) > limit else None
         return [by_id[str(i)] for i in page], token
 
     def _set_experiment_stage(self, experiment_id: str, stage: str) -> None:
@@ -292,7 +294,7 @@ class TrackingStore:
         tags: dict[str, str],
         run_name: str,
         parent_run_id: str | None = None,
-    ) -> RunInfo:
+    ) -> Run:
         """Insert a RUNNING run with its tags, in one transaction."""
         exp = self.get_experiment(experiment_id)
         if exp.lifecycle_stage != LifecycleStage.ACTIVE:
@@ -326,7 +328,7 @@ class TrackingStore:
                 "INSERT INTO tags (run_uuid, key, value) VALUES (?, ?, ?)",
                 [(run_id, k, v) for k, v in tags.items()],
             )
-        return RunInfo(
+        info = RunInfo(
             run_id,
             exp.experiment_id,
             run_name,
@@ -337,6 +339,7 @@ class TrackingStore:
             LifecycleStage.ACTIVE,
             artifact_uri,
         )
+        return Run(info, RunData(tags=tags))  # what was just written: no need to read it back
 
     def _check_run_exists(self, run_id: str) -> None:
         if not self.db.query("SELECT 1 FROM runs WHERE run_uuid = ?", (run_id,)):
@@ -394,7 +397,7 @@ class TrackingStore:
 
     def update_run_info(
         self, run_id: str, status: str | None, end_time: int | None, run_name: str | None
-    ) -> RunInfo:
+    ) -> None:
         """Change a run's status, end time or name (the name tag follows)."""
         with self.db.write() as c:
             self._active_run_check(c, run_id)
@@ -409,7 +412,6 @@ class TrackingStore:
                     "INSERT OR REPLACE INTO tags (run_uuid, key, value) VALUES (?, ?, ?)",
                     (run_id, RUN_NAME_TAG, run_name),
                 )
-        return self.get_run(run_id).info
 
     def _set_run_stage(self, run_id: str, stage: str) -> None:
         with self.db.write() as c:
@@ -452,7 +454,7 @@ class TrackingStore:
     ) -> None:
         """Log metrics, params and tags atomically: all of them or none."""
         values = _metric_values(run_id, metrics)
-        keys = sorted({m.key for m in metrics})
+        keys = sorted(set(values[1::6]))
         with self.db.write() as c:
             self._active_run_check(c, run_id)
             self._insert_params(c, run_id, params)
@@ -603,7 +605,7 @@ class TrackingStore:
         query = search.runs_query(filter_string, order_by)
         stages = ViewType.stages(run_view_type)
         exp_ids = [_experiment_int(e) for e in experiment_ids]
-        offset = _decode_token(page_token)
+        offset = decode_page_token(page_token)
         limit = _limit(max_results)
         sql = (
             f"SELECT r.run_uuid FROM runs r {query.joins} "
@@ -613,7 +615,7 @@ class TrackingStore:
         )
         args = [*query.join_args, *exp_ids, *stages, *query.where_args, limit + 1, offset]
         ids = [row[0] for row in self.db.query(sql, args)]
-        token = _encode_token(offset + limit) if len(ids) > limit else None
+        token = encode_page_token(offset + limit) if len(ids) > limit else None
         return ids[:limit], token
 
     def search_runs(
@@ -713,11 +715,18 @@ class TrackingStore:
 
 def _metric_values(run_id: str, metrics: Sequence[Metric]) -> list[object]:
     """A batch's stored rows, flattened for multi-row VALUES (NaN and ±inf encoded)."""
-    flat = [x for m in metrics for x in (run_id, m.key, m.value, m.timestamp, m.step, 0)]
-    for i, value in enumerate(flat[2::6]):
-        if not -DBL_MAX < value < DBL_MAX:  # NaN fails every comparison
-            flat[6 * i + 2], flat[6 * i + 5] = encode_value(value)  # type: ignore[arg-type]
+    n = len(metrics)
+    columns = (repeat(run_id, n), *(map(attrgetter(a), metrics) for a in _METRIC_FIELDS))
+    flat: list[object] = list(chain.from_iterable(zip(*columns, repeat(0, n), strict=True)))
+    values = flat[2::6]
+    if not all(map(math.isfinite, values)):  # type: ignore[arg-type]
+        for i, value in enumerate(values):
+            if not math.isfinite(value):  # type: ignore[arg-type]
+                flat[6 * i + 2], flat[6 * i + 5] = encode_value(value)  # type: ignore[arg-type]
     return flat
+
+
+_METRIC_FIELDS = ("key", "value", "timestamp", "step")
 
 
 _ROWS_PER_STATEMENT = 500  # 3,000 bound values, far below SQLite's limit of 32,766
@@ -790,11 +799,13 @@ def _limit(max_results: int | None) -> int:
     return max_results
 
 
-def _encode_token(offset: int) -> str:
+def encode_page_token(offset: int) -> str:
+    """The page token of the page starting at ``offset`` (MLflow's base64 JSON form)."""
     return base64.b64encode(json.dumps({"offset": offset}).encode()).decode()
 
 
-def _decode_token(token: str | None) -> int:
+def decode_page_token(token: str | None) -> int:
+    """The offset a page token stands for; an error naming the token if it is not one."""
     if not token:
         return 0
     try:
