@@ -25,7 +25,8 @@ from typing import Any
 
 from nbtrack import tracking
 from nbtrack.entities import Run, RunStatus
-from nbtrack.store.tracking import PARENT_TAG, now_ms
+from nbtrack.store.sql import now_ms
+from nbtrack.store.tracking import PARENT_TAG
 from nbtrack.validation import MAX_PARAM_VALUE_LENGTH
 
 CELL_FILE = "cell.py"

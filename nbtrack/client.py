@@ -30,7 +30,7 @@ from nbtrack.entities import (
 from nbtrack.errors import InvalidParameter
 from nbtrack.registry import RegistryClient
 from nbtrack.store import TrackingStore, get_store
-from nbtrack.store.tracking import now_ms
+from nbtrack.store.sql import now_ms
 from nbtrack.uri import get_tracking_uri
 
 SEARCH_MAX_RESULTS_DEFAULT = 1000

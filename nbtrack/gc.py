@@ -21,7 +21,7 @@ from nbtrack.artifacts import uri_to_path
 from nbtrack.entities import LifecycleStage, ViewType
 from nbtrack.errors import InvalidParameter, InvalidState, NbtrackError, RunNotFound
 from nbtrack.store import TrackingStore
-from nbtrack.store.tracking import now_ms
+from nbtrack.store.sql import now_ms
 
 # MLflow's ``--older-than`` format: any of days, hours, minutes, seconds, in that order.
 _AGE = re.compile(

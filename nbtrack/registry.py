@@ -91,7 +91,7 @@ class RegistryClient:
     ) -> PagedList[RegisteredModel]:
         """Registered models matching ``name LIKE 'x%'``, ``tags.k = 'v'``… (AND-ed)."""
         from nbtrack.search import registered_models_query
-        from nbtrack.store.tracking import decode_page_token, encode_page_token
+        from nbtrack.store.sql import decode_page_token, encode_page_token
 
         limit = check.max_results(max_results, SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD)
         offset = decode_page_token(page_token)
@@ -247,7 +247,7 @@ class RegistryClient:
     ) -> PagedList[ModelVersion]:
         """Versions matching ``name = 'x'``, ``run_id = '…'``, ``tags.k = 'v'``… (AND-ed)."""
         from nbtrack.search import model_versions_query
-        from nbtrack.store.tracking import decode_page_token, encode_page_token
+        from nbtrack.store.sql import decode_page_token, encode_page_token
 
         limit = check.max_results(max_results, SEARCH_MODEL_VERSION_MAX_RESULTS_THRESHOLD)
         offset = decode_page_token(page_token)

@@ -28,7 +28,9 @@ from nbtrack.entities import (
     ViewType,
 )
 from nbtrack.errors import ExperimentNotFound, InvalidParameter, InvalidState
-from nbtrack.store.tracking import DEFAULT_EXPERIMENT_ID, PARENT_TAG, now_ms
+from nbtrack.store.experiments import DEFAULT_EXPERIMENT_ID
+from nbtrack.store.sql import now_ms
+from nbtrack.store.tracking import PARENT_TAG
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -18,7 +18,8 @@ import numpy as np
 
 from nbtrack.autolog import state
 from nbtrack.entities import DatasetInput, RunInfo
-from nbtrack.store.tracking import PARENT_TAG, now_ms
+from nbtrack.store.sql import now_ms
+from nbtrack.store.tracking import PARENT_TAG
 
 CV_RESULTS_FILE = "cv_results.csv"
 _NOT_METRICS = ("param", "split")  # per-parameter columns and per-split scores

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nbtrack.entities import Metric, Param
-from nbtrack.store.tracking import now_ms
+from nbtrack.store.sql import now_ms
 from nbtrack.validation import MAX_PARAM_VALUE_LENGTH
 
 BUSY = threading.Lock()

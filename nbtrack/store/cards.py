@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from nbtrack.store.database import Database
 from nbtrack.store.registry import require_version
-from nbtrack.store.tracking import _marks
+from nbtrack.store.sql import marks
 
 
 class CardStore:
@@ -54,7 +54,7 @@ class CardStore:
             row[0]
             for row in self.db.query(
                 "SELECT t.run_uuid FROM tags t JOIN runs r ON r.run_uuid = t.run_uuid "
-                f"WHERE t.key = ? AND t.value IN ({_marks(values)}) "
+                f"WHERE t.key = ? AND t.value IN ({marks(values)}) "
                 "AND r.lifecycle_stage = 'active' ORDER BY r.start_time, r.rowid",
                 (key, *values),
             )

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nbtrack.entities import ViewType
-from nbtrack.store.tracking import TrackingStore, _experiment_int, _marks, decode_value
+from nbtrack.store.sql import experiment_int, marks
+from nbtrack.store.tracking import TrackingStore, decode_value
 
 _DESCENDANTS = (
     "d(id) AS (SELECT run_uuid FROM runs WHERE parent_run_id = ? "
@@ -294,14 +295,14 @@ def _select_scope(scope: RunScope) -> tuple[str, list]:
         args.append(scope.under)
         conds.append("r.run_uuid IN (SELECT id FROM d)")
     if scope.experiment_ids is not None:
-        exp_ids = [_experiment_int(e) for e in scope.experiment_ids]
-        conds.append(f"r.experiment_id IN ({_marks(exp_ids)})")
+        exp_ids = [experiment_int(e) for e in scope.experiment_ids]
+        conds.append(f"r.experiment_id IN ({marks(exp_ids)})")
         args += exp_ids
     if scope.run_ids is not None:
         conds.append("r.run_uuid IN (SELECT value FROM json_each(?))")
         args.append(json.dumps(list(scope.run_ids)))
     stages = ViewType.stages(scope.view_type)
-    conds.append(f"r.lifecycle_stage IN ({_marks(stages)})")
+    conds.append(f"r.lifecycle_stage IN ({marks(stages)})")
     args += stages
     conds.append(f"({where.where})")
     args += where.where_args

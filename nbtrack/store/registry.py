@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from nbtrack.entities import ModelVersion, RegisteredModel
 from nbtrack.errors import ModelNotFound, ResourceAlreadyExists
 from nbtrack.store.database import Database
-from nbtrack.store.tracking import _fetch_in, now_ms
+from nbtrack.store.sql import fetch_in, now_ms
 
 if TYPE_CHECKING:
     from nbtrack.search import SqlQuery
@@ -79,9 +79,7 @@ class RegistryStore:
         with self.db.read() as c:
             names = [
                 row[0]
-                for row in c.execute(
-                    sql, [*query.join_args, *query.where_args, limit + 1, offset]
-                )
+                for row in c.execute(sql, [*query.join_args, *query.where_args, limit + 1, offset])
             ]
             return _models(c, names[:limit]), len(names) > limit
 
@@ -195,8 +193,18 @@ class RegistryStore:
                 "INSERT INTO model_versions (name, version, creation_time, last_updated_time, "
                 "description, user_id, source, storage_location, run_id, run_link) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (name, version, ts, ts, description, user_id, source, storage_location, run_id,
-                 run_link),
+                (
+                    name,
+                    version,
+                    ts,
+                    ts,
+                    description,
+                    user_id,
+                    source,
+                    storage_location,
+                    run_id,
+                    run_link,
+                ),
             )
             c.executemany(
                 "INSERT INTO model_version_tags (name, version, key, value) VALUES (?, ?, ?, ?)",
@@ -427,7 +435,7 @@ def _versions_by_key(c: sqlite3.Connection, keys: Sequence[tuple[str, int]]) -> 
     """Versions for (name, version) pairs, in the order given."""
     rows: list[tuple] = []
     for name in {k[0] for k in keys}:
-        rows += _fetch_in(
+        rows += fetch_in(
             c,
             f"SELECT {_MV_COLUMNS} FROM model_versions WHERE name = ? AND",
             "version",
@@ -441,12 +449,12 @@ def _versions_by_key(c: sqlite3.Connection, keys: Sequence[tuple[str, int]]) -> 
 def _build_versions(c: sqlite3.Connection, rows: list[tuple]) -> list[ModelVersion]:
     names = sorted({row[0] for row in rows})
     tags: dict[tuple[str, int], dict[str, str]] = {}
-    for name, version, key, value in _fetch_in(
+    for name, version, key, value in fetch_in(
         c, "SELECT name, version, key, value FROM model_version_tags", "name", names
     ):
         tags.setdefault((name, version), {})[key] = value
     aliases: dict[tuple[str, int], list[str]] = {}
-    for name, alias, version in _fetch_in(
+    for name, alias, version in fetch_in(
         c,
         "SELECT name, alias, version FROM registered_model_aliases",
         "name",
@@ -479,7 +487,7 @@ def _latest_versions(c: sqlite3.Connection, names: Sequence[str]) -> dict[str, l
     found: dict[str, list[ModelVersion]] = {}
     if not names:
         return found
-    rows = _fetch_in(
+    rows = fetch_in(
         c,
         f"SELECT {_MV_COLUMNS} FROM model_versions mv WHERE {_LIVE} AND version = "
         "(SELECT MAX(version) FROM model_versions m2 WHERE m2.name = mv.name "
@@ -497,7 +505,7 @@ def _models(c: sqlite3.Connection, names: Sequence[str]) -> list[RegisteredModel
     """Registered models in the order of ``names`` (all of which exist)."""
     rows = {
         row[0]: row
-        for row in _fetch_in(
+        for row in fetch_in(
             c,
             "SELECT name, creation_time, last_updated_time, description FROM registered_models",
             "name",
@@ -505,12 +513,12 @@ def _models(c: sqlite3.Connection, names: Sequence[str]) -> list[RegisteredModel
         )
     }
     tags: dict[str, dict[str, str]] = {}
-    for name, key, value in _fetch_in(
+    for name, key, value in fetch_in(
         c, "SELECT name, key, value FROM registered_model_tags", "name", names
     ):
         tags.setdefault(name, {})[key] = value
     aliases: dict[str, dict[str, str]] = {}
-    for name, alias, version in _fetch_in(
+    for name, alias, version in fetch_in(
         c, "SELECT name, alias, version FROM registered_model_aliases", "name", names
     ):
         aliases.setdefault(name, {})[alias] = str(version)

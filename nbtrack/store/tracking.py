@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import base64
-import json
 import math
 import sqlite3
-import time
 import uuid
 from collections.abc import Iterable, Sequence
 from itertools import chain, repeat
@@ -16,7 +13,6 @@ from pathlib import Path
 from nbtrack.entities import (
     Dataset,
     DatasetInput,
-    Experiment,
     InputTag,
     LifecycleStage,
     Metric,
@@ -30,17 +26,26 @@ from nbtrack.entities import (
     ViewType,
 )
 from nbtrack.errors import (
-    ExperimentNotFound,
     InvalidParameter,
     InvalidState,
-    ResourceAlreadyExists,
     RunNotFound,
 )
 from nbtrack.store.database import Database
+from nbtrack.store.experiments import (
+    ExperimentStore,
+)
+from nbtrack.store.purge import PurgeStore
+from nbtrack.store.sql import (
+    decode_page_token,
+    encode_page_token,
+    experiment_int,
+    fetch_in,
+    marks,
+    now_ms,
+    page_limit,
+)
 
 DBL_MAX = 1.7976931348623157e308
-DEFAULT_EXPERIMENT_ID = "0"
-DEFAULT_EXPERIMENT_NAME = "Default"
 PARENT_TAG = "mlflow.parentRunId"
 RUN_NAME_TAG = "mlflow.runName"
 
@@ -74,11 +79,6 @@ _RUN_COLUMNS = (
 )
 
 
-def now_ms() -> int:
-    """Milliseconds since the epoch, MLflow's unit of time."""
-    return time.time_ns() // 1_000_000
-
-
 def encode_value(value: float) -> tuple[float, int]:
     """A metric value as stored: (value, is_nan), ±inf clamped as MLflow does."""
     if math.isnan(value):
@@ -99,190 +99,13 @@ def decode_value(value: float, is_nan: int) -> float:
     return value
 
 
-class TrackingStore:
+class TrackingStore(ExperimentStore, PurgeStore):
     """Tracking operations on one store file; artifacts live under ``artifact_root``."""
 
     def __init__(self, db: Database, artifact_root: Path):
         self.db = db
         self.artifact_root = artifact_root
         self._ensure_default_experiment()
-
-    # -- experiments ------------------------------------------------------------------
-
-    def _ensure_default_experiment(self) -> None:
-        if self.db.query("SELECT 1 FROM experiments WHERE experiment_id = 0"):
-            return
-        with self.db.write() as c:
-            if not c.execute("SELECT 1 FROM experiments WHERE experiment_id = 0").fetchone():
-                ts = now_ms()
-                c.execute(
-                    "INSERT INTO experiments (experiment_id, name, artifact_location, "
-                    "creation_time, last_update_time) VALUES (0, ?, ?, ?, ?)",
-                    (DEFAULT_EXPERIMENT_NAME, self._experiment_location("0"), ts, ts),
-                )
-
-    def _experiment_location(self, experiment_id: str) -> str:
-        return (self.artifact_root / experiment_id).as_uri()
-
-    def create_experiment(
-        self, name: str, artifact_location: str | None = None, tags: dict[str, str] | None = None
-    ) -> str:
-        """Create an experiment and return its id; the name must be free."""
-        ts = now_ms()
-        with self.db.write() as c:
-            row = c.execute(
-                "SELECT experiment_id, lifecycle_stage FROM experiments WHERE name = ?", (name,)
-            ).fetchone()
-            if row is not None:
-                hint = (
-                    " (it is deleted: restore it with restore_experiment or remove it for "
-                    "good with `nbtrack gc`)"
-                    if row[1] == LifecycleStage.DELETED
-                    else ""
-                )
-                raise ResourceAlreadyExists(
-                    f"experiment {name!r} already exists with id {row[0]}{hint}; "
-                    "use set_experiment to reuse it or choose another name",
-                    name=name,
-                )
-            cur = c.execute(
-                "INSERT INTO experiments (name, artifact_location, creation_time, "
-                "last_update_time) VALUES (?, '', ?, ?)",
-                (name, ts, ts),
-            )
-            experiment_id = str(cur.lastrowid)
-            location = artifact_location or self._experiment_location(experiment_id)
-            c.execute(
-                "UPDATE experiments SET artifact_location = ? WHERE experiment_id = ?",
-                (location, experiment_id),
-            )
-            c.executemany(
-                "INSERT INTO experiment_tags (experiment_id, key, value) VALUES (?, ?, ?)",
-                [(experiment_id, k, v) for k, v in (tags or {}).items()],
-            )
-        return experiment_id
-
-    def _experiments(self, where: str, args: Sequence[object]) -> list[Experiment]:
-        with self.db.read() as c:
-            rows = c.execute(
-                "SELECT experiment_id, name, artifact_location, lifecycle_stage, "
-                f"creation_time, last_update_time FROM experiments e WHERE {where}",
-                args,
-            ).fetchall()
-            tags: dict[str, dict[str, str]] = {}
-            ids = [row[0] for row in rows]
-            for exp_id, key, value in _fetch_in(
-                c, "SELECT experiment_id, key, value FROM experiment_tags", "experiment_id", ids
-            ):
-                tags.setdefault(str(exp_id), {})[key] = value
-        return [
-            Experiment(str(r[0]), r[1], r[2], r[3], tags.get(str(r[0]), {}), r[4], r[5])
-            for r in rows
-        ]
-
-    def get_experiment(self, experiment_id: str) -> Experiment:
-        """The experiment with this id (deleted ones included)."""
-        found = self._experiments("experiment_id = ?", (_experiment_int(experiment_id),))
-        if not found:
-            raise ExperimentNotFound(
-                f"no experiment with id {experiment_id!r}; list them with search_experiments()",
-                experiment_id=experiment_id,
-            )
-        return found[0]
-
-    def get_experiment_by_name(self, name: str) -> Experiment | None:
-        """The experiment with this name, or None."""
-        found = self._experiments("name = ?", (name,))
-        return found[0] if found else None
-
-    def search_experiments(
-        self,
-        view_type: int = ViewType.ACTIVE_ONLY,
-        max_results: int | None = None,
-        filter_string: str | None = None,
-        order_by: list[str] | None = None,
-        page_token: str | None = None,
-    ) -> tuple[list[Experiment], str | None]:
-        """Experiments matching a filter, one page at a time."""
-        from nbtrack import search
-
-        query = search.experiments_query(filter_string, order_by)
-        stages = ViewType.stages(view_type)
-        offset = decode_page_token(page_token)
-        limit = _limit(max_results)
-        sql = (
-            f"SELECT e.experiment_id FROM experiments e {query.joins} "
-            f"WHERE e.lifecycle_stage IN ({_marks(stages)}) AND ({query.where}) "
-            f"ORDER BY {query.order} LIMIT ? OFFSET ?"
-        )
-        args = [*query.join_args, *stages, *query.where_args, limit + 1, offset]
-        ids = [row[0] for row in self.db.query(sql, args)]
-        page = ids[:limit]
-        by_id = {
-            e.experiment_id: e
-            for e in self._experiments(f"experiment_id IN ({_marks(page)})", page)
-        }
-        token = encode_page_token(offset + limit) if len(ids) > limit else None
-        return [by_id[str(i)] for i in page], token
-
-    def _set_experiment_stage(self, experiment_id: str, stage: str) -> None:
-        exp = self.get_experiment(experiment_id)
-        if experiment_id == DEFAULT_EXPERIMENT_ID and stage == LifecycleStage.DELETED:
-            raise InvalidParameter(
-                "the Default experiment (id 0) cannot be deleted", experiment_id=experiment_id
-            )
-        if exp.lifecycle_stage == stage:
-            raise InvalidState(
-                f"experiment {experiment_id} is already {stage}", experiment_id=experiment_id
-            )
-        ts = now_ms()
-        with self.db.write() as c:
-            c.execute(
-                "UPDATE experiments SET lifecycle_stage = ?, last_update_time = ? "
-                "WHERE experiment_id = ?",
-                (stage, ts, exp.experiment_id),
-            )
-            c.execute(
-                "UPDATE runs SET lifecycle_stage = ?, deleted_time = ? WHERE experiment_id = ?",
-                (stage, ts if stage == LifecycleStage.DELETED else None, exp.experiment_id),
-            )
-
-    def delete_experiment(self, experiment_id: str) -> None:
-        """Mark an experiment and its runs deleted (``gc`` removes them for good)."""
-        self._set_experiment_stage(experiment_id, LifecycleStage.DELETED)
-
-    def restore_experiment(self, experiment_id: str) -> None:
-        """Bring back a deleted experiment and its runs."""
-        self._set_experiment_stage(experiment_id, LifecycleStage.ACTIVE)
-
-    def rename_experiment(self, experiment_id: str, new_name: str) -> None:
-        """Give an active experiment a new, free name."""
-        exp = self.get_experiment(experiment_id)
-        if exp.lifecycle_stage != LifecycleStage.ACTIVE:
-            raise InvalidState(
-                f"experiment {experiment_id} is deleted; restore it before renaming",
-                experiment_id=experiment_id,
-            )
-        with self.db.write() as c:
-            try:
-                c.execute(
-                    "UPDATE experiments SET name = ?, last_update_time = ? WHERE experiment_id = ?",
-                    (new_name, now_ms(), exp.experiment_id),
-                )
-            except sqlite3.IntegrityError:
-                raise ResourceAlreadyExists(
-                    f"experiment {new_name!r} already exists; choose another name", name=new_name
-                ) from None
-
-    def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
-        """Set (or replace) a tag on an experiment."""
-        exp = self.get_experiment(experiment_id)
-        with self.db.write() as c:
-            c.execute(
-                "INSERT OR REPLACE INTO experiment_tags (experiment_id, key, value) "
-                "VALUES (?, ?, ?)",
-                (exp.experiment_id, key, value),
-            )
 
     # -- runs -------------------------------------------------------------------------
 
@@ -355,20 +178,20 @@ class TrackingStore:
     def get_runs(self, run_ids: Sequence[str]) -> list[Run]:
         """Several runs in the order given (unknown ids are skipped), in one read."""
         with self.db.read() as c:
-            infos = _fetch_in(c, f"SELECT {_RUN_COLUMNS} FROM runs", "run_uuid", run_ids)
+            infos = fetch_in(c, f"SELECT {_RUN_COLUMNS} FROM runs", "run_uuid", run_ids)
             found = [row[0] for row in infos]
             params: dict[str, dict[str, str]] = {i: {} for i in found}
             tags: dict[str, dict[str, str]] = {i: {} for i in found}
             metrics: dict[str, dict[str, float]] = {i: {} for i in found}
-            for rid, key, value in _fetch_in(
+            for rid, key, value in fetch_in(
                 c, "SELECT run_uuid, key, value FROM params", "run_uuid", found
             ):
                 params[rid][key] = value
-            for rid, key, value in _fetch_in(
+            for rid, key, value in fetch_in(
                 c, "SELECT run_uuid, key, value FROM tags", "run_uuid", found
             ):
                 tags[rid][key] = value
-            for rid, key, value, is_nan in _fetch_in(
+            for rid, key, value, is_nan in fetch_in(
                 c, "SELECT run_uuid, key, value, is_nan FROM latest_metrics", "run_uuid", found
             ):
                 metrics[rid][key] = decode_value(value, is_nan)
@@ -477,7 +300,7 @@ class TrackingStore:
                     run_id=run_id,
                 )
         old = dict(
-            _fetch_in(
+            fetch_in(
                 c,
                 "SELECT key, value FROM params WHERE run_uuid = ? AND",
                 "key",
@@ -566,7 +389,7 @@ class TrackingStore:
                 )
 
     def _inputs(self, c: sqlite3.Connection, run_ids: list[str]) -> dict[str, list[DatasetInput]]:
-        rows = _fetch_in(
+        rows = fetch_in(
             c,
             "SELECT i.destination_id, i.input_uuid, d.name, d.digest, d.dataset_source_type, "
             "d.dataset_source, d.dataset_schema, d.dataset_profile FROM inputs i "
@@ -577,7 +400,7 @@ class TrackingStore:
         if not rows:
             return {}
         tags: dict[str, list[InputTag]] = {}
-        for input_id, name, value in _fetch_in(
+        for input_id, name, value in fetch_in(
             c, "SELECT input_uuid, name, value FROM input_tags", "input_uuid", [r[1] for r in rows]
         ):
             tags.setdefault(input_id, []).append(InputTag(name, value))
@@ -604,13 +427,13 @@ class TrackingStore:
 
         query = search.runs_query(filter_string, order_by)
         stages = ViewType.stages(run_view_type)
-        exp_ids = [_experiment_int(e) for e in experiment_ids]
+        exp_ids = [experiment_int(e) for e in experiment_ids]
         offset = decode_page_token(page_token)
-        limit = _limit(max_results)
+        limit = page_limit(max_results)
         sql = (
             f"SELECT r.run_uuid FROM runs r {query.joins} "
-            f"WHERE r.experiment_id IN ({_marks(exp_ids)}) "
-            f"AND r.lifecycle_stage IN ({_marks(stages)}) AND ({query.where}) "
+            f"WHERE r.experiment_id IN ({marks(exp_ids)}) "
+            f"AND r.lifecycle_stage IN ({marks(stages)}) AND ({query.where}) "
             f"ORDER BY {query.order} LIMIT ? OFFSET ?"
         )
         args = [*query.join_args, *exp_ids, *stages, *query.where_args, limit + 1, offset]
@@ -629,88 +452,18 @@ class TrackingStore:
         """Raw rows of runs, params, latest metrics and tags: what a DataFrame is built from."""
         with self.db.read() as c:
             return {
-                "runs": _fetch_in(c, f"SELECT {_RUN_COLUMNS} FROM runs", "run_uuid", run_ids),
-                "params": _fetch_in(
+                "runs": fetch_in(c, f"SELECT {_RUN_COLUMNS} FROM runs", "run_uuid", run_ids),
+                "params": fetch_in(
                     c, "SELECT run_uuid, key, value FROM params", "run_uuid", run_ids
                 ),
-                "metrics": _fetch_in(
+                "metrics": fetch_in(
                     c,
                     "SELECT run_uuid, key, value, is_nan FROM latest_metrics",
                     "run_uuid",
                     run_ids,
                 ),
-                "tags": _fetch_in(c, "SELECT run_uuid, key, value FROM tags", "run_uuid", run_ids),
+                "tags": fetch_in(c, "SELECT run_uuid, key, value FROM tags", "run_uuid", run_ids),
             }
-
-    # -- garbage collection -----------------------------------------------------------
-
-    def deleted_run_ids(self, older_than_ms: int | None = None) -> list[str]:
-        """Runs marked deleted (before a time, if given): what ``gc`` would remove."""
-        sql = "SELECT run_uuid FROM runs WHERE lifecycle_stage = 'deleted'"
-        args: list[object] = []
-        if older_than_ms is not None:
-            sql += " AND deleted_time <= ?"
-            args.append(older_than_ms)
-        return [row[0] for row in self.db.query(sql, args)]
-
-    def purge_runs(self, run_ids: Sequence[str]) -> list[str]:
-        """Remove deleted runs and all their rows for good; return the ids removed.
-
-        Runs that are not (or no longer) deleted are left alone, checked in the same
-        transaction so a run restored meanwhile keeps its data.
-        """
-        purged: list[str] = []
-        with self.db.write() as c:
-            for ids in _chunks(list(run_ids)):
-                chunk = [
-                    row[0]
-                    for row in c.execute(
-                        "SELECT run_uuid FROM runs WHERE lifecycle_stage = 'deleted' "
-                        f"AND run_uuid IN ({_marks(ids)})",
-                        ids,
-                    )
-                ]
-                purged += chunk
-                marks = _marks(chunk)
-                for table in ("metrics", "latest_metrics", "params", "tags"):
-                    c.execute(f"DELETE FROM {table} WHERE run_uuid IN ({marks})", chunk)
-                c.execute(
-                    "DELETE FROM input_tags WHERE input_uuid IN (SELECT input_uuid FROM inputs "
-                    f"WHERE destination_type = 'RUN' AND destination_id IN ({marks}))",
-                    chunk,
-                )
-                c.execute(
-                    "DELETE FROM inputs WHERE destination_type = 'RUN' "
-                    f"AND destination_id IN ({marks})",
-                    chunk,
-                )
-                c.execute(
-                    f"DELETE FROM runs WHERE lifecycle_stage = 'deleted' AND run_uuid IN ({marks})",
-                    chunk,
-                )
-        return purged
-
-    def purge_experiments(self, older_than_ms: int | None = None) -> list[str]:
-        """Remove deleted experiments that hold no runs any more; return their ids.
-
-        With ``older_than_ms``, only those last updated (deleted) at or before that time.
-        """
-        age = "" if older_than_ms is None else " AND last_update_time <= ?"
-        with self.db.write() as c:
-            ids = [
-                str(row[0])
-                for row in c.execute(
-                    "SELECT experiment_id FROM experiments e WHERE lifecycle_stage = 'deleted' "
-                    "AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.experiment_id = e.experiment_id)"
-                    + age,
-                    () if older_than_ms is None else (older_than_ms,),
-                )
-            ]
-            for exp_id in ids:
-                c.execute("DELETE FROM experiment_tags WHERE experiment_id = ?", (exp_id,))
-                c.execute("DELETE FROM datasets WHERE experiment_id = ?", (exp_id,))
-                c.execute("DELETE FROM experiments WHERE experiment_id = ?", (exp_id,))
-        return ids
 
 
 def _metric_values(run_id: str, metrics: Sequence[Metric]) -> list[object]:
@@ -746,74 +499,4 @@ def _run_not_found(run_id: str) -> RunNotFound:
         f"no run with id {run_id!r} in this store; check the id (search_runs lists them) "
         "and the tracking URI",
         run_id=run_id,
-    )
-
-
-def _experiment_int(experiment_id: object) -> int:
-    try:
-        return int(str(experiment_id))
-    except ValueError:
-        raise ExperimentNotFound(
-            f"experiment id must be a number such as '0' (found {experiment_id!r}); "
-            "to look up by name use get_experiment_by_name",
-            experiment_id=experiment_id,
-        ) from None
-
-
-def _marks(items: Sequence[object]) -> str:
-    return ", ".join("?" * len(items)) or "NULL"
-
-
-_CHUNK = 900  # stays under SQLite's default limit of bound variables
-
-
-def _chunks(items: list) -> Iterable[list]:
-    for i in range(0, len(items), _CHUNK):
-        yield items[i : i + _CHUNK]
-
-
-def _fetch_in(
-    c: sqlite3.Connection,
-    select: str,
-    column: str,
-    values: Sequence[object],
-    prefix_args: tuple = (),
-) -> list[tuple]:
-    """Run ``select … WHERE column IN (values)`` in chunks; ``select`` may end in AND."""
-    joiner = " " if select.rstrip().endswith("AND") else " WHERE "
-    rows: list[tuple] = []
-    for chunk in _chunks(list(values)):
-        rows += c.execute(
-            f"{select}{joiner}{column} IN ({_marks(chunk)})", (*prefix_args, *chunk)
-        ).fetchall()
-    return rows
-
-
-def _limit(max_results: int | None) -> int:
-    if max_results is None:
-        return 2**62
-    if not isinstance(max_results, int) or max_results <= 0:
-        raise InvalidParameter(
-            f"max_results must be a positive whole number (found {max_results!r})"
-        )
-    return max_results
-
-
-def encode_page_token(offset: int) -> str:
-    """The page token of the page starting at ``offset`` (MLflow's base64 JSON form)."""
-    return base64.b64encode(json.dumps({"offset": offset}).encode()).decode()
-
-
-def decode_page_token(token: str | None) -> int:
-    """The offset a page token stands for; an error naming the token if it is not one."""
-    if not token:
-        return 0
-    try:
-        offset = json.loads(base64.b64decode(token))["offset"]
-        if isinstance(offset, int) and offset >= 0:
-            return offset
-    except (ValueError, KeyError, TypeError):
-        pass
-    raise InvalidParameter(
-        f"invalid page_token {token!r}; pass the token of the previous page unchanged"
     )
