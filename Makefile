@@ -26,10 +26,10 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
-test: $(STAMP)
+test: $(STAMP) lint
 	bash scripts/setup-browser.sh
-	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 $(BENCH_VENV)/.installed:

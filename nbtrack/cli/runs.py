@@ -202,7 +202,7 @@ def show(client: MlflowClient, run_id: str, as_json: bool) -> None:
         click.echo(f"  … {len(files) - ARTIFACT_LINES} more (--json lists them all)")
 
 
-def _section(title: str, pairs: list[tuple[str, object]], total: int | None = None) -> None:
+def _section(title: str, pairs: Sequence[tuple[str, object]], total: int | None = None) -> None:
     click.echo(f"\n{title} ({len(pairs) if total is None else total})")
     echo_fields(pairs)
 

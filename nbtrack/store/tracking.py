@@ -277,7 +277,7 @@ class TrackingStore(ExperimentStore, PurgeStore):
     ) -> None:
         """Log metrics, params and tags atomically: all of them or none."""
         values = _metric_values(run_id, metrics)
-        keys = sorted(set(values[1::6]))
+        keys = sorted({str(key) for key in values[1::6]})
         with self.db.write() as c:
             self._active_run_check(c, run_id)
             self._insert_params(c, run_id, params)
