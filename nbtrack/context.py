@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import getpass
 import os
-import platform
 import sys
 from functools import lru_cache
 from pathlib import Path
@@ -19,6 +18,7 @@ GIT_BRANCH = "mlflow.source.git.branch"
 USER = "mlflow.user"
 PYTHON_VERSION = "nbtrack.python.version"
 NOTEBOOK_PATH = "nbtrack.notebook.path"
+PYTHON = "{}.{}.{}".format(*sys.version_info[:3])
 
 
 @lru_cache(maxsize=1)
@@ -77,7 +77,7 @@ def run_tags() -> dict[str, str]:
         USER: user(),
         SOURCE_NAME: name,
         SOURCE_TYPE: kind,
-        PYTHON_VERSION: platform.python_version(),
+        PYTHON_VERSION: PYTHON,
     }
     if kind == "NOTEBOOK" and name != "<ipython>":
         tags[NOTEBOOK_PATH] = name
