@@ -46,13 +46,17 @@ def scenario_log_metric(mlflow, workdir: Path) -> dict[str, float]:
 
 
 def scenario_log_batch(mlflow, workdir: Path) -> dict[str, float]:
-    """10,000 points (10 metrics x 1,000 steps) through the client's log_batch."""
+    """10,000 points (10 metrics x 1,000 steps) through the client's log_batch.
+
+    The best of seven batches, as for the model and autolog scenarios: on a shared
+    machine other processes only ever add time.
+    """
     client = mlflow.MlflowClient()
     mlflow.set_experiment("bench")
     run = mlflow.start_run()
     now = int(time.time() * 1000)
     rates = []
-    for rep in range(5):
+    for rep in range(7):
         metrics = [
             mlflow.entities.Metric(f"m{i % 10}", random.random(), now, rep * 1000 + i // 10)
             for i in range(10_000)
@@ -61,7 +65,7 @@ def scenario_log_batch(mlflow, workdir: Path) -> dict[str, float]:
         client.log_batch(run.info.run_id, metrics=metrics)
         rates.append(10_000 / (time.perf_counter() - t0))
     mlflow.end_run()
-    return {"log_batch_points_per_s": statistics.median(rates)}
+    return {"log_batch_points_per_s": max(rates)}
 
 
 def _populate(mlflow, n_api: int) -> str:

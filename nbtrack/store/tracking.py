@@ -271,12 +271,15 @@ class TrackingStore(ExperimentStore, PurgeStore):
     def log_batch(
         self,
         run_id: str,
-        metrics: Sequence[Metric] = (),
+        metric_rows: list[object] | None = None,
         params: Sequence[Param] = (),
         tags: Sequence[RunTag] = (),
     ) -> None:
-        """Log metrics, params and tags atomically: all of them or none."""
-        values = _metric_values(run_id, metrics)
+        """Log metrics, params and tags atomically: all of them or none.
+
+        ``metric_rows`` is :func:`metric_rows`' flat form of checked metrics, encoded here.
+        """
+        values = _encoded(metric_rows or [])
         keys = sorted({str(key) for key in values[1::6]})
         with self.db.write() as c:
             self._active_run_check(c, run_id)
@@ -466,11 +469,15 @@ class TrackingStore(ExperimentStore, PurgeStore):
             }
 
 
-def _metric_values(run_id: str, metrics: Sequence[Metric]) -> list[object]:
-    """A batch's stored rows, flattened for multi-row VALUES (NaN and ±inf encoded)."""
+def metric_rows(run_id: str, metrics: Sequence[Metric]) -> list[object]:
+    """A batch of metrics flattened for multi-row VALUES, row after row of six values."""
     n = len(metrics)
     columns = (repeat(run_id, n), *(map(attrgetter(a), metrics) for a in _METRIC_FIELDS))
-    flat: list[object] = list(chain.from_iterable(zip(*columns, repeat(0, n), strict=True)))
+    return list(chain.from_iterable(zip(*columns, repeat(0, n), strict=True)))
+
+
+def _encoded(flat: list[object]) -> list[object]:
+    """NaN and ±inf stored as MLflow stores them, in place."""
     values = flat[2::6]
     if not all(map(math.isfinite, values)):  # type: ignore[arg-type]
         for i, value in enumerate(values):
