@@ -117,6 +117,8 @@ def _ratio_text(ratio: float | None) -> str:
 def _fmt(key: str, value: float | None) -> str:
     if value is None:
         return "—"
+    if key.endswith("_added_s") and value <= 0:
+        return "below fit noise"  # the fastest logged fit was as fast as the fastest plain one
     if key.endswith("_bytes"):
         return f"{value / 1024 / 1024:.1f} MB"
     if key.endswith("_per_s"):
