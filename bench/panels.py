@@ -26,18 +26,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
-
-def median_time(fn: Callable[[], object], repeat: int = 5) -> float:
-    """Median wall time of ``fn()`` in seconds."""
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+from timing import median_time
 
 
 def import_time() -> float:
@@ -63,18 +54,21 @@ def build_store(client, runs: int) -> tuple[str, list[str]]:
         tags = {"mlflow.source.name": "train.ipynb", "mlflow.user": "ana"}
         if i >= 100 and i % 10 == 0:
             tags["mlflow.parentRunId"] = parents[i % 100]
-        run_id = client.create_run(exp, start_time=1_700_000_000_000 + i * 1000,
-                                   tags=tags).info.run_id
+        run_id = client.create_run(
+            exp, start_time=1_700_000_000_000 + i * 1000, tags=tags
+        ).info.run_id
         if i < 100:
             parents.append(run_id)
-        params = [Param(f"clf__p{k}", str(rng.choice([0.001, 0.01, 0.1, 1, 10])))
-                  for k in range(8)]
+        params = [Param(f"clf__p{k}", str(rng.choice([0.001, 0.01, 0.1, 1, 10]))) for k in range(8)]
         params += [Param("model", rng.choice(["ridge", "lasso", "svr"])), Param("seed", "0")]
         metrics = [Metric("loss", rng.random() / (s + 1), 0, s) for s in range(20)]
         metrics += [Metric(k, rng.random(), 0, 0) for k in ("r2", "rmse", "mae")]
-        client.log_batch(run_id, metrics=metrics, params=params,
-                         tags=[RunTag("team", rng.choice(["a", "b"])),
-                               RunTag("nbtrack.python.version", "3.11")])
+        client.log_batch(
+            run_id,
+            metrics=metrics,
+            params=params,
+            tags=[RunTag("team", rng.choice(["a", "b"])), RunTag("nbtrack.python.version", "3.11")],
+        )
     return exp, parents
 
 
@@ -85,10 +79,16 @@ def build_sweep(client, exp: str, children: int) -> str:
     parent = client.create_run(exp, run_name="sweep").info.run_id
     for i in range(children):
         run_id = client.create_run(exp, tags={"mlflow.parentRunId": parent}).info.run_id
-        client.log_batch(run_id, params=[
-            Param("lr", str(10 ** -(i % 5))), Param("depth", str(i % 7)),
-            Param("act", ["relu", "tanh", "gelu"][i % 3]), Param("width", str(32 * (1 + i % 4))),
-        ], metrics=[Metric("loss", 1 / (1 + i), 0, 0), Metric("acc", (i % 100) / 100, 0, 0)])
+        client.log_batch(
+            run_id,
+            params=[
+                Param("lr", str(10 ** -(i % 5))),
+                Param("depth", str(i % 7)),
+                Param("act", ["relu", "tanh", "gelu"][i % 3]),
+                Param("width", str(32 * (1 + i % 4))),
+            ],
+            metrics=[Metric("loss", 1 / (1 + i), 0, 0), Metric("acc", (i % 100) / 100, 0, 0)],
+        )
     return parent
 
 
@@ -117,8 +117,13 @@ def main() -> None:
 
         results["first_render_s"] = median_time(first_render)
         table = RunTable([exp], client=client, live=False)
-        filters = iter(["params.model = 'ridge' and metrics.rmse < 0.5",
-                        "params.model = 'lasso' and metrics.rmse < 0.5"] * 10)
+        filters = iter(
+            [
+                "params.model = 'ridge' and metrics.rmse < 0.5",
+                "params.model = 'lasso' and metrics.rmse < 0.5",
+            ]
+            * 10
+        )
         results["filter_s"] = median_time(lambda: setattr(table, "filter", next(filters)))
         orders = iter([["metrics.`rmse` DESC"], ["metrics.`rmse` ASC"]] * 10)
         results["sort_s"] = median_time(lambda: setattr(table.grid, "order_by", next(orders)))

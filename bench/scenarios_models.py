@@ -8,9 +8,10 @@ what makes its ``log_model`` take seconds.
 from __future__ import annotations
 
 import importlib
-import statistics
 import time
 from pathlib import Path
+
+from timing import median_time
 
 
 def _submodule(mlflow, name: str):
@@ -29,15 +30,6 @@ def _data_and_model():
     return x, LogisticRegression().fit(x, y)
 
 
-def _median_time(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
 def scenario_log_model(mlflow, workdir: Path) -> dict[str, float]:
     """log_model of a LogisticRegression (breast cancer, 30 columns) with an input example."""
     sklearn_flavor = _submodule(mlflow, "sklearn")
@@ -46,7 +38,7 @@ def scenario_log_model(mlflow, workdir: Path) -> dict[str, float]:
     names = iter(f"model_{i}" for i in range(100))
     with mlflow.start_run():
         sklearn_flavor.log_model(model, name=next(names), input_example=x.head(5))  # warm-up
-        per_call = _median_time(
+        per_call = median_time(
             lambda: sklearn_flavor.log_model(model, name=next(names), input_example=x.head(5)),
             3,  # MLflow takes 5-15 s per call: keep its run of this scenario near a minute
         )
@@ -62,7 +54,7 @@ def scenario_load_model(mlflow, workdir: Path) -> dict[str, float]:
     with mlflow.start_run():
         info = sklearn_flavor.log_model(model, name="model", input_example=x.head(5))
     pyfunc.load_model(info.model_uri)  # warm-up: imports, first store connection
-    return {"load_model_s": _median_time(lambda: pyfunc.load_model(info.model_uri), 10)}
+    return {"load_model_s": median_time(lambda: pyfunc.load_model(info.model_uri), 10)}
 
 
 def scenario_predict_overhead(mlflow, workdir: Path) -> dict[str, float]:

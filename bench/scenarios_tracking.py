@@ -4,21 +4,13 @@ from __future__ import annotations
 
 import random
 import sqlite3
-import statistics
 import time
 from pathlib import Path
 
+from timing import median_time
+
 SEARCH_FILTER = "metrics.rmse < 0.5 and params.alpha != '0.1'"
 SEARCH_ORDER = ["metrics.rmse ASC"]
-
-
-def _median_time(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def scenario_start_run_10_params_end_run(mlflow, workdir: Path) -> dict[str, float]:
@@ -32,7 +24,7 @@ def scenario_start_run_10_params_end_run(mlflow, workdir: Path) -> dict[str, flo
         mlflow.end_run()
 
     one()  # warm-up: experiment lookup, first connection
-    return {"start_run_10_params_end_run_s": _median_time(one, 30)}
+    return {"start_run_10_params_end_run_s": median_time(one, 30)}
 
 
 def scenario_log_metric(mlflow, workdir: Path) -> dict[str, float]:
@@ -41,7 +33,7 @@ def scenario_log_metric(mlflow, workdir: Path) -> dict[str, float]:
     step = iter(range(10**9))
     with mlflow.start_run():
         mlflow.log_metric("warm", 1.0)
-        per_call = _median_time(lambda: mlflow.log_metric("loss", 0.5, step=next(step)), 200)
+        per_call = median_time(lambda: mlflow.log_metric("loss", 0.5, step=next(step)), 200)
     return {"log_metric_s": per_call}
 
 
@@ -123,8 +115,10 @@ def _copy_runs(db: Path, times: int) -> None:
         for table, template in _COPY_SQL.items():
             names = [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
             cols = ", ".join(
-                "ids.new" if n == "run_uuid"
-                else "jitter(r.value)" if (n == "value" and "metrics" in table)
+                "ids.new"
+                if n == "run_uuid"
+                else "jitter(r.value)"
+                if (n == "value" and "metrics" in table)
                 else f"r.{n}"
                 for n in names
             )
@@ -141,7 +135,7 @@ def _search(mlflow, experiment_id: str) -> float:
         )
 
     one()
-    return _median_time(one, 7)
+    return median_time(one, 7)
 
 
 def scenario_search(mlflow, workdir: Path) -> dict[str, float]:

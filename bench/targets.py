@@ -27,4 +27,3 @@ TARGETS: dict[str, list[tuple[str, float]]] = {
     "panels_first_render_s": [("max", 1.0)],
     "panels_filter_s": [("max", 0.300)],
 }
-

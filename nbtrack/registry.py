@@ -19,8 +19,9 @@ import os
 import shutil
 import sys
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from nbtrack import registry_validation as check
 from nbtrack import validation
@@ -33,6 +34,8 @@ from nbtrack.store.registry import RegistryStore
 if TYPE_CHECKING:
     from nbtrack.entities import Run
     from nbtrack.store import TrackingStore
+
+T = TypeVar("T")
 
 SEARCH_REGISTERED_MODEL_MAX_RESULTS_DEFAULT = 100
 SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD = 1000
@@ -74,7 +77,8 @@ class RegistryClient:
     ) -> RegisteredModel:
         """Create an empty registered model; its name must be free."""
         return self.registry_store.create_registered_model(
-            check.model_name(name), check.registry_tags(tags, "registered model tag"),
+            check.model_name(name),
+            check.registry_tags(tags, "registered model tag"),
             check.description(description),
         )
 
@@ -91,13 +95,10 @@ class RegistryClient:
     ) -> PagedList[RegisteredModel]:
         """Registered models matching ``name LIKE 'x%'``, ``tags.k = 'v'``… (AND-ed)."""
         from nbtrack.search import registered_models_query
-        from nbtrack.store.sql import decode_page_token, encode_page_token
 
         limit = check.max_results(max_results, SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD)
-        offset = decode_page_token(page_token)
         query = registered_models_query(filter_string, order_by)
-        items, more = self.registry_store.search_registered_models(query, limit, offset)
-        return PagedList(items, encode_page_token(offset + limit) if more else None)
+        return _page(self.registry_store.search_registered_models, query, limit, page_token)
 
     def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
         """Rename a registered model; its versions, aliases and tags follow."""
@@ -105,9 +106,7 @@ class RegistryClient:
             check.model_name(name), check.model_name(new_name, "new name")
         )
 
-    def update_registered_model(
-        self, name: str, description: str | None = None
-    ) -> RegisteredModel:
+    def update_registered_model(self, name: str, description: str | None = None) -> RegisteredModel:
         """Replace a registered model's description."""
         return self.registry_store.update_registered_model(
             check.model_name(name), check.description(description)
@@ -247,13 +246,10 @@ class RegistryClient:
     ) -> PagedList[ModelVersion]:
         """Versions matching ``name = 'x'``, ``run_id = '…'``, ``tags.k = 'v'``… (AND-ed)."""
         from nbtrack.search import model_versions_query
-        from nbtrack.store.sql import decode_page_token, encode_page_token
 
         limit = check.max_results(max_results, SEARCH_MODEL_VERSION_MAX_RESULTS_THRESHOLD)
-        offset = decode_page_token(page_token)
         query = model_versions_query(filter_string, order_by)
-        items, more = self.registry_store.search_model_versions(query, limit, offset)
-        return PagedList(items, encode_page_token(offset + limit) if more else None)
+        return _page(self.registry_store.search_model_versions, query, limit, page_token)
 
     def update_model_version(
         self, name: str, version: str | int, description: str | None = None
@@ -293,9 +289,7 @@ class RegistryClient:
         if location:
             self._remove_snapshot(location)
 
-    def get_latest_versions(
-        self, name: str, stages: list[str] | None = None
-    ) -> list[ModelVersion]:
+    def get_latest_versions(self, name: str, stages: list[str] | None = None) -> list[ModelVersion]:
         """The highest version in each stage (every stage when ``stages`` is empty)."""
         if isinstance(stages, str):
             raise InvalidParameter(f"stages must be a list of stages, e.g. [{stages!r}]")
@@ -363,9 +357,7 @@ class RegistryClient:
         """The checked name and the version given, or the latest version in ``stage``."""
         name = check.model_name(name)
         if (version is None) == (stage is None):
-            raise InvalidParameter(
-                "give either version or stage (exactly one of them)", name=name
-            )
+            raise InvalidParameter("give either version or stage (exactly one of them)", name=name)
         if version is not None:
             return name, check.version_number(version)
         canonical = check.stage_name(stage)
@@ -500,9 +492,7 @@ def register_model(
     return version
 
 
-def resolve_version(
-    client: RegistryClient, name: str, version_or_alias: str | int
-) -> ModelVersion:
+def resolve_version(client: RegistryClient, name: str, version_or_alias: str | int) -> ModelVersion:
     """The version a number (``3``, ``"3"``), ``latest`` or an alias (``@`` optional) names."""
     if isinstance(version_or_alias, int) or str(version_or_alias).strip().isdigit():
         return client.get_model_version(name, version_or_alias)
@@ -515,3 +505,14 @@ def _model_exists(client: RegistryClient, name: str) -> bool:
     except ModelNotFound:
         return False
     return True
+
+
+def _page(
+    search: Callable[..., tuple[list[T], bool]], query: Any, limit: int, page_token: str | None
+) -> PagedList[T]:
+    """One page of a registry search, with the token of the next page (None on the last)."""
+    from nbtrack.store.sql import decode_page_token, encode_page_token
+
+    offset = decode_page_token(page_token)
+    items, more = search(query, limit, offset)
+    return PagedList(items, encode_page_token(offset + limit) if more else None)
