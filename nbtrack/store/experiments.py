@@ -15,13 +15,11 @@ from nbtrack.errors import (
 )
 from nbtrack.store.database import Database
 from nbtrack.store.sql import (
-    decode_page_token,
-    encode_page_token,
     experiment_int,
     fetch_in,
     marks,
     now_ms,
-    page_limit,
+    page_of_ids,
 )
 
 DEFAULT_EXPERIMENT_ID = "0"
@@ -133,20 +131,16 @@ class ExperimentStore:
 
         query = search.experiments_query(filter_string, order_by)
         stages = ViewType.stages(view_type)
-        offset = decode_page_token(page_token)
-        limit = page_limit(max_results)
         sql = (
             f"SELECT e.experiment_id FROM experiments e {query.joins} "
             f"WHERE e.lifecycle_stage IN ({marks(stages)}) AND ({query.where}) "
             f"ORDER BY {query.order} LIMIT ? OFFSET ?"
         )
-        args = [*query.join_args, *stages, *query.where_args, limit + 1, offset]
-        ids = [row[0] for row in self.db.query(sql, args)]
-        page = ids[:limit]
+        args = [*query.join_args, *stages, *query.where_args]
+        page, token = page_of_ids(self.db, sql, args, max_results, page_token)
         by_id = {
             e.experiment_id: e for e in self._experiments(f"experiment_id IN ({marks(page)})", page)
         }
-        token = encode_page_token(offset + limit) if len(ids) > limit else None
         return [by_id[str(i)] for i in page], token
 
     def _set_experiment_stage(self, experiment_id: str, stage: str) -> None:

@@ -7,8 +7,12 @@ import json
 import sqlite3
 import time
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from nbtrack.errors import ExperimentNotFound, InvalidParameter
+
+if TYPE_CHECKING:
+    from nbtrack.store.database import Database
 
 
 def now_ms() -> int:
@@ -88,3 +92,16 @@ def decode_page_token(token: str | None) -> int:
     raise InvalidParameter(
         f"invalid page_token {token!r}; pass the token of the previous page unchanged"
     )
+
+
+def page_of_ids(
+    db: Database, select: str, args: list[object], max_results: int | None, token: str | None
+) -> tuple[list[Any], str | None]:
+    """One page of ids from ``select`` (which ends in ``LIMIT ? OFFSET ?``), and the next token.
+
+    One row more than the page is read, so the last page knows it is the last.
+    """
+    offset = decode_page_token(token)
+    limit = page_limit(max_results)
+    ids = [row[0] for row in db.query(select, [*args, limit + 1, offset])]
+    return ids[:limit], encode_page_token(offset + limit) if len(ids) > limit else None

@@ -36,13 +36,11 @@ from nbtrack.store.experiments import (
 )
 from nbtrack.store.purge import PurgeStore
 from nbtrack.store.sql import (
-    decode_page_token,
-    encode_page_token,
     experiment_int,
     fetch_in,
     marks,
     now_ms,
-    page_limit,
+    page_of_ids,
 )
 
 DBL_MAX = 1.7976931348623157e308
@@ -431,18 +429,14 @@ class TrackingStore(ExperimentStore, PurgeStore):
         query = search.runs_query(filter_string, order_by)
         stages = ViewType.stages(run_view_type)
         exp_ids = [experiment_int(e) for e in experiment_ids]
-        offset = decode_page_token(page_token)
-        limit = page_limit(max_results)
         sql = (
             f"SELECT r.run_uuid FROM runs r {query.joins} "
             f"WHERE r.experiment_id IN ({marks(exp_ids)}) "
             f"AND r.lifecycle_stage IN ({marks(stages)}) AND ({query.where}) "
             f"ORDER BY {query.order} LIMIT ? OFFSET ?"
         )
-        args = [*query.join_args, *exp_ids, *stages, *query.where_args, limit + 1, offset]
-        ids = [row[0] for row in self.db.query(sql, args)]
-        token = encode_page_token(offset + limit) if len(ids) > limit else None
-        return ids[:limit], token
+        args = [*query.join_args, *exp_ids, *stages, *query.where_args]
+        return page_of_ids(self.db, sql, args, max_results, page_token)
 
     def search_runs(
         self, experiment_ids: Sequence[str], **kwargs: object
