@@ -23,15 +23,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from nbtrack import tracking
+from nbtrack import display, tag_keys, tracking
 from nbtrack.entities import Run, RunStatus
 from nbtrack.store.sql import now_ms
-from nbtrack.store.tracking import PARENT_TAG
 from nbtrack.validation import MAX_PARAM_VALUE_LENGTH
 
 CELL_FILE = "cell.py"
 TRACEBACK_FILE = "traceback.txt"
-EXECUTION_COUNT_TAG = "nbtrack.cell.execution_count"
 REFRESH_S = 0.5
 SHOWN_ITEMS = 12  # params and metrics listed in the summary; the rest are counted
 
@@ -137,7 +135,7 @@ def track_cell(
         tracking.set_experiment(options.experiment)
     tags = dict(options.tags)
     if execution_count is not None:
-        tags[EXECUTION_COUNT_TAG] = str(execution_count)
+        tags[tag_keys.CELL_EXECUTION_COUNT] = str(execution_count)
     active = tracking.start_run(run_name=options.run_name, nested=options.nested, tags=tags)
     run_id = active.info.run_id
     client = tracking._client()
@@ -261,7 +259,8 @@ class RunSummary:
         children = 0
         if count_children:
             ids, _ = client.store.search_run_ids(
-                [run.info.experiment_id], filter_string=f"tags.`{PARENT_TAG}` = '{run_id}'"
+                [run.info.experiment_id],
+                filter_string=f"tags.`{tag_keys.PARENT_RUN_ID}` = '{run_id}'",
             )
             children = len(ids)
         return cls(run, children)
@@ -273,15 +272,15 @@ class RunSummary:
         return ((info.end_time or now_ms()) - info.start_time) / 1000
 
     def _items(self, values: dict[str, Any], number: bool) -> tuple[list[tuple[str, str]], int]:
-        shown = [(k, _number(v) if number else str(v)) for k, v in sorted(values.items())]
+        shown = [(k, display.value(v) if number else str(v)) for k, v in sorted(values.items())]
         return shown[:SHOWN_ITEMS], max(0, len(shown) - SHOWN_ITEMS)
 
     def text(self) -> str:
         """The plain-text form (terminals, logs)."""
         info = self.run.info
         lines = [
-            f"nbtrack run {info.run_name} · {info.status} · {_duration(self.duration_s)} · "
-            f"id {info.run_id}"
+            f"nbtrack run {info.run_name} · {info.status} · "
+            f"{display.duration_ms(self.duration_s * 1000)} · id {info.run_id}"
         ]
         for label, values, number in (
             ("params", self.run.data.params, False),
@@ -304,7 +303,7 @@ class RunSummary:
             'margin:4px 0">',
             f"<b>{html.escape(info.run_name)}</b> "
             f'<span style="color:{color};font-weight:600">{info.status}</span> · '
-            f"{_duration(self.duration_s)} · <code>{info.run_id}</code>",
+            f"{display.duration_ms(self.duration_s * 1000)} · <code>{info.run_id}</code>",
         ]
         for label, values, number in (
             ("params", self.run.data.params, False),
@@ -338,17 +337,6 @@ _STATUS_COLORS = {
 
 def _label(text: str) -> str:
     return f"<span style='color:#6b7280'>{text}:</span>"
-
-
-def _number(value: float) -> str:
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, rest = divmod(int(seconds), 60)
-    return f"{minutes} min {rest} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
 
 
 class LiveSummary:
@@ -418,7 +406,7 @@ def runs_view(filter_string: str = "", max_results: int = 50) -> Any:
     columns = [
         c
         for c in frame.columns
-        if c in ("run_id", "status", "start_time", "end_time", "tags.mlflow.runName")
+        if c in ("run_id", "status", "start_time", "end_time", f"tags.{tag_keys.RUN_NAME}")
         or c.startswith(("params.", "metrics."))
     ]
     return frame[columns]

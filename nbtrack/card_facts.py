@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from nbtrack import tag_keys
 from nbtrack.artifacts import uri_to_path
 from nbtrack.errors import NbtrackError
 from nbtrack.registry import resolve_version
@@ -46,13 +47,10 @@ if TYPE_CHECKING:
     from nbtrack.client import MlflowClient
     from nbtrack.entities import Dataset, ModelVersion, RegisteredModel, Run
 
-RUN_TYPE_TAG = "mlflow.runType"
 EVALUATION_RUN_TYPE = "evaluation"
-EVALUATED_MODEL_TAG = "nbtrack.evaluation.model_uri"
 AUTHOR_TAG = "author"
 TASK_TAG = "task"
 LICENSE_TAG = "license"
-CONTEXT_TAG = "mlflow.data.context"
 LIBRARY_NAMES = {"sklearn": "scikit-learn"}  # flavor -> the package users know
 HUB_LIBRARIES = {"sklearn": "sklearn"}  # flavor -> the Hub's library_name
 _LOWER_IS_BETTER = {"loss", "error", "rank", "std", "time", "deviance", "mse", "mae", "rmse"}
@@ -215,11 +213,11 @@ def _evaluation_runs(
     run: Run | None,
     children: list[Run],
 ) -> list[Run]:
-    found = [r for r in children if r.data.tags.get(RUN_TYPE_TAG) == EVALUATION_RUN_TYPE]
+    found = [r for r in children if r.data.tags.get(tag_keys.RUN_TYPE) == EVALUATION_RUN_TYPE]
     uris = [f"models:/{version.name}/{version.version}"]
     uris += [version.source] if version.source else []
     seen = {r.info.run_id for r in found} | ({run.info.run_id} if run else set())
-    tagged = cards.runs_tagged(EVALUATED_MODEL_TAG, uris)
+    tagged = cards.runs_tagged(tag_keys.EVALUATED_MODEL_URI, uris)
     tagged = [run_id for run_id in tagged if run_id not in seen]
     return found + client.store.get_runs(tagged)
 
@@ -227,7 +225,7 @@ def _evaluation_runs(
 def _run_user(run: Run | None) -> str | None:
     if run is None:
         return None
-    return run.data.tags.get("mlflow.user") or run.info.user_id or None
+    return run.data.tags.get(tag_keys.USER) or run.info.user_id or None
 
 
 def sweep_best(runs: list[Run]) -> list[SweepBest]:
@@ -355,7 +353,7 @@ def _python_version(flavors: dict[str, Any], run: Run | None) -> str | None:
     pyfunc = flavors.get("python_function")
     if isinstance(pyfunc, dict) and pyfunc.get("python_version"):
         return str(pyfunc["python_version"])
-    return run.data.tags.get("nbtrack.python.version") if run else None
+    return run.data.tags.get(tag_keys.PYTHON_VERSION) if run else None
 
 
 def _model_format(flavors: dict[str, Any]) -> str | None:
@@ -374,7 +372,7 @@ def _short(class_path: str) -> str:
 
 
 def _dataset_facts(dataset: Dataset, tags: list[Any]) -> DatasetFacts:
-    context = next((t.value for t in tags if t.key == CONTEXT_TAG), None)
+    context = next((t.value for t in tags if t.key == tag_keys.DATASET_CONTEXT), None)
     profile = _json(dataset.profile)
     rows = profile.get("num_rows") if isinstance(profile, dict) else None
     return DatasetFacts(
@@ -400,7 +398,7 @@ def _source_text(source: str, source_type: str) -> str:
         for key in ("uri", "url", "path"):
             if data.get(key):
                 return f"{data[key]} ({source_type})"
-        name = (data.get("tags") or {}).get("mlflow.source.name")
+        name = (data.get("tags") or {}).get(tag_keys.SOURCE_NAME)
         if name:
             return f"{name} ({source_type})"
     return f"{source} ({source_type})"

@@ -17,10 +17,10 @@ from __future__ import annotations
 import html
 import math
 import os
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from nbtrack import display, tag_keys
 from nbtrack.errors import InvalidParameter
 
 if TYPE_CHECKING:
@@ -318,7 +318,7 @@ def _general(facts: CardFacts) -> str:
         ("Learning library", facts.library or "*not recorded*"),
         ("Python version", facts.python_version or "*not recorded*"),
         ("Model format", facts.model_format or "*not recorded*"),
-        ("Registered", f"{_utc(mv.creation_timestamp)} by {mv.user_id or 'unknown'}"),
+        ("Registered", f"{_time(mv.creation_timestamp)} by {mv.user_id or 'unknown'}"),
         ("Lineage", lineage),
     ]
     if facts.trainer and facts.model_type and facts.trainer != facts.model_type.class_path:
@@ -351,12 +351,12 @@ def _training(facts: CardFacts) -> str:
     )
     tags = run.data.tags
     when = [
-        ("Started", _utc(run.info.start_time)),
-        ("Ended", _utc(run.info.end_time) if run.info.end_time else "*still running*"),
+        ("Started", _time(run.info.start_time)),
+        ("Ended", _time(run.info.end_time) if run.info.end_time else "*still running*"),
         ("Duration", _duration(run.info.start_time, run.info.end_time)),
         ("Status", run.info.status),
-        ("Source", tags.get("mlflow.source.name", "*not recorded*")),
-        ("Git commit", tags.get("mlflow.source.git.commit", "*not recorded*")),
+        ("Source", tags.get(tag_keys.SOURCE_NAME, "*not recorded*")),
+        ("Git commit", tags.get(tag_keys.GIT_COMMIT, "*not recorded*")),
     ]
     return "\n\n".join(
         [
@@ -376,7 +376,7 @@ def _evaluation(facts: CardFacts) -> str:
     for run in ([facts.run] if facts.run else []) + facts.evaluation_runs:
         role = "training run" if run is facts.run else "evaluation run"
         for key, value in sorted(run.data.metrics.items()):
-            rows.append((key, _number(value), f"{role} `{run.info.run_name}`"))
+            rows.append((key, display.number(value), f"{role} `{run.info.run_name}`"))
     parts = ["#### Evaluation"]
     parts.append(
         _table(("Metric", "Value", "Run"), rows) if rows else "*No metrics were logged.*"
@@ -393,7 +393,7 @@ def _evaluation(facts: CardFacts) -> str:
                 [
                     (
                         b.key,
-                        _number(b.value),
+                        display.number(b.value),
                         b.goal,
                         f"`{_run_label(b.run)}` (`{b.run.info.run_id}`)",
                         ", ".join(f"{k}={b.run.data.params.get(k, '')}" for k in varying),
@@ -438,27 +438,9 @@ def _cell(value: Any) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|")
 
 
-def _number(value: float) -> str:
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "inf" if value > 0 else "-inf"
-    return f"{value:.6g}"
-
-
-def _utc(ms: int | None) -> str:
-    if ms is None:
-        return "*not recorded*"
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+def _time(ms: int | None) -> str:
+    return display.timestamp(ms) if ms is not None else "*not recorded*"
 
 
 def _duration(start_ms: int, end_ms: int | None) -> str:
-    if end_ms is None:
-        return "*still running*"
-    seconds = max(end_ms - start_ms, 0) / 1000
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, rest = divmod(round(seconds), 60)
-    if minutes < 60:
-        return f"{minutes} min {rest:02d} s"
-    return f"{minutes // 60} h {minutes % 60:02d} min"
+    return display.run_duration(start_ms, end_ms) if end_ms is not None else "*still running*"

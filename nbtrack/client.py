@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from nbtrack import validation
+from nbtrack import tag_keys, validation
 from nbtrack.artifacts import LocalArtifacts
 from nbtrack.entities import (
     DatasetInput,
@@ -132,16 +132,16 @@ class MlflowClient(RegistryClient):
             validation.validate_key(k, "tag"): validation.tag_value(k, v)
             for k, v in (tags or {}).items()
         }
-        name = run_name or clean.get("mlflow.runName") or random_run_name()
+        name = run_name or clean.get(tag_keys.RUN_NAME) or random_run_name()
         return self.store.create_run(
             experiment_id=str(experiment_id),
-            user_id=clean.get("mlflow.user") or user(),
+            user_id=clean.get(tag_keys.USER) or user(),
             start_time=validation.whole_number("start_time", start_time)
             if start_time is not None
             else now_ms(),
             tags=clean,
             run_name=validation.run_name(name),
-            parent_run_id=clean.get("mlflow.parentRunId"),
+            parent_run_id=clean.get(tag_keys.PARENT_RUN_ID),
         )
 
     def get_run(self, run_id: str) -> Run:
@@ -150,7 +150,7 @@ class MlflowClient(RegistryClient):
 
     def get_parent_run(self, run_id: str) -> Run | None:
         """The parent of a nested run, or None."""
-        parent = self.get_run(run_id).data.tags.get("mlflow.parentRunId")
+        parent = self.get_run(run_id).data.tags.get(tag_keys.PARENT_RUN_ID)
         return self.get_run(parent) if parent else None
 
     def update_run(self, run_id: str, status: str | None = None, name: str | None = None) -> None:
@@ -232,7 +232,7 @@ class MlflowClient(RegistryClient):
         """Set (or replace) a tag."""
         validation.validate_key(key, "tag")
         self.store.log_batch(_run_id(run_id), tags=[RunTag(key, validation.tag_value(key, value))])
-        if key == "mlflow.runName":
+        if key == tag_keys.RUN_NAME:
             self.store.update_run_info(run_id, None, None, validation.run_name(str(value)))
 
     def delete_tag(self, run_id: str, key: str) -> None:
@@ -330,10 +330,10 @@ class MlflowClient(RegistryClient):
         text = frame.to_json(orient="split", index=False)
         self.log_text(run_id, text, artifact_file)
         run = self.get_run(run_id)
-        logged = json.loads(run.data.tags.get("mlflow.loggedArtifacts", "[]"))
+        logged = json.loads(run.data.tags.get(tag_keys.LOGGED_ARTIFACTS, "[]"))
         entry = {"path": artifact_file, "type": "table"}
         if entry not in logged:
-            self.set_tag(run_id, "mlflow.loggedArtifacts", json.dumps([*logged, entry]))
+            self.set_tag(run_id, tag_keys.LOGGED_ARTIFACTS, json.dumps([*logged, entry]))
 
     def log_image(self, run_id: str, image: Any, artifact_file: str) -> None:
         """Save a numpy array or PIL image as an image artifact."""

@@ -11,13 +11,8 @@ import sys
 from functools import lru_cache
 from pathlib import Path
 
-SOURCE_NAME = "mlflow.source.name"
-SOURCE_TYPE = "mlflow.source.type"
-GIT_COMMIT = "mlflow.source.git.commit"
-GIT_BRANCH = "mlflow.source.git.branch"
-USER = "mlflow.user"
-PYTHON_VERSION = "nbtrack.python.version"
-NOTEBOOK_PATH = "nbtrack.notebook.path"
+from nbtrack import tag_keys
+
 PYTHON = "{}.{}.{}".format(*sys.version_info[:3])
 
 
@@ -74,19 +69,19 @@ def run_tags() -> dict[str, str]:
     """The tags every new run gets: user, source, git commit and branch, Python version."""
     name, kind = source()
     tags = {
-        USER: user(),
-        SOURCE_NAME: name,
-        SOURCE_TYPE: kind,
-        PYTHON_VERSION: PYTHON,
+        tag_keys.USER: user(),
+        tag_keys.SOURCE_NAME: name,
+        tag_keys.SOURCE_TYPE: kind,
+        tag_keys.PYTHON_VERSION: PYTHON,
     }
     if kind == "NOTEBOOK" and name != "<ipython>":
-        tags[NOTEBOOK_PATH] = name
+        tags[tag_keys.NOTEBOOK_PATH] = name
     start = os.path.dirname(name) if kind == "LOCAL" and os.path.isfile(name) else os.getcwd()
     commit, branch = git_head(start)
     if commit:
-        tags[GIT_COMMIT] = commit
+        tags[tag_keys.GIT_COMMIT] = commit
     if branch:
-        tags[GIT_BRANCH] = branch
+        tags[tag_keys.GIT_BRANCH] = branch
     return tags
 
 

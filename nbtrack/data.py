@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from nbtrack import entities
+from nbtrack import entities, tag_keys
 from nbtrack.errors import InvalidParameter
 
 DEFAULT_NAME = "dataset"
@@ -47,7 +47,7 @@ def _source(source: str | None) -> tuple[str, str]:
         from nbtrack.context import source as code_source
 
         name, _ = code_source()
-        return json.dumps({"tags": {"mlflow.source.name": name}}), "code"
+        return json.dumps({"tags": {tag_keys.SOURCE_NAME: name}}), "code"
     kind = source.split("://")[0] if "://" in source else "local"
     return json.dumps({"uri": source}), kind
 

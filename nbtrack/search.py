@@ -26,6 +26,7 @@ import difflib
 import re
 from dataclasses import dataclass
 
+from nbtrack import tag_keys
 from nbtrack.errors import InvalidFilter
 from nbtrack.filter_syntax import (
     ALL_OPS,
@@ -66,7 +67,6 @@ class SqlQuery:
     order: str
 
 
-DATASET_CONTEXT_TAG = "mlflow.data.context"
 
 
 # -- what each search can see -----------------------------------------------------------
@@ -335,7 +335,7 @@ def _dataset_clause(src: Source, c: Clause, key: str) -> tuple[str, list]:
         return (
             "EXISTS (SELECT 1 FROM inputs i JOIN input_tags t ON t.input_uuid = "
             f"i.input_uuid WHERE i.destination_id = r.run_uuid AND t.name = ? AND {cond})",
-            [DATASET_CONTEXT_TAG, *args],
+            [tag_keys.DATASET_CONTEXT, *args],
         )
     cond, args = _compare(f"d.{key}", c.op, c.value)
     return (

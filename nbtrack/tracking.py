@@ -14,7 +14,7 @@ import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
-from nbtrack import context, uri
+from nbtrack import context, tag_keys, uri
 from nbtrack.client import MlflowClient
 from nbtrack.entities import (
     DatasetInput,
@@ -30,7 +30,6 @@ from nbtrack.entities import (
 from nbtrack.errors import ExperimentNotFound, InvalidParameter, InvalidState
 from nbtrack.store.experiments import DEFAULT_EXPERIMENT_ID
 from nbtrack.store.sql import now_ms
-from nbtrack.store.tracking import PARENT_TAG
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -39,7 +38,6 @@ if TYPE_CHECKING:
 
 ENV_EXPERIMENT_NAMES = ("NBTRACK_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_NAME")
 ENV_EXPERIMENT_IDS = ("NBTRACK_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_ID")
-NOTE_TAG = "mlflow.note.content"
 SEARCH_MAX_RESULTS_PANDAS = 100_000
 
 _local = threading.local()
@@ -250,9 +248,9 @@ def start_run(
         parent = _parent_id(stack, nested, parent_run_id)
         all_tags = {**context.run_tags(), **(tags or {})}
         if description is not None:
-            all_tags[NOTE_TAG] = description
+            all_tags[tag_keys.NOTE] = description
         if parent is not None:
-            all_tags[PARENT_TAG] = parent
+            all_tags[tag_keys.PARENT_RUN_ID] = parent
         exp_id = str(experiment_id) if experiment_id is not None else _current_experiment_id()
         run = client.create_run(exp_id, tags=all_tags, run_name=run_name)
     active = ActiveRun(run)
@@ -298,7 +296,7 @@ def _resume(
     client.update_run(run_id, status=RunStatus.RUNNING)
     extra = [RunTag(k, str(v)) for k, v in (tags or {}).items()]
     if description is not None:
-        extra.append(RunTag(NOTE_TAG, description))
+        extra.append(RunTag(tag_keys.NOTE, description))
     client.log_batch(run_id, tags=extra)
     return client.get_run(run_id)
 
@@ -468,7 +466,7 @@ def log_input(
     entity = dataset.to_entity() if hasattr(dataset, "to_entity") else dataset
     input_tags = [InputTag(k, str(v)) for k, v in (tags or {}).items()]
     if context is not None:
-        input_tags.append(InputTag("mlflow.data.context", context))
+        input_tags.append(InputTag(tag_keys.DATASET_CONTEXT, context))
     _client().log_inputs(_run_id_or_active(None), [DatasetInput(entity, input_tags)])  # type: ignore[arg-type]
 
 

@@ -18,7 +18,8 @@ import nbtrack
 from nbtrack import gc
 from nbtrack.artifacts import uri_to_path
 from nbtrack.cli import main
-from nbtrack.cli.output import PIPE_WIDTH, Column, duration, file_size, number, render_table
+from nbtrack.cli.output import PIPE_WIDTH, Column, render_table
+from nbtrack.display import number, run_duration, size
 from nbtrack.errors import InvalidParameter, NbtrackError, RunNotFound
 
 DAY_MS = 86_400_000
@@ -471,17 +472,17 @@ def test_render_table_aligns_and_truncates():
 @pytest.mark.parametrize(
     ("func", "args", "text"),
     [
-        (duration, (0, 850), "850ms"),  # under a second
-        (duration, (0, 12_340), "12.3s"),  # seconds
-        (duration, (0, 245_000), "4m05s"),  # minutes
-        (duration, (0, 7_380_000), "2h03m"),  # hours
-        (duration, (0, None), ""),  # still running
+        (run_duration, (0, 850), "850 ms"),  # under a second
+        (run_duration, (0, 12_340), "12.3 s"),  # seconds
+        (run_duration, (0, 245_000), "4 min 05 s"),  # minutes
+        (run_duration, (0, 7_380_000), "2 h 03 min"),  # hours
+        (run_duration, (0, None), ""),  # still running
         (number, (0.123456789,), "0.123457"),  # six significant digits
         (number, (-math.inf,), "-inf"),
-        (file_size, (512,), "512 B"),
-        (file_size, (1536,), "1.5 KiB"),
-        (file_size, (3 * 1024**3,), "3.0 GiB"),
-        (file_size, (None,), ""),  # a folder
+        (size, (512,), "512 B"),
+        (size, (1536,), "1.5 KiB"),
+        (size, (3 * 1024**3,), "3.0 GiB"),
+        (size, (None,), ""),  # a folder
     ],
 )
 def test_formatting(func, args, text):

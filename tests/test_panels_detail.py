@@ -63,7 +63,7 @@ def test_artifacts_are_previewed_or_listed(run_id):
     assert found["plots/blank.png"].image.startswith("data:image/png;base64,")
     assert found["weights.bin"].text is None and found["weights.bin"].image is None
     files = detail.files.value
-    assert "weights.bin" in files and "1.2 KB" in files  # listed with its size
+    assert "weights.bin" in files and "1.2 KiB" in files  # listed with its size
     assert "<img" in files
     assert "print(&#x27;hello&#x27;)" in detail.source.value  # the captured cell source
 

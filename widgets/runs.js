@@ -56,7 +56,17 @@ function formatTime(ms) {
   if (!ms) return "";
   const d = new Date(ms);
   const p = (/** @type {number} */ n) => String(n).padStart(2, "0");
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+  const date = `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
+  return `${date} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())} ${zoneName(d)}`;
+}
+
+/** "UTC" or "UTC+01:00", as nbtrack/display.py writes a zone. @param {Date} d */
+function zoneName(d) {
+  const offset = -d.getTimezoneOffset();
+  if (offset === 0) return "UTC";
+  const a = Math.abs(offset);
+  const p = (/** @type {number} */ n) => String(n).padStart(2, "0");
+  return `UTC${offset > 0 ? "+" : "-"}${p(Math.floor(a / 60))}:${p(a % 60)}`;
 }
 
 /** "just now", "5 min ago", "3 h ago", "2 days ago", then the date. @param {number | undefined | null} ms */

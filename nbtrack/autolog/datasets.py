@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from nbtrack import tag_keys
 from nbtrack.entities import DatasetInput, InputTag
 
-CONTEXT_TAG = "mlflow.data.context"
 _logger = logging.getLogger("nbtrack.autolog")
 
 
@@ -30,7 +30,7 @@ def dataset_input(X: Any, y: Any, context: str) -> DatasetInput | None:
     else:
         _logger.info("nbtrack: a %s is not recorded as a dataset input", type(X).__name__)
         return None
-    return DatasetInput(dataset.to_entity(), [InputTag(CONTEXT_TAG, context)])
+    return DatasetInput(dataset.to_entity(), [InputTag(tag_keys.DATASET_CONTEXT, context)])
 
 
 def log_dataset(run_id: str, X: Any, y: Any, context: str) -> None:

@@ -14,7 +14,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from nbtrack import tracking
+from nbtrack import tag_keys, tracking
 from nbtrack.autolog import search, state
 from nbtrack.autolog.posttraining import TRACKER
 from nbtrack.entities import DatasetInput, Run, RunInfo, RunStatus, RunTag
@@ -76,7 +76,7 @@ class FitSession:
         return session
 
     def _choose_run(self, active: tracking.ActiveRun | None, params: dict[str, Any]) -> None:
-        tags = {state.AUTOLOGGING_TAG: state.FLAVOR, **self.config.extra_tags}
+        tags = {tag_keys.AUTOLOGGING: state.FLAVOR, **self.config.extra_tags}
         if active is not None:
             run = tracking._client().get_run(active.info.run_id)
             if not _clashes(run, params):
@@ -145,7 +145,7 @@ class FitSession:
         if hasattr(est, "cv_results_"):
             from nbtrack import context
 
-            tags = {**context.run_tags(), state.AUTOLOGGING_TAG: state.FLAVOR}
+            tags = {**context.run_tags(), tag_keys.AUTOLOGGING: state.FLAVOR}
             info = self.info
             assert info is not None
             self._attempt(

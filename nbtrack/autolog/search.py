@@ -16,10 +16,10 @@ from typing import Any
 
 import numpy as np
 
+from nbtrack import tag_keys
 from nbtrack.autolog import state
 from nbtrack.entities import DatasetInput, RunInfo
 from nbtrack.store.sql import now_ms
-from nbtrack.store.tracking import PARENT_TAG
 
 CV_RESULTS_FILE = "cv_results.csv"
 _NOT_METRICS = ("param", "split")  # per-parameter columns and per-split scores
@@ -104,7 +104,7 @@ def log_child_runs(
     seed = search.estimator
     base = estimator_params(seed)
     columns = _metric_columns(results)
-    child_tags = {**tags, **estimator_tags(seed), PARENT_TAG: parent.run_id}
+    child_tags = {**tags, **estimator_tags(seed), tag_keys.PARENT_RUN_ID: parent.run_id}
     end_time = now_ms()
     run_ids = []
     for row in chosen_candidates(results, max_tuning_runs):

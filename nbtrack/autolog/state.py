@@ -24,7 +24,6 @@ from nbtrack.validation import MAX_PARAM_VALUE_LENGTH
 
 BUSY = threading.Lock()
 FLAVOR = "sklearn"
-AUTOLOGGING_TAG = "mlflow.autologging"
 
 
 @dataclass(frozen=True)

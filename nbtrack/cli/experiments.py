@@ -6,8 +6,9 @@ from pathlib import Path
 
 import click
 
+from nbtrack import display
 from nbtrack.cli.options import json_option, pass_client, view_option
-from nbtrack.cli.output import Column, count, echo_json, echo_table, experiment_json, local_time
+from nbtrack.cli.output import Column, count, echo_json, echo_table, experiment_json
 from nbtrack.client import MlflowClient
 from nbtrack.entities import ViewType
 
@@ -62,7 +63,8 @@ def list_experiments(
         Column("Created", None),
     ]
     rows = [
-        [e.experiment_id, e.name, e.artifact_location, local_time(e.creation_time)] for e in found
+        [e.experiment_id, e.name, e.artifact_location, display.timestamp(e.creation_time)]
+        for e in found
     ]
     if view != ViewType.ACTIVE_ONLY:
         columns.append(Column("Stage", None))

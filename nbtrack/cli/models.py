@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from nbtrack import display
 from nbtrack.cli.options import json_option, pass_client
 from nbtrack.cli.output import (
     Column,
@@ -14,7 +15,6 @@ from nbtrack.cli.output import (
     echo_fields,
     echo_json,
     echo_table,
-    local_time,
 )
 from nbtrack.client import MlflowClient
 from nbtrack.entities import ModelVersion, RegisteredModel
@@ -72,7 +72,7 @@ def list_models(
             max((int(v.version) for v in m.latest_versions), default=""),
             _stages(m),
             ", ".join(f"{a}→{v}" for a, v in m.aliases.items()),
-            local_time(m.last_updated_timestamp),
+            display.timestamp(m.last_updated_timestamp),
             m.description,
         )
         for m in page
@@ -108,8 +108,8 @@ def show(client: MlflowClient, name: str, version: str | None, as_json: bool) ->
     click.echo(f"Registered model {model.name}")
     fields = [
         ("Description", model.description),
-        ("Created", local_time(model.creation_timestamp)),
-        ("Updated", local_time(model.last_updated_timestamp)),
+        ("Created", display.timestamp(model.creation_timestamp)),
+        ("Updated", display.timestamp(model.last_updated_timestamp)),
         *(("Tag " + k, v) for k, v in sorted(model.tags.items())),
     ]
     echo_fields([(k, v) for k, v in fields if v], cut=False)
@@ -125,7 +125,7 @@ def show(client: MlflowClient, name: str, version: str | None, as_json: bool) ->
         ],
         [
             (v.version, v.current_stage, ", ".join(v.aliases), v.run_id,
-             local_time(v.creation_timestamp), v.source)
+             display.timestamp(v.creation_timestamp), v.source)
             for v in versions
         ],
         count(len(versions), "version"),
@@ -147,8 +147,8 @@ def _show_version(client: MlflowClient, version: ModelVersion, as_json: bool) ->
         ("Run link", version.run_link),
         ("Status", version.status),
         ("Registered by", version.user_id),
-        ("Created", local_time(version.creation_timestamp)),
-        ("Updated", local_time(version.last_updated_timestamp)),
+        ("Created", display.timestamp(version.creation_timestamp)),
+        ("Updated", display.timestamp(version.last_updated_timestamp)),
         ("Files", location),
         *(("Tag " + k, v) for k, v in sorted(version.tags.items())),
     ]

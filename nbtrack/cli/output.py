@@ -14,11 +14,11 @@ import shutil
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Literal
 
 import click
 
+from nbtrack import display
 from nbtrack.entities import Experiment, FileInfo, Run
 
 ELLIPSIS = "…"
@@ -91,58 +91,12 @@ def cell(value: Any, max_width: int | None = DEFAULT_WIDTH) -> str:
     if value is None:
         text = ""
     elif isinstance(value, float):
-        text = number(value)
+        text = display.number(value)
     else:
         text = " ".join(str(value).split())  # newlines and tabs would break the rows
     if max_width is not None and len(text) > max_width:
         return text[: max_width - 1] + ELLIPSIS
     return text
-
-
-def number(value: float) -> str:
-    """Render a metric value short, but exact enough to compare runs by."""
-    if math.isnan(value):
-        return "nan"
-    if math.isinf(value):
-        return "inf" if value > 0 else "-inf"
-    return f"{value:.6g}"
-
-
-def local_time(ms: int | None) -> str:
-    """Milliseconds since the epoch as a local datetime, to the second."""
-    if ms is None:
-        return ""
-    return datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def duration(start_ms: int | None, end_ms: int | None) -> str:
-    """How long a run took: ``850ms``, ``12.3s``, ``4m05s``, ``2h03m`` (empty if running)."""
-    if start_ms is None or end_ms is None:
-        return ""
-    ms = max(end_ms - start_ms, 0)
-    if ms < 1000:
-        return f"{ms}ms"
-    if ms < 60_000:
-        return f"{ms / 1000:.1f}s"
-    minutes, seconds = divmod(ms // 1000, 60)
-    if minutes < 60:
-        return f"{minutes}m{seconds:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"
-
-
-def file_size(size: int | None) -> str:
-    """Render a size in bytes as ``512 B``, ``1.5 KiB``, ``3.2 MiB`` (empty for folders)."""
-    if size is None:
-        return ""
-    if size < 1024:
-        return f"{size} B"
-    amount = size / 1024
-    for unit in ("KiB", "MiB"):
-        if amount < 1024:
-            return f"{amount:.1f} {unit}"
-        amount /= 1024
-    return f"{amount:.1f} GiB"
 
 
 def count(n: int, noun: str) -> str:

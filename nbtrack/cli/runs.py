@@ -7,16 +7,14 @@ from collections.abc import Sequence
 
 import click
 
+from nbtrack import display, tag_keys
 from nbtrack.cli.options import json_option, pass_client, view_option
 from nbtrack.cli.output import (
     Column,
     count,
-    duration,
     echo_fields,
     echo_json,
     file_json,
-    file_size,
-    local_time,
     render_table,
     run_json,
     terminal_width,
@@ -135,7 +133,11 @@ def _runs_table(
         row: list[object] = [info.run_id, info.run_name]
         if experiment_names:
             row.append(experiment_names.get(info.experiment_id, info.experiment_id))
-        row += [info.status, local_time(info.start_time), duration(info.start_time, info.end_time)]
+        row += [
+            info.status,
+            display.timestamp(info.start_time),
+            display.run_duration(info.start_time, info.end_time),
+        ]
         if with_stage:
             row.append(info.lifecycle_stage)
         row += [run.data.metrics.get(key) for key in keys]
@@ -175,11 +177,11 @@ def show(client: MlflowClient, run_id: str, as_json: bool) -> None:
         ("Experiment", f"{experiment.name} (id {experiment.experiment_id})"),
         ("Status", info.status),
         ("Lifecycle stage", info.lifecycle_stage),
-        ("Started", local_time(info.start_time)),
-        ("Ended", local_time(info.end_time)),
-        ("Duration", duration(info.start_time, info.end_time)),
+        ("Started", display.timestamp(info.start_time)),
+        ("Ended", display.timestamp(info.end_time)),
+        ("Duration", display.run_duration(info.start_time, info.end_time)),
         ("User", info.user_id),
-        ("Parent run", run.data.tags.get("mlflow.parentRunId")),
+        ("Parent run", run.data.tags.get(tag_keys.PARENT_RUN_ID)),
         ("Artifact URI", info.artifact_uri),
     ]
     echo_fields([(name, value) for name, value in fields if value], cut=False)
@@ -196,7 +198,7 @@ def show(client: MlflowClient, run_id: str, as_json: bool) -> None:
             for d in run.inputs.dataset_inputs
         ],
     )
-    files = [(f.path + "/" if f.is_dir else f.path, file_size(f.file_size)) for f in artifacts]
+    files = [(f.path + "/" if f.is_dir else f.path, display.size(f.file_size)) for f in artifacts]
     _section("Artifacts", files[:ARTIFACT_LINES], len(files))
     if len(files) > ARTIFACT_LINES:
         click.echo(f"  … {len(files) - ARTIFACT_LINES} more (--json lists them all)")

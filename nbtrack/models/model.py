@@ -29,6 +29,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from nbtrack import tag_keys
 from nbtrack.errors import (
     ArtifactNotFound,
     InvalidParameter,
@@ -45,7 +46,6 @@ EXAMPLE_FILE_NAME = "input_example.json"
 SERVING_EXAMPLE_FILE_NAME = "serving_input_example.json"
 # The MLflow release whose model format nbtrack writes; MLflow's loaders read it as their own.
 MLFLOW_VERSION = "3.17.2"
-LOGGED_MODELS_TAG = "mlflow.log-model.history"
 PYTHON_VERSION = "{}.{}.{}".format(*sys.version_info[:3])
 _NEW_UUID = object()
 _WRITTEN_WHEN_SET = ("signature", "saved_input_example_info", "metadata", "model_size_bytes")
@@ -301,13 +301,13 @@ def _record_logged_model(client: Any, run_id: str, model: Model) -> None:
     entry = {k: v for k, v in model.to_dict().items()
              if k in ("run_id", "utc_time_created", "artifact_path", "model_uuid")}
     entry["flavors"] = model.flavors
-    previous = client.get_run(run_id).data.tags.get(LOGGED_MODELS_TAG)
+    previous = client.get_run(run_id).data.tags.get(tag_keys.LOGGED_MODELS)
     history = [*json.loads(previous), entry] if previous else [entry]
     value = json.dumps(history)
     while len(value) > MAX_TAG_VALUE_LENGTH and len(history) > 1:
         history = history[1:]  # the tag has a size limit: the oldest entries give way
         value = json.dumps(history)
-    client.set_tag(run_id, LOGGED_MODELS_TAG, value)
+    client.set_tag(run_id, tag_keys.LOGGED_MODELS, value)
 
 
 def prepare_target(path: str | os.PathLike[str]) -> Path:

@@ -12,6 +12,7 @@ from typing import Any
 
 import ipywidgets
 
+from nbtrack import display
 from nbtrack.client import MlflowClient
 from nbtrack.entities import Run
 from nbtrack.errors import InvalidParameter
@@ -204,11 +205,11 @@ class CompareRuns(Panel):
         """The differing params and the latest metrics as text."""
         header = ["", *self.names]
         body = [
-            [f"params.{k}", *[static.fmt_value(r.data.params.get(k)) for r in self.runs]]
+            [f"params.{k}", *[display.value(r.data.params.get(k)) for r in self.runs]]
             for k in self.differing_params()
         ]
         body += [
-            [f"metrics.{k}", *[static.fmt_value(r.data.metrics.get(k)) for r in self.runs]]
+            [f"metrics.{k}", *[display.value(r.data.metrics.get(k)) for r in self.runs]]
             for k in sorted({k for run in self.runs for k in run.data.metrics})
         ]
         return f"Comparing {len(self.runs)} runs\n" + static.text_table(header, body)
@@ -232,7 +233,7 @@ def _comparison_table(
         style = _DIFF if key in differ else ""
         tds = []
         for v in (value(run, key) for run in runs):
-            text = static.esc(static.fmt_value(v)) if v is not None else _MISSING
+            text = static.esc(display.value(v)) if v is not None else _MISSING
             tds.append(f'<td style="{cell}">{text}</td>')
         body.append(
             f'<tr style="{style}"><td style="{cell};font-weight:500">{static.esc(key)}</td>'

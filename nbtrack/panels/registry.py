@@ -12,6 +12,7 @@ from typing import Any
 
 import ipywidgets
 
+from nbtrack import display
 from nbtrack.client import MlflowClient
 from nbtrack.entities import ModelVersion, RegisteredModel
 from nbtrack.panels import static
@@ -357,7 +358,7 @@ def _versions_html(client: MlflowClient, versions: list[ModelVersion]) -> str:
                if v.run_id else "")
         rows.append((
             static.esc(v.version), aliases, static.esc(v.current_stage), tags, run,
-            static.esc(static.fmt_time(v.creation_timestamp)),
+            static.esc(display.timestamp(v.creation_timestamp)),
             static.esc(v.description or ""),
         ))
     return static.html_table(

@@ -12,11 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from nbtrack import tag_keys
 from nbtrack.store.panels import KeyStat, PanelQueries, RunScope
 from nbtrack.store.tracking import decode_value
 
-SYSTEM_TAG_PREFIXES = ("mlflow.", "nbtrack.")
-SOURCE_TAG = "mlflow.source.name"
 SPARK_POINTS = 32
 MAX_SPARK_KEYS = 12
 
@@ -27,7 +26,7 @@ ATTRIBUTES: tuple[tuple[str, str, str | None], ...] = (
     ("start_time", "Created", "attributes.start_time"),
     ("duration", "Duration", None),
     ("user_id", "User", "attributes.user_id"),
-    ("source", "Source", f"tags.`{SOURCE_TAG}`"),
+    ("source", "Source", f"tags.`{tag_keys.SOURCE_NAME}`"),
 )
 
 
@@ -77,7 +76,7 @@ def columns(stats: dict[str, list[KeyStat]], total: int) -> list[dict[str, Any]]
     for group in ("params", "metrics", "tags"):
         keys = [
             s for s in stats.get(group, [])
-            if group != "tags" or not s.key.startswith(SYSTEM_TAG_PREFIXES)
+            if group != "tags" or not s.key.startswith(tag_keys.SYSTEM_PREFIXES)
         ]
         varying = [s for s in keys if s.varies or s.present < total]
         constant = [s for s in keys if not (s.varies or s.present < total)]
@@ -180,12 +179,12 @@ def _rows(
             "start": start,
             "end": end,
             "user": user,
-            "source": data["t"].get(SOURCE_TAG, ""),
+            "source": data["t"].get(tag_keys.SOURCE_NAME, ""),
             "children": counts.get(run_id, 0),
             "descendants": descendants.get(run_id, 0),
             "p": data["p"],
             "m": data["m"],
-            "t": {k: v for k, v in data["t"].items() if not k.startswith(SYSTEM_TAG_PREFIXES)},
+            "t": {k: v for k, v in data["t"].items() if not k.startswith(tag_keys.SYSTEM_PREFIXES)},
             "s": {
                 key: [json_number(v) for v in sparks[(run_id, key)]]
                 for key in spark_keys if (run_id, key) in sparks

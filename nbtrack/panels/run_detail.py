@@ -15,13 +15,13 @@ from typing import Any
 
 import ipywidgets
 
+from nbtrack import display, tag_keys
 from nbtrack.artifacts import LocalArtifacts
 from nbtrack.client import MlflowClient
 from nbtrack.entities import FileInfo, Run
 from nbtrack.panels import static
 from nbtrack.panels.base import Panel
 from nbtrack.panels.plots import metric_figure
-from nbtrack.panels.rows import SYSTEM_TAG_PREFIXES
 
 TEXT_SUFFIXES = frozenset({
     ".txt", ".log", ".json", ".yaml", ".yml", ".md", ".py", ".csv", ".tsv", ".toml", ".cfg",
@@ -33,12 +33,12 @@ MAX_TEXT_BYTES = 64_000
 MAX_IMAGE_BYTES = 2_000_000
 MAX_ARTIFACTS = 200
 SOURCE_TAGS = (
-    ("mlflow.source.name", "Source"),
-    ("mlflow.source.type", "Source type"),
-    ("nbtrack.notebook.path", "Notebook"),
-    ("mlflow.source.git.commit", "Git commit"),
-    ("mlflow.source.git.branch", "Git branch"),
-    ("nbtrack.python.version", "Python"),
+    (tag_keys.SOURCE_NAME, "Source"),
+    (tag_keys.SOURCE_TYPE, "Source type"),
+    (tag_keys.NOTEBOOK_PATH, "Notebook"),
+    (tag_keys.GIT_COMMIT, "Git commit"),
+    (tag_keys.GIT_BRANCH, "Git branch"),
+    (tag_keys.PYTHON_VERSION, "Python"),
 )
 TABS = ("Overview", "Charts", "Source", "Artifacts", "Inputs", "Model")
 
@@ -142,13 +142,13 @@ class RunDetail(Panel):
         run = self.run
         lines = [
             f"Run {run.info.run_name} ({run.info.run_id}) {run.info.status}",
-            f"started {static.fmt_time(run.info.start_time)} UTC, "
-            f"duration {static.fmt_duration(run.info.start_time, run.info.end_time) or '-'}",
+            f"started {display.timestamp(run.info.start_time)}, "
+            f"duration {display.run_duration(run.info.start_time, run.info.end_time) or '-'}",
         ]
         for title, values in (("params", run.data.params), ("metrics", run.data.metrics)):
             if values:
                 lines.append(f"{title}:")
-                lines += [f"  {k} = {static.fmt_value(v)}" for k, v in sorted(values.items())]
+                lines += [f"  {k} = {display.value(v)}" for k, v in sorted(values.items())]
         return "\n".join(lines)
 
 
@@ -163,17 +163,17 @@ def _set(widget: ipywidgets.HTML, value: str) -> None:
 def _header(client: MlflowClient, run: Run) -> str:
     info = run.info
     experiment = client.get_experiment(info.experiment_id)
-    parent = run.data.tags.get("mlflow.parentRunId")
+    parent = run.data.tags.get(tag_keys.PARENT_RUN_ID)
     facts = [
         ("Run ID", f"<code>{static.esc(info.run_id)}</code>"),
         ("Experiment", static.esc(f"{experiment.name} ({experiment.experiment_id})")),
-        ("Started", static.esc(static.fmt_time(info.start_time) + " UTC")),
-        ("Duration", static.esc(static.fmt_duration(info.start_time, info.end_time) or "-")),
+        ("Started", static.esc(display.timestamp(info.start_time))),
+        ("Duration", static.esc(display.run_duration(info.start_time, info.end_time) or "-")),
         ("User", static.esc(info.user_id)),
     ]
     if parent:
         facts.append(("Parent run", f"<code>{static.esc(parent)}</code>"))
-    note = run.data.tags.get("mlflow.note.content")
+    note = run.data.tags.get(tag_keys.NOTE)
     items = "".join(
         f'<span style="margin-right:18px"><span style="color:#6b7280">{k}</span> {v}</span>'
         for k, v in facts
@@ -189,12 +189,13 @@ def _header(client: MlflowClient, run: Run) -> str:
 def _kv_table(title: str, values: dict[str, Any], empty: str) -> str:
     if not values:
         return static.heading(title) + f'<p style="color:#6b7280">{empty}</p>'
-    rows = [(k, static.fmt_value(values[k])) for k in sorted(values)]
+    rows = [(k, display.value(values[k])) for k in sorted(values)]
     return static.heading(title, f"{len(values)}") + static.html_table(("Name", "Value"), rows)
 
 
 def _overview(run: Run) -> str:
-    user_tags = {k: v for k, v in run.data.tags.items() if not k.startswith(SYSTEM_TAG_PREFIXES)}
+    tags = run.data.tags.items()
+    user_tags = {k: v for k, v in tags if not k.startswith(tag_keys.SYSTEM_PREFIXES)}
     return (
         '<div style="display:flex;gap:32px;flex-wrap:wrap;align-items:flex-start">'
         f"<div>{_kv_table('Parameters', run.data.params, 'No parameters logged.')}</div>"
@@ -225,7 +226,7 @@ def _files(artifacts: list[Artifact]) -> str:
     if not artifacts:
         return '<p style="color:#6b7280">No artifacts logged.</p>'
     listing = static.html_table(
-        ("Path", "Size"), [(a.path, _size(a.size)) for a in artifacts]
+        ("Path", "Size"), [(a.path, display.size(a.size)) for a in artifacts]
     )
     previews = []
     for item in artifacts:
@@ -237,19 +238,10 @@ def _files(artifacts: list[Artifact]) -> str:
             continue
         previews.append(
             f"<details><summary><code>{static.esc(item.path)}</code> "
-            f'<span style="color:#6b7280">{_size(item.size)}</span></summary>{body}</details>'
+            f'<span style="color:#6b7280">{display.size(item.size)}</span></summary>'
+            f"{body}</details>"
         )
     return listing + static.heading("Previews") + "".join(previews) if previews else listing
-
-
-def _size(size: int | None) -> str:
-    if size is None:
-        return ""
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024  # type: ignore[assignment]
-    return ""
 
 
 def _inputs(run: Run) -> str:

@@ -8,10 +8,11 @@ only, no script) so it survives sanitizing previews.
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
+
+from nbtrack import display
 
 if TYPE_CHECKING:
     from nbtrack.panels.rows import TableContent
@@ -31,37 +32,6 @@ STATUS_COLORS = {
 def esc(value: object) -> str:
     """HTML-escape any value's text."""
     return html.escape("" if value is None else str(value))
-
-
-def fmt_time(ms: int | None) -> str:
-    """Milliseconds since the epoch as a UTC date and time ('' when missing)."""
-    if ms is None:
-        return ""
-    moment = dt.datetime.fromtimestamp(ms / 1000, tz=dt.timezone.utc)
-    return moment.strftime("%Y-%m-%d %H:%M:%S")
-
-
-def fmt_duration(start: int | None, end: int | None) -> str:
-    """A run's duration, e.g. '1.2s', '3m 5s' ('' while it has no end)."""
-    if start is None or end is None:
-        return ""
-    seconds = max(0.0, (end - start) / 1000)
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, secs = divmod(int(seconds), 60)
-    if minutes < 60:
-        return f"{minutes}m {secs}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h {minutes}m"
-
-
-def fmt_value(value: Any) -> str:
-    """A param, metric or tag value for display (metrics to 4 significant digits)."""
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
 
 
 def badge(status: str) -> str:
@@ -113,12 +83,12 @@ def _cell_values(col: dict[str, Any], row: dict[str, Any]) -> str:
         return {
             "run_name": "  " * row["depth"] + str(row["name"]) + note,
             "status": row["status"],
-            "start_time": fmt_time(row["start"]),
-            "duration": fmt_duration(row["start"], row["end"]),
+            "start_time": display.timestamp(row["start"]),
+            "duration": display.run_duration(row["start"], row["end"]),
             "user_id": row["user"],
             "source": row["source"],
         }[key]
-    return fmt_value(row[{"params": "p", "metrics": "m", "tags": "t"}[group]].get(key))
+    return display.value(row[{"params": "p", "metrics": "m", "tags": "t"}[group]].get(key))
 
 
 def _runs_summary(content: TableContent, filter_string: str) -> str:

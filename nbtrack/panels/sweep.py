@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets
 import plotly.graph_objects as go
 
+from nbtrack import display
 from nbtrack.client import MlflowClient
 from nbtrack.panels import static
 from nbtrack.panels.base import Panel
@@ -298,4 +299,4 @@ def _shown(axis: Axis, i: int) -> str:
         return f"{10**value:g}"
     if axis.kind == "param-category":
         return axis.categories[int(value)]
-    return static.fmt_value(value)
+    return display.value(value)

@@ -10,6 +10,7 @@ from itertools import chain, repeat
 from operator import attrgetter
 from pathlib import Path
 
+from nbtrack import tag_keys
 from nbtrack.entities import (
     Dataset,
     DatasetInput,
@@ -44,8 +45,6 @@ from nbtrack.store.sql import (
 )
 
 DBL_MAX = 1.7976931348623157e308
-PARENT_TAG = "mlflow.parentRunId"
-RUN_NAME_TAG = "mlflow.runName"
 
 _UPSERT_LATEST = """
 INSERT INTO latest_metrics (run_uuid, key, value, timestamp, step, is_nan)
@@ -128,9 +127,9 @@ class TrackingStore(ExperimentStore, PurgeStore):
             self._check_run_exists(parent_run_id)
         run_id = uuid.uuid4().hex
         artifact_uri = f"{exp.artifact_location.rstrip('/')}/{run_id}/artifacts"
-        tags = {**tags, RUN_NAME_TAG: run_name}
+        tags = {**tags, tag_keys.RUN_NAME: run_name}
         if parent_run_id:
-            tags[PARENT_TAG] = parent_run_id
+            tags[tag_keys.PARENT_RUN_ID] = parent_run_id
         with self.db.write() as c:
             c.execute(
                 "INSERT INTO runs (run_uuid, name, experiment_id, user_id, status, start_time, "
@@ -231,7 +230,7 @@ class TrackingStore(ExperimentStore, PurgeStore):
                 c.execute("UPDATE runs SET name = ? WHERE run_uuid = ?", (run_name, run_id))
                 c.execute(
                     "INSERT OR REPLACE INTO tags (run_uuid, key, value) VALUES (?, ?, ?)",
-                    (run_id, RUN_NAME_TAG, run_name),
+                    (run_id, tag_keys.RUN_NAME, run_name),
                 )
 
     def _set_run_stage(self, run_id: str, stage: str) -> None:
