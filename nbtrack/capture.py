@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from nbtrack import display, tag_keys, tracking
+from nbtrack import display, session, tag_keys, tracking
 from nbtrack.entities import Run, RunStatus
 from nbtrack.store.sql import now_ms
 from nbtrack.validation import MAX_PARAM_VALUE_LENGTH
@@ -138,7 +138,7 @@ def track_cell(
         tags[tag_keys.CELL_EXECUTION_COUNT] = str(execution_count)
     active = tracking.start_run(run_name=options.run_name, nested=options.nested, tags=tags)
     run_id = active.info.run_id
-    client = tracking._client()
+    client = session.client()
     client.log_text(run_id, source, CELL_FILE)
     _log_params(run_id, literal_assignments(source), "literal assignment")
     summary = LiveSummary(run_id, live)
@@ -178,13 +178,13 @@ def _autolog(on: bool, source: str) -> contextlib.AbstractContextManager[None]:
 
 def _end(run_id: str, status: str) -> None:
     """End the cell's run, and runs the cell started inside it and left open."""
-    open_ids = [r.info.run_id for r in tracking._stack()]
+    open_ids = session.active_run_ids()
     if run_id in open_ids:
         while tracking.active_run().info.run_id != run_id:  # type: ignore[union-attr]
             tracking.end_run(RunStatus.FINISHED)
         tracking.end_run(status)
-    elif tracking._client().get_run(run_id).info.status == RunStatus.RUNNING:
-        tracking._client().set_terminated(run_id, status)
+    elif session.client().get_run(run_id).info.status == RunStatus.RUNNING:
+        session.client().set_terminated(run_id, status)
 
 
 def _log_params(run_id: str, values: dict[str, Any], origin: str) -> None:
@@ -201,7 +201,7 @@ def _log_params(run_id: str, values: dict[str, Any], origin: str) -> None:
             )
             continue
         params.append(Param(key, text))
-    tracking._client().log_batch(run_id, params=params)
+    session.client().log_batch(run_id, params=params)
 
 
 def _log_named(run_id: str, namespace: dict[str, Any], options: CellOptions) -> None:
@@ -254,7 +254,7 @@ class RunSummary:
     @classmethod
     def read(cls, run_id: str, count_children: bool = False) -> RunSummary:
         """Read the run (and optionally how many child runs it has) from the store."""
-        client = tracking._client()
+        client = session.client()
         run = client.get_run(run_id)
         children = 0
         if count_children:

@@ -20,7 +20,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nbtrack import display, tag_keys
+from nbtrack import display, session, tag_keys
 from nbtrack.errors import InvalidParameter
 
 if TYPE_CHECKING:
@@ -69,9 +69,7 @@ def model_card(
     from nbtrack.card_facts import gather
 
     if client is None:
-        from nbtrack.tracking import _client
-
-        client = _client()
+        client = session.client()
     return ModelCard(gather(client, name, version_or_alias), client)
 
 

@@ -475,9 +475,9 @@ def register_model(
     ModelVersion
         The new version, a snapshot of the model folder with its lineage (source, run).
     """
-    from nbtrack.tracking import _client
+    from nbtrack import session
 
-    client = _client()
+    client = session.client()
     name = check.model_name(name)
     exists = _model_exists(client, name)
     version = client._create_version(name, model_uri, tags=tags, create_model=True)

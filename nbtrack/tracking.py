@@ -1,50 +1,83 @@
-"""The fluent API (``nbtrack.start_run``, ``nbtrack.log_metric``…) and the active-run stack.
+"""The fluent API (``nbtrack.start_run``, ``nbtrack.log_metric``…): runs and their logging.
 
-As in MLflow, each thread has its own stack of active runs; logging with no active run
-starts one; a ``with start_run()`` block ends its run FINISHED, FAILED when it raises and
-KILLED when interrupted; runs still active when the interpreter exits are ended too.
+As in MLflow, each thread has its own stack of active runs (kept by :mod:`nbtrack.session`);
+logging with no active run starts one; a ``with start_run()`` block ends its run FINISHED,
+FAILED when it raises and KILLED when interrupted; runs still active when the interpreter
+exits are ended too. The experiment functions and ``search_runs`` live in
+:mod:`nbtrack.experiments` and are re-exported here, so this module is the whole fluent API.
 """
 
 from __future__ import annotations
 
 import atexit
-import os
 import sys
-import threading
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, cast
 
-from nbtrack import context, tag_keys, uri
+from nbtrack import context, session, tag_keys
 from nbtrack.client import MlflowClient
 from nbtrack.entities import (
     DatasetInput,
-    Experiment,
     InputTag,
     Metric,
     Param,
     Run,
+    RunData,
+    RunInfo,
+    RunInputs,
     RunStatus,
     RunTag,
-    ViewType,
 )
-from nbtrack.errors import ExperimentNotFound, InvalidParameter, InvalidState
-from nbtrack.store.experiments import DEFAULT_EXPERIMENT_ID
+from nbtrack.errors import InvalidParameter, InvalidState
+from nbtrack.experiments import (
+    create_experiment,
+    delete_experiment,
+    get_experiment,
+    get_experiment_by_name,
+    search_experiments,
+    search_runs,
+    set_experiment,
+)
+from nbtrack.session import get_tracking_uri, set_tracking_uri
 from nbtrack.store.sql import now_ms
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from nbtrack.data import Dataset
 
-ENV_EXPERIMENT_NAMES = ("NBTRACK_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_NAME")
-ENV_EXPERIMENT_IDS = ("NBTRACK_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_ID")
-SEARCH_MAX_RESULTS_PANDAS = 100_000
+__all__ = [
+    "ActiveRun",
+    "active_run",
+    "create_experiment",
+    "delete_experiment",
+    "delete_run",
+    "delete_tag",
+    "end_run",
+    "get_experiment",
+    "get_experiment_by_name",
+    "get_parent_run",
+    "get_run",
+    "get_tracking_uri",
+    "last_active_run",
+    "log_artifact",
+    "log_artifacts",
+    "log_dict",
+    "log_figure",
+    "log_image",
+    "log_input",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "log_table",
+    "log_text",
+    "search_experiments",
+    "search_runs",
+    "set_experiment",
+    "set_tag",
+    "set_tags",
+    "set_tracking_uri",
+    "start_run",
+]
 
-_local = threading.local()
-_state_lock = threading.Lock()
-_clients: dict[str, MlflowClient] = {}
-_active_experiment_id: str | None = None
-_last_active_run_id: str | None = None
 _atexit_registered = False
 
 
@@ -55,19 +88,19 @@ class ActiveRun:
         self._run = run
 
     @property
-    def info(self):  # type: ignore[no-untyped-def]
+    def info(self) -> RunInfo:
         """The run's info as it was when started."""
         return self._run.info
 
     @property
-    def data(self):  # type: ignore[no-untyped-def]
+    def data(self) -> RunData:
         """The run's params, latest metrics and tags, read now from the store."""
-        return _client().get_run(self._run.info.run_id).data
+        return session.client().get_run(self._run.info.run_id).data
 
     @property
-    def inputs(self):  # type: ignore[no-untyped-def]
+    def inputs(self) -> RunInputs:
         """The datasets the run used so far."""
-        return _client().get_run(self._run.info.run_id).inputs
+        return session.client().get_run(self._run.info.run_id).inputs
 
     def __enter__(self) -> ActiveRun:
         return self
@@ -79,125 +112,13 @@ class ActiveRun:
             status = RunStatus.KILLED
         else:
             status = RunStatus.FAILED
-        stack = _stack()
-        ids = [r.info.run_id for r in stack]
+        ids = session.active_run_ids()
         if self.info.run_id in ids:
-            while len(stack) > ids.index(self.info.run_id):
+            while len(session.run_stack()) > ids.index(self.info.run_id):
                 end_run(status)
 
     def __repr__(self) -> str:
         return f"<ActiveRun: run_id={self.info.run_id!r}, run_name={self.info.run_name!r}>"
-
-
-def _stack() -> list[ActiveRun]:
-    stack = getattr(_local, "stack", None)
-    if stack is None:
-        stack = _local.stack = []
-    return stack
-
-
-def _client() -> MlflowClient:
-    tracking_uri = uri.get_tracking_uri()
-    client = _clients.get(tracking_uri)
-    if client is None:
-        with _state_lock:
-            client = _clients.setdefault(tracking_uri, MlflowClient(tracking_uri))
-    return client
-
-
-# -- tracking URI and experiments ---------------------------------------------------
-
-
-def set_tracking_uri(tracking_uri: str | os.PathLike[str]) -> None:
-    """Send everything that follows to another store (``sqlite:///path.db`` or a path)."""
-    global _active_experiment_id
-    before = uri.get_tracking_uri()
-    uri.set_tracking_uri(tracking_uri)
-    if uri.get_tracking_uri() != before:
-        _active_experiment_id = None  # an experiment id means nothing in another store
-
-
-def get_tracking_uri() -> str:
-    """The tracking URI in force."""
-    return uri.get_tracking_uri()
-
-
-def set_experiment(
-    experiment_name: str | None = None, experiment_id: str | None = None
-) -> Experiment:
-    """Make an experiment the active one, creating it (by name) if it does not exist."""
-    global _active_experiment_id
-    if (experiment_name is None) == (experiment_id is None):
-        raise InvalidParameter(
-            "set_experiment takes exactly one of experiment_name and experiment_id"
-        )
-    client = _client()
-    if experiment_id is not None:
-        experiment = client.get_experiment(str(experiment_id))
-    else:
-        found = client.get_experiment_by_name(experiment_name)  # type: ignore[arg-type]
-        if found is None:
-            new_id = client.create_experiment(experiment_name)  # type: ignore[arg-type]
-            found = client.get_experiment(new_id)
-        experiment = found
-    if experiment.lifecycle_stage != "active":
-        raise InvalidState(
-            f"experiment {experiment.name!r} is deleted; restore it with "
-            "MlflowClient().restore_experiment or remove it for good with `nbtrack gc`",
-            experiment_id=experiment.experiment_id,
-        )
-    _active_experiment_id = experiment.experiment_id
-    return experiment
-
-
-def _current_experiment_id() -> str:
-    if _active_experiment_id is not None:
-        return _active_experiment_id
-    for var in ENV_EXPERIMENT_NAMES:
-        name = os.environ.get(var)
-        if name:
-            found = _client().get_experiment_by_name(name)
-            return found.experiment_id if found else _client().create_experiment(name)
-    for var in ENV_EXPERIMENT_IDS:
-        exp_id = os.environ.get(var)
-        if exp_id:
-            return _client().get_experiment(exp_id).experiment_id
-    return DEFAULT_EXPERIMENT_ID
-
-
-def create_experiment(
-    name: str, artifact_location: str | None = None, tags: dict[str, Any] | None = None
-) -> str:
-    """Create an experiment; return its id."""
-    return _client().create_experiment(name, artifact_location, tags)
-
-
-def get_experiment(experiment_id: str) -> Experiment:
-    """The experiment with this id."""
-    return _client().get_experiment(experiment_id)
-
-
-def get_experiment_by_name(name: str) -> Experiment | None:
-    """The experiment with this name, or None."""
-    return _client().get_experiment_by_name(name)
-
-
-def search_experiments(
-    view_type: int = ViewType.ACTIVE_ONLY,
-    max_results: int | None = None,
-    filter_string: str | None = None,
-    order_by: list[str] | None = None,
-) -> list[Experiment]:
-    """All experiments matching a filter."""
-    return list(_client().search_experiments(view_type, max_results, filter_string, order_by))
-
-
-def delete_experiment(experiment_id: str) -> None:
-    """Mark an experiment and its runs deleted."""
-    global _active_experiment_id
-    _client().delete_experiment(experiment_id)
-    if _active_experiment_id == str(experiment_id):
-        _active_experiment_id = None
 
 
 # -- runs -------------------------------------------------------------------------
@@ -233,15 +154,14 @@ def start_run(
     log_system_metrics
         Accepted for MLflow compatibility; system metrics are not collected.
     """
-    global _last_active_run_id
-    stack = _stack()
+    stack = session.run_stack()
     if stack and not nested and parent_run_id is None:
         raise InvalidState(
             f"run {stack[-1].info.run_id} is already active; end it with end_run() first, "
             "or start a nested run with start_run(nested=True)",
             run_id=stack[-1].info.run_id,
         )
-    client = _client()
+    client = session.client()
     if run_id is not None:
         run = _resume(client, run_id, experiment_id, tags, description)
     else:
@@ -251,16 +171,17 @@ def start_run(
             all_tags[tag_keys.NOTE] = description
         if parent is not None:
             all_tags[tag_keys.PARENT_RUN_ID] = parent
-        exp_id = str(experiment_id) if experiment_id is not None else _current_experiment_id()
+        exp_id = str(experiment_id) if experiment_id is not None else session.active_experiment_id()
         run = client.create_run(exp_id, tags=all_tags, run_name=run_name)
     active = ActiveRun(run)
-    stack.append(active)
-    _last_active_run_id = run.info.run_id
+    session.push_run(active)
     _register_atexit()
     return active
 
 
-def _parent_id(stack: list[ActiveRun], nested: bool, parent_run_id: str | None) -> str | None:
+def _parent_id(
+    stack: list[session.StackedRun], nested: bool, parent_run_id: str | None
+) -> str | None:
     if parent_run_id is None:
         return stack[-1].info.run_id if nested and stack else None
     if stack and stack[-1].info.run_id != parent_run_id:
@@ -269,7 +190,7 @@ def _parent_id(stack: list[ActiveRun], nested: bool, parent_run_id: str | None) 
             "end the active run first or pass its id",
             run_id=parent_run_id,
         )
-    parent = _client().get_run(parent_run_id)
+    parent = session.client().get_run(parent_run_id)
     if parent.info.status != RunStatus.RUNNING:
         raise InvalidState(
             f"parent run {parent_run_id} is {parent.info.status}, not RUNNING; a parent must "
@@ -303,7 +224,7 @@ def _resume(
 
 def end_run(status: str = RunStatus.FINISHED) -> None:
     """End the active run (the innermost one) with this status; no-op if none is active."""
-    stack = _stack()
+    stack = session.run_stack()
     if not stack:
         return
     if status not in RunStatus.ALL:
@@ -311,27 +232,27 @@ def end_run(status: str = RunStatus.FINISHED) -> None:
             f"status must be one of {', '.join(RunStatus.ALL)} (found {status!r})"
         )
     run = stack[-1]
-    _client().set_terminated(run.info.run_id, status)
+    session.client().set_terminated(run.info.run_id, status)
     stack.pop()
 
 
 def active_run() -> ActiveRun | None:
     """The innermost active run of this thread, or None."""
-    stack = _stack()
-    return stack[-1] if stack else None
+    stack = session.run_stack()
+    return cast(ActiveRun, stack[-1]) if stack else None  # the stack holds what start_run put
 
 
 def last_active_run() -> Run | None:
     """The active run, or else the run most recently started in this process."""
     current = active_run()
-    run_id = current.info.run_id if current else _last_active_run_id
-    return _client().get_run(run_id) if run_id else None
+    run_id = current.info.run_id if current else session.last_run_id()
+    return session.client().get_run(run_id) if run_id else None
 
 
 def _run_id_or_active(run_id: str | None) -> str:
     if run_id is not None:
         return run_id
-    stack = _stack()
+    stack = session.run_stack()
     if stack:
         return stack[-1].info.run_id
     return start_run().info.run_id  # MLflow's behaviour: logging starts a run
@@ -339,17 +260,17 @@ def _run_id_or_active(run_id: str | None) -> str:
 
 def get_run(run_id: str) -> Run:
     """The run with this id."""
-    return _client().get_run(run_id)
+    return session.client().get_run(run_id)
 
 
 def get_parent_run(run_id: str) -> Run | None:
     """The parent of a nested run, or None."""
-    return _client().get_parent_run(run_id)
+    return session.client().get_parent_run(run_id)
 
 
 def delete_run(run_id: str) -> None:
     """Mark a run deleted."""
-    _client().delete_run(run_id)
+    session.client().delete_run(run_id)
 
 
 # -- logging ------------------------------------------------------------------------
@@ -357,7 +278,7 @@ def delete_run(run_id: str) -> None:
 
 def log_param(key: str, value: Any, synchronous: bool | None = None) -> Any:
     """Log a param of the active run; return the value."""
-    return _client().log_param(_run_id_or_active(None), key, value)
+    return session.client().log_param(_run_id_or_active(None), key, value)
 
 
 def log_params(
@@ -365,7 +286,7 @@ def log_params(
 ) -> None:
     """Log several params at once (one transaction)."""
     rid = _run_id_or_active(run_id)
-    _client().log_batch(rid, params=[Param(k, v) for k, v in params.items()])
+    session.client().log_batch(rid, params=[Param(k, v) for k, v in params.items()])
 
 
 def log_metric(
@@ -378,7 +299,7 @@ def log_metric(
     **_: Any,
 ) -> None:
     """Append a point to a metric of the active run (durable when this returns)."""
-    _client().log_metric(_run_id_or_active(run_id), key, value, timestamp, step)
+    session.client().log_metric(_run_id_or_active(run_id), key, value, timestamp, step)
 
 
 def log_metrics(
@@ -392,54 +313,55 @@ def log_metrics(
     """Log several metrics at the same step and time (one transaction)."""
     rid = _run_id_or_active(run_id)
     ts = now_ms() if timestamp is None else timestamp
-    _client().log_batch(rid, metrics=[Metric(k, v, ts, step or 0) for k, v in metrics.items()])
+    points = [Metric(k, v, ts, step or 0) for k, v in metrics.items()]
+    session.client().log_batch(rid, metrics=points)
 
 
 def set_tag(key: str, value: Any, synchronous: bool | None = None) -> None:
     """Set a tag on the active run."""
-    _client().set_tag(_run_id_or_active(None), key, value)
+    session.client().set_tag(_run_id_or_active(None), key, value)
 
 
 def set_tags(tags: dict[str, Any], synchronous: bool | None = None) -> None:
     """Set several tags at once."""
     rid = _run_id_or_active(None)
-    _client().log_batch(rid, tags=[RunTag(k, str(v)) for k, v in tags.items()])
+    session.client().log_batch(rid, tags=[RunTag(k, str(v)) for k, v in tags.items()])
 
 
 def delete_tag(key: str) -> None:
     """Remove a tag from the active run."""
-    _client().delete_tag(_run_id_or_active(None), key)
+    session.client().delete_tag(_run_id_or_active(None), key)
 
 
 def log_artifact(
     local_path: str, artifact_path: str | None = None, run_id: str | None = None
 ) -> None:
     """Copy a local file into the active run's artifacts."""
-    _client().log_artifact(_run_id_or_active(run_id), local_path, artifact_path)
+    session.client().log_artifact(_run_id_or_active(run_id), local_path, artifact_path)
 
 
 def log_artifacts(
     local_dir: str, artifact_path: str | None = None, run_id: str | None = None
 ) -> None:
     """Copy a local folder's contents into the active run's artifacts."""
-    _client().log_artifacts(_run_id_or_active(run_id), local_dir, artifact_path)
+    session.client().log_artifacts(_run_id_or_active(run_id), local_dir, artifact_path)
 
 
 def log_text(text: str, artifact_file: str, run_id: str | None = None) -> None:
     """Write a string as an artifact of the active run."""
-    _client().log_text(_run_id_or_active(run_id), text, artifact_file)
+    session.client().log_text(_run_id_or_active(run_id), text, artifact_file)
 
 
 def log_dict(dictionary: dict[str, Any], artifact_file: str, run_id: str | None = None) -> None:
     """Write a dict as a JSON or YAML artifact of the active run."""
-    _client().log_dict(_run_id_or_active(run_id), dictionary, artifact_file)
+    session.client().log_dict(_run_id_or_active(run_id), dictionary, artifact_file)
 
 
 def log_figure(
     figure: Any, artifact_file: str, *, save_kwargs: Any = None, run_id: str | None = None
 ) -> None:
     """Save a matplotlib or plotly figure as an artifact of the active run."""
-    _client().log_figure(_run_id_or_active(run_id), figure, artifact_file)
+    session.client().log_figure(_run_id_or_active(run_id), figure, artifact_file)
 
 
 def log_image(
@@ -448,12 +370,12 @@ def log_image(
     """Save a numpy array or PIL image as an artifact of the active run."""
     if artifact_file is None:
         raise InvalidParameter("log_image needs artifact_file, such as 'confusion.png'")
-    _client().log_image(_run_id_or_active(run_id), image, artifact_file)
+    session.client().log_image(_run_id_or_active(run_id), image, artifact_file)
 
 
 def log_table(data: Any, artifact_file: str, run_id: str | None = None) -> None:
     """Write a DataFrame or dict of columns as a JSON table artifact of the active run."""
-    _client().log_table(_run_id_or_active(run_id), data, artifact_file)
+    session.client().log_table(_run_id_or_active(run_id), data, artifact_file)
 
 
 def log_input(
@@ -467,68 +389,7 @@ def log_input(
     input_tags = [InputTag(k, str(v)) for k, v in (tags or {}).items()]
     if context is not None:
         input_tags.append(InputTag(tag_keys.DATASET_CONTEXT, context))
-    _client().log_inputs(_run_id_or_active(None), [DatasetInput(entity, input_tags)])  # type: ignore[arg-type]
-
-
-# -- search -------------------------------------------------------------------------
-
-
-def search_runs(
-    experiment_ids: Sequence[str] | None = None,
-    filter_string: str = "",
-    run_view_type: int = ViewType.ACTIVE_ONLY,
-    max_results: int = SEARCH_MAX_RESULTS_PANDAS,
-    order_by: list[str] | None = None,
-    output_format: Literal["pandas", "list"] = "pandas",
-    search_all_experiments: bool = False,
-    experiment_names: Sequence[str] | None = None,
-) -> pd.DataFrame | list[Run]:
-    """Runs matching MLflow's filter grammar, as a DataFrame (default) or a list of Runs.
-
-    Without ``experiment_ids`` or ``experiment_names`` the active experiment is searched
-    (all experiments with ``search_all_experiments=True``).
-    """
-    if output_format not in ("pandas", "list"):
-        raise InvalidParameter(
-            f"output_format must be 'pandas' or 'list' (found {output_format!r})"
-        )
-    client = _client()
-    ids = _search_experiment_ids(client, experiment_ids, experiment_names, search_all_experiments)
-    run_ids, _ = client.store.search_run_ids(
-        ids,
-        filter_string=filter_string or None,
-        run_view_type=run_view_type,
-        max_results=max_results,
-        order_by=order_by,
-    )
-    if output_format == "list":
-        return client.store.get_runs(run_ids)
-    from nbtrack.frames import runs_frame
-
-    return runs_frame(client.store, run_ids)
-
-
-def _search_experiment_ids(
-    client: MlflowClient,
-    experiment_ids: Sequence[str] | None,
-    experiment_names: Sequence[str] | None,
-    search_all: bool,
-) -> list[str]:
-    if isinstance(experiment_ids, (str, int)):
-        experiment_ids = [str(experiment_ids)]
-    ids = [str(e) for e in experiment_ids or []]
-    for name in experiment_names or []:
-        found = client.get_experiment_by_name(name)
-        if found is None:
-            raise ExperimentNotFound(
-                f"no experiment named {name!r}; search_experiments() lists them", name=name
-            )
-        ids.append(found.experiment_id)
-    if ids:
-        return ids
-    if search_all:
-        return [e.experiment_id for e in client.search_experiments(max_results=None)]
-    return [_current_experiment_id()]
+    session.client().log_inputs(_run_id_or_active(None), [DatasetInput(entity, input_tags)])  # type: ignore[arg-type]
 
 
 # -- process exit ---------------------------------------------------------------------
@@ -547,18 +408,13 @@ def _end_runs_at_exit() -> None:
     error = getattr(sys, "last_value", None)
     if error is not None and not context.in_notebook():
         status = RunStatus.KILLED if isinstance(error, KeyboardInterrupt) else RunStatus.FAILED
-    for _ in range(len(_stack())):
+    for _ in range(len(session.run_stack())):
         try:
             end_run(status)
         except Exception:  # the store may be gone at exit; nothing left to save it to
-            _stack().pop()
+            session.run_stack().pop()
 
 
 def _reset_for_tests() -> None:
-    """Forget active runs, clients and the active experiment (test isolation)."""
-    global _active_experiment_id, _last_active_run_id
-    _local.stack = []
-    _clients.clear()
-    _active_experiment_id = None
-    _last_active_run_id = None
-    uri.reset_tracking_uri()
+    """Forget active runs, clients, the active experiment and ``set_tracking_uri`` (tests)."""
+    session.reset()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from nbtrack import tag_keys
+from nbtrack import session, tag_keys
 from nbtrack.entities import DatasetInput, InputTag
 
 _logger = logging.getLogger("nbtrack.autolog")
@@ -35,8 +35,6 @@ def dataset_input(X: Any, y: Any, context: str) -> DatasetInput | None:
 
 def log_dataset(run_id: str, X: Any, y: Any, context: str) -> None:
     """Record the data as an input of the run, if it is of a type that can be recorded."""
-    from nbtrack import tracking
-
     item = dataset_input(X, y, context)
     if item is not None:
-        tracking._client().log_inputs(run_id, [item])
+        session.client().log_inputs(run_id, [item])

@@ -14,7 +14,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from nbtrack import tag_keys, tracking
+from nbtrack import session, tag_keys, tracking
 from nbtrack.autolog import search, state
 from nbtrack.autolog.posttraining import TRACKER
 from nbtrack.entities import DatasetInput, Run, RunInfo, RunStatus, RunTag
@@ -78,7 +78,7 @@ class FitSession:
     def _choose_run(self, active: tracking.ActiveRun | None, params: dict[str, Any]) -> None:
         tags = {tag_keys.AUTOLOGGING: state.FLAVOR, **self.config.extra_tags}
         if active is not None:
-            run = tracking._client().get_run(active.info.run_id)
+            run = session.client().get_run(active.info.run_id)
             if not _clashes(run, params):
                 self.info = run.info
                 return
@@ -94,7 +94,7 @@ class FitSession:
     def _log_before(self, params: dict[str, Any]) -> None:
         _runs_with_fits.add(self.run_id)
         tags = [RunTag(k, v) for k, v in estimator_tags(self.estimator).items()]
-        tracking._client().log_batch(self.run_id, params=state.to_params(params), tags=tags)
+        session.client().log_batch(self.run_id, params=state.to_params(params), tags=tags)
         if self.config.log_datasets:
             self._attempt(self._log_dataset)
 
@@ -103,7 +103,7 @@ class FitSession:
 
         self.dataset = dataset_input(self.X, self.y, "train")
         if self.dataset is not None:
-            tracking._client().log_inputs(self.run_id, [self.dataset])
+            session.client().log_inputs(self.run_id, [self.dataset])
 
     def _attempt(self, step: Callable[[], Any]) -> None:
         try:
@@ -134,7 +134,7 @@ class FitSession:
         if search.is_search(est):
             values.update(search.best_metrics(est))
             params = search.best_params(est)
-        tracking._client().log_batch(
+        session.client().log_batch(
             self.run_id, metrics=state.to_metrics(values), params=state.to_params(params)
         )
 
@@ -187,7 +187,7 @@ class FitSession:
         if active is not None and active.info.run_id == self.run_id:
             tracking.end_run(status)
         else:  # the fit ended or replaced the run itself; still record how it ended
-            tracking._client().set_terminated(self.run_id, status)
+            session.client().set_terminated(self.run_id, status)
 
 
 def _clashes(run: Run, params: dict[str, Any]) -> bool:

@@ -20,6 +20,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
+from nbtrack import session
 from nbtrack.autolog import state
 
 FALLBACK_DATASET_NAME = "unknown_dataset"
@@ -249,10 +250,8 @@ def patched_metric(original: Callable[..., Any], args: tuple, kwargs: dict) -> A
 
 
 def _log(run_id: str, metric_name: str, dataset_name: str, command: str, value: Any) -> None:
-    from nbtrack import tracking
-
     key, info = TRACKER.record_call(run_id, metric_name, dataset_name, command)
-    client = tracking._client()
+    client = session.client()
     client.log_metric(run_id, key, float(value))
     client.log_dict(run_id, info, METRIC_INFO_FILE)
 

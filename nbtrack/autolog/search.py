@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from nbtrack import tag_keys
+from nbtrack import session, tag_keys
 from nbtrack.autolog import state
 from nbtrack.entities import DatasetInput, RunInfo
 from nbtrack.store.sql import now_ms
@@ -52,10 +52,8 @@ def log_cv_results(run_id: str, search: Any) -> None:
     """Store ``cv_results_`` as the ``cv_results.csv`` artifact of the search's run."""
     import pandas as pd
 
-    from nbtrack import tracking
-
     text = pd.DataFrame(search.cv_results_).to_csv(index=False)
-    tracking._client().log_text(run_id, text, CV_RESULTS_FILE)
+    session.client().log_text(run_id, text, CV_RESULTS_FILE)
 
 
 def chosen_candidates(results: dict[str, Any], max_tuning_runs: int | None) -> list[int]:
@@ -96,10 +94,9 @@ def log_child_runs(
     dataset: DatasetInput | None,
 ) -> list[str]:
     """Create one finished child run per chosen candidate; return their ids."""
-    from nbtrack import tracking
     from nbtrack.autolog.fitting import estimator_tags
 
-    client = tracking._client()
+    client = session.client()
     results = search.cv_results_
     seed = search.estimator
     base = estimator_params(seed)

@@ -29,7 +29,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from nbtrack import tag_keys
+from nbtrack import session, tag_keys, tracking
 from nbtrack.errors import (
     ArtifactNotFound,
     InvalidParameter,
@@ -235,7 +235,6 @@ class Model:
         **kwargs: Any,
     ) -> ModelInfo:
         """Save a model with ``flavor.save_model`` into a run's artifacts; see ``log_model``."""
-        from nbtrack import tracking
         from nbtrack.artifacts import LocalArtifacts, check_relative
 
         if name is not None and artifact_path is not None:
@@ -249,8 +248,8 @@ class Model:
             from nbtrack.registry_validation import model_name
 
             model_name(registered_model_name)  # a bad name fails before anything is written
-        run_id = run_id or tracking._run_id_or_active(None)
-        client = tracking._client()
+        run_id = run_id or session.active_run_id() or tracking.start_run().info.run_id
+        client = session.client()
         run = client.get_run(run_id)
         if run.info.lifecycle_stage != "active":
             raise InvalidState(

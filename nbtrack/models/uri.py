@@ -77,18 +77,18 @@ def parse_runs_uri(uri: str) -> tuple[str, str]:
 
 
 def _run_folder(uri: str) -> Path:
+    from nbtrack import session
     from nbtrack.artifacts import LocalArtifacts
-    from nbtrack.tracking import _client
 
     run_id, path = parse_runs_uri(uri)
-    return LocalArtifacts(_client().get_run(run_id).info.artifact_uri).path(path)
+    return LocalArtifacts(session.client().get_run(run_id).info.artifact_uri).path(path)
 
 
 def _registered_folder(uri: str) -> Path:
+    from nbtrack import session
     from nbtrack.artifacts import uri_to_path
-    from nbtrack.tracking import _client
 
-    client = _client()
+    client = session.client()
     version = registered_version(client, uri)
     return uri_to_path(client.get_model_version_download_uri(version.name, version.version))
 

@@ -19,6 +19,7 @@ for _package in ("ipywidgets", "anywidget", "plotly"):
     except ImportError as _exc:
         raise missing(_package, "notebook", "the nbtrack panels") from _exc
 
+from nbtrack import session  # noqa: E402
 from nbtrack.client import MlflowClient  # noqa: E402
 from nbtrack.errors import ExperimentNotFound, InvalidParameter  # noqa: E402
 from nbtrack.panels.base import Panel  # noqa: E402
@@ -49,9 +50,7 @@ def _experiment_ids(
 ) -> tuple[str, ...] | None:
     """Experiment ids from names or ids; the current experiment when None; '*' for all."""
     if experiment is None:
-        from nbtrack.tracking import _current_experiment_id
-
-        return (_current_experiment_id(),)
+        return (session.active_experiment_id(),)
     if experiment == "*":
         return None
     wanted = [experiment] if isinstance(experiment, str) else list(experiment)
