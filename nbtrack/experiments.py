@@ -19,11 +19,6 @@ if TYPE_CHECKING:
 SEARCH_MAX_RESULTS_PANDAS = 100_000
 
 
-
-
-
-
-
 def set_experiment(
     experiment_name: str | None = None, experiment_id: str | None = None
 ) -> Experiment:
@@ -49,8 +44,6 @@ def set_experiment(
         )
     session.set_active_experiment_id(experiment.experiment_id)
     return experiment
-
-
 
 
 def create_experiment(
