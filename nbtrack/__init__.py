@@ -11,7 +11,6 @@ from typing import Any
 
 from nbtrack.client import Client, MlflowClient
 from nbtrack.errors import MlflowException, NbtrackError
-from nbtrack.registry import register_model
 from nbtrack.tracking import (
     ActiveRun,
     active_run,
@@ -38,6 +37,7 @@ from nbtrack.tracking import (
     log_params,
     log_table,
     log_text,
+    register_model,
     search_experiments,
     search_runs,
     set_experiment,

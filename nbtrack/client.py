@@ -27,7 +27,7 @@ from nbtrack.entities import (
     ViewType,
 )
 from nbtrack.errors import InvalidParameter
-from nbtrack.registry import RegistryClient
+from nbtrack.registry.client import RegistryClient
 from nbtrack.store import TrackingStore, get_store
 from nbtrack.store.sql import now_ms
 from nbtrack.store.tracking import metric_rows

@@ -1,4 +1,4 @@
-"""The tracking URI: which store file (and artifact folder) the API talks to.
+"""The tracking URI: which store file (and artifact folder) the API talks to; run URIs.
 
 Accepted forms: ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db``, a plain
 path, or ``file:`` URI of a ``.db`` file. The default is ``./nbtrack.db``; the
@@ -62,6 +62,17 @@ def db_path(uri: str) -> Path:
     if not str(path):
         raise InvalidParameter("tracking URI is empty; use sqlite:///nbtrack.db or a path")
     return path.expanduser().absolute()
+
+
+def parse_runs_uri(uri: str) -> tuple[str, str]:
+    """``runs:/<run_id>/<path>`` → (run_id, path): a model or artifact logged in a run."""
+    rest = uri[len("runs:") :].lstrip("/")
+    run_id, _, path = rest.partition("/")
+    if not run_id:
+        raise InvalidParameter(
+            f"model URI {uri!r} names no run; write runs:/<run_id>/<path>", model_uri=uri
+        )
+    return run_id, path.strip("/")
 
 
 def artifact_root(path: Path) -> Path:

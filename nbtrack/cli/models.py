@@ -24,7 +24,7 @@ from nbtrack.registry import (
     SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD,
     resolve_version,
 )
-from nbtrack.registry_validation import version_number
+from nbtrack.registry.validation import version_number
 
 
 @click.group()

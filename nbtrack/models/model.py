@@ -37,6 +37,7 @@ from nbtrack.errors import (
     ResourceAlreadyExists,
 )
 from nbtrack.models.signature import ModelSignature
+from nbtrack.registry.validation import model_name
 
 MLMODEL_FILE_NAME = "MLmodel"
 REQUIREMENTS_FILE_NAME = "requirements.txt"
@@ -245,8 +246,6 @@ class Model:
         if not path:
             raise InvalidParameter("the model name must not be empty; try name='model'")
         if registered_model_name is not None:
-            from nbtrack.registry_validation import model_name
-
             model_name(registered_model_name)  # a bad name fails before anything is written
         run_id = run_id or session.active_run_id() or tracking.start_run().info.run_id
         client = session.client()
@@ -274,9 +273,7 @@ class Model:
             raise
         info = model.get_model_info()
         if registered_model_name is not None:
-            from nbtrack.registry import register_model
-
-            version = register_model(info.model_uri, registered_model_name)
+            version = tracking.register_model(info.model_uri, registered_model_name)
             info.registered_model_version = int(version.version)
         return info
 

@@ -17,8 +17,8 @@ from nbtrack.client import MlflowClient
 from nbtrack.entities import ModelVersion, RegisteredModel
 from nbtrack.panels import static
 from nbtrack.panels.base import Panel
+from nbtrack.registry import ACTIVE_STAGES, STAGES
 
-STAGES = ("None", "Staging", "Production", "Archived")
 MAX_MODELS = 1000
 
 
@@ -222,7 +222,7 @@ class RegistryBrowser(Panel):
     def ask_stage(self) -> None:
         """Ask to move the selected version to the stage chosen."""
         version, stage = self._selected(), self.stage_choice.value
-        archive = self.archive_others.value and stage in ("Staging", "Production")
+        archive = self.archive_others.value and stage in ACTIVE_STAGES
         others = " and archive the other versions there" if archive else ""
         self._ask(
             f"Transition {static.esc(version.name)} version {static.esc(version.version)} "

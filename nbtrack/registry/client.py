@@ -1,35 +1,39 @@
-"""The model registry: registered models, versions, stages, aliases and tags (MLflow's API).
+"""``MlflowClient``'s registry methods: registered models, versions, stages, aliases, tags.
 
-``RegistryClient`` holds ``MlflowClient``'s registry methods; ``register_model`` is the
-fluent shortcut. Names, aliases, stages and tags are checked with MLflow's rules
-(``nbtrack.registry_validation``) before anything reaches the store
-(``nbtrack.store.registry``), so a wrong call raises an ``NbtrackError`` and changes nothing.
+``RegistryClient`` holds them with MLflow's names and semantics (``MlflowClient`` inherits
+it, as MLflow's client holds its registry client). Names, aliases, stages and tags are
+checked with MLflow's rules (:mod:`nbtrack.registry.validation`) before anything reaches
+the store (``nbtrack.store.registry``), so a wrong call raises an ``NbtrackError`` and
+changes nothing. Which version a reference names is decided in one place,
+:mod:`nbtrack.registry.resolver`.
 
 A version is a snapshot: ``create_model_version`` copies the model folder its source
 names (``runs:/<run_id>/<path>``, ``models:/<name>/<version>``, ``models:/<name>@<alias>``,
 a ``file:`` URI or a local path) into the registry's own storage,
-``<artifact root>/models/<name>/<version>/``, so later changes to the run's artifacts do
-not change it. The copy is made before the version's row is written and removed if the
-write fails; deleting a version (or its model) removes the copy after the row.
+``<artifact root>/models/<name>/<version>/`` (:mod:`nbtrack.registry.snapshots`), so later
+changes to the run's artifacts do not change it. The copy is made before the version's row
+is written and removed if the write fails; deleting a version (or its model) removes the
+copy after the row.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import sys
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from nbtrack import registry_validation as check
-from nbtrack import validation
-from nbtrack.artifacts import LocalArtifacts, uri_to_path
+from nbtrack import context, validation
 from nbtrack.entities import ModelVersion, PagedList, RegisteredModel
-from nbtrack.errors import ArtifactNotFound, InvalidParameter, ModelNotFound, RegistryError
-from nbtrack.registry_validation import ACTIVE_STAGES, LATEST_ALIAS, STAGES
+from nbtrack.errors import InvalidParameter
+from nbtrack.registry import snapshots
+from nbtrack.registry import validation as check
+from nbtrack.registry.resolver import latest_version, version_in_stage
+from nbtrack.registry.validation import ACTIVE_STAGES, LATEST_ALIAS, STAGES
+from nbtrack.search import model_versions_query, registered_models_query
 from nbtrack.store.registry import RegistryStore
+from nbtrack.store.sql import decode_page_token, encode_page_token
 
 if TYPE_CHECKING:
     from nbtrack.entities import Run
@@ -42,8 +46,6 @@ SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD = 1000
 SEARCH_MODEL_VERSION_MAX_RESULTS_DEFAULT = 10_000
 SEARCH_MODEL_VERSION_MAX_RESULTS_THRESHOLD = 200_000
 DEFAULT_AWAIT_MAX_SLEEP_SECONDS = 300
-MODELS_FOLDER = "models"
-MLMODEL_FILE = "MLmodel"
 
 
 # -- the client mixin -------------------------------------------------------------------
@@ -94,8 +96,6 @@ class RegistryClient:
         page_token: str | None = None,
     ) -> PagedList[RegisteredModel]:
         """Registered models matching ``name LIKE 'x%'``, ``tags.k = 'v'``… (AND-ed)."""
-        from nbtrack.search import registered_models_query
-
         limit = check.max_results(max_results, SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD)
         query = registered_models_query(filter_string, order_by)
         return _page(self.registry_store.search_registered_models, query, limit, page_token)
@@ -116,7 +116,7 @@ class RegistryClient:
         """Delete a registered model with its versions, aliases, tags and their files."""
         locations = self.registry_store.delete_registered_model(check.model_name(name))
         for location in locations:
-            self._remove_snapshot(location)
+            snapshots.remove(self._models_root(), location)
 
     def set_registered_model_tag(self, name: str, key: str, value: Any) -> None:
         """Set (or replace) a tag on a registered model."""
@@ -186,7 +186,7 @@ class RegistryClient:
         """Snapshot ``source`` and insert the version (and the model, if asked and missing)."""
         name = check.model_name(name)
         clean_tags = check.registry_tags(tags, "model version tag")
-        folder, source_run = self._resolve_source(source)
+        folder, source_run = snapshots.source_folder(self, source)
         if run_id is not None:
             if source_run is not None and source_run != run_id and source.startswith("runs:"):
                 raise InvalidParameter(
@@ -198,12 +198,12 @@ class RegistryClient:
         store = self.registry_store
         if not create_model:
             store.get_registered_model(name)  # fail before copying anything
-        user = _user()
-        staged = self._stage_snapshot(folder)
+        user = context.user()
+        staged = snapshots.stage(self._models_root(), folder)
         placed: list[Path] = []
 
         def place(version: int) -> str:
-            target = self._snapshot_folder(name, version)
+            target = snapshots.final_folder(self._models_root(), name, version)
             target.parent.mkdir(parents=True, exist_ok=True)
             os.rename(staged, target)
             placed.append(target)
@@ -212,7 +212,7 @@ class RegistryClient:
         try:
             return store.create_model_version(
                 name,
-                _source_text(source),
+                snapshots.source_text(source),
                 run_id or source_run,
                 clean_tags,
                 run_link,
@@ -245,8 +245,6 @@ class RegistryClient:
         page_token: str | None = None,
     ) -> PagedList[ModelVersion]:
         """Versions matching ``name = 'x'``, ``run_id = '…'``, ``tags.k = 'v'``… (AND-ed)."""
-        from nbtrack.search import model_versions_query
-
         limit = check.max_results(max_results, SEARCH_MODEL_VERSION_MAX_RESULTS_THRESHOLD)
         query = model_versions_query(filter_string, order_by)
         return _page(self.registry_store.search_model_versions, query, limit, page_token)
@@ -287,7 +285,7 @@ class RegistryClient:
             check.model_name(name), check.version_number(version)
         )
         if location:
-            self._remove_snapshot(location)
+            snapshots.remove(self._models_root(), location)
 
     def get_latest_versions(self, name: str, stages: list[str] | None = None) -> list[ModelVersion]:
         """The highest version in each stage (every stage when ``stages`` is empty)."""
@@ -339,17 +337,11 @@ class RegistryClient:
         """The version an alias points at; ``latest`` is the highest version."""
         name = check.model_name(name)
         if check.alias_name(alias, reserved_ok=True).lower() == LATEST_ALIAS:
-            versions = self.get_latest_versions(name)
-            if not versions:
-                raise ModelNotFound(
-                    f"registered model {name!r} has no versions yet; register one with "
-                    "register_model",
-                    name=name,
-                )
-            return max(versions, key=lambda mv: int(mv.version))
+            return latest_version(self, name)
         return self.registry_store.get_model_version_by_alias(name, alias)
 
-    # -- helpers ----------------------------------------------------------------------
+    # -- helpers --------------------------------------------------------------------------
+
 
     def _version_or_stage(
         self, name: str, version: str | int | None, stage: str | None
@@ -360,159 +352,20 @@ class RegistryClient:
             raise InvalidParameter("give either version or stage (exactly one of them)", name=name)
         if version is not None:
             return name, check.version_number(version)
-        canonical = check.stage_name(stage)
-        latest = self.get_latest_versions(name, [canonical])
-        if not latest:
-            raise ModelNotFound(
-                f"registered model {name!r} has no version in stage {canonical}",
-                name=name,
-                stage=canonical,
-            )
-        return name, int(latest[0].version)
-
-    def _resolve_source(self, source: object) -> tuple[Path, str | None]:
-        """The local model folder a source names, and the run it came from (if known)."""
-        if not isinstance(source, str) or not source:
-            raise InvalidParameter(
-                f"source must be a model URI or path such as 'runs:/<run_id>/model' "
-                f"(found {source!r})"
-            )
-        from nbtrack.models.uri import parse_runs_uri, registered_version
-
-        run_id = None
-        if source.startswith("runs:"):
-            run_id, path = parse_runs_uri(source)
-            folder = LocalArtifacts(self.get_run(run_id).info.artifact_uri).path(path)
-        elif source.startswith("models:"):
-            version = registered_version(self, source)
-            folder = uri_to_path(self.get_model_version_download_uri(version.name, version.version))
-            run_id = version.run_id
-        else:
-            folder = uri_to_path(source).expanduser().absolute()
-        if not (folder / MLMODEL_FILE).is_file():
-            raise ArtifactNotFound(
-                f"no model at {source!r}: {folder} holds no MLmodel file; log the model "
-                "first (nbtrack.sklearn.log_model) and pass the URI it returned "
-                "(model_info.model_uri)",
-                path=str(folder),
-            )
-        return folder, run_id
+        return name, int(version_in_stage(self, name, check.stage_name(stage)).version)
 
     def _models_root(self) -> Path:
-        return Path(self.store.artifact_root) / MODELS_FOLDER
-
-    def _stage_snapshot(self, folder: Path) -> Path:
-        """Copy a model folder into the registry's storage, under a temporary name."""
-        staged = self._models_root() / f".tmp-{uuid.uuid4().hex}"
-        try:
-            shutil.copytree(folder, staged, ignore=shutil.ignore_patterns(".tmp-*"))
-        except OSError as exc:
-            shutil.rmtree(staged, ignore_errors=True)
-            raise RegistryError(
-                f"could not copy the model folder {folder} into the registry ({exc}); "
-                "check the disk space and permissions",
-                path=str(folder),
-            ) from exc
-        return staged
-
-    def _snapshot_folder(self, name: str, version: int) -> Path:
-        """Where a new version's files go: ``models/<name>/<version>``.
-
-        A leftover folder of that name (a renamed or deleted model's) is never reused: a
-        suffix makes the new one unique.
-        """
-        target = self._models_root() / name / str(version)
-        if target.exists():
-            target = target.with_name(f"{version}-{uuid.uuid4().hex[:8]}")
-        return target
-
-    def _remove_snapshot(self, location: str) -> None:
-        """Remove a version's files, but only inside the registry's own storage."""
-        path = uri_to_path(location).resolve()
-        if self._models_root().resolve() in path.parents:
-            shutil.rmtree(path, ignore_errors=True)
+        """The registry's own storage: ``<artifact root>/models``."""
+        return Path(self.store.artifact_root) / snapshots.MODELS_FOLDER
 
 
-# -- module-level helpers ---------------------------------------------------------------
-
-
-def _source_text(source: str) -> str:
-    """The source as recorded: URIs as given, local paths made absolute."""
-    if ":" in source.split("/")[0]:
-        return source
-    return str(Path(source).expanduser().absolute())
-
-
-def _user() -> str:
-    from nbtrack.context import user
-
-    return user()
-
-
-def register_model(
-    model_uri: str,
-    name: str,
-    await_registration_for: int = DEFAULT_AWAIT_MAX_SLEEP_SECONDS,
-    *,
-    tags: dict[str, Any] | None = None,
-) -> ModelVersion:
-    """Register the model at ``model_uri`` as a new version of ``name`` (created if needed).
-
-    Parameters
-    ----------
-    model_uri
-        ``runs:/<run_id>/<path>``, ``models:/<name>/<version>`` (or ``@alias``), or a
-        local path of a model folder.
-    name
-        The registered model; created when it does not exist yet.
-    await_registration_for
-        Accepted for MLflow compatibility: the version is READY when this returns.
-    tags
-        Tags of the new version.
-
-    Returns
-    -------
-    ModelVersion
-        The new version, a snapshot of the model folder with its lineage (source, run).
-    """
-    from nbtrack import session
-
-    client = session.client()
-    name = check.model_name(name)
-    exists = _model_exists(client, name)
-    version = client._create_version(name, model_uri, tags=tags, create_model=True)
-    if exists:
-        print(
-            f"Registered model {name!r} already exists. Creating a new version of this model...",
-            file=sys.stderr,
-        )
-    else:
-        print(f"Successfully registered model {name!r}.", file=sys.stderr)
-    print(f"Created version '{version.version}' of model '{version.name}'.", file=sys.stderr)
-    return version
-
-
-def resolve_version(client: RegistryClient, name: str, version_or_alias: str | int) -> ModelVersion:
-    """The version a number (``3``, ``"3"``), ``latest`` or an alias (``@`` optional) names."""
-    if isinstance(version_or_alias, int) or str(version_or_alias).strip().isdigit():
-        return client.get_model_version(name, version_or_alias)
-    return client.get_model_version_by_alias(name, str(version_or_alias).lstrip("@"))
-
-
-def _model_exists(client: RegistryClient, name: str) -> bool:
-    try:
-        client.get_registered_model(name)
-    except ModelNotFound:
-        return False
-    return True
+# -- helpers --------------------------------------------------------------------------
 
 
 def _page(
     search: Callable[..., tuple[list[T], bool]], query: Any, limit: int, page_token: str | None
 ) -> PagedList[T]:
     """One page of a registry search, with the token of the next page (None on the last)."""
-    from nbtrack.store.sql import decode_page_token, encode_page_token
-
     offset = decode_page_token(page_token)
     items, more = search(query, limit, offset)
     return PagedList(items, encode_page_token(offset + limit) if more else None)
