@@ -9,7 +9,7 @@ import nbtrack.pyfunc
 import nbtrack.sklearn
 from nbtrack.errors import InvalidParameter, SignatureError
 from nbtrack.models import Model, infer_signature
-from nbtrack.pyfunc import enforce_params, enforce_schema
+from nbtrack.models.enforcement import enforce_params, enforce_schema
 from nbtrack.types import ColSpec, ParamSchema, ParamSpec, Schema, TensorSpec
 
 COLUMNS = Schema([

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from nbtrack.errors import InvalidParameter
+from nbtrack.models.enforcement import enforce_schema
 from nbtrack.types import ParamSchema, Schema, infer_param_schema, infer_schema
 
 
@@ -115,8 +116,6 @@ def signature_from_example(
     The output schema comes from predicting on the example; a 1-D prediction on column-based
     input becomes one unnamed column, as in MLflow.
     """
-    from nbtrack.pyfunc import enforce_schema
-
     inputs = infer_schema(data)
     param_schema = infer_param_schema(params) if params else None
     prediction = predict(enforce_schema(data, inputs))
