@@ -29,8 +29,8 @@ from nbtrack.entities import (
 from nbtrack.errors import InvalidParameter
 from nbtrack.registry.client import RegistryClient
 from nbtrack.store import TrackingStore, get_store
+from nbtrack.store.metrics import MetricBatch
 from nbtrack.store.sql import now_ms
-from nbtrack.store.tracking import metric_rows
 from nbtrack.uri import get_tracking_uri
 
 SEARCH_MAX_RESULTS_DEFAULT = 1000
@@ -251,7 +251,7 @@ class MlflowClient(RegistryClient):
         run_id = _run_id(run_id)
         self.store.log_batch(
             run_id,
-            _checked_metric_rows(run_id, metrics),
+            _checked_metrics(run_id, metrics),
             _checked_params(params),
             _checked_tags(tags),
         )
@@ -360,19 +360,19 @@ def _check_status(status: str) -> None:
         )
 
 
-def _checked_metric_rows(run_id: str, metrics: Sequence[Metric]) -> list[object]:
-    """Metrics as the store's flat rows, checked on column slices (fast for 10,000 points)."""
-    rows = metric_rows(run_id, metrics)
+def _checked_metrics(run_id: str, metrics: Sequence[Metric]) -> MetricBatch:
+    """Metrics as the store's batch, checked column by column (fast for 10,000 points)."""
+    batch = MetricBatch(run_id, metrics)
     try:
-        keys: Iterable[object] = set(rows[1::6])
+        keys: Iterable[object] = set(batch.keys)
     except TypeError:  # an unhashable key: validate_key names the problem
-        keys = rows[1::6]
+        keys = batch.keys
     for key in keys:
         validation.validate_key(key, "metric")
-    value_types = set(map(type, rows[2::6]))
-    whole_types = set(map(type, rows[3::6])) | set(map(type, rows[4::6]))
+    value_types = set(map(type, batch.values))
+    whole_types = set(map(type, batch.timestamps)) | set(map(type, batch.steps))
     if value_types <= {float, int} and whole_types <= {int}:
-        return rows  # the common case: no object built per point
+        return batch  # the common case: no object built per point
     checked = [
         Metric(
             m.key,
@@ -382,7 +382,7 @@ def _checked_metric_rows(run_id: str, metrics: Sequence[Metric]) -> list[object]
         )
         for m in metrics
     ]
-    return metric_rows(run_id, checked)
+    return MetricBatch(run_id, checked)
 
 
 def _checked_params(params: Sequence[Param]) -> list[Param]:

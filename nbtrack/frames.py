@@ -6,7 +6,7 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from nbtrack.store.tracking import TrackingStore, decode_value
+from nbtrack.store.tracking import TrackingStore
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -21,26 +21,26 @@ def runs_frame(store: TrackingStore, run_ids: Sequence[str]) -> pd.DataFrame:
     """
     import pandas as pd
 
-    raw = store.run_table(run_ids)
-    info = {row[0]: row for row in raw["runs"]}
+    table = store.run_table(run_ids)
+    info = {row.run_id: row for row in table.runs}
     order = [rid for rid in run_ids if rid in info]
     index = {rid: i for i, rid in enumerate(order)}
     n = len(order)
     data: dict[str, list] = {
         "run_id": order,
-        "experiment_id": [str(info[r][1]) for r in order],
-        "status": [info[r][4] for r in order],
-        "artifact_uri": [info[r][8] for r in order],
-        "start_time": [info[r][5] for r in order],
-        "end_time": [info[r][6] for r in order],
+        "experiment_id": [info[r].experiment_id for r in order],
+        "status": [info[r].status for r in order],
+        "artifact_uri": [info[r].artifact_uri for r in order],
+        "start_time": [info[r].start_time for r in order],
+        "end_time": [info[r].end_time for r in order],
     }
     metrics: dict[str, list] = {}
-    for rid, key, value, is_nan in raw["metrics"]:
-        metrics.setdefault(key, [math.nan] * n)[index[rid]] = decode_value(value, is_nan)
+    for rid, key, value in table.metrics:
+        metrics.setdefault(key, [math.nan] * n)[index[rid]] = value
     groups = {
         "metrics": metrics,
-        "params": _pivot(raw["params"], index, n),
-        "tags": _pivot(raw["tags"], index, n),
+        "params": _pivot(table.params, index, n),
+        "tags": _pivot(table.tags, index, n),
     }
     for prefix, columns in groups.items():
         for key in sorted(columns):

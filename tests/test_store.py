@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 import nbtrack as mlflow
 from nbtrack import store
 from nbtrack.errors import InvalidParameter, StoreError
+from nbtrack.store.metrics import DBL_MAX
 from nbtrack.store.schema import SCHEMA_VERSION
-from nbtrack.store.tracking import DBL_MAX
 
 
 def _dump(db_path) -> list[str]:

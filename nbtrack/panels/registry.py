@@ -347,8 +347,8 @@ def _versions_html(client: MlflowClient, versions: list[ModelVersion]) -> str:
     if not versions:
         return ""
     run_names = {
-        r[0]: r[2]
-        for r in client.store.run_table([v.run_id for v in versions if v.run_id])["runs"]
+        r.run_id: r.name
+        for r in client.store.run_table([v.run_id for v in versions if v.run_id]).runs
     }
     rows = []
     for v in versions:

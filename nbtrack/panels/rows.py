@@ -14,7 +14,6 @@ from typing import Any
 
 from nbtrack import tag_keys
 from nbtrack.store.panels import KeyStat, PanelQueries, RunScope
-from nbtrack.store.tracking import decode_value
 
 SPARK_POINTS = 32
 MAX_SPARK_KEYS = 12
@@ -149,18 +148,18 @@ def _rows(
     counts: dict[str, int],
     placed: list[dict[str, Any]],
 ) -> list[dict[str, Any]]:
-    raw = queries.store.run_table(ids)
+    table = queries.store.run_table(ids)
     spark_keys = [c["key"] for c in cols if c["group"] == "metrics"][:MAX_SPARK_KEYS]
     sparks = queries.histories(ids, spark_keys, SPARK_POINTS)
     descendants = queries.descendant_counts(ids)
-    info = {row[0]: row for row in raw["runs"]}
+    info = {row.run_id: row for row in table.runs}
     values: dict[str, dict[str, dict[str, Any]]] = {i: {"p": {}, "m": {}, "t": {}} for i in ids}
-    for run_id, key, value in raw["params"]:
-        values[run_id]["p"][key] = value
-    for run_id, key, value, is_nan in raw["metrics"]:
-        values[run_id]["m"][key] = json_number(decode_value(value, is_nan))
-    for run_id, key, value in raw["tags"]:
-        values[run_id]["t"][key] = value
+    for rid, key, value in table.params:
+        values[rid]["p"][key] = value
+    for rid, key, number in table.metrics:
+        values[rid]["m"][key] = json_number(number)
+    for rid, key, value in table.tags:
+        values[rid]["t"][key] = value
     rows = []
     for item in placed:
         run_id = item.get("id")
@@ -169,16 +168,16 @@ def _rows(
             continue
         if run_id not in info:  # deleted between the two reads; the next refresh settles it
             continue
-        _, _, name, user, status, start, end, _, _ = info[run_id]
+        run = info[run_id]
         data = values[run_id]
         rows.append({
             "id": run_id,
             "depth": item["depth"],
-            "name": name,
-            "status": status,
-            "start": start,
-            "end": end,
-            "user": user,
+            "name": run.name,
+            "status": run.status,
+            "start": run.start_time,
+            "end": run.end_time,
+            "user": run.user_id,
             "source": data["t"].get(tag_keys.SOURCE_NAME, ""),
             "children": counts.get(run_id, 0),
             "descendants": descendants.get(run_id, 0),

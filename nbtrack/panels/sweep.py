@@ -23,7 +23,6 @@ from nbtrack.client import MlflowClient
 from nbtrack.panels import static
 from nbtrack.panels.base import Panel
 from nbtrack.panels.runs import RunTable
-from nbtrack.store.tracking import decode_value
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -103,13 +102,13 @@ class ParallelCoordinates(Panel):
     def _update(self) -> None:
         self.parent = self.client.get_run(self.parent_run_id)
         ids = self.queries.descendants(self.parent_run_id)
-        raw = self.client.store.run_table(ids)
+        table = self.client.store.run_table(ids)
         params: dict[str, dict[str, str]] = {}
         metrics: dict[str, dict[str, float]] = {}
-        for run_id, key, value in raw["params"]:
+        for run_id, key, value in table.params:
             params.setdefault(key, {})[run_id] = value
-        for run_id, key, value, is_nan in raw["metrics"]:
-            metrics.setdefault(key, {})[run_id] = decode_value(value, is_nan)
+        for run_id, key, number in table.metrics:
+            metrics.setdefault(key, {})[run_id] = number
         axes = [
             _param_axis(key, [params[key].get(i) for i in ids])
             for key in sorted(params)
@@ -209,7 +208,7 @@ class ParallelCoordinates(Panel):
 
     def _summary_rows(self) -> tuple[list[str], list[list[str]]]:
         header = ["run", *[a.label for a in self.axes]]
-        names = {r[0]: r[2] for r in self.client.store.run_table(self.run_ids)["runs"]}
+        names = {r.run_id: r.name for r in self.client.store.run_table(self.run_ids).runs}
         body = []
         for i, run_id in enumerate(self.run_ids):
             body.append([names.get(run_id, run_id), *[_shown(a, i) for a in self.axes]])

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import math
 import sqlite3
 import uuid
 from collections.abc import Iterable, Sequence
-from itertools import chain, repeat
-from operator import attrgetter
 from pathlib import Path
+from typing import NamedTuple
 
 from nbtrack import tag_keys
 from nbtrack.entities import (
@@ -35,6 +33,7 @@ from nbtrack.store.database import Database
 from nbtrack.store.experiments import (
     ExperimentStore,
 )
+from nbtrack.store.metrics import ROW_WIDTH, MetricBatch, decode_value, encode_value
 from nbtrack.store.purge import PurgeStore
 from nbtrack.store.sql import (
     experiment_int,
@@ -43,8 +42,6 @@ from nbtrack.store.sql import (
     now_ms,
     page_of_ids,
 )
-
-DBL_MAX = 1.7976931348623157e308
 
 _UPSERT_LATEST = """
 INSERT INTO latest_metrics (run_uuid, key, value, timestamp, step, is_nan)
@@ -76,24 +73,27 @@ _RUN_COLUMNS = (
 )
 
 
-def encode_value(value: float) -> tuple[float, int]:
-    """A metric value as stored: (value, is_nan), ±inf clamped as MLflow does."""
-    if math.isnan(value):
-        return 0.0, 1
-    if math.isinf(value):
-        return (DBL_MAX if value > 0 else -DBL_MAX), 0
-    return value, 0
+class RunRow(NamedTuple):
+    """One run's row of a run table."""
+
+    run_id: str
+    experiment_id: str
+    name: str
+    user_id: str
+    status: str
+    start_time: int
+    end_time: int | None
+    lifecycle_stage: str
+    artifact_uri: str
 
 
-def decode_value(value: float, is_nan: int) -> float:
-    """The metric value a stored (value, is_nan) pair stands for."""
-    if is_nan:
-        return math.nan
-    if value >= DBL_MAX:
-        return math.inf
-    if value <= -DBL_MAX:
-        return -math.inf
-    return value
+class RunTable(NamedTuple):
+    """Runs with their params, latest metrics and tags as ``(run_id, key, value)`` rows."""
+
+    runs: list[RunRow]
+    params: list[tuple[str, str, str]]
+    metrics: list[tuple[str, str, float]]
+    tags: list[tuple[str, str, str]]
 
 
 class TrackingStore(ExperimentStore, PurgeStore):
@@ -268,16 +268,13 @@ class TrackingStore(ExperimentStore, PurgeStore):
     def log_batch(
         self,
         run_id: str,
-        metric_rows: list[object] | None = None,
+        metrics: MetricBatch | None = None,
         params: Sequence[Param] = (),
         tags: Sequence[RunTag] = (),
     ) -> None:
-        """Log metrics, params and tags atomically: all of them or none.
-
-        ``metric_rows`` is :func:`metric_rows`' flat form of checked metrics, encoded here.
-        """
-        values = _encoded(metric_rows or [])
-        keys = sorted({str(key) for key in values[1::6]})
+        """Log metrics (checked by the client), params and tags atomically: all or none."""
+        values = metrics.encoded() if metrics is not None else []
+        keys = sorted({str(key) for key in metrics.keys}) if metrics is not None else []
         with self.db.write() as c:
             self._active_run_check(c, run_id)
             self._insert_params(c, run_id, params)
@@ -285,7 +282,7 @@ class TrackingStore(ExperimentStore, PurgeStore):
                 "INSERT OR REPLACE INTO tags (run_uuid, key, value) VALUES (?, ?, ?)",
                 [(run_id, t.key, t.value) for t in tags],
             )
-            _insert_rows(c, _INSERT_METRIC_ROWS, values, width=6)
+            _insert_rows(c, _INSERT_METRIC_ROWS, values, width=ROW_WIDTH)
             # the latest point of each key is an index seek on the metrics primary key
             c.executemany(_REFRESH_LATEST, [(run_id, key) for key in keys])
 
@@ -444,42 +441,21 @@ class TrackingStore(ExperimentStore, PurgeStore):
         ids, token = self.search_run_ids(experiment_ids, **kwargs)  # type: ignore[arg-type]
         return self.get_runs(ids), token
 
-    def run_table(self, run_ids: Sequence[str]) -> dict[str, list[tuple]]:
-        """Raw rows of runs, params, latest metrics and tags: what a DataFrame is built from."""
+    def run_table(self, run_ids: Sequence[str]) -> RunTable:
+        """Runs, params, latest metrics (decoded) and tags: what a DataFrame is built from."""
         with self.db.read() as c:
-            return {
-                "runs": fetch_in(c, f"SELECT {_RUN_COLUMNS} FROM runs", "run_uuid", run_ids),
-                "params": fetch_in(
-                    c, "SELECT run_uuid, key, value FROM params", "run_uuid", run_ids
-                ),
-                "metrics": fetch_in(
-                    c,
-                    "SELECT run_uuid, key, value, is_nan FROM latest_metrics",
-                    "run_uuid",
-                    run_ids,
-                ),
-                "tags": fetch_in(c, "SELECT run_uuid, key, value FROM tags", "run_uuid", run_ids),
-            }
-
-
-def metric_rows(run_id: str, metrics: Sequence[Metric]) -> list[object]:
-    """A batch of metrics flattened for multi-row VALUES, row after row of six values."""
-    n = len(metrics)
-    columns = (repeat(run_id, n), *(map(attrgetter(a), metrics) for a in _METRIC_FIELDS))
-    return list(chain.from_iterable(zip(*columns, repeat(0, n), strict=True)))
-
-
-def _encoded(flat: list[object]) -> list[object]:
-    """NaN and ±inf stored as MLflow stores them, in place."""
-    values = flat[2::6]
-    if not all(map(math.isfinite, values)):  # type: ignore[arg-type]
-        for i, value in enumerate(values):
-            if not math.isfinite(value):  # type: ignore[arg-type]
-                flat[6 * i + 2], flat[6 * i + 5] = encode_value(value)  # type: ignore[arg-type]
-    return flat
-
-
-_METRIC_FIELDS = ("key", "value", "timestamp", "step")
+            runs = fetch_in(c, f"SELECT {_RUN_COLUMNS} FROM runs", "run_uuid", run_ids)
+            params = fetch_in(c, "SELECT run_uuid, key, value FROM params", "run_uuid", run_ids)
+            metrics = fetch_in(
+                c, "SELECT run_uuid, key, value, is_nan FROM latest_metrics", "run_uuid", run_ids
+            )
+            tags = fetch_in(c, "SELECT run_uuid, key, value FROM tags", "run_uuid", run_ids)
+        return RunTable(
+            runs=[RunRow(str(r[0]), str(r[1]), *r[2:]) for r in runs],
+            params=params,
+            metrics=[(rid, key, decode_value(v, nan)) for rid, key, v, nan in metrics],
+            tags=tags,
+        )
 
 
 _ROWS_PER_STATEMENT = 500  # 3,000 bound values, far below SQLite's limit of 32,766
