@@ -110,7 +110,8 @@ class ModelCard:
         if not isinstance(text, str):
             raise InvalidParameter(
                 f"section text must be a string of Markdown (found {type(text).__name__})",
-                section=section,
+                argument="section",
+                value=section,
             )
         from nbtrack.store.cards import CardStore
 
@@ -174,7 +175,8 @@ def section_key(section: object) -> str:
     if not isinstance(section, str) or key not in SECTIONS:
         raise InvalidParameter(
             f"section must be one of {', '.join(SECTIONS)} (found {section!r})",
-            section=section,
+            argument="section",
+            value=section,
         )
     return key
 

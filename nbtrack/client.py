@@ -356,7 +356,9 @@ def _run_id(run_id: object) -> str:
 def _check_status(status: str) -> None:
     if status not in RunStatus.ALL:
         raise InvalidParameter(
-            f"status must be one of {', '.join(RunStatus.ALL)} (found {status!r})", status=status
+            f"status must be one of {', '.join(RunStatus.ALL)} (found {status!r})",
+            argument="status",
+            value=status,
         )
 
 

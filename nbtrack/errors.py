@@ -18,25 +18,77 @@ The hierarchy, with MLflow's error codes where MLflow has one::
     ├── UnsafeModelError         a model file holds types that are not trusted to load
     └── MissingDependency        an optional extra is needed (names the pip command)
 
-Each error keeps what it is about as attributes (``run_id``, ``experiment_id``, ``name``…),
-and its message says what was expected, what was found and how to fix it.
+Each error keeps what it is about as declared attributes (``run_id``, ``experiment_id``,
+``name``…; None when the error is not about that thing), and its message says what was
+expected, what was found and how to fix it. The attributes every error may carry are
+listed on :class:`NbtrackError`; a few classes add their own (``SignatureError.column``,
+``InvalidFilter.position``…).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from typing_extensions import Unpack
+
+
+class About(TypedDict, total=False):
+    """What an error may be about: the keyword arguments every error class takes."""
+
+    run_id: object
+    experiment_id: object
+    name: Any
+    key: object
+    path: str
+    model_uri: str
+    version: object
+    alias: object
+    stage: object
 
 
 class NbtrackError(Exception):
-    """Root of every error nbtrack raises on purpose."""
+    """Root of every error nbtrack raises on purpose.
 
-    error_code = "INTERNAL_ERROR"
+    Attributes
+    ----------
+    message : str
+        What was expected, what was found, and the fix.
+    run_id, experiment_id : object
+        The run or experiment the error is about (as given, which may be malformed).
+    name : object
+        The experiment or registered model name the error is about.
+    key : object
+        The param, metric or tag key (or signature param) the error is about.
+    path : str or None
+        The file or folder the error is about.
+    model_uri : str or None
+        The model URI the error is about.
+    version, alias, stage : object
+        The registered model version, alias or stage the error is about.
+    """
 
-    def __init__(self, message: str, **context: Any) -> None:
+    error_code: ClassVar[str] = "INTERNAL_ERROR"
+
+    def __init__(self, message: str, **about: Unpack[About]) -> None:
+        if undeclared := sorted(set(about) - set(About.__annotations__)):
+            raise TypeError(
+                f"{type(self).__name__} has no attribute {undeclared}; declare what an error "
+                "is about in nbtrack/errors.py (About, or the class's own attributes)"
+            )
         super().__init__(message)
         self.message = message
-        for key, value in context.items():
-            setattr(self, key, value)
+        self.run_id: object = about.get("run_id")
+        self.experiment_id: object = about.get("experiment_id")
+        self.name: Any = about.get("name")  # Any: ImportError (MissingDependency) has one too
+        self.key: object = about.get("key")
+        self.path: str | None = about.get("path")
+        self.model_uri: str | None = about.get("model_uri")
+        self.version: object = about.get("version")
+        self.alias: object = about.get("alias")
+        self.stage: object = about.get("stage")
 
 
 MlflowException = NbtrackError
@@ -47,23 +99,96 @@ class StoreError(NbtrackError):
 
 
 class InvalidParameter(NbtrackError, ValueError):
-    """A name, value or argument is not acceptable."""
+    """A name, value or argument is not acceptable.
 
-    error_code = "INVALID_PARAMETER_VALUE"
+    Attributes
+    ----------
+    argument : str or None
+        The argument that was refused (``status``, ``page_size``, ``section``…).
+    value : object
+        The refused value, as given.
+    column : object
+        The input column (or signature column) the error is about.
+    expected, received : str or None
+        The type or shape expected, and the one found.
+    """
+
+    error_code: ClassVar[str] = "INVALID_PARAMETER_VALUE"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        argument: str | None = None,
+        value: object = None,
+        column: object = None,
+        expected: str | None = None,
+        received: str | None = None,
+        **about: Unpack[About],
+    ) -> None:
+        super().__init__(message, **about)
+        self.argument = argument
+        self.value = value
+        self.column = column
+        self.expected = expected
+        self.received = received
 
 
 class InvalidFilter(InvalidParameter):
-    """A search filter or order_by clause does not parse."""
+    """A search filter or order_by clause does not parse.
+
+    Attributes
+    ----------
+    filter_string : str or None
+        The filter that does not parse.
+    order_by : object
+        The order_by entry that does not parse.
+    position : int or None
+        Where in the filter the problem starts (0-based), when known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        filter_string: str | None = None,
+        order_by: object = None,
+        position: int | None = None,
+        **about: Unpack[About],
+    ) -> None:
+        super().__init__(message, **about)
+        self.filter_string = filter_string
+        self.order_by = order_by
+        self.position = position
 
 
 class SignatureError(InvalidParameter):
-    """Model input does not match the model's signature."""
+    """Model input does not match the model's signature.
+
+    Attributes
+    ----------
+    missing : sequence or None
+        The required columns or tensors the input lacks.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        column: object = None,
+        expected: str | None = None,
+        received: str | None = None,
+        missing: Sequence[object] | None = None,
+        **about: Unpack[About],
+    ) -> None:
+        super().__init__(message, column=column, expected=expected, received=received, **about)
+        self.missing = missing
 
 
 class ResourceNotFound(NbtrackError):
     """The experiment, run, artifact or model asked for does not exist."""
 
-    error_code = "RESOURCE_DOES_NOT_EXIST"
+    error_code: ClassVar[str] = "RESOURCE_DOES_NOT_EXIST"
 
 
 class ExperimentNotFound(ResourceNotFound):
@@ -85,27 +210,57 @@ class ModelNotFound(ResourceNotFound):
 class ResourceAlreadyExists(NbtrackError):
     """Something with that name already exists."""
 
-    error_code = "RESOURCE_ALREADY_EXISTS"
+    error_code: ClassVar[str] = "RESOURCE_ALREADY_EXISTS"
 
 
 class InvalidState(NbtrackError):
     """The operation does not fit the object's current state."""
 
-    error_code = "INVALID_STATE"
+    error_code: ClassVar[str] = "INVALID_STATE"
 
 
 class RegistryError(NbtrackError):
     """A model-registry operation that cannot be done."""
 
-    error_code = "INVALID_PARAMETER_VALUE"
+    error_code: ClassVar[str] = "INVALID_PARAMETER_VALUE"
 
 
 class UnsafeModelError(NbtrackError):
-    """A model file holds types that are not trusted to load."""
+    """A model file holds types that are not trusted to load.
+
+    Attributes
+    ----------
+    types : list of str or None
+        The untrusted types found in the file.
+    serialization_format : str or None
+        How the file was written (``skops``, ``pickle``…).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        types: list[str] | None = None,
+        serialization_format: str | None = None,
+        **about: Unpack[About],
+    ) -> None:
+        super().__init__(message, **about)
+        self.types = types
+        self.serialization_format = serialization_format
 
 
 class MissingDependency(NbtrackError, ImportError):
-    """An optional dependency is needed for this feature."""
+    """An optional dependency is needed for this feature.
+
+    Attributes
+    ----------
+    package : str
+        The package to install.
+    """
+
+    def __init__(self, message: str, *, package: str, **about: Unpack[About]) -> None:
+        super().__init__(message, **about)
+        self.package = package
 
 
 def missing(package: str, extra: str, feature: str) -> MissingDependency:

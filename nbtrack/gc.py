@@ -48,7 +48,9 @@ def parse_age(text: str) -> int:
         parts = {}
     if not parts:
         raise InvalidParameter(
-            f"an age must look like 30d, 12h, 1d2h3m4s or 1.5h (found {text!r})", age=text
+            f"an age must look like 30d, 12h, 1d2h3m4s or 1.5h (found {text!r})",
+            argument="older_than",
+            value=text,
         )
     return int(timedelta(**parts).total_seconds() * 1000)
 

@@ -352,7 +352,7 @@ class ParamSpec:
         if not isinstance(checked, DataType) or checked is DataType.binary:
             raise InvalidParameter(
                 f"param {self.name!r} must have a scalar non-binary type (found {dtype!r})",
-                param=self.name,
+                key=self.name,
             )
         self.dtype: DataType = checked
         self.shape = tuple(shape) if shape is not None else None
@@ -440,12 +440,12 @@ def enforce_param_value(
     if shape == (-1,):
         if not isinstance(value, (list, tuple)) and type(value).__name__ != "ndarray":
             raise InvalidParameter(
-                f"param {name!r} must be a 1-D list of {dtype.name} (found {value!r})", param=name
+                f"param {name!r} must be a 1-D list of {dtype.name} (found {value!r})", key=name
             )
         return [_param_scalar(name, v, dtype) for v in value]
     if shape is not None:
         raise InvalidParameter(
-            f"param {name!r} shape must be None or (-1,) (found {shape!r})", param=name
+            f"param {name!r} shape must be None or (-1,) (found {shape!r})", key=name
         )
     return _param_scalar(name, value, dtype)
 
@@ -462,7 +462,7 @@ def _param_scalar(name: str, value: Any, dtype: DataType) -> Any:
             converted = None
         if not isinstance(converted, dt.date):
             raise InvalidParameter(
-                f"param {name!r} must be a date or datetime (found {value!r})", param=name
+                f"param {name!r} must be a date or datetime (found {value!r})", key=name
             )
         return converted
     allowed = (dtype, *_PARAM_CONVERSIONS.get(dtype, ()))
@@ -471,7 +471,7 @@ def _param_scalar(name: str, value: Any, dtype: DataType) -> Any:
     raise InvalidParameter(
         f"param {name!r} expects {dtype.name} but received {type(value).__name__} {value!r}; "
         "pass a value of that type",
-        param=name,
+        key=name,
         expected=dtype.name,
         received=type(value).__name__,
     )
@@ -537,7 +537,7 @@ def infer_param_schema(params: dict[str, Any]) -> ParamSchema:
         if isinstance(value, (list, tuple)) or type(value).__name__ == "ndarray":
             values = list(value)
             if any(isinstance(v, (list, tuple, dict)) for v in values):
-                raise InvalidParameter(f"param {name!r} must be a scalar or a 1-D list", param=name)
+                raise InvalidParameter(f"param {name!r} must be a scalar or a 1-D list", key=name)
             specs.append(ParamSpec(name, _values_type(values, name), values, (-1,)))
         else:
             specs.append(ParamSpec(name, _values_type([value], name), value))

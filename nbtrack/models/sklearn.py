@@ -46,7 +46,8 @@ def check_format(serialization_format: str) -> None:
         raise InvalidParameter(
             f"serialization_format must be one of {', '.join(SUPPORTED_SERIALIZATION_FORMATS)} "
             f"(found {serialization_format!r})",
-            serialization_format=serialization_format,
+            argument="serialization_format",
+            value=serialization_format,
         )
 
 

@@ -64,7 +64,7 @@ def _experiment_ids(
             raise ExperimentNotFound(
                 f"no experiment named or numbered {text!r}; nbtrack.search_experiments() "
                 "lists them (pass '*' to show every experiment)",
-                experiment=text,
+                name=text,
             )
         ids.append(found.experiment_id)
     return tuple(ids)

@@ -45,7 +45,8 @@ class CompareRuns(Panel):
             raise InvalidParameter(
                 f"compare_runs takes a list of run id strings (found {run_ids!r}); select "
                 "runs in the run table or pass [run.info.run_id, ...]",
-                run_ids=run_ids,
+                argument="run_ids",
+                value=run_ids,
             )
         client = client or MlflowClient()
         self.runs: list[Run] = [client.get_run(i) for i in ids]  # unknown ids fail here

@@ -319,6 +319,7 @@ def _page_size(value: int) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise InvalidParameter(
             f"page_size must be a positive whole number such as 50 (found {value!r})",
-            page_size=value,
+            argument="page_size",
+            value=value,
         )
     return value
