@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nbtrack import display, session, tag_keys, tracking
-from nbtrack.entities import Run, RunStatus
+from nbtrack.autolog import enabled
+from nbtrack.entities import Param, Run, RunStatus
 from nbtrack.store.sql import now_ms
 from nbtrack.validation import MAX_PARAM_VALUE_LENGTH
 
@@ -169,8 +170,6 @@ def _autolog(on: bool, source: str) -> contextlib.AbstractContextManager[None]:
     Left as it is when scikit-learn is neither loaded nor named in the cell: importing it
     only to patch it would cost a second.
     """
-    from nbtrack.autolog import enabled
-
     if on and "sklearn" not in sys.modules and "sklearn" not in source:
         return contextlib.nullcontext()
     return enabled(on)
@@ -188,8 +187,6 @@ def _end(run_id: str, status: str) -> None:
 
 
 def _log_params(run_id: str, values: dict[str, Any], origin: str) -> None:
-    from nbtrack.entities import Param
-
     params = []
     for key, value in values.items():
         text = str(value)
@@ -389,27 +386,6 @@ class LiveSummary:
 
 
 # -- line-magic views -------------------------------------------------------------------
-
-
-def runs_view(filter_string: str = "", max_results: int = 50) -> Any:
-    """The active experiment's runs: the live run table panel (``nbtrack.show_runs``).
-
-    Without the ``notebook`` extra (ipywidgets), a DataFrame: newest first, MLflow's columns.
-    """
-    try:
-        from nbtrack.panels import show_runs
-    except ImportError:
-        pass
-    else:
-        return show_runs(filter=filter_string, page_size=max_results)
-    frame: Any = tracking.search_runs(filter_string=filter_string, max_results=max_results)
-    columns = [
-        c
-        for c in frame.columns
-        if c in ("run_id", "status", "start_time", "end_time", f"tags.{tag_keys.RUN_NAME}")
-        or c.startswith(("params.", "metrics."))
-    ]
-    return frame[columns]
 
 
 def run_view(run_id: str) -> RunSummary:

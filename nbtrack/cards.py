@@ -21,11 +21,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nbtrack import display, session, tag_keys
+from nbtrack.card_facts import CardFacts, DatasetFacts, gather
+from nbtrack.client import MlflowClient
 from nbtrack.errors import InvalidParameter
+from nbtrack.store.cards import CardStore
 
 if TYPE_CHECKING:
-    from nbtrack.card_facts import CardFacts, DatasetFacts
-    from nbtrack.client import MlflowClient
     from nbtrack.entities import Run
 
 SECTIONS = {
@@ -66,8 +67,6 @@ def model_card(
     ModelNotFound
         If the model, version or alias does not exist.
     """
-    from nbtrack.card_facts import gather
-
     if client is None:
         client = session.client()
     return ModelCard(gather(client, name, version_or_alias), client)
@@ -113,8 +112,6 @@ class ModelCard:
                 argument="section",
                 value=section,
             )
-        from nbtrack.store.cards import CardStore
-
         CardStore(self._client.store.db).set_card_section(
             self.name, int(self.version), key, text
         )

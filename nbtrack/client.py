@@ -14,6 +14,7 @@ from typing import Any
 
 from nbtrack import tag_keys, validation
 from nbtrack.artifacts import LocalArtifacts
+from nbtrack.context import user
 from nbtrack.entities import (
     DatasetInput,
     Experiment,
@@ -27,6 +28,7 @@ from nbtrack.entities import (
     ViewType,
 )
 from nbtrack.errors import InvalidParameter
+from nbtrack.naming import random_run_name
 from nbtrack.registry.client import RegistryClient
 from nbtrack.store import TrackingStore, get_store
 from nbtrack.store.metrics import MetricBatch
@@ -125,9 +127,6 @@ class MlflowClient(RegistryClient):
         run_name: str | None = None,
     ) -> Run:
         """Create a RUNNING run; ``mlflow.parentRunId`` in tags makes it a child run."""
-        from nbtrack.context import user
-        from nbtrack.naming import random_run_name
-
         clean = {
             validation.validate_key(k, "tag"): validation.tag_value(k, v)
             for k, v in (tags or {}).items()

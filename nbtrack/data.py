@@ -11,8 +11,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from nbtrack import entities, tag_keys
+from nbtrack import context, entities, tag_keys
 from nbtrack.errors import InvalidParameter
+from nbtrack.types import infer_schema
 
 DEFAULT_NAME = "dataset"
 _DIGEST_ROWS = 10_000  # MLflow also hashes only the first rows of large data
@@ -44,9 +45,7 @@ class Dataset:
 
 def _source(source: str | None) -> tuple[str, str]:
     if source is None:
-        from nbtrack.context import source as code_source
-
-        name, _ = code_source()
+        name, _ = context.source()
         return json.dumps({"tags": {tag_keys.SOURCE_NAME: name}}), "code"
     kind = source.split("://")[0] if "://" in source else "local"
     return json.dumps({"uri": source}), kind
@@ -68,8 +67,6 @@ def from_pandas(
 ) -> Dataset:
     """A dataset from a DataFrame; ``targets`` names the label column, if any."""
     from pandas.util import hash_pandas_object
-
-    from nbtrack.types import infer_schema
 
     if targets is not None and targets not in df.columns:
         raise InvalidParameter(
@@ -98,8 +95,6 @@ def from_numpy(
 ) -> Dataset:
     """A dataset from a feature array (and optional target array)."""
     import numpy as np
-
-    from nbtrack.types import infer_schema
 
     x = np.asarray(features)
     # only the hashed rows are made contiguous: a strided view of big data is not copied whole

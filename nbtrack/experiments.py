@@ -12,6 +12,7 @@ from nbtrack import session
 from nbtrack.client import MlflowClient
 from nbtrack.entities import Experiment, Run, ViewType
 from nbtrack.errors import ExperimentNotFound, InvalidParameter, InvalidState
+from nbtrack.frames import runs_frame
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -113,8 +114,6 @@ def search_runs(
     )
     if output_format == "list":
         return client.store.get_runs(run_ids)
-    from nbtrack.frames import runs_frame
-
     return runs_frame(client.store, run_ids)
 
 

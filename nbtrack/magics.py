@@ -17,7 +17,8 @@ from typing import Any, NoReturn
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
-from nbtrack import capture, tracking
+from nbtrack import capture, tag_keys, tracking
+from nbtrack.autolog import autolog
 from nbtrack.errors import InvalidState, NbtrackError
 
 
@@ -179,9 +180,9 @@ class NbtrackMagics(Magics):
 
     def _command(self, args: argparse.Namespace) -> Any:
         if args.command == "runs":
-            return capture.runs_view(" ".join(args.filter))
+            return _runs_view(" ".join(args.filter))
         if args.command == "registry":
-            from nbtrack.panels import show_registry
+            from nbtrack.panels import show_registry  # ipywidgets and plotly: only when shown
 
             return show_registry()
         if args.command == "run":
@@ -190,11 +191,30 @@ class NbtrackMagics(Magics):
             experiment = tracking.set_experiment(" ".join(args.name))
             print(f"nbtrack: experiment {experiment.name!r} (id {experiment.experiment_id})")
             return None
-        from nbtrack.autolog import autolog
-
         autolog(disable=args.state == "off")
         print(f"nbtrack: autolog {args.state}")
         return None
+
+
+def _runs_view(filter_string: str = "", max_results: int = 50) -> Any:
+    """The active experiment's runs: the live run table panel (``nbtrack.show_runs``).
+
+    Without the ``notebook`` extra (ipywidgets), a DataFrame: newest first, MLflow's columns.
+    """
+    try:
+        from nbtrack.panels import show_runs  # ipywidgets and plotly: only when shown
+    except ImportError:
+        pass
+    else:
+        return show_runs(filter=filter_string, page_size=max_results)
+    frame: Any = tracking.search_runs(filter_string=filter_string, max_results=max_results)
+    columns = [
+        c
+        for c in frame.columns
+        if c in ("run_id", "status", "start_time", "end_time", f"tags.{tag_keys.RUN_NAME}")
+        or c.startswith(("params.", "metrics."))
+    ]
+    return frame[columns]
 
 
 def load_ipython_extension(ipython: Any) -> None:

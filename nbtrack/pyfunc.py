@@ -14,8 +14,10 @@ import warnings
 from typing import Any
 
 from nbtrack.errors import InvalidParameter
+from nbtrack.models import sklearn as sklearn_serialization
 from nbtrack.models.enforcement import SchemaEnforcer, enforce_params
 from nbtrack.models.model import Model
+from nbtrack.models.uri import local_model_path
 
 FLAVOR_NAME = "python_function"
 _SKLEARN_LOADERS = ("mlflow.sklearn", "nbtrack.sklearn")
@@ -143,9 +145,6 @@ def load_model(
     UnsafeModelError
         The file holds untrusted types, or is a pickle and ``allow_pickle`` is False.
     """
-    from nbtrack.models import sklearn as sklearn_flavor
-    from nbtrack.models.uri import local_model_path
-
     path = local_model_path(model_uri, dst_path)
     meta = Model.load(path)
     conf = meta.flavors.get(FLAVOR_NAME)
@@ -164,7 +163,7 @@ def load_model(
         )
     if not suppress_warnings:
         _warn_python_version(conf.get("python_version"))
-    impl = sklearn_flavor.load_pyfunc(
+    impl = sklearn_serialization.load_pyfunc(
         path, meta, trusted_types=trusted_types, allow_pickle=allow_pickle,
         suppress_warnings=suppress_warnings,
     )

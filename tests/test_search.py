@@ -1,4 +1,4 @@
-"""nbtrack.search: MLflow's filter grammar compiled to SQL, run against a real SQLite store."""
+"""nbtrack.store.search: MLflow's filter grammar compiled to SQL, run against a real SQLite store."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from nbtrack.errors import InvalidFilter
-from nbtrack.search import (
+from nbtrack.store.search import (
     SqlQuery,
     experiments_query,
     model_versions_query,

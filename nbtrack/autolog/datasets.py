@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from nbtrack import session, tag_keys
+from nbtrack import data, session, tag_keys
 from nbtrack.entities import DatasetInput, InputTag
 
 _logger = logging.getLogger("nbtrack.autolog")
@@ -19,8 +19,6 @@ def dataset_input(X: Any, y: Any, context: str) -> DatasetInput | None:
     """
     import numpy as np
     import pandas as pd
-
-    from nbtrack import data
 
     if isinstance(X, pd.DataFrame):
         dataset = data.from_pandas(X)

@@ -14,19 +14,16 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from nbtrack import session, tag_keys, tracking
+from nbtrack import context, session, tag_keys, tracking
 from nbtrack.autolog import search, state
+from nbtrack.autolog.datasets import dataset_input
+from nbtrack.autolog.metrics import training_metrics_and_predictions
 from nbtrack.autolog.posttraining import TRACKER
 from nbtrack.entities import DatasetInput, Run, RunInfo, RunStatus, RunTag
+from nbtrack.models import infer_signature, sklearn_flavor
 
 INPUT_EXAMPLE_ROWS = 5
 _runs_with_fits: set[str] = set()  # runs that already hold an autologged fit
-
-
-def estimator_tags(estimator: Any) -> dict[str, str]:
-    """MLflow's ``estimator_name`` and ``estimator_class`` tags."""
-    cls = type(estimator)
-    return {"estimator_name": cls.__name__, "estimator_class": f"{cls.__module__}.{cls.__name__}"}
 
 
 @functools.lru_cache(maxsize=1024)
@@ -93,14 +90,12 @@ class FitSession:
 
     def _log_before(self, params: dict[str, Any]) -> None:
         _runs_with_fits.add(self.run_id)
-        tags = [RunTag(k, v) for k, v in estimator_tags(self.estimator).items()]
+        tags = [RunTag(k, v) for k, v in state.estimator_tags(self.estimator).items()]
         session.client().log_batch(self.run_id, params=state.to_params(params), tags=tags)
         if self.config.log_datasets:
             self._attempt(self._log_dataset)
 
     def _log_dataset(self) -> None:
-        from nbtrack.autolog.datasets import dataset_input
-
         self.dataset = dataset_input(self.X, self.y, "train")
         if self.dataset is not None:
             session.client().log_inputs(self.run_id, [self.dataset])
@@ -124,8 +119,6 @@ class FitSession:
             TRACKER.register_model(self.estimator, self.run_id)
 
     def _log_metrics(self) -> None:
-        from nbtrack.autolog.metrics import training_metrics_and_predictions
-
         est = self.estimator
         values, self.predictions = training_metrics_and_predictions(
             est, self.X, self.y, self.sample_weight, self.config.pos_label
@@ -143,8 +136,6 @@ class FitSession:
         if self.config.log_models and hasattr(est, "best_estimator_"):
             self._attempt(lambda: self._log_model(est.best_estimator_, "best_estimator"))
         if hasattr(est, "cv_results_"):
-            from nbtrack import context
-
             tags = {**context.run_tags(), tag_keys.AUTOLOGGING: state.FLAVOR}
             info = self.info
             assert info is not None
@@ -156,13 +147,11 @@ class FitSession:
             self._attempt(lambda: search.log_cv_results(self.run_id, est))
 
     def _log_model(self, model: Any, path: str, registered: bool = False) -> None:
-        from nbtrack import sklearn as nbtrack_sklearn
-
         example = _head(self.X)
         signature = None
         if self.config.log_model_signatures and example is not None:
             signature = _signature(model, example, self.predictions)
-        nbtrack_sklearn.log_model(
+        sklearn_flavor.log_model(
             model,
             artifact_path=path,
             signature=signature,
@@ -216,8 +205,6 @@ def _signature(model: Any, example: Any, predictions: Any) -> Any:
     computed them (the same model, or a search's refitted best estimator: the same output),
     else the model predicts (or transforms) the example.
     """
-    from nbtrack.models import infer_signature
-
     if predictions is not None and len(predictions) >= len(example):
         output = predictions[: len(example)]
     elif hasattr(model, "predict"):

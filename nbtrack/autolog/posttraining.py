@@ -22,6 +22,7 @@ from typing import Any
 
 from nbtrack import session
 from nbtrack.autolog import state
+from nbtrack.autolog.datasets import log_dataset
 
 FALLBACK_DATASET_NAME = "unknown_dataset"
 METRIC_INFO_FILE = "metric_info.json"
@@ -197,8 +198,6 @@ def patched_predict(original: Callable[..., Any], model: Any, args: tuple, kwarg
         name = TRACKER.dataset_name(run_id, dataset, sys._getframe(1))
         TRACKER.register_prediction(result, run_id, name)
         if config.log_datasets:
-            from nbtrack.autolog.datasets import log_dataset
-
             log_dataset(run_id, dataset, None, "eval")
     except Exception as exc:
         state.warn_failure(exc, stacklevel=3)

@@ -94,14 +94,12 @@ def log_child_runs(
     dataset: DatasetInput | None,
 ) -> list[str]:
     """Create one finished child run per chosen candidate; return their ids."""
-    from nbtrack.autolog.fitting import estimator_tags
-
     client = session.client()
     results = search.cv_results_
     seed = search.estimator
     base = estimator_params(seed)
     columns = _metric_columns(results)
-    child_tags = {**tags, **estimator_tags(seed), tag_keys.PARENT_RUN_ID: parent.run_id}
+    child_tags = {**tags, **state.estimator_tags(seed), tag_keys.PARENT_RUN_ID: parent.run_id}
     end_time = now_ms()
     run_ids = []
     for row in chosen_candidates(results, max_tuning_runs):

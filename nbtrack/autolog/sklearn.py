@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from nbtrack.autolog import state
+from nbtrack.autolog.fitting import FitSession
 from nbtrack.autolog.patches import Patches
 from nbtrack.autolog.posttraining import (
     PREDICTION_METHODS,
@@ -311,8 +312,6 @@ def _fit_and_log(
     config: state.Config, original: Callable[..., Any], estimator: Any, args: tuple,
     kwargs: dict,
 ) -> Any:
-    from nbtrack.autolog.fitting import FitSession
-
     try:
         session = FitSession.open(config, estimator, original, args, kwargs)
     except Exception as exc:

@@ -70,6 +70,12 @@ def warn_failure(error: BaseException, stacklevel: int) -> None:
     )
 
 
+def estimator_tags(estimator: Any) -> dict[str, str]:
+    """MLflow's ``estimator_name`` and ``estimator_class`` tags."""
+    cls = type(estimator)
+    return {"estimator_name": cls.__name__, "estimator_class": f"{cls.__module__}.{cls.__name__}"}
+
+
 def to_params(values: dict[str, Any]) -> list[Param]:
     """Params from any values: ``str()`` of each, cut to MLflow's length limit.
 

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from nbtrack import display
+from nbtrack.cards import model_card
 from nbtrack.cli.options import json_option, pass_client
 from nbtrack.cli.output import (
     Column,
@@ -185,8 +186,6 @@ def alias(client: MlflowClient, name: str, alias: str, version: str) -> None:
 @pass_client
 def card(client: MlflowClient, name: str, version: str, output: Path | None) -> None:
     """Print (or write) the model card of VERSION of model NAME (a number, alias or latest)."""
-    from nbtrack.cards import model_card
-
     generated = model_card(name, version, client=client)
     if output is None:
         click.echo(generated.to_markdown(), nl=False)

@@ -30,14 +30,17 @@ from pathlib import Path
 from typing import Any
 
 from nbtrack import session, tag_keys, tracking
+from nbtrack.artifacts import LocalArtifacts, check_relative
 from nbtrack.errors import (
     ArtifactNotFound,
     InvalidParameter,
     InvalidState,
     ResourceAlreadyExists,
 )
-from nbtrack.models.signature import ModelSignature
+from nbtrack.models.signature import ModelSignature, read_example
+from nbtrack.models.uri import local_model_path
 from nbtrack.registry.validation import model_name
+from nbtrack.validation import MAX_TAG_VALUE_LENGTH
 
 MLMODEL_FILE_NAME = "MLmodel"
 REQUIREMENTS_FILE_NAME = "requirements.txt"
@@ -185,8 +188,6 @@ class Model:
         """Read a model's ``MLmodel``: a folder, the file itself, or a model URI."""
         text = os.fspath(path)
         if text.startswith(("runs:", "models:")):
-            from nbtrack.models.uri import local_model_path
-
             text = str(local_model_path(text))
         file = Path(text)
         if file.name != MLMODEL_FILE_NAME:
@@ -221,8 +222,6 @@ class Model:
 
     def load_input_example(self, path: str | os.PathLike[str]) -> Any:
         """The input example saved in the model folder at ``path``, or None."""
-        from nbtrack.models.signature import read_example
-
         return read_example(self, Path(path))
 
     @classmethod
@@ -236,8 +235,6 @@ class Model:
         **kwargs: Any,
     ) -> ModelInfo:
         """Save a model with ``flavor.save_model`` into a run's artifacts; see ``log_model``."""
-        from nbtrack.artifacts import LocalArtifacts, check_relative
-
         if name is not None and artifact_path is not None:
             raise InvalidParameter(
                 "pass either name or artifact_path (the older name of the same thing), not both"
@@ -292,8 +289,6 @@ def _save_into(root: Path, target: Path, save: Any) -> None:
 
 def _record_logged_model(client: Any, run_id: str, model: Model) -> None:
     """Append the model to the run's ``mlflow.log-model.history`` tag, as MLflow 2 did."""
-    from nbtrack.validation import MAX_TAG_VALUE_LENGTH
-
     entry = {k: v for k, v in model.to_dict().items()
              if k in ("run_id", "utc_time_created", "artifact_path", "model_uuid")}
     entry["flavors"] = model.flavors
@@ -421,8 +416,6 @@ def write_environment(path: Path, pip_requirements: list[str]) -> None:
 
 def get_model_info(model_uri: str) -> ModelInfo:
     """The :class:`ModelInfo` of a saved or logged model, from its ``MLmodel``."""
-    from nbtrack.models.uri import local_model_path
-
     model = Model.load(local_model_path(model_uri))
     info = model.get_model_info()
     if model_uri.startswith("runs:/"):

@@ -23,6 +23,7 @@ import anywidget
 import ipywidgets
 import traitlets
 
+from nbtrack.errors import NbtrackError
 from nbtrack.panels.assets import widget_file
 
 POLL_INTERVAL_S = 0.5
@@ -117,8 +118,6 @@ class Presence(anywidget.AnyWidget):
 
 def report_error(output: ipywidgets.Output, exc: BaseException) -> None:
     """Show an error in a panel's output area: one line for ours, a traceback otherwise."""
-    from nbtrack.errors import NbtrackError
-
     if isinstance(exc, NbtrackError):
         output.append_stderr(f"{type(exc).__name__}: {exc}\n")
     else:

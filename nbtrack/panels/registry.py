@@ -13,8 +13,10 @@ from typing import Any
 import ipywidgets
 
 from nbtrack import display
+from nbtrack.cards import SECTIONS, model_card
 from nbtrack.client import MlflowClient
 from nbtrack.entities import ModelVersion, RegisteredModel
+from nbtrack.errors import NbtrackError, RegistryError
 from nbtrack.panels import static
 from nbtrack.panels.base import Panel
 from nbtrack.registry import ACTIVE_STAGES, STAGES
@@ -91,8 +93,6 @@ class RegistryBrowser(Panel):
                                                layout={"width": "26em", "height": "4em"})
         self.description_button = ipywidgets.Button(description="Save description",
                                                      icon="save")
-        from nbtrack.cards import SECTIONS
-
         self.section_choice = ipywidgets.Dropdown(
             options=[(title, key) for key, title in SECTIONS.items()], layout={"width": "16em"}
         )
@@ -182,8 +182,6 @@ class RegistryBrowser(Panel):
         self._draw_card()
 
     def _card(self) -> Any:
-        from nbtrack.cards import model_card
-
         version = self.version
         return model_card(version.name, version.version, client=self.client) if version else None
 
@@ -267,8 +265,6 @@ class RegistryBrowser(Panel):
         self.status.value = '<span style="color:#6b7280">Cancelled: nothing was changed.</span>'
 
     def _run(self, write: Callable[[], Any], done: str) -> str:
-        from nbtrack.errors import NbtrackError
-
         try:
             write()
         except NbtrackError as exc:
@@ -277,8 +273,6 @@ class RegistryBrowser(Panel):
         return f'<span style="color:#15803d">Done: {static.esc(done)}.</span>'
 
     def _selected(self) -> ModelVersion:
-        from nbtrack.errors import RegistryError
-
         version = self.version
         if version is None:
             raise RegistryError("select a model version first")

@@ -19,10 +19,14 @@ import traitlets
 
 from nbtrack.client import MlflowClient
 from nbtrack.errors import InvalidFilter, InvalidParameter
+from nbtrack.frames import runs_frame
 from nbtrack.panels import rows as table_rows
 from nbtrack.panels import static
 from nbtrack.panels.assets import widget_file
 from nbtrack.panels.base import Panel
+from nbtrack.panels.compare import CompareRuns
+from nbtrack.panels.run_detail import RunDetail
+from nbtrack.store import search
 from nbtrack.store.panels import RunScope
 
 if TYPE_CHECKING:
@@ -109,8 +113,6 @@ class RunTable(Panel):
         actions: bool = True,
         live: bool = True,
     ):
-        from nbtrack import search
-
         search.runs_query(filter or None, list(order_by))  # a bad filter fails here, loudly
         self._experiment_ids = tuple(experiment_ids) if experiment_ids is not None else None
         self._under = under
@@ -222,8 +224,6 @@ class RunTable(Panel):
     @property
     def selected(self) -> pd.DataFrame:
         """The selected runs as a ``search_runs``-style DataFrame, in selection order."""
-        from nbtrack.frames import runs_frame
-
         return runs_frame(self.client.store, self.selected_run_ids)
 
     @property
@@ -279,8 +279,6 @@ class RunTable(Panel):
 
     def compare(self, run_ids: Sequence[str] | None = None) -> Panel:
         """Open the compare panel below the table (for the selection by default)."""
-        from nbtrack.panels.compare import CompareRuns
-
         ids = list(run_ids or self.selected_run_ids)
         panel = CompareRuns(ids, client=self.client, live=self._live)
         self._open(panel)
@@ -288,6 +286,7 @@ class RunTable(Panel):
 
     def open_sweep(self, parent_run_id: str) -> Panel:
         """Open the parallel-coordinates view of a parent run's children below the table."""
+        # the one allowed cycle: a sweep holds a run table, and a run table opens a sweep
         from nbtrack.panels.sweep import ParallelCoordinates
 
         panel = ParallelCoordinates(parent_run_id, client=self.client, live=self._live)
@@ -296,8 +295,6 @@ class RunTable(Panel):
 
     def open_run(self, run_id: str) -> Panel:
         """Open one run's detail below the table."""
-        from nbtrack.panels.run_detail import RunDetail
-
         panel = RunDetail(run_id, client=self.client, live=self._live)
         self._open(panel)
         return panel

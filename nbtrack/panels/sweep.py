@@ -20,6 +20,7 @@ import plotly.graph_objects as go
 
 from nbtrack import display
 from nbtrack.client import MlflowClient
+from nbtrack.frames import runs_frame
 from nbtrack.panels import static
 from nbtrack.panels.base import Panel
 from nbtrack.panels.runs import RunTable
@@ -191,8 +192,6 @@ class ParallelCoordinates(Panel):
     @property
     def selected(self) -> pd.DataFrame:
         """The runs inside the brushes as a ``search_runs``-style DataFrame."""
-        from nbtrack.frames import runs_frame
-
         return runs_frame(self.client.store, self.selected_run_ids)
 
     def brush(self, label: str, low: float, high: float) -> None:

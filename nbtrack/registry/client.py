@@ -31,7 +31,6 @@ from nbtrack.registry import snapshots
 from nbtrack.registry import validation as check
 from nbtrack.registry.resolver import latest_version, version_in_stage
 from nbtrack.registry.validation import ACTIVE_STAGES, LATEST_ALIAS, STAGES
-from nbtrack.search import model_versions_query, registered_models_query
 from nbtrack.store.registry import RegistryStore
 from nbtrack.store.sql import decode_page_token, encode_page_token
 
@@ -97,7 +96,10 @@ class RegistryClient:
     ) -> PagedList[RegisteredModel]:
         """Registered models matching ``name LIKE 'x%'``, ``tags.k = 'v'``… (AND-ed)."""
         limit = check.max_results(max_results, SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD)
-        query = registered_models_query(filter_string, order_by)
+        # the filter compiler loads on first use, so that import nbtrack stays light
+        from nbtrack.store import search
+
+        query = search.registered_models_query(filter_string, order_by)
         return _page(self.registry_store.search_registered_models, query, limit, page_token)
 
     def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
@@ -246,7 +248,10 @@ class RegistryClient:
     ) -> PagedList[ModelVersion]:
         """Versions matching ``name = 'x'``, ``run_id = '…'``, ``tags.k = 'v'``… (AND-ed)."""
         limit = check.max_results(max_results, SEARCH_MODEL_VERSION_MAX_RESULTS_THRESHOLD)
-        query = model_versions_query(filter_string, order_by)
+        # the filter compiler loads on first use, so that import nbtrack stays light
+        from nbtrack.store import search
+
+        query = search.model_versions_query(filter_string, order_by)
         return _page(self.registry_store.search_model_versions, query, limit, page_token)
 
     def update_model_version(

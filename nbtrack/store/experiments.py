@@ -127,7 +127,8 @@ class ExperimentStore:
         page_token: str | None = None,
     ) -> tuple[list[Experiment], str | None]:
         """Experiments matching a filter, one page at a time."""
-        from nbtrack import search
+        # the filter compiler loads on first use, so that import nbtrack stays light
+        from nbtrack.store import search
 
         query = search.experiments_query(filter_string, order_by)
         stages = ViewType.stages(view_type)

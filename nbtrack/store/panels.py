@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nbtrack.entities import ViewType
+from nbtrack.store import search
 from nbtrack.store.sql import experiment_int, marks
 from nbtrack.store.tracking import TrackingStore, decode_value
 
@@ -213,8 +214,6 @@ class ShownRuns:
         self, order_by: Sequence[str] | None, offset: int, limit: int, roots_only: bool = False
     ) -> list[str]:
         """Ids of one page of the shown runs (or of the tree's roots), in order."""
-        from nbtrack import search
-
         order = search.runs_query(None, list(order_by or []))
         where = "WHERE s.root = 1 " if roots_only else ""
         sql = (
@@ -227,8 +226,6 @@ class ShownRuns:
         self, parent_ids: Sequence[str], order_by: Sequence[str] | None, limit: int
     ) -> dict[str, list[str]]:
         """The first ``limit`` shown children of each parent, in order."""
-        from nbtrack import search
-
         if not parent_ids:
             return {}
         order = search.runs_query(None, list(order_by or []))
@@ -284,8 +281,6 @@ class ShownRuns:
 
 def _select_scope(scope: RunScope) -> tuple[str, list]:
     """``SELECT run_uuid, parent_run_id FROM runs …`` for the runs of a scope."""
-    from nbtrack import search
-
     where = search.runs_query(scope.filter_string or None, None)
     prefix = ""
     conds: list[str] = []

@@ -18,7 +18,7 @@ from nbtrack.store.database import Database
 from nbtrack.store.sql import fetch_in, now_ms
 
 if TYPE_CHECKING:
-    from nbtrack.search import SqlQuery
+    from nbtrack.store.search_fields import SqlQuery
 
 STAGE_DELETED = "Deleted_Internal"  # MLflow's marker of a deleted version
 STAGE_ARCHIVED = "Archived"

@@ -420,7 +420,8 @@ class TrackingStore(ExperimentStore, PurgeStore):
         page_token: str | None = None,
     ) -> tuple[list[str], str | None]:
         """Ids of the runs matching a filter, in order, one page at a time (all SQL)."""
-        from nbtrack import search
+        # the filter compiler loads on first use, so that import nbtrack stays light
+        from nbtrack.store import search
 
         query = search.runs_query(filter_string, order_by)
         stages = ViewType.stages(run_view_type)

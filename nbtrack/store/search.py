@@ -24,180 +24,33 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass
 
 from nbtrack import tag_keys
 from nbtrack.errors import InvalidFilter
-from nbtrack.filter_syntax import (
+from nbtrack.store.filter_syntax import (
     ALL_OPS,
     LIST_OPS,
     NULL_OPS,
-    NUM_OPS,
     STR_OPS,
     Clause,
     Parser,
     Source,
     Token,
 )
-
-
-@dataclass(frozen=True)
-class SqlQuery:
-    """The SQL pieces of one search, to splice into the store's SELECT.
-
-    Attributes
-    ----------
-    joins
-        ``LEFT JOIN`` clauses needed by the ORDER BY (may be empty), placed right after
-        the FROM table.
-    join_args
-        Parameters of ``joins``, in order.
-    where
-        A boolean SQL expression (``"1"`` when there is no filter).
-    where_args
-        Parameters of ``where``, in order.
-    order
-        The complete ORDER BY list, without the words ``ORDER BY``.
-    """
-
-    joins: str
-    join_args: list
-    where: str
-    where_args: list
-    order: str
-
-
-
-
-# -- what each search can see -----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Attr:
-    column: str
-    kind: str = "str"  # "str", "num" (int or float), "int", or "id" (an integer as text)
-    ops: frozenset[str] = STR_OPS
-    nullable: bool = False
-
-
-@dataclass(frozen=True)
-class _Search:
-    label: str  # the API name, for messages
-    prefixes: dict[str, str]  # prefix as written -> entity
-    attrs: dict[str, _Attr]  # filterable attributes
-    order_attrs: dict[str, _Attr]
-    children: dict[str, tuple[str, str, frozenset[str]]]  # entity -> (table, link, ops)
-    default_order: tuple[str, ...]
-    tiebreak: tuple[tuple[str, str], ...]  # (column, direction) appended unless ordered on
-    order_children: bool = False  # may order by metrics, params, tags (via LEFT JOINs)
-    # (outer column, child column): child clauses compile to "outer IN (SELECT child …)",
-    # evaluated once through the (key, value) indexes instead of once per row
-    member: tuple[str, str] | None = None
-
-
-def _names(entity: str, *written: str) -> dict[str, str]:
-    return dict.fromkeys(written, entity)
-
-
-_ATTRIBUTE = _names("attribute", "attr", "attribute", "attributes")
-_TAG = _names("tag", "tag", "tags")
-_START = _Attr("r.start_time", "num", NUM_OPS)
-_RUN_NAME = _Attr("r.name")
-_RUN_ATTRS = {
-    "run_id": _Attr("r.run_uuid", ops=STR_OPS | LIST_OPS),
-    **dict.fromkeys(("run_name", "run name", "Run name", "Run Name"), _RUN_NAME),
-    "status": _Attr("r.status"),
-    "artifact_uri": _Attr("r.artifact_uri"),
-    "user_id": _Attr("r.user_id"),
-    **dict.fromkeys(("start_time", "created", "Created"), _START),
-    "end_time": _Attr("r.end_time", "num", NUM_OPS, nullable=True),
-}
-_RUN_LINK = "{a}.run_uuid = r.run_uuid"
-RUNS = _Search(
-    label="search_runs",
-    prefixes={
-        **_ATTRIBUTE,
-        **_TAG,
-        "run": "attribute",
-        **_names("metric", "metric", "metrics"),
-        **_names("param", "param", "params", "parameter", "parameters"),
-        **_names("dataset", "dataset", "datasets"),
-    },
-    attrs=_RUN_ATTRS,
-    order_attrs=_RUN_ATTRS,
-    children={
-        "metric": ("latest_metrics", _RUN_LINK, NUM_OPS | NULL_OPS),
-        "param": ("params", _RUN_LINK, STR_OPS | NULL_OPS),
-        "tag": ("tags", _RUN_LINK, STR_OPS | NULL_OPS),
-    },
-    default_order=(),
-    tiebreak=(("r.start_time", "DESC"), ("r.run_uuid", "ASC")),
-    order_children=True,
-    member=("r.run_uuid", "run_uuid"),
-)
-_EXPERIMENT_ATTRS = {
-    "name": _Attr("e.name"),
-    "experiment_id": _Attr("e.experiment_id", "id", frozenset({"=", "!="}) | LIST_OPS),
-    "creation_time": _Attr("e.creation_time", "int", NUM_OPS),
-    "last_update_time": _Attr("e.last_update_time", "int", NUM_OPS),
-}
-EXPERIMENTS = _Search(
-    label="search_experiments",
-    prefixes={**_ATTRIBUTE, **_TAG},
-    attrs=_EXPERIMENT_ATTRS,
-    order_attrs=_EXPERIMENT_ATTRS,
-    children={
-        "tag": ("experiment_tags", "{a}.experiment_id = e.experiment_id", STR_OPS | NULL_OPS)
-    },
-    default_order=("creation_time DESC", "experiment_id ASC"),
-    tiebreak=(("e.experiment_id", "DESC"),),
-)
-_RM_UPDATED = _Attr("rm.last_updated_time", "int", NUM_OPS)
-REGISTERED_MODELS = _Search(
-    label="search_registered_models",
-    prefixes={**_ATTRIBUTE, **_TAG},
-    attrs={"name": _Attr("rm.name", ops=STR_OPS | LIST_OPS)},
-    order_attrs={
-        "name": _Attr("rm.name"),
-        "timestamp": _RM_UPDATED,
-        "last_updated_timestamp": _RM_UPDATED,
-        "creation_timestamp": _Attr("rm.creation_time", "int", NUM_OPS),
-    },
-    children={"tag": ("registered_model_tags", "{a}.name = rm.name", STR_OPS)},
-    default_order=(),
-    tiebreak=(("rm.name", "ASC"),),
-)
-_MV_VERSION = _Attr("mv.version", "int", NUM_OPS)
-_MV_SOURCE = _Attr("mv.source", nullable=True)
-MODEL_VERSIONS = _Search(
-    label="search_model_versions",
-    prefixes={**_ATTRIBUTE, **_TAG},
-    attrs={
-        "name": _Attr("mv.name", ops=STR_OPS | LIST_OPS),
-        "run_id": _Attr("mv.run_id", ops=STR_OPS | LIST_OPS, nullable=True),
-        "source_path": _MV_SOURCE,
-        "source": _MV_SOURCE,
-        "version_number": _MV_VERSION,
-        "version": _MV_VERSION,
-    },
-    order_attrs={
-        "name": _Attr("mv.name"),
-        "version_number": _MV_VERSION,
-        "version": _MV_VERSION,
-        "creation_timestamp": _Attr("mv.creation_time", "int", NUM_OPS),
-        "last_updated_timestamp": _Attr("mv.last_updated_time", "int", NUM_OPS),
-    },
-    children={
-        "tag": ("model_version_tags", "{a}.name = mv.name AND {a}.version = mv.version", STR_OPS)
-    },
-    default_order=("last_updated_timestamp DESC", "name ASC", "version_number DESC"),
-    tiebreak=(("mv.name", "ASC"), ("mv.version", "DESC")),
+from nbtrack.store.search_fields import (
+    EXPERIMENTS,
+    MODEL_VERSIONS,
+    REGISTERED_MODELS,
+    RUNS,
+    Field,
+    SearchSpec,
+    SqlQuery,
 )
 
 # -- compiling --------------------------------------------------------------------------
 
 
-def _resolve(spec: _Search, src: Source, tok: Token) -> tuple[str, str]:
+def _resolve(spec: SearchSpec, src: Source, tok: Token) -> tuple[str, str]:
     """Return (entity, key) for a column: ``metrics.a`` -> ("metric", "a")."""
     if len(tok.parts) == 1:
         return "attribute", tok.parts[0][0]
@@ -218,7 +71,7 @@ def _resolve(spec: _Search, src: Source, tok: Token) -> tuple[str, str]:
     return entity, key
 
 
-def _attr(spec: _Search, src: Source, tok: Token, key: str, known: dict[str, _Attr]) -> _Attr:
+def _attr(spec: SearchSpec, src: Source, tok: Token, key: str, known: dict[str, Field]) -> Field:
     if key in known:
         return known[key]
     close = difflib.get_close_matches(key, known, n=1)
@@ -267,7 +120,7 @@ def _like_to_glob(pattern: str) -> str:
     return "".join(table.get(ch, ch) for ch in pattern)
 
 
-def _attribute_clause(spec: _Search, src: Source, c: Clause, key: str) -> tuple[str, list]:
+def _attribute_clause(spec: SearchSpec, src: Source, c: Clause, key: str) -> tuple[str, list]:
     attr = _attr(spec, src, c.ident, key, spec.attrs)
     what = f"the attribute {key!r}"
     if c.op in NULL_OPS:
@@ -295,7 +148,9 @@ def _experiment_ids(src: Source, c: Clause) -> int | tuple[int, ...]:
     return ids if isinstance(c.value, tuple) else ids[0]
 
 
-def _child_clause(spec: _Search, src: Source, c: Clause, entity: str, key: str) -> tuple[str, list]:
+def _child_clause(
+    spec: SearchSpec, src: Source, c: Clause, entity: str, key: str
+) -> tuple[str, list]:
     """Compile a clause on a metric, param or tag to a membership test over its rows."""
     table, link, ops = spec.children[entity]
     what = entity + "s"
@@ -345,7 +200,7 @@ def _dataset_clause(src: Source, c: Clause, key: str) -> tuple[str, list]:
     )
 
 
-def _where(spec: _Search, filter_string: str | None) -> tuple[str, list]:
+def _where(spec: SearchSpec, filter_string: str | None) -> tuple[str, list]:
     if filter_string is not None and not isinstance(filter_string, str):
         raise InvalidFilter(
             f"filter_string must be a string, found {filter_string!r}", filter_string=filter_string
@@ -365,7 +220,7 @@ def _where(spec: _Search, filter_string: str | None) -> tuple[str, list]:
     return " AND ".join(parts) or "1", args
 
 
-def _order_term(spec: _Search, term: object) -> tuple[str, str, str, Source, Token]:
+def _order_term(spec: SearchSpec, term: object) -> tuple[str, str, str, Source, Token]:
     """Parse one order_by entry into (entity, key, direction, source, column token)."""
     if not isinstance(term, str):
         raise InvalidFilter(
@@ -397,7 +252,7 @@ def _child_sort(alias: str, entity: str, direction: str) -> list[str]:
     return [rank, f"{alias}.value {direction}"]
 
 
-def _order(spec: _Search, order_by: list[str] | None) -> tuple[str, list, str]:
+def _order(spec: SearchSpec, order_by: list[str] | None) -> tuple[str, list, str]:
     if isinstance(order_by, str):
         raise InvalidFilter(
             f"order_by must be a list of strings, e.g. [{order_by!r}]", order_by=order_by
@@ -432,7 +287,7 @@ def _order(spec: _Search, order_by: list[str] | None) -> tuple[str, list, str]:
     return " ".join(joins), join_args, ", ".join(terms)
 
 
-def _query(spec: _Search, filter_string: str | None, order_by: list[str] | None) -> SqlQuery:
+def _query(spec: SearchSpec, filter_string: str | None, order_by: list[str] | None) -> SqlQuery:
     where, where_args = _where(spec, filter_string)
     joins, join_args, order = _order(spec, order_by)
     return SqlQuery(joins, join_args, where, where_args, order)
