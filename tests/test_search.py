@@ -1,4 +1,4 @@
-"""nbtrack.store.search: MLflow's filter grammar compiled to SQL, run against a real SQLite store."""
+"""nbtrack.store.search: MLflow's filter grammar compiled to SQL, run against a real store."""
 
 from __future__ import annotations
 

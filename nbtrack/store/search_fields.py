@@ -39,8 +39,6 @@ class SqlQuery:
     order: str
 
 
-
-
 # -- what each search can see -----------------------------------------------------------
 
 
