@@ -12,6 +12,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from nbtrack.errors import InvalidFilter
+from nbtrack.store.database import Database
 from nbtrack.store.search import (
     SqlQuery,
     experiments_query,
@@ -19,7 +20,6 @@ from nbtrack.store.search import (
     registered_models_query,
     runs_query,
 )
-from nbtrack.store.database import Database
 
 INF = 1.7976931348623157e308  # how ±inf metrics are stored
 
