@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 BENCH_VENV := .bench/mlflow-venv
 MLFLOW_VERSION := 3.17.2
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint check bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,7 +26,13 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/mypy
+
+# The quick loop (under a minute): lint, then every test not marked slow or browser.
+check: lint
+	$(BIN)/python -m pytest -q -m "not slow and not browser"
 
 test: $(STAMP) lint
 	bash scripts/setup-browser.sh

@@ -46,8 +46,7 @@ from nbtrack.tracking import (
     set_tracking_uri,
     start_run,
 )
-
-__version__ = "0.1.0"
+from nbtrack.version import __version__ as __version__
 
 # Submodules loaded on first attribute access, as ``mlflow.sklearn`` is.
 _LAZY_SUBMODULES = frozenset(

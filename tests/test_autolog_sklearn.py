@@ -219,6 +219,7 @@ def test_cross_validation_helpers_fit_without_logging(data):
 # -- searches ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # worker processes (or matplotlib) take seconds to start
 def test_a_grid_search_with_two_jobs_logs_parent_and_one_child_per_candidate(data):
     X, y = data
     nbtrack.sklearn.autolog()

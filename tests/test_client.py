@@ -116,6 +116,7 @@ def test_artifact_paths_cannot_escape(client, run_id, path):
         client.log_text(run_id, "x", path)
 
 
+@pytest.mark.slow  # worker processes (or matplotlib) take seconds to start
 def test_log_table_and_figures(client, run_id):
     client.log_table(run_id, {"a": [1, 2], "b": ["x", "y"]}, "table.json")
     path = client.download_artifacts(run_id, "table.json")

@@ -32,6 +32,12 @@ def quiet():
         yield
 
 
+with quiet():  # without MLflow (mlflow-skinny, in the dev extra) these tests skip
+    pytest.importorskip("mlflow", reason="the interop tests need MLflow: pip install mlflow-skinny")
+
+pytestmark = pytest.mark.slow  # importing MLflow alone takes seconds
+
+
 def mlflow_modules():
     with quiet():
         import mlflow.models

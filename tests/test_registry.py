@@ -504,6 +504,7 @@ print(json.dumps(versions))
 """
 
 
+@pytest.mark.slow  # worker processes (or matplotlib) take seconds to start
 def test_two_processes_registering_get_distinct_versions(client, model_uri, fresh_store):
     env = {**os.environ, "NBTRACK_TRACKING_URI": f"sqlite:///{fresh_store}"}
     start = str(time.time() + 3)

@@ -222,6 +222,7 @@ for i in range(25):
 """
 
 
+@pytest.mark.slow  # worker processes (or matplotlib) take seconds to start
 def test_four_processes_log_at_once(fresh_store, tmp_path):
     script = tmp_path / "worker.py"
     script.write_text(_CONCURRENT)

@@ -29,6 +29,7 @@ from nbtrack.models.model import (
 )
 from nbtrack.models.signature import ModelSignature, save_example, signature_from_example
 from nbtrack.models.uri import local_model_path
+from nbtrack.version import __version__
 
 FLAVOR_NAME = _flavor.FLAVOR_NAME
 SERIALIZATION_FORMAT_SKOPS = _flavor.SERIALIZATION_FORMAT_SKOPS
@@ -141,7 +142,7 @@ def save_model(
             code=None,
             skops_trusted_types=trusted,
         )
-        model.nbtrack_version = _nbtrack_version()
+        model.nbtrack_version = __version__
         model.model_size_bytes = folder_size(target)
         model.save(target / "MLmodel")
         defaults = get_default_pip_requirements(
@@ -166,12 +167,6 @@ def _infer_from_example(sk_model: Any, data: Any, params: Any) -> ModelSignature
             stacklevel=4,
         )
         return None
-
-
-def _nbtrack_version() -> str:
-    from nbtrack import __version__  # read late: nbtrack/__init__.py may still be running
-
-    return __version__
 
 
 def log_model(
