@@ -22,7 +22,7 @@ def duration_ms(ms: float) -> str:
         return f"{ms:.0f} ms"
     if ms < 60_000:
         return f"{ms / 1000:.1f} s"
-    minutes, seconds = divmod(round(ms / 1000), 60)
+    minutes, seconds = divmod(int(ms / 1000 + 0.5), 60)  # halves up, as widgets/runs.js
     if minutes < 60:
         return f"{minutes} min {seconds:02d} s"
     hours, minutes = divmod(minutes, 60)

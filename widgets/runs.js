@@ -83,11 +83,15 @@ export function timeAgo(ms) {
 /** @param {Row} row */
 function formatDuration(row) {
   if (!row.start || !row.end) return row.status === "RUNNING" ? "running" : "";
-  const s = Math.max(0, (row.end - row.start) / 1000);
-  if (s < 60) return `${s.toFixed(1)}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m ${Math.floor(s % 60)}s`;
-  return `${Math.floor(m / 60)}h ${m % 60}m`;
+  // the forms of nbtrack/display.py: 850 ms, 12.3 s, 4 min 05 s, 2 h 03 min
+  const ms = Math.max(0, row.end - row.start);
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60000) return `${(ms / 1000).toFixed(1)} s`;
+  const total = Math.round(ms / 1000);
+  const m = Math.floor(total / 60);
+  const pad = (/** @type {number} */ n) => String(n).padStart(2, "0");
+  if (m < 60) return `${m} min ${pad(total % 60)} s`;
+  return `${Math.floor(m / 60)} h ${pad(m % 60)} min`;
 }
 
 /** A small SVG line of a metric's history. @param {Array<number | string>} values */

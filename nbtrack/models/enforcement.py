@@ -14,7 +14,7 @@ import warnings
 from typing import Any
 
 from nbtrack.errors import InvalidParameter, SignatureError
-from nbtrack.types import AnyType, DataType, ParamSchema, Schema, enforce_param_value
+from nbtrack.types.schema import AnyType, DataType, ParamSchema, Schema, enforce_param_value
 
 # -- params ---------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from nbtrack.store.database import Database
-from nbtrack.store.registry import require_version
+from nbtrack.store.registry_rows import require_version
 from nbtrack.store.sql import marks
 
 

@@ -15,19 +15,22 @@ from typing import TYPE_CHECKING
 from nbtrack.entities import ModelVersion, RegisteredModel
 from nbtrack.errors import ModelNotFound, ResourceAlreadyExists
 from nbtrack.store.database import Database
-from nbtrack.store.sql import fetch_in, now_ms
+from nbtrack.store.registry_rows import (
+    LIVE,
+    STAGE_ARCHIVED,
+    STAGE_DELETED,
+    latest_versions,
+    models_by_name,
+    require_model,
+    require_version,
+    versions_by_key,
+    versions_where,
+)
+from nbtrack.store.sql import now_ms
 
 if TYPE_CHECKING:
     from nbtrack.store.search_fields import SqlQuery
 
-STAGE_DELETED = "Deleted_Internal"  # MLflow's marker of a deleted version
-STAGE_ARCHIVED = "Archived"
-
-_MV_COLUMNS = (
-    "name, version, creation_time, last_updated_time, description, user_id, current_stage, "
-    "source, run_id, status, status_message, run_link"
-)
-_LIVE = f"current_stage != '{STAGE_DELETED}'"
 
 
 class RegistryStore:
@@ -60,13 +63,13 @@ class RegistryStore:
                 "INSERT INTO registered_model_tags (name, key, value) VALUES (?, ?, ?)",
                 [(name, k, v) for k, v in tags.items()],
             )
-            return _models(c, [name])[0]
+            return models_by_name(c, [name])[0]
 
     def get_registered_model(self, name: str) -> RegisteredModel:
         """The registered model with its latest version per stage, tags and aliases."""
         with self.db.read() as c:
-            _require_model(c, name)
-            return _models(c, [name])[0]
+            require_model(c, name)
+            return models_by_name(c, [name])[0]
 
     def search_registered_models(
         self, query: SqlQuery, limit: int, offset: int
@@ -81,13 +84,13 @@ class RegistryStore:
                 row[0]
                 for row in c.execute(sql, [*query.join_args, *query.where_args, limit + 1, offset])
             ]
-            return _models(c, names[:limit]), len(names) > limit
+            return models_by_name(c, names[:limit]), len(names) > limit
 
     def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
         """Rename a model; its versions, tags, aliases and card sections follow."""
         ts = now_ms()
         with self.db.write() as c:
-            _require_model(c, name)
+            require_model(c, name)
             try:
                 # ON UPDATE CASCADE carries the new name to every table that references it
                 c.execute(
@@ -103,23 +106,23 @@ class RegistryStore:
             c.execute(
                 "UPDATE model_versions SET last_updated_time = ? WHERE name = ?", (ts, new_name)
             )
-            return _models(c, [new_name])[0]
+            return models_by_name(c, [new_name])[0]
 
     def update_registered_model(self, name: str, description: str | None) -> RegisteredModel:
         """Replace a registered model's description."""
         with self.db.write() as c:
-            _require_model(c, name)
+            require_model(c, name)
             c.execute(
                 "UPDATE registered_models SET description = ?, last_updated_time = ? "
                 "WHERE name = ?",
                 (description, now_ms(), name),
             )
-            return _models(c, [name])[0]
+            return models_by_name(c, [name])[0]
 
     def delete_registered_model(self, name: str) -> list[str]:
         """Remove a model with all its versions; return the versions' storage locations."""
         with self.db.write() as c:
-            _require_model(c, name)
+            require_model(c, name)
             locations = [
                 row[0]
                 for row in c.execute(
@@ -142,7 +145,7 @@ class RegistryStore:
     def set_registered_model_tag(self, name: str, key: str, value: str) -> None:
         """Set (or replace) a tag on a registered model."""
         with self.db.write() as c:
-            _require_model(c, name)
+            require_model(c, name)
             c.execute(
                 "INSERT OR REPLACE INTO registered_model_tags (name, key, value) VALUES (?, ?, ?)",
                 (name, key, value),
@@ -151,7 +154,7 @@ class RegistryStore:
     def delete_registered_model_tag(self, name: str, key: str) -> None:
         """Remove a tag from a registered model (no error if it has no such tag, as MLflow)."""
         with self.db.write() as c:
-            _require_model(c, name)
+            require_model(c, name)
             c.execute("DELETE FROM registered_model_tags WHERE name = ? AND key = ?", (name, key))
 
     # -- model versions -------------------------------------------------------------------
@@ -183,7 +186,7 @@ class RegistryStore:
                     "last_updated_time) VALUES (?, ?, ?)",
                     (name, ts, ts),
                 )
-            _require_model(c, name)
+            require_model(c, name)
             (latest,) = c.execute(
                 "SELECT MAX(version) FROM model_versions WHERE name = ?", (name,)
             ).fetchone()
@@ -213,13 +216,13 @@ class RegistryStore:
             c.execute(
                 "UPDATE registered_models SET last_updated_time = ? WHERE name = ?", (ts, name)
             )
-            return _versions(c, "name = ? AND version = ?", (name, version))[0]
+            return versions_where(c, "name = ? AND version = ?", (name, version))[0]
 
     def get_model_version(self, name: str, version: int) -> ModelVersion:
         """One live (not deleted) version of a registered model."""
         with self.db.read() as c:
             require_version(c, name, version)
-            return _versions(c, "name = ? AND version = ?", (name, version))[0]
+            return versions_where(c, "name = ? AND version = ?", (name, version))[0]
 
     def storage_location(self, name: str, version: int) -> str:
         """Where a version's files live: its snapshot, else its source."""
@@ -238,13 +241,13 @@ class RegistryStore:
         """One page of live versions matching a compiled query, and whether more follow."""
         sql = (
             f"SELECT mv.name, mv.version FROM model_versions mv {query.joins} "
-            f"WHERE mv.{_LIVE} AND ({query.where}) ORDER BY {query.order} LIMIT ? OFFSET ?"
+            f"WHERE mv.{LIVE} AND ({query.where}) ORDER BY {query.order} LIMIT ? OFFSET ?"
         )
         with self.db.read() as c:
             keys = c.execute(
                 sql, [*query.join_args, *query.where_args, limit + 1, offset]
             ).fetchall()
-            return _versions_by_key(c, keys[:limit]), len(keys) > limit
+            return versions_by_key(c, keys[:limit]), len(keys) > limit
 
     def update_model_version(
         self, name: str, version: int, description: str | None
@@ -257,7 +260,7 @@ class RegistryStore:
                 "WHERE name = ? AND version = ?",
                 (description, now_ms(), name, version),
             )
-            return _versions(c, "name = ? AND version = ?", (name, version))[0]
+            return versions_where(c, "name = ? AND version = ?", (name, version))[0]
 
     def transition_model_version_stage(
         self, name: str, version: int, stage: str, archive_existing_versions: bool
@@ -280,7 +283,7 @@ class RegistryStore:
             c.execute(
                 "UPDATE registered_models SET last_updated_time = ? WHERE name = ?", (ts, name)
             )
-            return _versions(c, "name = ? AND version = ?", (name, version))[0]
+            return versions_where(c, "name = ? AND version = ?", (name, version))[0]
 
     def delete_model_version(self, name: str, version: int) -> str | None:
         """Mark a version deleted, as MLflow does; return its storage location to remove.
@@ -318,9 +321,9 @@ class RegistryStore:
     def get_latest_versions(self, name: str, stages: Sequence[str]) -> list[ModelVersion]:
         """The highest live version in each of ``stages``, by version number."""
         with self.db.read() as c:
-            _require_model(c, name)
+            require_model(c, name)
             return [
-                v for v in _latest_versions(c, [name]).get(name, []) if v.current_stage in stages
+                v for v in latest_versions(c, [name]).get(name, []) if v.current_stage in stages
             ]
 
     def set_model_version_tag(self, name: str, version: int, key: str, value: str) -> None:
@@ -357,7 +360,7 @@ class RegistryStore:
     def delete_registered_model_alias(self, name: str, alias: str) -> None:
         """Remove an alias (no error if the model has no such alias, as MLflow)."""
         with self.db.write() as c:
-            _require_model(c, name)
+            require_model(c, name)
             c.execute(
                 "DELETE FROM registered_model_aliases WHERE name = ? AND alias = ?", (name, alias)
             )
@@ -365,7 +368,7 @@ class RegistryStore:
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
         """The version an alias points at."""
         with self.db.read() as c:
-            _require_model(c, name)
+            require_model(c, name)
             row = c.execute(
                 "SELECT version FROM registered_model_aliases WHERE name = ? AND alias = ?",
                 (name, alias),
@@ -385,153 +388,4 @@ class RegistryStore:
                     name=name,
                     alias=alias,
                 )
-            return _versions(c, "name = ? AND version = ?", (name, row[0]))[0]
-
-
-# -- reading entities -------------------------------------------------------------------
-
-
-def _require_model(c: sqlite3.Connection, name: str) -> None:
-    if c.execute("SELECT 1 FROM registered_models WHERE name = ?", (name,)).fetchone():
-        return
-    raise ModelNotFound(
-        f"no registered model named {name!r}; search_registered_models() lists them, "
-        f"create_registered_model({name!r}) creates it",
-        name=name,
-    )
-
-
-def require_version(c: sqlite3.Connection, name: str, version: int) -> None:
-    """Raise ModelNotFound unless the model has this live (not deleted) version."""
-    _require_model(c, name)
-    if c.execute(
-        f"SELECT 1 FROM model_versions WHERE name = ? AND version = ? AND {_LIVE}",
-        (name, version),
-    ).fetchone():
-        return
-    live = [
-        str(row[0])
-        for row in c.execute(
-            f"SELECT version FROM model_versions WHERE name = ? AND {_LIVE} ORDER BY version",
-            (name,),
-        )
-    ]
-    raise ModelNotFound(
-        f"registered model {name!r} has no version {version} (its versions: "
-        f"{', '.join(live) or 'none'}); search_model_versions(\"name = '{name}'\") lists them",
-        name=name,
-        version=str(version),
-    )
-
-
-def _versions(c: sqlite3.Connection, where: str, args: Sequence[object]) -> list[ModelVersion]:
-    rows = c.execute(
-        f"SELECT {_MV_COLUMNS} FROM model_versions WHERE {where} ORDER BY name, version", args
-    ).fetchall()
-    return _build_versions(c, rows)
-
-
-def _versions_by_key(c: sqlite3.Connection, keys: Sequence[tuple[str, int]]) -> list[ModelVersion]:
-    """Versions for (name, version) pairs, in the order given."""
-    rows: list[tuple] = []
-    for name in {k[0] for k in keys}:
-        rows += fetch_in(
-            c,
-            f"SELECT {_MV_COLUMNS} FROM model_versions WHERE name = ? AND",
-            "version",
-            [k[1] for k in keys if k[0] == name],
-            prefix_args=(name,),
-        )
-    built = {(mv.name, mv.version): mv for mv in _build_versions(c, rows)}
-    return [built[(name, str(version))] for name, version in keys]
-
-
-def _build_versions(c: sqlite3.Connection, rows: list[tuple]) -> list[ModelVersion]:
-    names = sorted({row[0] for row in rows})
-    tags: dict[tuple[str, int], dict[str, str]] = {}
-    for name, version, key, value in fetch_in(
-        c, "SELECT name, version, key, value FROM model_version_tags", "name", names
-    ):
-        tags.setdefault((name, version), {})[key] = value
-    aliases: dict[tuple[str, int], list[str]] = {}
-    for name, alias, version in fetch_in(
-        c,
-        "SELECT name, alias, version FROM registered_model_aliases",
-        "name",
-        names,
-    ):
-        aliases.setdefault((name, version), []).append(alias)
-    return [
-        ModelVersion(
-            name=row[0],
-            version=str(row[1]),
-            creation_timestamp=row[2],
-            last_updated_timestamp=row[3],
-            description=row[4],
-            user_id=row[5],
-            current_stage=row[6],
-            source=row[7],
-            run_id=row[8],
-            status=row[9],
-            status_message=row[10],
-            tags=tags.get((row[0], row[1]), {}),
-            run_link=row[11],
-            aliases=sorted(aliases.get((row[0], row[1]), [])),
-        )
-        for row in rows
-    ]
-
-
-def _latest_versions(c: sqlite3.Connection, names: Sequence[str]) -> dict[str, list[ModelVersion]]:
-    """For each model, its highest live version in each stage, by version number."""
-    found: dict[str, list[ModelVersion]] = {}
-    if not names:
-        return found
-    rows = fetch_in(
-        c,
-        f"SELECT {_MV_COLUMNS} FROM model_versions mv WHERE {_LIVE} AND version = "
-        "(SELECT MAX(version) FROM model_versions m2 WHERE m2.name = mv.name "
-        "AND m2.current_stage = mv.current_stage) AND",
-        "name",
-        names,
-    )
-    rows.sort(key=lambda row: (row[0], row[1]))
-    for mv in _build_versions(c, rows):
-        found.setdefault(mv.name, []).append(mv)
-    return found
-
-
-def _models(c: sqlite3.Connection, names: Sequence[str]) -> list[RegisteredModel]:
-    """Registered models in the order of ``names`` (all of which exist)."""
-    rows = {
-        row[0]: row
-        for row in fetch_in(
-            c,
-            "SELECT name, creation_time, last_updated_time, description FROM registered_models",
-            "name",
-            names,
-        )
-    }
-    tags: dict[str, dict[str, str]] = {}
-    for name, key, value in fetch_in(
-        c, "SELECT name, key, value FROM registered_model_tags", "name", names
-    ):
-        tags.setdefault(name, {})[key] = value
-    aliases: dict[str, dict[str, str]] = {}
-    for name, alias, version in fetch_in(
-        c, "SELECT name, alias, version FROM registered_model_aliases", "name", names
-    ):
-        aliases.setdefault(name, {})[alias] = str(version)
-    latest = _latest_versions(c, names)
-    return [
-        RegisteredModel(
-            name=name,
-            creation_timestamp=rows[name][1],
-            last_updated_timestamp=rows[name][2],
-            description=rows[name][3],
-            latest_versions=latest.get(name, []),
-            tags=tags.get(name, {}),
-            aliases=dict(sorted(aliases.get(name, {}).items())),
-        )
-        for name in names
-    ]
+            return versions_where(c, "name = ? AND version = ?", (name, row[0]))[0]
