@@ -1,7 +1,7 @@
 """The lexer and parser of MLflow's search filter grammar (``clause AND clause …``).
 
 Strings and numbers are lexed with sqlparse's patterns, as MLflow lexes them; errors
-point at the character where the text stopped making sense. ``nbtrack.search`` compiles
+point at the character where the text stopped making sense. ``nbtrack.store.search`` compiles
 the parsed clauses to SQL.
 """
 
