@@ -1,10 +1,11 @@
 """The session: the state the fluent API and every higher layer share in one process.
 
-It owns the tracking URI in force (``set_tracking_uri``, else ``NBTRACK_TRACKING_URI``,
-else ``./nbtrack.db``; parsed by :mod:`nbtrack.uri`), one :class:`MlflowClient` per
-tracking URI, the active experiment, and each thread's stack of active runs. Other modules
-call these functions instead of reaching into ``nbtrack.tracking``; the fluent API
-(``nbtrack.start_run`` …) is built on them.
+It is the one place to get and set the tracking URI in force (``set_tracking_uri``, else
+``NBTRACK_TRACKING_URI``, else ``./nbtrack.db``; the value itself and its parsing live in
+:mod:`nbtrack.uri`, below the client that defaults to it), and it owns one
+:class:`MlflowClient` per tracking URI, the active experiment, and each thread's stack of
+active runs. Other modules call these functions instead of reaching into
+``nbtrack.tracking``; the fluent API (``nbtrack.start_run`` …) is built on them.
 """
 
 from __future__ import annotations
