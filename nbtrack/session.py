@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from nbtrack import uri
 from nbtrack.client import MlflowClient
@@ -23,12 +23,14 @@ ENV_EXPERIMENT_NAMES = ("NBTRACK_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_NAME")
 ENV_EXPERIMENT_IDS = ("NBTRACK_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_ID")
 
 
-class StackedRun(Protocol):
-    """What the run stack holds: a started run (``nbtrack.ActiveRun``)."""
+if TYPE_CHECKING:  # a type only: no Protocol class is built at import
 
-    @property
-    def info(self) -> RunInfo:
-        """The run's info."""
+    class StackedRun(Protocol):
+        """What the run stack holds: a started run (``nbtrack.ActiveRun``)."""
+
+        @property
+        def info(self) -> RunInfo:
+            """The run's info."""
 
 
 _local = threading.local()

@@ -19,7 +19,7 @@ filter, so any legal model name (quotes included) resolves the same way in every
 from __future__ import annotations
 
 import re
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from nbtrack.entities import ModelVersion
 from nbtrack.errors import InvalidParameter, ModelNotFound
@@ -29,17 +29,21 @@ _MODELS_URI = re.compile(r"models:/+(?P<name>[^/@]+)(?:/(?P<ref>[^/]+)|@(?P<alia
 _STAGE_BY_LOWER = {stage.lower(): stage for stage in STAGES}
 
 
-class VersionSource(Protocol):
-    """What the resolver reads: ``MlflowClient``'s registry methods."""
+if TYPE_CHECKING:  # a type only: no Protocol class is built at import
 
-    def get_model_version(self, name: str, version: str | int) -> ModelVersion:
-        """One version by number."""
+    class VersionSource(Protocol):
+        """What the resolver reads: ``MlflowClient``'s registry methods."""
 
-    def get_latest_versions(self, name: str, stages: list[str] | None = None) -> list[ModelVersion]:
-        """The highest version in each stage."""
+        def get_model_version(self, name: str, version: str | int) -> ModelVersion:
+            """One version by number."""
 
-    def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
-        """The version an alias points at."""
+        def get_latest_versions(
+            self, name: str, stages: list[str] | None = None
+        ) -> list[ModelVersion]:
+            """The highest version in each stage."""
+
+        def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
+            """The version an alias points at."""
 
 
 def resolve_version(client: VersionSource, name: str, ref: str | int) -> ModelVersion:

@@ -11,26 +11,29 @@ from __future__ import annotations
 import shutil
 import uuid
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from nbtrack.artifacts import LocalArtifacts, uri_to_path
 from nbtrack.entities import Run
 from nbtrack.errors import ArtifactNotFound, InvalidParameter, RegistryError
-from nbtrack.registry.resolver import VersionSource, resolve_model_uri
+from nbtrack.registry.resolver import resolve_model_uri
 from nbtrack.uri import parse_runs_uri
 
 MODELS_FOLDER = "models"
 MLMODEL_FILE = "MLmodel"
 
 
-class SourceReader(VersionSource, Protocol):
-    """What reading a source needs: ``MlflowClient``'s run and registry lookups."""
+if TYPE_CHECKING:  # a type only: no Protocol class is built at import
+    from nbtrack.registry.resolver import VersionSource
 
-    def get_run(self, run_id: str) -> Run:
-        """A run, for a ``runs:/`` source."""
+    class SourceReader(VersionSource, Protocol):
+        """What reading a source needs: ``MlflowClient``'s run and registry lookups."""
 
-    def get_model_version_download_uri(self, name: str, version: str | int) -> str:
-        """A version's files, for a ``models:/`` source."""
+        def get_run(self, run_id: str) -> Run:
+            """A run, for a ``runs:/`` source."""
+
+        def get_model_version_download_uri(self, name: str, version: str | int) -> str:
+            """A version's files, for a ``models:/`` source."""
 
 
 def source_folder(client: SourceReader, source: object) -> tuple[Path, str | None]:
