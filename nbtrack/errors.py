@@ -115,3 +115,7 @@ def missing(package: str, extra: str, feature: str) -> MissingDependency:
         f"install it with: pip install 'nbtrack[{extra}]'",
         package=package,
     )
+
+
+class ModelFileError(InvalidParameter):
+    """A model folder's ``MLmodel`` or estimator file is malformed or leaves its folder."""
