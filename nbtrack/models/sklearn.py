@@ -7,9 +7,9 @@ Formats (the ``serialization_format`` of ``MLmodel``'s ``sklearn`` flavor, as in
   finds it unable to touch files, the network or processes, or the caller lists it in
   ``skops_trusted_types`` (saving) and ``trusted_types`` (loading). Anything else (a
   function or class of your own, ``sklearn.datasets.dump_svmlight_file``) is refused with
-  :class:`~nbtrack.errors.UnsafeModelError` naming it and the opt-in. The ``skops_trusted_types`` that
-  ``MLmodel`` carries are written for MLflow's loader but never read by nbtrack: a list that
-  comes with the file cannot vouch for the file.
+  :class:`~nbtrack.errors.UnsafeModelError` naming it and the opt-in. The
+  ``skops_trusted_types`` that ``MLmodel`` carries are written for MLflow's loader but
+  never read by nbtrack: a list that comes with the file cannot vouch for the file.
 * ``"pickle"`` and ``"cloudpickle"``, ``model.pkl``: unpickling runs any code the file
   holds, so loading one needs ``allow_pickle=True``, whoever wrote it (nbtrack or MLflow).
 """
