@@ -119,3 +119,11 @@ def missing(package: str, extra: str, feature: str) -> MissingDependency:
 
 class ModelFileError(InvalidParameter):
     """A model folder's ``MLmodel`` or estimator file is malformed or leaves its folder."""
+
+
+class DamagedStore(StoreError):
+    """The store file is damaged: nbtrack refuses to write to it and says how to recover."""
+
+
+class ReadOnlyStore(StoreError):
+    """The store is on a read-only medium (or folder): it can be read, not written."""

@@ -22,7 +22,6 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 from nbtrack.entities import ViewType
 from nbtrack.store.sql import experiment_int, marks
@@ -85,7 +84,6 @@ class PanelQueries:
 
     def __init__(self, store: TrackingStore):
         self.store = store
-        self._path: Path = store.db.path
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
         self._shown_key: tuple[RunScope, int] | None = None  # what temp.shown holds now
@@ -95,9 +93,7 @@ class PanelQueries:
     def conn(self) -> sqlite3.Connection:
         """The panels' connection, opened on first use."""
         if self._conn is None:
-            conn = sqlite3.connect(
-                self._path, timeout=60.0, isolation_level=None, check_same_thread=False
-            )
+            conn = self.store.db.open_reader()
             conn.execute("PRAGMA temp_store = MEMORY")
             conn.execute(
                 "CREATE TEMP TABLE shown (id TEXT PRIMARY KEY, parent TEXT, "
