@@ -242,18 +242,18 @@ class MlflowClient(RegistryClient):
     def log_batch(
         self,
         run_id: str,
-        metrics: Sequence[Metric] = (),
-        params: Sequence[Param] = (),
-        tags: Sequence[RunTag] = (),
+        metrics: Sequence[Metric] | None = (),
+        params: Sequence[Param] | None = (),
+        tags: Sequence[RunTag] | None = (),
         synchronous: bool | None = None,
     ) -> None:
-        """Log many metrics, params and tags in one transaction: all or nothing."""
+        """Log many metrics, params and tags in one transaction: all or nothing (None: none)."""
         run_id = _run_id(run_id)
         self.store.log_batch(
             run_id,
-            _checked_metric_rows(run_id, metrics),
-            _checked_params(params),
-            _checked_tags(tags),
+            _checked_metric_rows(run_id, metrics or ()),
+            _checked_params(params or ()),
+            _checked_tags(tags or ()),
         )
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
@@ -371,7 +371,7 @@ def _checked_metric_rows(run_id: str, metrics: Sequence[Metric]) -> list[object]
         validation.validate_key(key, "metric")
     value_types = set(map(type, rows[2::6]))
     whole_types = set(map(type, rows[3::6])) | set(map(type, rows[4::6]))
-    if value_types <= {float, int} and whole_types <= {int}:
+    if value_types <= {float} and whole_types <= {int}:
         return rows  # the common case: no object built per point
     checked = [
         Metric(

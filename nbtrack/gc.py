@@ -50,7 +50,12 @@ def parse_age(text: str) -> int:
         raise InvalidParameter(
             f"an age must look like 30d, 12h, 1d2h3m4s or 1.5h (found {text!r})", age=text
         )
-    return int(timedelta(**parts).total_seconds() * 1000)
+    try:
+        return int(timedelta(**parts).total_seconds() * 1000)
+    except OverflowError:
+        raise InvalidParameter(
+            f"an age must be under {timedelta.max.days} days (found {text!r})", age=text
+        ) from None
 
 
 def purge_deleted(

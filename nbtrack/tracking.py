@@ -11,6 +11,7 @@ import atexit
 import os
 import sys
 import threading
+import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -27,10 +28,11 @@ from nbtrack.entities import (
     RunTag,
     ViewType,
 )
-from nbtrack.errors import ExperimentNotFound, InvalidParameter, InvalidState
+from nbtrack.errors import InvalidParameter, InvalidState, ResourceAlreadyExists
 from nbtrack.store.experiments import DEFAULT_EXPERIMENT_ID
 from nbtrack.store.sql import now_ms
 from nbtrack.store.tracking import PARENT_TAG
+from nbtrack.uri import set_tracking_uri as _set_tracking_uri
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -110,12 +112,15 @@ def _client() -> MlflowClient:
 # -- tracking URI and experiments ---------------------------------------------------
 
 
-def set_tracking_uri(tracking_uri: str | os.PathLike[str]) -> None:
+def set_tracking_uri(uri: str | os.PathLike[str]) -> None:
     """Send everything that follows to another store (``sqlite:///path.db`` or a path)."""
     global _active_experiment_id
-    before = uri.get_tracking_uri()
-    uri.set_tracking_uri(tracking_uri)
-    if uri.get_tracking_uri() != before:
+    try:
+        before: str | None = get_tracking_uri()
+    except InvalidParameter:  # MLFLOW_TRACKING_URI alone: no store was in use yet
+        before = None
+    _set_tracking_uri(uri)
+    if get_tracking_uri() != before:
         _active_experiment_id = None  # an experiment id means nothing in another store
 
 
@@ -137,11 +142,7 @@ def set_experiment(
     if experiment_id is not None:
         experiment = client.get_experiment(str(experiment_id))
     else:
-        found = client.get_experiment_by_name(experiment_name)  # type: ignore[arg-type]
-        if found is None:
-            new_id = client.create_experiment(experiment_name)  # type: ignore[arg-type]
-            found = client.get_experiment(new_id)
-        experiment = found
+        experiment = _get_or_create_experiment(client, experiment_name)  # type: ignore[arg-type]
     if experiment.lifecycle_stage != "active":
         raise InvalidState(
             f"experiment {experiment.name!r} is deleted; restore it with "
@@ -152,14 +153,27 @@ def set_experiment(
     return experiment
 
 
+def _get_or_create_experiment(client: MlflowClient, name: str) -> Experiment:
+    """The experiment of that name, created if missing (another process may create it first)."""
+    found = client.get_experiment_by_name(name)
+    if found is not None:
+        return found
+    try:
+        return client.get_experiment(client.create_experiment(name))
+    except ResourceAlreadyExists:  # lost the race to another process: use theirs
+        found = client.get_experiment_by_name(name)
+        if found is None:
+            raise
+        return found
+
+
 def _current_experiment_id() -> str:
     if _active_experiment_id is not None:
         return _active_experiment_id
     for var in ENV_EXPERIMENT_NAMES:
         name = os.environ.get(var)
         if name:
-            found = _client().get_experiment_by_name(name)
-            return found.experiment_id if found else _client().create_experiment(name)
+            return _get_or_create_experiment(_client(), name).experiment_id
     for var in ENV_EXPERIMENT_IDS:
         exp_id = os.environ.get(var)
         if exp_id:
@@ -518,14 +532,23 @@ def _search_experiment_ids(
 ) -> list[str]:
     if isinstance(experiment_ids, (str, int)):
         experiment_ids = [str(experiment_ids)]
+    if experiment_ids and experiment_names:
+        raise InvalidParameter(
+            "search_runs takes experiment_ids or experiment_names, not both (as MLflow); "
+            "pass the names' ids with the others in experiment_ids"
+        )
     ids = [str(e) for e in experiment_ids or []]
     for name in experiment_names or []:
         found = client.get_experiment_by_name(name)
-        if found is None:
-            raise ExperimentNotFound(
-                f"no experiment named {name!r}; search_experiments() lists them", name=name
+        if found is None:  # MLflow skips a name it does not know, with a warning
+            warnings.warn(
+                f"nbtrack: no experiment named {name!r}; it is left out of the search",
+                stacklevel=3,
             )
+            continue
         ids.append(found.experiment_id)
+    if experiment_names:
+        return ids  # only unknown names: nothing to search, as in MLflow
     if ids:
         return ids
     if search_all:

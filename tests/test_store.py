@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -87,13 +88,45 @@ def test_tracking_uri_forms(tmp_path, uri, relative):
 @pytest.mark.parametrize(
     ("uri", "message"),
     [
-        ("http://server:5000", "not supported"),  # nbtrack has no server
+        # an MLflow server: the message says how to share with it
+        ("http://server:5000", "nbtrack sync push --to URL"),
+        ("https://server", "nbtrack sync pull --from URL"),
+        ("databricks", "Databricks"),  # not a file named databricks
+        ("databricks://profile", "Databricks"),
+        ("file:./mlruns", "MLflow's file store"),  # not a SQLite file named mlruns
+        ("ftp://host/x.db", "not supported"),  # another scheme
         ("sqlite://", "no file path"),  # no path after the scheme
+        ("", "non-empty"),  # empty: not the default store
+        ("   ", "non-empty"),
     ],
 )
 def test_bad_tracking_uris(uri, message):
     with pytest.raises(InvalidParameter, match=message):
         mlflow.set_tracking_uri(uri)
+    with pytest.raises(InvalidParameter, match=message):
+        mlflow.set_tracking_uri(uri=uri)  # MLflow's keyword
+    assert not list(Path.cwd().iterdir())  # no file was created
+
+
+def test_mlflow_tracking_uri_in_the_environment_is_not_ignored(monkeypatch):
+    monkeypatch.delenv("NBTRACK_TRACKING_URI")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://server:5000")
+    with pytest.raises(InvalidParameter, match=r"MLFLOW_TRACKING_URI is set .*nbtrack sync push"):
+        mlflow.start_run()
+    assert not list(Path.cwd().iterdir())
+    mlflow.set_tracking_uri(uri="here.db")  # choosing the store explicitly is the fix
+    mlflow.start_run()
+    assert Path("here.db").is_file()
+
+
+def test_an_empty_tracking_uri_on_the_command_line_is_refused():
+    from click.testing import CliRunner
+
+    from nbtrack.cli import main
+
+    result = CliRunner().invoke(main, ["--tracking-uri", "", "runs", "list"])
+    assert result.exit_code == 2 and "must not be empty" in result.output
+    assert not list(Path.cwd().iterdir())
 
 
 def test_missing_folder_is_a_clear_error(tmp_path):

@@ -346,8 +346,13 @@ def test_search_by_experiment_names_and_all():
     assert list(mlflow.search_runs(experiment_names=["a"])["run_id"]) == run_a
     found = set(mlflow.search_runs(search_all_experiments=True)["run_id"])
     assert found == set(run_a + run_b)
-    with pytest.raises(ExperimentNotFound, match="no experiment named 'zzz'"):
-        mlflow.search_runs(experiment_names=["zzz"])
+    # as MLflow: an unknown name is skipped with a warning; ids and names together refused
+    with pytest.warns(UserWarning, match="no experiment named 'zzz'"):
+        assert list(mlflow.search_runs(experiment_names=["zzz", "a"])["run_id"]) == run_a
+    with pytest.warns(UserWarning, match="no experiment named 'zzz'"):
+        assert len(mlflow.search_runs(experiment_names=["zzz"])) == 0
+    with pytest.raises(InvalidParameter, match="not both"):
+        mlflow.search_runs(experiment_ids=[a], experiment_names=["b"])
 
 
 def test_empty_search_gives_empty_frame():

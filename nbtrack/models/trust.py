@@ -39,9 +39,7 @@ SKLEARN_CLASS_MODULES = frozenset(
 # Scikit-learn modules whose functions only compute (a scorer's metric, a kernel, a score).
 SKLEARN_FUNCTION_MODULES = frozenset({"metrics", "feature_selection", "preprocessing"})
 NUMPY_CLASS_MODULES = frozenset({"numpy", "numpy.random", "numpy.ma", "numpy.dtypes"})
-SCIPY_CLASS_MODULES = frozenset(
-    {"sparse", "stats", "interpolate", "special", "spatial", "linalg"}
-)
+SCIPY_CLASS_MODULES = frozenset({"sparse", "stats", "interpolate", "special", "spatial", "linalg"})
 # Types inside those modules that read or write files or start processes.
 REFUSED = frozenset(
     {

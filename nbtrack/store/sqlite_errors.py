@@ -83,8 +83,8 @@ def translate(exc: BaseException, path: Path) -> NbtrackError | None:
     if isinstance(exc, UnicodeEncodeError):
         return InvalidParameter(
             "a text value holds a lone surrogate character "
-            f"({exc.object[exc.start : exc.end]!r}), which is not valid Unicode and cannot "
-            "be stored; remove it (text.encode('utf-8', 'replace').decode() replaces it)"
+            f"({exc.object[exc.start : exc.end]!r}), which is not valid Unicode and cannot be "
+            "stored or looked up; remove it (text.encode('utf-8', 'replace').decode() replaces it)"
         )
     if not isinstance(exc, sqlite3.Error):
         return None
