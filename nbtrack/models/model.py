@@ -256,8 +256,8 @@ class Model:
             raise InvalidState(
                 f"run {run_id} is deleted; restore it before logging a model to it", run_id=run_id
             )
-        root = LocalArtifacts(run.info.artifact_uri).root
-        target = root / path
+        artifacts = LocalArtifacts(run.info.artifact_uri)
+        root, target = artifacts.root, artifacts.path(path)  # never through a link outside
         if target.exists():
             raise ResourceAlreadyExists(
                 f"run {run_id} already has an artifact at {path!r}; log the model under another "
@@ -284,8 +284,11 @@ class Model:
 
 def _save_into(root: Path, target: Path, save: Any) -> None:
     """Write a model folder next to its final place, then move it there in one rename."""
+    from nbtrack.artifacts import staging_prefix, sweep_stale_staging
+
     root.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=root, prefix=".tmp-"))
+    sweep_stale_staging(root)  # what killed writers left
+    staging = Path(tempfile.mkdtemp(dir=root, prefix=staging_prefix()))
     try:
         save(staging / "model")
         target.parent.mkdir(parents=True, exist_ok=True)
