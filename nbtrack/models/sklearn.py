@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from nbtrack.errors import InvalidParameter, ModelFileError, UnsafeModelError
+from nbtrack.models.files import file_in_folder
 from nbtrack.models.trust import is_trusted
 
 FLAVOR_NAME = "sklearn"
@@ -165,10 +166,12 @@ def load_model_from_folder(
     if not suppress_warnings:
         _warn_version(conf.get("sklearn_version"))
     serialization_format = conf.get("serialization_format", SERIALIZATION_FORMAT_PICKLE)
+    check_format(serialization_format)
     model_file = conf.get("pickled_model") or (
         meta.flavors.get("python_function", {}).get("model_path")
     )
-    return load(folder / model_file, serialization_format, trusted_types, allow_pickle)
+    path = file_in_folder(folder, model_file, "the sklearn flavor's pickled_model")
+    return load(path, serialization_format, trusted_types, allow_pickle)
 
 
 def load_pyfunc(
