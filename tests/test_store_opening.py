@@ -20,6 +20,7 @@ from nbtrack.cli import main
 from nbtrack.errors import DamagedStore, InvalidParameter, StoreError
 from nbtrack.store import Database
 from nbtrack.store import opening as store_opening
+from nbtrack.store.panels import RunScope, panel_queries
 
 
 def _digest(path) -> str:
@@ -104,19 +105,25 @@ def test_damage_found_by_a_statement_stops_every_later_write(tmp_path, monkeypat
     monkeypatch.setattr(store_opening, "FULL_CHECK_BYTES", 0)
     path = tmp_path / "s.db"
     ids = _store_with_runs(path, runs=6)
-    with sqlite3.connect(path) as conn:
-        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    with sqlite3.connect(path) as conn:  # the last leaf of metrics: not read at open
+        (page,) = conn.execute(
+            "SELECT max(pageno) FROM dbstat WHERE name = 'metrics' AND pagetype = 'leaf'"
+        ).fetchone()
     conn.close()
-    with open(path, "r+b") as f:  # every page but the first and the tables' roots
-        roots = {r for (r,) in sqlite3.connect(path).execute("SELECT rootpage FROM sqlite_master")}
-        for page in range(2, pages + 1):
-            if page not in roots:
-                f.seek((page - 1) * 4096)
-                f.write(b"\xff" * 4096)
-    before = _digest(path)
+    with open(path, "r+b") as f:
+        f.seek((page - 1) * 4096)
+        f.write(b"\xff" * 4096)
     client = mlflow.MlflowClient()
+    client.set_tag(ids[0], "opened", "yes")  # the open check passed: the store looks fine
+    before = _digest(path)
+    queries = panel_queries(client.store)  # the panels' own connection says so too
+    scope = RunScope(None, "params.p1 = '1'")
+    with pytest.raises(DamagedStore), queries.shown(scope) as runs:
+        queries.histories(runs.page(None, 0, 50), [f"m{k}" for k in range(20)])
     with pytest.raises(DamagedStore):
-        mlflow.search_runs(search_all_experiments=True)
+        for run_id in ids:
+            for k in range(20):
+                client.get_metric_history(run_id, f"m{k}")
     with pytest.raises(DamagedStore, match="will not write"):
         client.set_tag(ids[0], "t", "v")  # refused before SQLite is asked
     store.close_all()

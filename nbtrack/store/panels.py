@@ -22,9 +22,11 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from nbtrack.entities import ViewType
 from nbtrack.store.sql import experiment_int, marks
+from nbtrack.store.sqlite_errors import translate
 from nbtrack.store.tracking import TrackingStore, decode_value
 
 _DESCENDANTS = (
@@ -111,8 +113,16 @@ class PanelQueries:
                 self._shown_key = None
 
     def _query(self, sql: str, args: Sequence[object] = ()) -> list[tuple]:
-        with self._lock:
+        with self._lock, self._translated():
             return self.conn.execute(sql, args).fetchall()
+
+    @contextmanager
+    def _translated(self) -> Iterator[None]:
+        """Raw ``sqlite3`` errors of the panels' connection as nbtrack's errors."""
+        try:
+            yield
+        except (sqlite3.Error, OverflowError, UnicodeEncodeError) as exc:
+            raise _as_nbtrack_error(exc, self.store.db.path) from exc
 
     # -- change detection -------------------------------------------------------------
 
@@ -135,7 +145,7 @@ class PanelQueries:
             If the scope's filter does not parse (nothing is read then).
         """
         select, args = _select_scope(scope)
-        with self._lock:
+        with self._lock, self._translated():
             conn = self.conn
             conn.execute("BEGIN")
             try:
@@ -151,7 +161,8 @@ class PanelQueries:
                     self._shown_key = key
                 yield ShownRuns(conn, self._memo)
             finally:
-                conn.execute("COMMIT")
+                if conn.in_transaction:
+                    conn.execute("COMMIT")
 
     def descendants(self, run_id: str) -> list[str]:
         """Ids of the active descendants of a run, any depth, oldest first."""
@@ -276,6 +287,10 @@ class ShownRuns:
     def ids(self) -> list[str]:
         """Every shown run id (unordered)."""
         return [row[0] for row in self._query("SELECT id FROM temp.shown")]
+
+
+def _as_nbtrack_error(exc: BaseException, path: Path) -> BaseException:
+    return translate(exc, path) or exc
 
 
 def _select_scope(scope: RunScope) -> tuple[str, list]:
