@@ -12,7 +12,6 @@ from __future__ import annotations
 import errno
 import os
 import shutil
-import socket
 import tempfile
 from collections.abc import Callable
 from functools import partial
@@ -241,12 +240,12 @@ def _write_error(dest: Path, error: OSError) -> StoreError:
 
 def staging_prefix() -> str:
     """The prefix of this process's staging files and folders: ``.tmp-<host>-<pid>-``."""
-    return f"{STAGING_PREFIX}{socket.gethostname()}-{os.getpid()}-"
+    return f"{STAGING_PREFIX}{_host()}-{os.getpid()}-"
 
 
 def sweep_stale_staging(folder: Path) -> None:
     """Remove staging files and folders that a killed process of this host left in ``folder``."""
-    host = f"{STAGING_PREFIX}{socket.gethostname()}-"
+    host = f"{STAGING_PREFIX}{_host()}-"
     try:
         entries = [e for e in os.scandir(folder) if e.name.startswith(host)]
     except OSError:
@@ -258,6 +257,12 @@ def sweep_stale_staging(folder: Path) -> None:
                 shutil.rmtree(entry.path, ignore_errors=True)
             else:
                 Path(entry.path).unlink(missing_ok=True)
+
+
+def _host() -> str:
+    import socket  # not at import time: socket costs more than the rest of this module
+
+    return socket.gethostname().replace("-", "_")
 
 
 def _alive(pid: int) -> bool:
