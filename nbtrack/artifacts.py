@@ -1,15 +1,28 @@
-"""The local artifact store: each run's files live in a folder named by its artifact URI."""
+"""The local artifact store: each run's files live in a folder named by its artifact URI.
+
+Every path is contained: a relative artifact path may not climb out with ``..``, and the
+path it resolves to (symlinks followed) must stay inside the run's folder, so a symlink
+placed there cannot make nbtrack write or read elsewhere. Files are written to a hidden
+staging name (``.tmp-<host>-<pid>-…``) and renamed into place; a failed write removes its
+staging file, and staging left by a killed process is swept by the next write beside it.
+"""
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from nbtrack.entities import FileInfo
-from nbtrack.errors import ArtifactNotFound, InvalidParameter
+from nbtrack.errors import ArtifactNotFound, InvalidParameter, StoreError
+
+STAGING_PREFIX = ".tmp-"
+MAX_NAME_BYTES = 255  # the longest file name common file systems take
 
 
 def uri_to_path(uri: str) -> Path:
@@ -27,6 +40,8 @@ def check_relative(path: str | None, what: str = "artifact_path") -> str:
     """A relative, normalised artifact path that cannot escape the run's folder."""
     if path is None or path in ("", "."):
         return ""
+    if not isinstance(path, str):
+        raise InvalidParameter(f"{what} must be a string (found {path!r})", path=path)
     text = path.replace("\\", "/").strip("/") if not os.path.isabs(path) else path
     parts = text.split("/")
     if os.path.isabs(text) or ".." in parts:
@@ -35,7 +50,39 @@ def check_relative(path: str | None, what: str = "artifact_path") -> str:
             "drop leading slashes and '..'",
             path=path,
         )
-    return "/".join(p for p in parts if p not in ("", "."))
+    kept = [p for p in parts if p not in ("", ".")]
+    for part in kept:
+        _check_name(part, path, what)
+    return "/".join(kept)
+
+
+def _check_name(part: str, path: str, what: str) -> None:
+    """Refuse a path component no file system can hold (NUL, lone surrogates, too long)."""
+    try:
+        size = len(part.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise InvalidParameter(
+            f"{what} {path!r} holds a lone surrogate character, which no file name can hold; "
+            "remove it",
+            path=path,
+        ) from None
+    if "\0" in part:
+        raise InvalidParameter(
+            f"{what} {path!r} holds a NUL character, which no file name can hold; remove it",
+            path=path,
+        )
+    if size > MAX_NAME_BYTES:
+        raise InvalidParameter(
+            f"{what} has a name of {size} bytes, longer than the {MAX_NAME_BYTES} a file "
+            f"name can hold (found {part[:40]!r}…); shorten it",
+            path=path,
+        )
+    if part.startswith(STAGING_PREFIX):
+        raise InvalidParameter(
+            f"{what} {path!r} starts with {STAGING_PREFIX!r}, which nbtrack keeps for files "
+            "being written; rename it",
+            path=path,
+        )
 
 
 class LocalArtifacts:
@@ -45,9 +92,22 @@ class LocalArtifacts:
         self.root = uri_to_path(artifact_uri)
 
     def path(self, artifact_path: str | None = None) -> Path:
-        """Where an artifact path lives on disk (it may not exist)."""
+        """Where an artifact path lives on disk (it may not exist), never outside the folder."""
         rel = check_relative(artifact_path)
-        return self.root / rel if rel else self.root
+        target = self.root / rel if rel else self.root
+        if rel:
+            self._contain(target, artifact_path)
+        return target
+
+    def _contain(self, target: Path, shown: object) -> None:
+        """Refuse a path that symlinks lead out of the run's folder."""
+        root = self.root.resolve()
+        if not target.resolve().is_relative_to(root):
+            raise InvalidParameter(
+                f"artifact path {shown!r} leads outside the run's artifact folder {root} "
+                "(through a symbolic link); nbtrack reads and writes only inside it",
+                path=str(shown),
+            )
 
     def log_artifact(
         self, local_path: str | os.PathLike[str], artifact_path: str | None = None
@@ -60,8 +120,11 @@ class LocalArtifacts:
                 path=str(source),
             )
         target_dir = self.path(artifact_path)
+        check_relative(source.name, "file name")
+        dest = target_dir / source.name
+        self._contain(dest, f"{artifact_path or ''}/{source.name}")
         target_dir.mkdir(parents=True, exist_ok=True)
-        _atomic_copy(source, target_dir / source.name)
+        _atomic_write(dest, partial(shutil.copyfile, source))
 
     def log_artifacts(
         self, local_dir: str | os.PathLike[str], artifact_path: str | None = None
@@ -74,22 +137,40 @@ class LocalArtifacts:
                 path=str(source),
             )
         target = self.path(artifact_path)
-        for file in sorted(p for p in source.rglob("*") if p.is_file()):
+        files = sorted(p for p in source.rglob("*") if p.is_file())
+        for file in files:  # every name checked before the first file is written
+            check_relative(file.relative_to(source).as_posix(), "file name")
+        for file in files:
             dest = target / file.relative_to(source)
+            self._contain(dest, file.relative_to(source).as_posix())
             dest.parent.mkdir(parents=True, exist_ok=True)
-            _atomic_copy(file, dest)
+            _atomic_write(dest, partial(shutil.copyfile, file))
 
     def write_bytes(self, artifact_file: str, data: bytes) -> Path:
         """Write one artifact file atomically: readers never see half a file."""
+        if not check_relative(artifact_file) or artifact_file.replace("\\", "/").endswith(
+            ("/", "/.")
+        ):
+            raise InvalidParameter(
+                f"artifact_file must name a file, such as 'notes.txt' (found {artifact_file!r}, "
+                "which names a folder)",
+                path=artifact_file,
+            )
         dest = self.path(artifact_file)
-        if not check_relative(artifact_file):
-            raise InvalidParameter("artifact_file must name a file, such as 'notes.txt'")
+        if dest.is_dir():
+            raise InvalidParameter(
+                f"artifact_file {artifact_file!r} is a folder of the run's artifacts; name a "
+                "file inside it",
+                path=artifact_file,
+            )
         dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".tmp-")
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, dest)
+        _atomic_write(dest, lambda tmp: Path(tmp).write_bytes(data))
         return dest
+
+    def _outside_links(self, folder: str, names: list[str]) -> list[str]:
+        """For copytree: the entries of ``folder`` that symlinks lead out of the run's folder."""
+        root = self.root.resolve()
+        return [n for n in names if not (Path(folder) / n).resolve().is_relative_to(root)]
 
     def list_artifacts(self, path: str | None = None) -> list[FileInfo]:
         """The files and folders directly under ``path``, sorted by name."""
@@ -101,7 +182,7 @@ class LocalArtifacts:
             return []
         infos = []
         for entry in sorted(base.iterdir(), key=lambda p: p.name):
-            if entry.name.startswith(".tmp-"):
+            if entry.name.startswith(STAGING_PREFIX):
                 continue
             child = f"{rel}/{entry.name}" if rel else entry.name
             is_dir = entry.is_dir()
@@ -111,6 +192,7 @@ class LocalArtifacts:
     def download_artifacts(self, artifact_path: str = "", dst_path: str | None = None) -> str:
         """Copy an artifact file or folder to ``dst_path`` (a new temp folder by default)."""
         source = self.path(artifact_path)
+        self._contain(source, artifact_path)
         if not source.exists():
             raise ArtifactNotFound(
                 f"no artifact {artifact_path!r} under {self.root}; list_artifacts shows what "
@@ -121,14 +203,73 @@ class LocalArtifacts:
         dest_dir.mkdir(parents=True, exist_ok=True)
         dest = dest_dir / (source.name if artifact_path else "artifacts")
         if source.is_dir():
-            shutil.copytree(source, dest, dirs_exist_ok=True)
+            shutil.copytree(source, dest, dirs_exist_ok=True, ignore=self._outside_links)
         else:
             shutil.copy2(source, dest)
         return str(dest.absolute())
 
 
-def _atomic_copy(source: Path, dest: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".tmp-")
+def _atomic_write(dest: Path, write: Callable[[str], object]) -> None:
+    """Write through a staging file renamed into place; the staging file never stays."""
+    sweep_stale_staging(dest.parent)
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=staging_prefix())
     os.close(fd)
-    shutil.copyfile(source, tmp)
-    os.replace(tmp, dest)
+    try:
+        write(tmp)
+        os.replace(tmp, dest)
+    except BaseException as error:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise _write_error(dest, error) from error
+        raise
+
+
+def _write_error(dest: Path, error: OSError) -> StoreError:
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return StoreError(
+            f"the disk holding {dest.parent} is full; the artifact {dest.name!r} was not "
+            "written. Free some space and retry",
+            path=str(dest),
+        )
+    return StoreError(
+        f"the artifact {dest} could not be written ({error.strerror or error}); check the "
+        "folder's permissions and disk, then retry",
+        path=str(dest),
+    )
+
+
+def staging_prefix() -> str:
+    """The prefix of this process's staging files and folders: ``.tmp-<host>-<pid>-``."""
+    return f"{STAGING_PREFIX}{_host()}-{os.getpid()}-"
+
+
+def sweep_stale_staging(folder: Path) -> None:
+    """Remove staging files and folders that a killed process of this host left in ``folder``."""
+    host = f"{STAGING_PREFIX}{_host()}-"
+    try:
+        entries = [e for e in os.scandir(folder) if e.name.startswith(host)]
+    except OSError:
+        return
+    for entry in entries:
+        pid = entry.name[len(host) :].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=True)
+            else:
+                Path(entry.path).unlink(missing_ok=True)
+
+
+def _host() -> str:
+    import socket  # not at import time: socket costs more than the rest of this module
+
+    return socket.gethostname().replace("-", "_")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, owned by someone else
+    return True

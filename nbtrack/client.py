@@ -241,18 +241,18 @@ class MlflowClient(RegistryClient):
     def log_batch(
         self,
         run_id: str,
-        metrics: Sequence[Metric] = (),
-        params: Sequence[Param] = (),
-        tags: Sequence[RunTag] = (),
+        metrics: Sequence[Metric] | None = (),
+        params: Sequence[Param] | None = (),
+        tags: Sequence[RunTag] | None = (),
         synchronous: bool | None = None,
     ) -> None:
-        """Log many metrics, params and tags in one transaction: all or nothing."""
+        """Log many metrics, params and tags in one transaction: all or nothing (None: none)."""
         run_id = _run_id(run_id)
         self.store.log_batch(
             run_id,
-            _checked_metrics(run_id, metrics),
-            _checked_params(params),
-            _checked_tags(tags),
+            _checked_metrics(run_id, metrics or ()),
+            _checked_params(params or ()),
+            _checked_tags(tags or ()),
         )
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
@@ -372,7 +372,7 @@ def _checked_metrics(run_id: str, metrics: Sequence[Metric]) -> MetricBatch:
         validation.validate_key(key, "metric")
     value_types = set(map(type, batch.values))
     whole_types = set(map(type, batch.timestamps)) | set(map(type, batch.steps))
-    if value_types <= {float, int} and whole_types <= {int}:
+    if value_types <= {float} and whole_types <= {int}:
         return batch  # the common case: no object built per point
     checked = [
         Metric(

@@ -270,3 +270,15 @@ def missing(package: str, extra: str, feature: str) -> MissingDependency:
         f"install it with: pip install 'nbtrack[{extra}]'",
         package=package,
     )
+
+
+class ModelFileError(InvalidParameter):
+    """A model folder's ``MLmodel`` or estimator file is malformed or leaves its folder."""
+
+
+class DamagedStore(StoreError):
+    """The store file is damaged: nbtrack refuses to write to it and says how to recover."""
+
+
+class ReadOnlyStore(StoreError):
+    """The store is on a read-only medium (or folder): it can be read, not written."""

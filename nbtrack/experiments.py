@@ -5,13 +5,14 @@ They act on the store and the active experiment of the session (:mod:`nbtrack.se
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from nbtrack import session
 from nbtrack.client import MlflowClient
 from nbtrack.entities import Experiment, Run, ViewType
-from nbtrack.errors import ExperimentNotFound, InvalidParameter, InvalidState
+from nbtrack.errors import InvalidParameter, InvalidState
 from nbtrack.frames import runs_frame
 
 if TYPE_CHECKING:
@@ -32,11 +33,7 @@ def set_experiment(
     if experiment_id is not None:
         experiment = client.get_experiment(str(experiment_id))
     else:
-        found = client.get_experiment_by_name(experiment_name)  # type: ignore[arg-type]
-        if found is None:
-            new_id = client.create_experiment(experiment_name)  # type: ignore[arg-type]
-            found = client.get_experiment(new_id)
-        experiment = found
+        experiment = session.get_or_create_experiment(client, experiment_name)  # type: ignore[arg-type]
     if experiment.lifecycle_stage != "active":
         raise InvalidState(
             f"experiment {experiment.name!r} is deleted; restore it with "
@@ -125,14 +122,23 @@ def _search_experiment_ids(
 ) -> list[str]:
     if isinstance(experiment_ids, (str, int)):
         experiment_ids = [str(experiment_ids)]
+    if experiment_ids and experiment_names:
+        raise InvalidParameter(
+            "search_runs takes experiment_ids or experiment_names, not both (as MLflow); "
+            "pass the names' ids with the others in experiment_ids"
+        )
     ids = [str(e) for e in experiment_ids or []]
     for name in experiment_names or []:
         found = client.get_experiment_by_name(name)
-        if found is None:
-            raise ExperimentNotFound(
-                f"no experiment named {name!r}; search_experiments() lists them", name=name
+        if found is None:  # MLflow skips a name it does not know, with a warning
+            warnings.warn(
+                f"nbtrack: no experiment named {name!r}; it is left out of the search",
+                stacklevel=3,
             )
+            continue
         ids.append(found.experiment_id)
+    if experiment_names:
+        return ids  # only unknown names: nothing to search, as in MLflow
     if ids:
         return ids
     if search_all:

@@ -52,7 +52,14 @@ def parse_age(text: str) -> int:
             argument="older_than",
             value=text,
         )
-    return int(timedelta(**parts).total_seconds() * 1000)
+    try:
+        return int(timedelta(**parts).total_seconds() * 1000)
+    except OverflowError:
+        raise InvalidParameter(
+            f"an age must be under {timedelta.max.days} days (found {text!r})",
+            argument="older_than",
+            value=text,
+        ) from None
 
 
 def purge_deleted(

@@ -14,9 +14,10 @@ import os
 import threading
 from typing import TYPE_CHECKING, Protocol
 
-from nbtrack import uri
+from nbtrack import uri as _uri
 from nbtrack.client import MlflowClient
-from nbtrack.entities import RunInfo
+from nbtrack.entities import Experiment, RunInfo
+from nbtrack.errors import InvalidParameter, ResourceAlreadyExists
 from nbtrack.store.experiments import DEFAULT_EXPERIMENT_ID
 
 ENV_EXPERIMENT_NAMES = ("NBTRACK_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_NAME")
@@ -45,21 +46,24 @@ _last_run_id: str | None = None
 
 def get_tracking_uri() -> str:
     """The tracking URI in force."""
-    return uri.get_tracking_uri()
+    return _uri.get_tracking_uri()
 
 
-def set_tracking_uri(tracking_uri: str | os.PathLike[str]) -> None:
+def set_tracking_uri(uri: str | os.PathLike[str]) -> None:
     """Send everything that follows to another store; the active experiment is forgotten."""
     global _active_experiment_id
-    before = uri.get_tracking_uri()
-    uri.set_tracking_uri(tracking_uri)
-    if uri.get_tracking_uri() != before:
+    try:
+        before: str | None = _uri.get_tracking_uri()
+    except InvalidParameter:  # MLFLOW_TRACKING_URI alone: no store was in use yet
+        before = None
+    _uri.set_tracking_uri(uri)
+    if _uri.get_tracking_uri() != before:
         _active_experiment_id = None  # an experiment id means nothing in another store
 
 
 def client() -> MlflowClient:
     """The client of the store in force (one per tracking URI, shared by all threads)."""
-    tracking_uri = uri.get_tracking_uri()
+    tracking_uri = _uri.get_tracking_uri()
     found = _clients.get(tracking_uri)
     if found is None:
         with _lock:
@@ -89,13 +93,26 @@ def active_experiment_id() -> str:
     for var in ENV_EXPERIMENT_NAMES:
         name = os.environ.get(var)
         if name:
-            found = current.get_experiment_by_name(name)
-            return found.experiment_id if found else current.create_experiment(name)
+            return get_or_create_experiment(current, name).experiment_id
     for var in ENV_EXPERIMENT_IDS:
         exp_id = os.environ.get(var)
         if exp_id:
             return current.get_experiment(exp_id).experiment_id
     return DEFAULT_EXPERIMENT_ID
+
+
+def get_or_create_experiment(current: MlflowClient, name: str) -> Experiment:
+    """The experiment of that name, created if missing (another process may create it first)."""
+    found = current.get_experiment_by_name(name)
+    if found is not None:
+        return found
+    try:
+        return current.get_experiment(current.create_experiment(name))
+    except ResourceAlreadyExists:  # lost the race to another process: use theirs
+        found = current.get_experiment_by_name(name)
+        if found is None:
+            raise
+        return found
 
 
 def forget_experiment(experiment_id: str) -> None:
@@ -149,4 +166,4 @@ def reset() -> None:
     _clients.clear()
     _active_experiment_id = None
     _last_run_id = None
-    uri.reset_tracking_uri()
+    _uri.reset_tracking_uri()

@@ -4,6 +4,11 @@ Accepted forms: ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db``,
 path, or ``file:`` URI of a ``.db`` file. The default is ``./nbtrack.db``; the
 ``NBTRACK_TRACKING_URI`` environment variable overrides it, and ``set_tracking_uri``
 overrides both. Artifacts live beside the file, in ``<stem>-artifacts/``.
+
+MLflow's other stores are refused with a message saying what to do instead, never taken
+for a file name: a tracking server (``http(s)://``: share with it through ``nbtrack sync``),
+``databricks``, MLflow's file store (``file:./mlruns``), an empty URI, and an
+``MLFLOW_TRACKING_URI`` left in the environment that nbtrack would otherwise ignore.
 """
 
 from __future__ import annotations
@@ -15,6 +20,9 @@ from urllib.parse import unquote, urlparse
 from nbtrack.errors import InvalidParameter
 
 ENV_TRACKING_URI = "NBTRACK_TRACKING_URI"
+ENV_MLFLOW_TRACKING_URI = "MLFLOW_TRACKING_URI"
+DB_SUFFIXES = (".db", ".sqlite", ".sqlite3")
+_DATABRICKS = ("databricks", "databricks-uc", "uc")
 DEFAULT_TRACKING_URI = "sqlite:///nbtrack.db"
 
 _tracking_uri: str | None = None
@@ -23,14 +31,44 @@ _tracking_uri: str | None = None
 def set_tracking_uri(uri: str | os.PathLike[str]) -> None:
     """Point the API at another store (``sqlite:///path.db`` or a plain path)."""
     global _tracking_uri
-    text = os.fspath(uri)
+    try:
+        text = os.fspath(uri)
+    except TypeError:
+        raise InvalidParameter(
+            f"tracking URI must be a string or path (found {type(uri).__name__} {uri!r})"
+        ) from None
     db_path(text)  # refuse a malformed URI now, not at the first log call
     _tracking_uri = text
 
 
 def get_tracking_uri() -> str:
-    """The tracking URI in force: ``set_tracking_uri``, else the environment, else the default."""
-    return _tracking_uri or os.environ.get(ENV_TRACKING_URI) or DEFAULT_TRACKING_URI
+    """The tracking URI in force: ``set_tracking_uri``, else the environment, else the default.
+
+    The environment is ``NBTRACK_TRACKING_URI``, else MLflow's ``MLFLOW_TRACKING_URI`` (so a
+    ported script's setting is honoured, never silently ignored).
+
+    Raises
+    ------
+    InvalidParameter
+        ``MLFLOW_TRACKING_URI`` names something nbtrack cannot write to (a tracking server,
+        Databricks, MLflow's file store): runs would go elsewhere than the user meant.
+    """
+    if _tracking_uri is not None:
+        return _tracking_uri
+    if ENV_TRACKING_URI in os.environ:
+        return os.environ[ENV_TRACKING_URI]
+    if mlflow_uri := os.environ.get(ENV_MLFLOW_TRACKING_URI):
+        try:
+            db_path(mlflow_uri)
+        except InvalidParameter as exc:
+            raise InvalidParameter(
+                f"MLFLOW_TRACKING_URI is set ({mlflow_uri!r}) and nbtrack cannot use it: {exc} "
+                "Set NBTRACK_TRACKING_URI (or call nbtrack.set_tracking_uri) to choose the "
+                "local store, or unset MLFLOW_TRACKING_URI.",
+                value=mlflow_uri,
+            ) from None
+        return mlflow_uri
+    return DEFAULT_TRACKING_URI
 
 
 def reset_tracking_uri() -> None:
@@ -39,8 +77,32 @@ def reset_tracking_uri() -> None:
     _tracking_uri = None
 
 
+_SHARE_HINT = (
+    "To share runs with an MLflow tracking server, keep the local store and run "
+    "`nbtrack sync push --to URL` (and `nbtrack sync pull --from URL`)"
+)
+
+
 def db_path(uri: str) -> Path:
     """The absolute path of the SQLite file a tracking URI names."""
+    if not isinstance(uri, str) or not uri.strip():
+        raise InvalidParameter(
+            f"tracking URI must be a non-empty string (found {uri!r}); use "
+            "sqlite:///nbtrack.db or a path such as runs.db",
+            value=uri,
+        )
+    if uri.startswith(("http://", "https://")):
+        raise InvalidParameter(
+            f"tracking URI {uri!r} is an MLflow tracking server; nbtrack logs to a local "
+            f"SQLite file (sqlite:///path.db or a path). {_SHARE_HINT}",
+            value=uri,
+        )
+    if uri in _DATABRICKS or uri.startswith(("databricks://", "databricks-uc://")):
+        raise InvalidParameter(
+            f"tracking URI {uri!r} names Databricks, which nbtrack does not log to; use "
+            f"sqlite:///path.db or a path. {_SHARE_HINT}",
+            value=uri,
+        )
     if uri.startswith("sqlite://"):
         rest = uri[len("sqlite://") :]
         if not rest.startswith("/") or rest == "/":
@@ -51,6 +113,13 @@ def db_path(uri: str) -> Path:
         path = Path(unquote(rest[1:].split("?")[0]))
     elif uri.startswith("file:"):
         path = Path(unquote(urlparse(uri).path))
+        if path.suffix.lower() not in DB_SUFFIXES or path.is_dir():
+            raise InvalidParameter(
+                f"tracking URI {uri!r} names MLflow's file store (a folder of runs), which "
+                "nbtrack does not read or write; nbtrack keeps runs in one SQLite file: use "
+                "sqlite:///nbtrack.db or a path ending in .db",
+                value=uri,
+            )
     elif "://" in uri:
         scheme = uri.split("://")[0]
         raise InvalidParameter(
@@ -59,8 +128,6 @@ def db_path(uri: str) -> Path:
         )
     else:
         path = Path(uri)
-    if not str(path):
-        raise InvalidParameter("tracking URI is empty; use sqlite:///nbtrack.db or a path")
     return path.expanduser().absolute()
 
 

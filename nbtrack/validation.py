@@ -14,6 +14,8 @@ MAX_PARAM_VALUE_LENGTH = 6000
 MAX_TAG_VALUE_LENGTH = 8000
 MAX_EXPERIMENT_NAME_LENGTH = 500
 MAX_RUN_NAME_LENGTH = 250
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
 _KEY_RE = re.compile(r"[\w\-. /:]+")
 
 
@@ -79,10 +81,10 @@ def tag_value(key: str, value: object) -> str:
 def metric_value(key: str, value: object) -> float:
     """A metric value as a float; NaN and ±inf are allowed, strings are not."""
     if isinstance(value, numbers.Number) and not isinstance(value, complex):
-        return float(value)  # type: ignore[arg-type]
+        return _float(key, value)
     if hasattr(value, "__float__") and not isinstance(value, (str, bytes)):
         try:
-            return float(value)  # type: ignore[arg-type]
+            return _float(key, value)
         except (TypeError, ValueError):
             pass
     raise InvalidParameter(
@@ -92,15 +94,31 @@ def metric_value(key: str, value: object) -> float:
     )
 
 
+def _float(key: str, value: object) -> float:
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except OverflowError:
+        raise InvalidParameter(
+            f"metric {key!r} value is too large for a 64-bit float (found {str(value)[:40]}…); "
+            "log its logarithm or cap it",
+            key=key,
+        ) from None
+
+
 def whole_number(name: str, value: object) -> int:
-    """A step or timestamp: a whole number (bools and floats with a fraction refused)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        if isinstance(value, float) and value.is_integer() and not math.isinf(value):
-            return int(value)
+    """A step or timestamp: a 64-bit whole number (bools and floats with a fraction refused)."""
+    integral = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    whole_float = isinstance(value, float) and value.is_integer() and not math.isinf(value)
+    if not (integral or whole_float):
         raise InvalidParameter(
             f"{name} must be a whole number (found {type(value).__name__} {value!r})"
         )
-    return int(value)
+    number = int(value)  # type: ignore[call-overload]
+    if not INT64_MIN <= number <= INT64_MAX:
+        raise InvalidParameter(
+            f"{name} must fit in 64 bits, between {INT64_MIN} and {INT64_MAX} (found {number})"
+        )
+    return number
 
 
 def experiment_name(name: object) -> str:

@@ -412,7 +412,7 @@ def test_tracking_uri_option_selects_another_store(tmp_path):
 
 
 def test_bad_tracking_uri_is_one_line():
-    assert "not supported" in fails("--tracking-uri", "http://example.com", "runs", "list")
+    assert "nbtrack sync push" in fails("--tracking-uri", "http://example.com", "runs", "list")
 
 
 def _commands(group: click.Group, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:

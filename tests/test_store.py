@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -87,13 +88,55 @@ def test_tracking_uri_forms(tmp_path, uri, relative):
 @pytest.mark.parametrize(
     ("uri", "message"),
     [
-        ("http://server:5000", "not supported"),  # nbtrack has no server
+        # an MLflow server: the message says how to share with it
+        ("http://server:5000", "nbtrack sync push --to URL"),
+        ("https://server", "nbtrack sync pull --from URL"),
+        ("databricks", "Databricks"),  # not a file named databricks
+        ("databricks://profile", "Databricks"),
+        ("file:./mlruns", "MLflow's file store"),  # not a SQLite file named mlruns
+        ("ftp://host/x.db", "not supported"),  # another scheme
         ("sqlite://", "no file path"),  # no path after the scheme
+        ("", "non-empty"),  # empty: not the default store
+        ("   ", "non-empty"),
     ],
 )
 def test_bad_tracking_uris(uri, message):
     with pytest.raises(InvalidParameter, match=message):
         mlflow.set_tracking_uri(uri)
+    with pytest.raises(InvalidParameter, match=message):
+        mlflow.set_tracking_uri(uri=uri)  # MLflow's keyword
+    assert not list(Path.cwd().iterdir())  # no file was created
+
+
+def test_mlflow_tracking_uri_in_the_environment_is_not_ignored(monkeypatch):
+    monkeypatch.delenv("NBTRACK_TRACKING_URI")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://server:5000")
+    with pytest.raises(InvalidParameter, match=r"MLFLOW_TRACKING_URI is set .*nbtrack sync push"):
+        mlflow.start_run()
+    assert not list(Path.cwd().iterdir())
+    mlflow.set_tracking_uri(uri="here.db")  # choosing the store explicitly is the fix
+    mlflow.start_run()
+    assert Path("here.db").is_file()
+
+
+def test_a_sqlite_mlflow_tracking_uri_is_honoured(monkeypatch):
+    monkeypatch.delenv("NBTRACK_TRACKING_URI")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:///ported.db")  # MLflow's own setting
+    with mlflow.start_run():
+        mlflow.log_metric("m", 1.0)
+    assert mlflow.get_tracking_uri() == "sqlite:///ported.db"
+    assert Path("ported.db").is_file()
+    assert not Path("nbtrack.db").exists()
+
+
+def test_an_empty_tracking_uri_on_the_command_line_is_refused():
+    from click.testing import CliRunner
+
+    from nbtrack.cli import main
+
+    result = CliRunner().invoke(main, ["--tracking-uri", "", "runs", "list"])
+    assert result.exit_code == 2 and "must not be empty" in result.output
+    assert not list(Path.cwd().iterdir())
 
 
 def test_missing_folder_is_a_clear_error(tmp_path):
@@ -212,36 +255,118 @@ import sys, nbtrack
 from nbtrack.entities import Metric
 nbtrack.set_tracking_uri(sys.argv[1])
 worker = sys.argv[2]
-nbtrack.set_experiment("shared")
-for i in range(25):
+nbtrack.set_experiment("shared")  # eight processes race to create it
+for i in range(int(sys.argv[3])):
     with nbtrack.start_run(run_name=f"{worker}-{i}"):
         nbtrack.log_params({"worker": worker, "i": i})
         for step in range(10):
             nbtrack.log_metric("loss", 1.0 / (step + 1), step=step)
         nbtrack.log_metrics({"a": 1.0, "b": 2.0})
+        nbtrack.set_tag("done", "yes")
+"""
+
+_READER = """
+import sys, time, nbtrack
+nbtrack.set_tracking_uri(sys.argv[1])
+client = nbtrack.MlflowClient()
+reads = errors = 0
+deadline = time.monotonic() + 120
+while time.monotonic() < deadline:
+    try:
+        exp = client.get_experiment_by_name("shared")
+        if exp is not None:
+            for run in client.search_runs([exp.experiment_id], max_results=500):
+                client.get_metric_history(run.info.run_id, "loss")
+            reads += 1
+            if len(client.search_runs([exp.experiment_id], "tags.done = 'yes'")) == 80:
+                break
+    except Exception as error:
+        errors += 1
+        print(type(error).__name__, error, file=sys.stderr)
+print(reads, errors)
 """
 
 
-@pytest.mark.slow  # worker processes (or matplotlib) take seconds to start
-def test_four_processes_log_at_once(fresh_store, tmp_path):
-    script = tmp_path / "worker.py"
-    script.write_text(_CONCURRENT)
+@pytest.mark.slow
+def test_eight_writers_and_a_reader(fresh_store, tmp_path):
+    worker, reader = tmp_path / "worker.py", tmp_path / "reader.py"
+    worker.write_text(_CONCURRENT)
+    reader.write_text(_READER)
+    watching = subprocess.Popen(
+        [sys.executable, str(reader), str(fresh_store)], stdout=subprocess.PIPE, text=True
+    )
     procs = [
         subprocess.Popen(
-            [sys.executable, str(script), str(fresh_store), f"w{n}"],
+            [sys.executable, str(worker), str(fresh_store), f"w{n}", "10"],
             stderr=subprocess.PIPE,
             text=True,
         )
-        for n in range(4)
+        for n in range(8)
     ]
-    errors = [p.communicate()[1] for p in procs]
-    assert [p.returncode for p in procs] == [0, 0, 0, 0], errors
+    errors = [p.communicate(timeout=300)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0] * 8, errors  # no lock error, no lost race
+    reads, read_errors = map(int, watching.communicate(timeout=300)[0].split())
+    assert read_errors == 0 and reads > 0
+    assert len(mlflow.search_experiments(filter_string="name = 'shared'")) == 1
     df = mlflow.search_runs(experiment_names=["shared"])
-    assert len(df) == 100
+    assert len(df) == 80
     assert set(df["status"]) == {"FINISHED"}
-    assert (df["metrics.loss"] == 0.1).all()
-    history = mlflow.MlflowClient().get_metric_history(df["run_id"][0], "loss")
-    assert len(history) == 10
+    assert (df["metrics.loss"] == 0.1).all() and (df["tags.done"] == "yes").all()
+    client = mlflow.MlflowClient()
+    assert all(len(client.get_metric_history(r, "loss")) == 10 for r in df["run_id"])
+
+
+_ACKNOWLEDGING_WRITER = """
+import sys, nbtrack
+nbtrack.set_tracking_uri(sys.argv[1])
+run = nbtrack.start_run()
+print("run", run.info.run_id, flush=True)
+step = 0
+while True:
+    nbtrack.log_metric("m", float(step), step=step)
+    nbtrack.log_param(f"p{step}", step)
+    nbtrack.set_tag("last", step)
+    if step % 10 == 0:
+        nbtrack.log_text(str(step), f"notes/{step}.txt")
+    print(step, flush=True)  # acknowledged: every call above has returned
+    step += 1
+"""
+
+
+@pytest.mark.slow
+def test_twenty_random_kill_9s_lose_nothing_acknowledged(fresh_store, tmp_path):
+    import random
+    import time
+
+    script = tmp_path / "writer.py"
+    script.write_text(_ACKNOWLEDGING_WRITER)
+    rng = random.Random(12)
+    acknowledged: dict[str, int] = {}
+    for _ in range(20):
+        proc = subprocess.Popen(
+            [sys.executable, str(script), str(fresh_store)], stdout=subprocess.PIPE, text=True
+        )
+        run_id = proc.stdout.readline().split()[1]
+        time.sleep(rng.uniform(0.0, 0.3))  # kill at a random point of the logging loop
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        lines = proc.stdout.read().split()
+        proc.stdout.close()
+        acknowledged[run_id] = int(lines[-1]) if lines else -1
+    store.close_all()
+    mlflow.tracking._reset_for_tests()
+    mlflow.set_tracking_uri(str(fresh_store))  # opening checks the file for damage
+    client = mlflow.MlflowClient()
+    for run_id, last in acknowledged.items():
+        run = client.get_run(run_id)
+        steps = [m.step for m in client.get_metric_history(run_id, "m")]
+        assert steps[: last + 1] == list(range(last + 1))
+        assert all(run.data.params[f"p{s}"] == str(s) for s in range(last + 1))
+        if last >= 0:
+            assert int(run.data.tags["last"]) >= last
+        notes = {f.path for f in client.list_artifacts(run_id, "notes")}
+        assert {f"notes/{s}.txt" for s in range(0, last + 1, 10)} <= notes
+    assert sum(last + 1 for last in acknowledged.values()) > 0
 
 
 @settings(

@@ -346,8 +346,13 @@ def test_search_by_experiment_names_and_all():
     assert list(mlflow.search_runs(experiment_names=["a"])["run_id"]) == run_a
     found = set(mlflow.search_runs(search_all_experiments=True)["run_id"])
     assert found == set(run_a + run_b)
-    with pytest.raises(ExperimentNotFound, match="no experiment named 'zzz'"):
-        mlflow.search_runs(experiment_names=["zzz"])
+    # as MLflow: an unknown name is skipped with a warning; ids and names together refused
+    with pytest.warns(UserWarning, match="no experiment named 'zzz'"):
+        assert list(mlflow.search_runs(experiment_names=["zzz", "a"])["run_id"]) == run_a
+    with pytest.warns(UserWarning, match="no experiment named 'zzz'"):
+        assert len(mlflow.search_runs(experiment_names=["zzz"])) == 0
+    with pytest.raises(InvalidParameter, match="not both"):
+        mlflow.search_runs(experiment_ids=[a], experiment_names=["b"])
 
 
 def test_empty_search_gives_empty_frame():
@@ -420,3 +425,22 @@ def test_script_exit_ends_open_runs(tmp_path, raise_line, status):
     assert (result.returncode == 0) == (status == "FINISHED"), result.stderr
     (run,) = mlflow.search_runs(output_format="list")
     assert run.info.status == status
+
+
+def test_set_experiment_survives_losing_the_creation_race(monkeypatch):
+    # another process creates the experiment between our lookup and our create
+    other = mlflow.MlflowClient()
+    real_lookup = mlflow.MlflowClient.get_experiment_by_name
+    calls = []
+
+    def lookup_then_lose_the_race(self, name):
+        calls.append(name)
+        if len(calls) == 1:
+            other.create_experiment(name)
+            return None
+        return real_lookup(self, name)
+
+    monkeypatch.setattr(mlflow.MlflowClient, "get_experiment_by_name", lookup_then_lose_the_race)
+    experiment = mlflow.set_experiment("raced")
+    assert experiment.name == "raced"
+    assert len(mlflow.search_experiments(filter_string="name = 'raced'")) == 1

@@ -50,6 +50,8 @@ class _NbtrackGroup(click.Group):
 @click.pass_context
 def main(ctx: click.Context, tracking_uri: str | None) -> None:
     """Track machine-learning runs in a local SQLite store, with MLflow's semantics."""
+    if tracking_uri is not None and not tracking_uri.strip():
+        raise click.BadParameter("must not be empty", param_hint="--tracking-uri")
     ctx.obj = MlflowClient(tracking_uri)
 
 

@@ -35,6 +35,7 @@ from nbtrack.errors import (
     ArtifactNotFound,
     InvalidParameter,
     InvalidState,
+    ModelFileError,
     ResourceAlreadyExists,
 )
 from nbtrack.models.signature import ModelSignature, read_example
@@ -201,21 +202,40 @@ class Model:
         import yaml
 
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~20x faster
-        content = yaml.load(file.read_text(encoding="utf-8"), Loader=loader)
+        try:
+            content = yaml.load(file.read_text(encoding="utf-8"), Loader=loader)
+        except (yaml.YAMLError, UnicodeDecodeError) as error:
+            raise ModelFileError(
+                f"{file} is not valid YAML ({' '.join(str(error).split())}); restore the "
+                "model folder from a copy or save the model again",
+                path=str(file),
+            ) from error
         if not isinstance(content, dict):
-            raise InvalidParameter(
-                f"{file} is not an MLmodel file (no YAML mapping)", path=str(file)
-            )
-        return cls.from_dict(content)
+            raise ModelFileError(f"{file} is not an MLmodel file (no YAML mapping)", path=str(file))
+        try:
+            return cls.from_dict(content)
+        except ModelFileError as error:
+            raise ModelFileError(f"{file}: {error}", path=str(file)) from error
 
     @classmethod
     def from_dict(cls, model_dict: dict[str, Any]) -> Model:
-        """Build a Model from the ``MLmodel`` content."""
+        """Build a Model from the ``MLmodel`` content.
+
+        Raises
+        ------
+        ModelFileError
+            A key is not a name, ``flavors`` is not a mapping of mappings, or the signature
+            does not parse.
+        """
         content = dict(model_dict)
         content.pop("is_signature_from_type_hint", None)
         content.pop("type_hint_from_example", None)
-        if isinstance(content.get("signature"), dict):
-            content["signature"] = ModelSignature.from_dict(content["signature"])
+        _check_keys(content)
+        signature = content.get("signature")
+        if isinstance(signature, dict):
+            content["signature"] = _signature(signature)
+        elif signature is not None:
+            raise ModelFileError(f"signature must be a mapping (found {signature!r})")
         content.setdefault("model_uuid", None)
         content.setdefault("mlflow_version", None)
         return cls(**content)
@@ -251,8 +271,8 @@ class Model:
             raise InvalidState(
                 f"run {run_id} is deleted; restore it before logging a model to it", run_id=run_id
             )
-        root = LocalArtifacts(run.info.artifact_uri).root
-        target = root / path
+        artifacts = LocalArtifacts(run.info.artifact_uri)
+        root, target = artifacts.root, artifacts.path(path)  # never through a link outside
         if target.exists():
             raise ResourceAlreadyExists(
                 f"run {run_id} already has an artifact at {path!r}; log the model under another "
@@ -275,10 +295,39 @@ class Model:
         return info
 
 
+def _check_keys(content: dict[Any, Any]) -> None:
+    """Refuse MLmodel content that cannot become a Model's attributes."""
+    for key in content:
+        if not isinstance(key, str) or not key.isidentifier() or key == "self":
+            raise ModelFileError(f"MLmodel has a key nbtrack cannot read: {key!r}")
+    flavors = content.get("flavors")
+    if flavors is not None and not (
+        isinstance(flavors, dict) and all(isinstance(v, dict) for v in flavors.values())
+    ):
+        raise ModelFileError(
+            f"flavors must map each flavor name to its settings (found {flavors!r})"
+        )
+    info = content.get("saved_input_example_info")
+    if info is not None and not isinstance(info, dict):
+        raise ModelFileError(f"saved_input_example_info must be a mapping (found {info!r})")
+
+
+def _signature(signature: dict[str, Any]) -> ModelSignature:
+    try:
+        return ModelSignature.from_dict(signature)
+    except Exception as error:  # JSON, key and type errors of whatever the file holds
+        raise ModelFileError(
+            f"the signature does not parse ({type(error).__name__}: {error})"
+        ) from error
+
+
 def _save_into(root: Path, target: Path, save: Any) -> None:
     """Write a model folder next to its final place, then move it there in one rename."""
+    from nbtrack.artifacts import staging_prefix, sweep_stale_staging
+
     root.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=root, prefix=".tmp-"))
+    sweep_stale_staging(root)  # what killed writers left
+    staging = Path(tempfile.mkdtemp(dir=root, prefix=staging_prefix()))
     try:
         save(staging / "model")
         target.parent.mkdir(parents=True, exist_ok=True)

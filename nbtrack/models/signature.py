@@ -13,8 +13,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from nbtrack.errors import InvalidParameter
+from nbtrack.errors import InvalidParameter, ModelFileError
 from nbtrack.models.enforcement import enforce_schema
+from nbtrack.models.files import file_in_folder
 from nbtrack.types import ParamSchema, Schema, infer_param_schema, infer_schema
 
 
@@ -224,7 +225,14 @@ def read_example(model: Any, path: Path) -> Any:
     info = model.saved_input_example_info
     if not info:
         return None
-    stored = json.loads((path / info["artifact_path"]).read_text(encoding="utf-8"))
+    file = file_in_folder(path, info.get("artifact_path"), "the input example")
+    try:
+        stored = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ModelFileError(
+            f"the input example {file} cannot be read ({error}); save the model again",
+            path=str(file),
+        ) from error
     if info.get("params"):
         stored = stored["inputs"]
     kind = info.get("type")

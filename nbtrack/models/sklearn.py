@@ -3,27 +3,27 @@
 Formats (the ``serialization_format`` of ``MLmodel``'s ``sklearn`` flavor, as in MLflow):
 
 * ``"skops"`` (default), ``model.skops``: loading builds only the types the file declares,
-  and nbtrack accepts a declared type only if it is a class of scikit-learn, numpy or scipy
-  (``sklearn.*``, ``numpy.*``, ``scipy.*``) or a function of scikit-learn (a scorer's
-  metric), a type skops trusts itself, or one the caller
-  lists in ``trusted_types``. Anything else (a function or class of your own) is refused
-  with :class:`~nbtrack.errors.UnsafeModelError` naming it. The ``skops_trusted_types`` that
-  ``MLmodel`` carries are written for MLflow's loader but never read by nbtrack: a list that
-  comes with the file cannot vouch for the file.
+  and nbtrack accepts a declared type only if skops trusts it, :mod:`nbtrack.models.trust`
+  finds it unable to touch files, the network or processes, or the caller lists it in
+  ``skops_trusted_types`` (saving) and ``trusted_types`` (loading). Anything else (a
+  function or class of your own, ``sklearn.datasets.dump_svmlight_file``) is refused with
+  :class:`~nbtrack.errors.UnsafeModelError` naming it and the opt-in. The
+  ``skops_trusted_types`` that ``MLmodel`` carries are written for MLflow's loader but
+  never read by nbtrack: a list that comes with the file cannot vouch for the file.
 * ``"pickle"`` and ``"cloudpickle"``, ``model.pkl``: unpickling runs any code the file
   holds, so loading one needs ``allow_pickle=True``, whoever wrote it (nbtrack or MLflow).
 """
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import pickle
 import warnings
 from pathlib import Path
 from typing import Any
 
-from nbtrack.errors import InvalidParameter, UnsafeModelError
+from nbtrack.errors import InvalidParameter, ModelFileError, UnsafeModelError
+from nbtrack.models.files import file_in_folder
+from nbtrack.models.trust import is_trusted
 
 FLAVOR_NAME = "sklearn"
 SERIALIZATION_FORMAT_SKOPS = "skops"
@@ -36,7 +36,6 @@ SUPPORTED_SERIALIZATION_FORMATS = [
 ]
 SKOPS_FILE_NAME = "model.skops"
 PICKLE_FILE_NAME = "model.pkl"
-TRUSTED_PACKAGES = ("sklearn", "numpy", "scipy")
 _PREDICT_FNS = ("predict_proba", "predict_log_proba", "predict_joint_log_proba", "score")
 
 
@@ -75,7 +74,7 @@ def dump(
             "model, pass serialization_format='cloudpickle'",
         ) from error
     declared = skops.io.get_untrusted_types(data=data)
-    refused = [t for t in declared if not (is_trusted_class(t) or t in (skops_trusted_types or []))]
+    refused = [t for t in declared if not (is_trusted(t) or t in (skops_trusted_types or []))]
     if refused:
         raise UnsafeModelError(
             f"the model holds types that loading would have to trust: {refused}. If they are "
@@ -112,37 +111,24 @@ def load(
     import skops.io
 
     data = path.read_bytes()
-    declared = skops.io.get_untrusted_types(data=data)
+    try:
+        declared = skops.io.get_untrusted_types(data=data)
+    except Exception as error:  # zipfile, json and skops errors for whatever the file holds
+        raise ModelFileError(
+            f"{path} is not a readable skops file ({type(error).__name__}: {error}); save the "
+            "model again, or restore its folder from a copy",
+            path=str(path),
+        ) from error
     extra = set(trusted_types or ())
-    if refused := [t for t in declared if t not in extra and not is_trusted_class(t)]:
+    if refused := [t for t in declared if t not in extra and not is_trusted(t)]:
         raise UnsafeModelError(
-            f"{path} holds types nbtrack does not trust: {refused}. Only classes of "
-            f"{', '.join(TRUSTED_PACKAGES)} and types skops trusts load by default; if you "
-            f"trust these, load with trusted_types={refused!r}",
+            f"{path} holds types nbtrack does not trust: {refused}. Only types that cannot "
+            "touch files, the network or processes load by default (see "
+            f"nbtrack.models.trust); if you trust these, load with trusted_types={refused!r}",
             path=str(path),
             types=refused,
         )
     return skops.io.loads(data, trusted=declared)
-
-
-def is_trusted_class(type_name: str) -> bool:
-    """Whether a skops type name is a class of scikit-learn, numpy or scipy.
-
-    Functions of scikit-learn itself (a scorer's metric, such as
-    ``sklearn.metrics._regression.root_mean_squared_error``) are trusted too; functions of
-    numpy and scipy are not (``numpy.save`` called by a FunctionTransformer writes files).
-    """
-    module_name, _, attr = type_name.rpartition(".")
-    package = module_name.split(".")[0]
-    if package not in TRUSTED_PACKAGES or not attr:
-        return False
-    try:
-        found = getattr(importlib.import_module(module_name), attr, None)
-    except ImportError:
-        return False
-    if isinstance(found, type):
-        return found.__module__ == module_name
-    return package == "sklearn" and inspect.isfunction(found) and found.__module__ == module_name
 
 
 class SklearnModelWrapper:
@@ -181,10 +167,12 @@ def load_model_from_folder(
     if not suppress_warnings:
         _warn_version(conf.get("sklearn_version"))
     serialization_format = conf.get("serialization_format", SERIALIZATION_FORMAT_PICKLE)
+    check_format(serialization_format)
     model_file = conf.get("pickled_model") or (
         meta.flavors.get("python_function", {}).get("model_path")
     )
-    return load(folder / model_file, serialization_format, trusted_types, allow_pickle)
+    path = file_in_folder(folder, model_file, "the sklearn flavor's pickled_model")
+    return load(path, serialization_format, trusted_types, allow_pickle)
 
 
 def load_pyfunc(

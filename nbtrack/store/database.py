@@ -13,15 +13,21 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
-from nbtrack.errors import StoreError
+from nbtrack.errors import NbtrackError, StoreError
+from nbtrack.store.opening import (
+    BUSY_TIMEOUT_S,
+    check_path,
+    connect_read_only,
+    inspect,
+    is_read_only,
+)
 from nbtrack.store.schema import APPLICATION_ID, SCHEMA_VERSION, migrate
+from nbtrack.store.sqlite_errors import damaged, is_damage, is_lock_error, read_only, translate
 
-SQLITE_HEADER = b"SQLite format 3\x00"
-BUSY_TIMEOUT_S = 60.0
 LOCK_RETRIES = 20
 WAL_CHECKPOINT_PAGES = 8192  # about 32 MB of WAL between checkpoints
 WAL_SIZE_LIMIT = 64 * 1024 * 1024
@@ -33,7 +39,9 @@ class Database:
     Parameters
     ----------
     path
-        The SQLite file; created (with the schema) if missing or empty.
+        The SQLite file; created (with the schema) if missing or empty. A damaged,
+        foreign or newer store is refused before anything is written to it; a store whose
+        file or folder is not writable is opened read-only (:attr:`read_only`).
     tracer
         Optional ``tracer(sql, params)`` called before each statement, for debugging.
     """
@@ -41,6 +49,8 @@ class Database:
     def __init__(self, path: str | os.PathLike[str], tracer: Callable[..., Any] | None = None):
         self.path = Path(path).expanduser().resolve()
         self.tracer = tracer
+        self.read_only = False
+        self._damage: str | None = None  # what a statement found damaged, once it did
         self._lock = threading.RLock()
         self._pid = -1
         self._conn: sqlite3.Connection | None = None
@@ -49,16 +59,35 @@ class Database:
     # -- opening ----------------------------------------------------------------------
 
     def _connect(self) -> None:
-        _refuse_non_sqlite(self.path)
-        if not self.path.parent.is_dir():
+        check_path(self.path)
+        app_id, version = inspect(self.path)
+        self.read_only = is_read_only(self.path)
+        conn = self._open_read_only(app_id, version) if self.read_only else self._open_read_write()
+        if self.tracer is not None:
+            conn.set_trace_callback(lambda sql: self.tracer(sql, None))  # type: ignore[misc]
+        self._conn = conn
+        self._pid = os.getpid()
+
+    def _open_read_only(self, app_id: int, version: int) -> sqlite3.Connection:
+        if app_id != APPLICATION_ID or version != SCHEMA_VERSION:
             raise StoreError(
-                f"cannot create the store {self.path}: folder {self.path.parent} does not "
-                "exist; create it or choose another tracking URI",
+                f"the store {self.path} is read-only and needs its schema upgraded (from "
+                f"{version} to {SCHEMA_VERSION}) before this nbtrack can read it; copy it "
+                "to a writable folder and open it there once",
                 path=str(self.path),
             )
-        conn = sqlite3.connect(
-            self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
-        )
+        try:
+            return connect_read_only(self.path)
+        except sqlite3.DatabaseError as exc:
+            raise _translated(exc, self.path) from exc
+
+    def _open_read_write(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(
+                self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as exc:
+            raise _translated(exc, self.path) from exc
         try:
             self._check_and_migrate(conn)
             conn.execute("PRAGMA journal_mode = WAL")
@@ -67,34 +96,47 @@ class Database:
             # Checkpoints fsync; a larger WAL between them makes each commit cheaper.
             conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
             conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
-        except sqlite3.DatabaseError as exc:
+        except sqlite3.Error as exc:
             conn.close()
-            if isinstance(exc, sqlite3.OperationalError) and _is_lock_error(exc):
+            if is_lock_error(exc):
                 raise StoreError(
                     f"the store {self.path} stayed locked for {BUSY_TIMEOUT_S:.0f} s by "
                     "another process; close the other writer and retry",
                     path=str(self.path),
                 ) from exc
-            raise _corrupt(self.path, exc) from exc
-        if self.tracer is not None:
-            conn.set_trace_callback(lambda sql: self.tracer(sql, None))  # type: ignore[misc]
-        self._conn = conn
-        self._pid = os.getpid()
+            raise _translated(exc, self.path) from exc
+        except BaseException:
+            conn.close()
+            raise
+        return conn
 
     def _check_and_migrate(self, conn: sqlite3.Connection) -> None:
         app_id, version = _identity(conn)
         if app_id == APPLICATION_ID and version == SCHEMA_VERSION:
             return
-        _refuse_foreign(conn, self.path, app_id, version)
         conn.execute("BEGIN IMMEDIATE")
         try:
             app_id, version = _identity(conn)  # another process may have migrated meanwhile
+            if app_id not in (0, APPLICATION_ID) or version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"{self.path} changed while it was opened and is no longer an nbtrack "
+                    "store of this version; it was left untouched",
+                    path=str(self.path),
+                )
             if version < SCHEMA_VERSION:
                 migrate(conn, version if app_id == APPLICATION_ID else 0)
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            _rollback_quietly(conn)
             raise
+
+    def open_reader(self) -> sqlite3.Connection:
+        """A new connection for reading only (the panels' own), read-only when the store is."""
+        if self.read_only:
+            return connect_read_only(self.path)
+        return sqlite3.connect(
+            self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+        )
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -115,85 +157,66 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction: committed when the block ends, rolled back if it raises."""
+        """A write transaction: committed when the block ends, rolled back if it raises.
+
+        Raises
+        ------
+        ReadOnlyStore
+            The store was opened read-only.
+        DamagedStore
+            The store is damaged (found at open or by an earlier statement).
+        """
         with self._lock:
+            if self.read_only:
+                raise read_only(self.path)
+            if self._damage is not None:
+                raise damaged(self.path, self._damage)
             conn = self.conn
-            _begin_immediate(conn, self.path)
             try:
+                _begin_immediate(conn, self.path)
                 yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            _commit(conn, self.path)
+                _commit(conn, self.path)
+            except BaseException as exc:
+                if conn.in_transaction:
+                    _rollback_quietly(conn)
+                self._raise_translated(exc)
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
         """A read transaction: one consistent snapshot for several queries."""
         with self._lock:
             conn = self.conn
-            conn.execute("BEGIN")
             try:
+                conn.execute("BEGIN")
                 yield conn
-            finally:
                 conn.execute("COMMIT")
+            except BaseException as exc:
+                if conn.in_transaction:
+                    _rollback_quietly(conn)
+                self._raise_translated(exc)
 
     def query(self, sql: str, params: tuple | list = ()) -> list[tuple]:
         """Run one read statement and return all rows."""
         with self._lock:
             try:
                 return self.conn.execute(sql, params).fetchall()
-            except sqlite3.DatabaseError as exc:
-                if isinstance(exc, sqlite3.OperationalError):
-                    raise
-                raise _corrupt(self.path, exc) from exc
+            except (sqlite3.Error, OverflowError, UnicodeEncodeError) as exc:
+                self._raise_translated(exc)
+
+    def _raise_translated(self, exc: BaseException) -> NoReturn:
+        """Raise the nbtrack error for what a statement raised; remember damage for writes."""
+        if isinstance(exc, sqlite3.Error) and is_damage(exc):
+            self._damage = str(exc)
+        translated = None if isinstance(exc, NbtrackError) else translate(exc, self.path)
+        if translated is None:
+            raise exc
+        raise translated from exc
 
 
 def _identity(conn: sqlite3.Connection) -> tuple[int, int]:
     app_id = conn.execute("PRAGMA application_id").fetchone()[0]
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     return app_id, version
-
-
-def _refuse_non_sqlite(path: Path) -> None:
-    if not path.exists() or path.stat().st_size == 0:
-        return
-    if path.is_dir():
-        raise StoreError(
-            f"the store {path} is a folder; give the path of a .db file instead",
-            path=str(path),
-        )
-    with path.open("rb") as f:
-        header = f.read(len(SQLITE_HEADER))
-    if header != SQLITE_HEADER:
-        raise StoreError(
-            f"{path} is not an nbtrack store (it is not a SQLite database); it was left "
-            "untouched. Point the tracking URI at a new or existing nbtrack .db file.",
-            path=str(path),
-        )
-
-
-def _refuse_foreign(conn: sqlite3.Connection, path: Path, app_id: int, version: int) -> None:
-    if app_id == APPLICATION_ID and version > SCHEMA_VERSION:
-        raise StoreError(
-            f"the store {path} was written by a newer nbtrack (schema {version}, this "
-            f"version knows up to {SCHEMA_VERSION}); upgrade with: pip install -U nbtrack",
-            path=str(path),
-        )
-    if app_id == APPLICATION_ID:
-        return
-    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    if app_id != 0 or tables:
-        kind = "an MLflow store" if "alembic_version" in tables else "a foreign SQLite database"
-        raise StoreError(
-            f"{path} is {kind}, not an nbtrack store; it was left untouched. "
-            "Point the tracking URI at a new or existing nbtrack .db file.",
-            path=str(path),
-        )
-
-
-def _is_lock_error(exc: sqlite3.OperationalError) -> bool:
-    text = str(exc)
-    return "locked" in text or "busy" in text
 
 
 def _retry_locked(step: Callable[[], Any], path: Path) -> None:
@@ -203,16 +226,12 @@ def _retry_locked(step: Callable[[], Any], path: Path) -> None:
         try:
             step()
             return
-        except sqlite3.OperationalError as exc:
-            if not _is_lock_error(exc) or attempt == LOCK_RETRIES - 1:
-                raise StoreError(
-                    f"could not write to {path}: {exc}; another process holds the store "
-                    "locked, close it and retry",
-                    path=str(path),
-                ) from exc
+        except sqlite3.Error as exc:
+            if not is_lock_error(exc):
+                raise  # the caller translates it (and notes damage)
+            if attempt == LOCK_RETRIES - 1:
+                raise _translated(exc, path) from exc
             time.sleep(0.01 * (attempt + 1))
-        except sqlite3.DatabaseError as exc:
-            raise _corrupt(path, exc) from exc
 
 
 def _begin_immediate(conn: sqlite3.Connection, path: Path) -> None:
@@ -223,9 +242,12 @@ def _commit(conn: sqlite3.Connection, path: Path) -> None:
     _retry_locked(lambda: conn.execute("COMMIT"), path)
 
 
-def _corrupt(path: Path, exc: Exception) -> StoreError:
-    return StoreError(
-        f"the store {path} cannot be read ({exc}); it may be corrupt. It was left untouched: "
-        "restore it from a backup or point the tracking URI at another file.",
-        path=str(path),
-    )
+def _rollback_quietly(conn: sqlite3.Connection) -> None:
+    # SQLite may already have rolled back (after a full disk or an I/O error); a failing
+    # ROLLBACK must not hide the error that caused it.
+    with suppress(sqlite3.Error):
+        conn.execute("ROLLBACK")
+
+
+def _translated(exc: BaseException, path: Path) -> BaseException:
+    return translate(exc, path) or exc

@@ -21,6 +21,10 @@ NUM_OPS = frozenset(_NUMERIC)
 STR_OPS = frozenset({"=", "!=", "LIKE", "ILIKE"})
 LIST_OPS = frozenset({"IN", "NOT IN"})
 NULL_OPS = frozenset({"IS NULL", "IS NOT NULL"})
+# SQLite's limits (expression depth 1000, LIKE patterns of 50,000 bytes) stay out of reach:
+MAX_CLAUSES = 500
+MAX_VALUE_LENGTH = 8000  # the longest value nbtrack stores (a tag's)
+MAX_LIST_ITEMS = 10_000  # all IN lists together (SQLite binds at most 32,766 values)
 
 
 # -- lexing -----------------------------------------------------------------------------
@@ -71,6 +75,9 @@ class Source:
 
     def __init__(self, text: str, label: str) -> None:
         self.text, self.label = text, label
+        if (bad := _lone_surrogate(text)) is not None:
+            self.text = text.encode("utf-8", "backslashreplace").decode()  # printable
+            self.fail(bad, "a lone surrogate character is not valid Unicode", "remove it")
 
     def fail(self, pos: int, problem: str, fix: str = "", found: Token | None = None) -> NoReturn:
         """Raise InvalidFilter pointing at ``pos``."""
@@ -185,6 +192,12 @@ class Parser:
             return []
         found = [self.clause()]
         while (tok := self.take()).kind != "end":
+            if len(found) == MAX_CLAUSES:
+                self.src.fail(
+                    tok.pos,
+                    f"a filter holds at most {MAX_CLAUSES} clauses",
+                    "narrow the search in steps, or filter the returned frame with pandas",
+                )
             if tok.word == "OR":
                 self.src.fail(
                     tok.pos,
@@ -197,6 +210,13 @@ class Parser:
                     tok.pos, "expected AND or the end of the filter", "join clauses with AND", tok
                 )
             found.append(self.clause())
+        items = sum(len(c.value) for c in found if isinstance(c.value, tuple))
+        if items > MAX_LIST_ITEMS:
+            self.src.fail(
+                0,
+                f"the IN lists hold {items} values, more than {MAX_LIST_ITEMS}",
+                "search in several steps",
+            )
         return found
 
     def clause(self) -> Clause:
@@ -221,6 +241,13 @@ class Parser:
         if op in LIST_OPS:
             return Clause(ident, op, op_tok, self.string_list(op), self.peek())
         value_tok = self.take()
+        if value_tok.kind == "string" and len(value_tok.text) - 2 > MAX_VALUE_LENGTH:
+            self.src.fail(
+                value_tok.pos,
+                f"the value is longer than {MAX_VALUE_LENGTH} characters (the longest value "
+                "a run holds)",
+                "shorten it",
+            )
         if value_tok.kind == "string":
             return Clause(ident, op, op_tok, value_tok.text[1:-1], value_tok)
         if value_tok.kind == "number":
@@ -281,6 +308,16 @@ class Parser:
 
 def parse_number(text: str) -> int | float:
     """A lexed number as int when whole and in range, else float."""
-    if re.fullmatch(r"-?\d+", text) and abs(value := int(text)) < 2**63:
+    # int() refuses more than 4300 digits; a whole number of 20 digits is already too big
+    if re.fullmatch(r"-?\d{1,19}", text) and abs(value := int(text)) < 2**63:
         return value
     return float(text)
+
+
+def _lone_surrogate(text: str) -> int | None:
+    """The position of the first lone surrogate in ``text``, or None."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        return error.start
+    return None

@@ -27,6 +27,7 @@ from pathlib import Path
 from nbtrack.entities import ViewType
 from nbtrack.store import search
 from nbtrack.store.sql import experiment_int, marks
+from nbtrack.store.sqlite_errors import translate
 from nbtrack.store.tracking import TrackingStore, decode_value
 
 _DESCENDANTS = (
@@ -86,7 +87,6 @@ class PanelQueries:
 
     def __init__(self, store: TrackingStore):
         self.store = store
-        self._path: Path = store.db.path
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
         self._shown_key: tuple[RunScope, int] | None = None  # what temp.shown holds now
@@ -96,9 +96,7 @@ class PanelQueries:
     def conn(self) -> sqlite3.Connection:
         """The panels' connection, opened on first use."""
         if self._conn is None:
-            conn = sqlite3.connect(
-                self._path, timeout=60.0, isolation_level=None, check_same_thread=False
-            )
+            conn = self.store.db.open_reader()
             conn.execute("PRAGMA temp_store = MEMORY")
             conn.execute(
                 "CREATE TEMP TABLE shown (id TEXT PRIMARY KEY, parent TEXT, "
@@ -116,8 +114,16 @@ class PanelQueries:
                 self._shown_key = None
 
     def _query(self, sql: str, args: Sequence[object] = ()) -> list[tuple]:
-        with self._lock:
+        with self._lock, self._translated():
             return self.conn.execute(sql, args).fetchall()
+
+    @contextmanager
+    def _translated(self) -> Iterator[None]:
+        """Raw ``sqlite3`` errors of the panels' connection as nbtrack's errors."""
+        try:
+            yield
+        except (sqlite3.Error, OverflowError, UnicodeEncodeError) as exc:
+            raise _as_nbtrack_error(exc, self.store.db.path) from exc
 
     # -- change detection -------------------------------------------------------------
 
@@ -140,7 +146,7 @@ class PanelQueries:
             If the scope's filter does not parse (nothing is read then).
         """
         select, args = _select_scope(scope)
-        with self._lock:
+        with self._lock, self._translated():
             conn = self.conn
             conn.execute("BEGIN")
             try:
@@ -156,7 +162,8 @@ class PanelQueries:
                     self._shown_key = key
                 yield ShownRuns(conn, self._memo)
             finally:
-                conn.execute("COMMIT")
+                if conn.in_transaction:
+                    conn.execute("COMMIT")
 
     def descendants(self, run_id: str) -> list[str]:
         """Ids of the active descendants of a run, any depth, oldest first."""
@@ -277,6 +284,10 @@ class ShownRuns:
     def ids(self) -> list[str]:
         """Every shown run id (unordered)."""
         return [row[0] for row in self._query("SELECT id FROM temp.shown")]
+
+
+def _as_nbtrack_error(exc: BaseException, path: Path) -> BaseException:
+    return translate(exc, path) or exc
 
 
 def _select_scope(scope: RunScope) -> tuple[str, list]:

@@ -23,13 +23,16 @@ def now_ms() -> int:
 def experiment_int(experiment_id: object) -> int:
     """An experiment id as the integer stored; an error naming a non-numeric id."""
     try:
-        return int(str(experiment_id))
+        number = int(str(experiment_id))
     except ValueError:
-        raise ExperimentNotFound(
-            f"experiment id must be a number such as '0' (found {experiment_id!r}); "
-            "to look up by name use get_experiment_by_name",
-            experiment_id=experiment_id,
-        ) from None
+        number = None
+    if number is not None and -(2**63) <= number < 2**63:
+        return number
+    raise ExperimentNotFound(
+        f"experiment id must be a 64-bit number such as '0' (found {str(experiment_id)[:40]!r}); "
+        "to look up by name use get_experiment_by_name",
+        experiment_id=experiment_id,
+    )
 
 
 def marks(items: Sequence[object]) -> str:
