@@ -27,7 +27,7 @@ from nbtrack.entities import (
     RunTag,
     ViewType,
 )
-from nbtrack.errors import ExperimentNotFound, InvalidParameter, InvalidState
+from nbtrack.errors import ExperimentNotFound, InvalidParameter, InvalidState, RunNotFound
 from nbtrack.store.experiments import DEFAULT_EXPERIMENT_ID
 from nbtrack.store.sql import now_ms
 from nbtrack.store.tracking import PARENT_TAG
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
 ENV_EXPERIMENT_NAMES = ("NBTRACK_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_NAME")
 ENV_EXPERIMENT_IDS = ("NBTRACK_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_ID")
+ENV_RUN_IDS = ("NBTRACK_RUN_ID", "MLFLOW_RUN_ID")
 NOTE_TAG = "mlflow.note.content"
 SEARCH_MAX_RESULTS_PANDAS = 100_000
 
@@ -220,7 +221,9 @@ def start_run(
     Parameters
     ----------
     run_id
-        Resume this run instead of starting one; it becomes RUNNING again.
+        Resume this run instead of starting one; it becomes RUNNING again. Without it,
+        the run handed over in ``NBTRACK_RUN_ID``/``MLFLOW_RUN_ID`` (by ``nbtrack run``)
+        is resumed, once.
     experiment_id
         Where to start the run; defaults to the active experiment (``set_experiment``,
         then ``NBTRACK_EXPERIMENT_NAME``/``MLFLOW_EXPERIMENT_NAME``, then Default).
@@ -244,6 +247,8 @@ def start_run(
             run_id=stack[-1].info.run_id,
         )
     client = _client()
+    if run_id is None and not stack:
+        run_id = _run_id_from_environment(client)
     if run_id is not None:
         run = _resume(client, run_id, experiment_id, tags, description)
     else:
@@ -260,6 +265,27 @@ def start_run(
     _last_active_run_id = run.info.run_id
     _register_atexit()
     return active
+
+
+def _run_id_from_environment(client: MlflowClient) -> str | None:
+    """The run a launcher (``nbtrack run``) handed to this process, taken once.
+
+    As MLflow does with ``MLFLOW_RUN_ID``: the first ``start_run`` continues that run and
+    the variables are removed, so later runs are new ones. An ``MLFLOW_RUN_ID`` naming no
+    run of this store (MLflow's own ``mlflow run`` set it) is left to MLflow.
+    """
+    if os.environ.get(ENV_RUN_IDS[0]):
+        os.environ.pop(ENV_RUN_IDS[1], None)
+        return os.environ.pop(ENV_RUN_IDS[0])
+    run_id = os.environ.get(ENV_RUN_IDS[1])
+    if not run_id:
+        return None
+    try:
+        client.get_run(run_id)
+    except (RunNotFound, InvalidParameter):
+        return None
+    del os.environ[ENV_RUN_IDS[1]]
+    return run_id
 
 
 def _parent_id(stack: list[ActiveRun], nested: bool, parent_run_id: str | None) -> str | None:

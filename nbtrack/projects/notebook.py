@@ -1,0 +1,194 @@
+"""A notebook run as a project: parameters injected, executed in a fresh kernel, one run.
+
+Papermill's convention: the values are injected in a new cell (tagged
+``injected-parameters``) right after the cell tagged ``parameters``, whose assignments are
+the defaults; papermill writes that cell and reads the declared parameters and their
+types. The copy runs in a fresh kernel (nbclient) in the notebook's folder, with the run's
+id in ``NBTRACK_RUN_ID``/``MLFLOW_RUN_ID``, so ``nbtrack.start_run()`` (or ``%%track``, or
+logging with no run) in the notebook continues the launch's run. The executed notebook is
+stored as an artifact of the run (also when a cell fails); a failing cell ends the run
+FAILED with that cell's traceback stored as ``traceback.txt``.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from nbtrack.client import MlflowClient
+from nbtrack.entities import RunStatus
+from nbtrack.errors import ExecutionException, ProjectSpecError, missing
+from nbtrack.projects import record
+
+TRACEBACK_FILE = "traceback.txt"
+DEFAULT_KERNEL = "python3"
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_TYPES: dict[str, type] = {"float": float, "int": int, "str": str, "bool": bool}
+
+
+def is_notebook(uri: str) -> bool:
+    """Whether a project URI names a notebook file."""
+    return uri.lower().endswith(".ipynb")
+
+
+def _papermill() -> Any:
+    try:
+        import papermill
+        import papermill.parameterize
+    except ImportError as exc:
+        raise missing("papermill", "projects", "running a notebook as a project") from exc
+    return papermill
+
+
+def declared_parameters(path: str) -> dict[str, str]:
+    """The parameters of the notebook's ``parameters`` cell: name → type name.
+
+    Papermill reads the cell; the type is the annotation (``alpha: float = 0.5``), else
+    the type of the default value.
+    """
+    found = _papermill().inspect_notebook(path)
+    return {name: _type_name(p["inferred_type_name"], p["default"]) for name, p in found.items()}
+
+
+def _type_name(annotation: Any, default: Any) -> str:
+    if annotation not in (None, "None"):
+        return str(annotation)
+    try:
+        return type(ast.literal_eval(str(default))).__name__
+    except (ValueError, SyntaxError):
+        return "None"
+
+
+def typed_parameters(path: str, given: Mapping[str, Any]) -> dict[str, Any]:
+    """The given values, checked against the ``parameters`` cell and converted to its types.
+
+    A text value (from the command line) takes the type of the parameter's default
+    (``0.5`` → float); values given from Python keep their type.
+    """
+    declared = declared_parameters(path)
+    if given and not declared:
+        raise ProjectSpecError(
+            f"{path} has no cell tagged 'parameters' (papermill's convention) to take "
+            f"{', '.join(map(repr, given))}: add the tag to the cell that sets their defaults",
+            name=path,
+        )
+    typed = {}
+    for name, value in given.items():
+        if name not in declared:
+            raise ProjectSpecError(
+                f"{path} has no parameter {name!r}; its 'parameters' cell sets "
+                f"{', '.join(declared)}",
+                name=name,
+            )
+        typed[name] = _convert(name, value, declared[name]) if isinstance(value, str) else value
+    return typed
+
+
+def _convert(name: str, text: str, type_name: str) -> Any:
+    kind = _TYPES.get(type_name.split("[")[0].strip().lower())
+    if kind is str:
+        return text
+    if kind is bool:
+        if text.lower() not in ("true", "false"):
+            raise ProjectSpecError(
+                f"parameter {name!r} is a bool: give True or False (found {text!r})", name=name
+            )
+        return text.lower() == "true"
+    if kind is not None:
+        try:
+            return kind(text)
+        except ValueError:
+            raise ProjectSpecError(
+                f"parameter {name!r} is {kind.__name__} in the notebook's parameters cell "
+                f"(found {text!r})",
+                name=name,
+            ) from None
+    try:  # no or an unknown default type: a Python literal, else text
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def run_notebook(
+    path: str,
+    parameters: Mapping[str, Any] | None = None,
+    experiment_name: str | None = None,
+    experiment_id: str | None = None,
+    run_name: str | None = None,
+    parent_run_id: str | None = None,
+    kernel_name: str | None = None,
+    tags: Mapping[str, str] | None = None,
+    raise_on_failure: bool = True,
+) -> str:
+    """Execute a parameterised copy of a notebook in a fresh kernel as one run; its id."""
+    import nbformat
+
+    path = os.path.abspath(os.path.expanduser(path))
+    if not os.path.isfile(path):
+        raise ProjectSpecError(f"notebook {path} does not exist", name=path)
+    values = typed_parameters(path, dict(parameters or {}))
+    nb = nbformat.read(path, as_version=4)
+    if values:
+        for cell in nb.cells:  # what papermill's own loader sets up
+            cell.metadata.setdefault("tags", [])
+        nb.metadata.setdefault("papermill", {})
+        nb = _papermill().parameterize.parameterize_notebook(
+            nb, values, kernel_name=kernel_name, language="python"
+        )
+    client = MlflowClient()
+    parent = record.parent_of(parent_run_id)
+    experiment = record.experiment_id(client, experiment_name, experiment_id, parent)
+    name = os.path.basename(path)
+    run_id = record.create_run(
+        client,
+        experiment,
+        kind="notebook",
+        source_name=path,
+        uri=path,
+        parameters=values,
+        logged_params={k: str(v) for k, v in values.items()},
+        run_name=run_name,
+        parent_run_id=parent,
+        tags={record.ENTRY_POINT: name, record.ENV: "local", **(tags or {})},
+        source_dir=os.path.dirname(path),
+    )
+    env = record.child_environment(client, run_id, experiment)
+    status, failure = _execute(nb, path, kernel_name, env)
+    nbformat.validate(nb)
+    client.log_text(run_id, nbformat.writes(nb), name)
+    record.finish(client, run_id, status, failure_text=failure, failure_file=TRACEBACK_FILE)
+    if status == RunStatus.KILLED:
+        raise KeyboardInterrupt
+    if status == RunStatus.FAILED and raise_on_failure:
+        raise ExecutionException(
+            f"run {run_id} FAILED: a cell of {name} raised; the traceback is the run's "
+            f"artifact {TRACEBACK_FILE} and the executed notebook is {name}:\n{failure}",
+            run_id=run_id,
+        )
+    return run_id
+
+
+def _execute(
+    nb: Any, path: str, kernel_name: str | None, env: dict[str, str]
+) -> tuple[str, str | None]:
+    """Run the notebook in place in a fresh kernel: (status, failing cell's traceback)."""
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    kernel = kernel_name or nb.metadata.get("kernelspec", {}).get("name") or DEFAULT_KERNEL
+    client = NotebookClient(
+        nb,
+        kernel_name=kernel,
+        timeout=None,
+        resources={"metadata": {"path": os.path.dirname(path)}},
+    )
+    try:
+        client.execute(env=env)
+    except CellExecutionError as error:
+        return RunStatus.FAILED, _ANSI.sub("", str(error))
+    except KeyboardInterrupt:
+        return RunStatus.KILLED, "interrupted (Ctrl-C): the kernel was shut down\n"
+    return RunStatus.FINISHED, None
