@@ -193,9 +193,10 @@ def load_project(directory: str) -> Project:
             f"{' and '.join(env_keys)} are both set; keep one",
             name=directory,
         )
+    declared = _mapping(doc.get("entry_points"), "entry_points", doc, where)
     entry_points = {
-        str(name): _entry_point(str(name), body, doc.lines.get(name, 0), where)
-        for name, body in _mapping(doc.get("entry_points"), "entry_points", doc, where).items()
+        str(name): _entry_point(str(name), body, declared.lines.get(name, 0), where)
+        for name, body in declared.items()
     }
     env_type, env_file, image = _environment(doc, directory, where)
     name = doc.get("name")
