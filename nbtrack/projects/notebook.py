@@ -13,9 +13,11 @@ FAILED with that cell's traceback stored as ``traceback.txt``.
 from __future__ import annotations
 
 import ast
+import asyncio
 import os
 import re
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
 from nbtrack.client import MlflowClient
@@ -175,20 +177,68 @@ def _execute(
     nb: Any, path: str, kernel_name: str | None, env: dict[str, str]
 ) -> tuple[str, str | None]:
     """Run the notebook in place in a fresh kernel: (status, failing cell's traceback)."""
-    from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
     kernel = kernel_name or nb.metadata.get("kernelspec", {}).get("name") or DEFAULT_KERNEL
-    client = NotebookClient(
-        nb,
-        kernel_name=kernel,
-        timeout=None,
-        resources={"metadata": {"path": os.path.dirname(path)}},
-    )
     try:
-        client.execute(env=env)
+        execute(nb, os.path.dirname(path), kernel, env)
     except CellExecutionError as error:
         return RunStatus.FAILED, _ANSI.sub("", str(error))
     except KeyboardInterrupt:
         return RunStatus.KILLED, "interrupted (Ctrl-C): the kernel was shut down\n"
     return RunStatus.FINISHED, None
+
+
+def execute(
+    nb: Any, cwd: str, kernel_name: str, env: dict[str, str], allow_errors: bool = False
+) -> None:
+    """Execute a notebook in place in a fresh kernel (nbclient), started with ``env``.
+
+    Runs on an event loop of its own, closed afterwards: in a sweep's worker thread, and
+    in a thread of its own when called from a kernel (whose loop is running); Ctrl-C
+    cancels it, which shuts the kernel down.
+    """
+    from nbclient import NotebookClient
+
+    client = NotebookClient(
+        nb,
+        kernel_name=kernel_name,
+        timeout=None,
+        allow_errors=allow_errors,
+        resources={"metadata": {"path": cwd}},
+    )
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(client.async_execute(env=env))
+        return
+    _run_in_thread(lambda: client.async_execute(env=env))
+
+
+def _run_in_thread(start: Callable[[], Coroutine[Any, Any, Any]]) -> None:
+    tasks: list[asyncio.Task[Any]] = []
+    loops: list[asyncio.AbstractEventLoop] = []
+    errors: list[BaseException] = []
+
+    async def main() -> None:
+        tasks.append(asyncio.current_task())  # type: ignore[arg-type]
+        loops.append(asyncio.get_running_loop())
+        await start()
+
+    def target() -> None:
+        try:
+            asyncio.run(main())
+        except BaseException as error:  # handed to the caller's thread
+            errors.append(error)
+
+    thread = threading.Thread(target=target, name="nbtrack-notebook")
+    thread.start()
+    try:
+        thread.join()
+    except KeyboardInterrupt:
+        if tasks:
+            loops[0].call_soon_threadsafe(tasks[0].cancel)
+        thread.join()
+        raise
+    if errors:
+        raise errors[0]

@@ -202,7 +202,8 @@ def _replay_cell(
 ) -> str:
     """Replay a %%track cell's history in a fresh kernel; the new run's id."""
     import nbformat
-    from nbclient import NotebookClient
+
+    from nbtrack.projects.notebook import DEFAULT_KERNEL, execute
 
     history = json.loads(client.download_artifacts(original.info.run_id, HISTORY_FILE))
     tags = original.data.tags
@@ -232,15 +233,9 @@ def _replay_cell(
         env["NBTRACK_TRACKING_URI"] = os.path.join(scratch, "replay.db")
         for var in record.ENV_RUN_IDS:
             env.pop(var, None)
-        runner = NotebookClient(
-            nb,
-            kernel_name=kernel_name or "python3",
-            timeout=None,
-            allow_errors=True,
-            resources={"metadata": {"path": folder if os.path.isdir(folder) else scratch}},
-        )
+        cwd = folder if os.path.isdir(folder) else scratch
         try:
-            runner.execute(env=env)
+            execute(nb, cwd, kernel_name or DEFAULT_KERNEL, env, allow_errors=True)
         except KeyboardInterrupt:
             record.finish(client, new_id, RunStatus.KILLED)
             raise
