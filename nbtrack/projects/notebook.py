@@ -2,10 +2,11 @@
 
 Papermill's convention: the values are injected in a new cell (tagged
 ``injected-parameters``) right after the cell tagged ``parameters``, whose assignments are
-the defaults; papermill writes that cell and reads the declared parameters and their
-types. The copy runs in a fresh kernel (nbclient) in the notebook's folder, with the run's
-id in ``NBTRACK_RUN_ID``/``MLFLOW_RUN_ID``, so ``nbtrack.start_run()`` (or ``%%track``, or
-logging with no run) in the notebook continues the launch's run. The executed notebook is
+the defaults and, by their values or annotations, the parameters' types; papermill
+writes the injected cell. The copy runs in a fresh kernel (nbclient) in the notebook's
+folder, with the run's id in ``NBTRACK_RUN_ID``/``MLFLOW_RUN_ID``, so
+``nbtrack.start_run()`` (or ``%%track``, or logging with no run) in the notebook continues
+the launch's run. The executed notebook is
 stored as an artifact of the run (also when a cell fails); a failing cell ends the run
 FAILED with that cell's traceback stored as ``traceback.txt``.
 """
@@ -17,7 +18,7 @@ import asyncio
 import os
 import re
 import threading
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Iterator, Mapping
 from typing import Any
 
 from nbtrack.client import MlflowClient
@@ -38,29 +39,42 @@ def is_notebook(uri: str) -> bool:
 
 def _papermill() -> Any:
     try:
-        import papermill
         import papermill.parameterize
     except ImportError as exc:
         raise missing("papermill", "projects", "running a notebook as a project") from exc
     return papermill
 
 
-def declared_parameters(path: str) -> dict[str, str]:
-    """The parameters of the notebook's ``parameters`` cell: name → type name.
+def declared_parameters(nb: Any) -> dict[str, str]:
+    """The names the first cell tagged ``parameters`` assigns: name → type name.
 
-    Papermill reads the cell; the type is the annotation (``alpha: float = 0.5``), else
-    the type of the default value.
+    The type is the annotation (``alpha: float = 0.5``), else the type of the literal
+    default (papermill reads the cell the same way).
     """
-    found = _papermill().inspect_notebook(path)
-    return {name: _type_name(p["inferred_type_name"], p["default"]) for name, p in found.items()}
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
+            try:
+                tree = ast.parse(cell.source)
+            except SyntaxError:
+                return {}
+            return dict(_assignments(tree))
+    return {}
 
 
-def _type_name(annotation: Any, default: Any) -> str:
-    if annotation not in (None, "None"):
-        return str(annotation)
+def _assignments(tree: ast.Module) -> Iterator[tuple[str, str]]:
+    for node in tree.body:
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            yield node.target.id, ast.unparse(node.annotation)
+        elif isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    yield target.id, _literal_type(node.value)
+
+
+def _literal_type(node: ast.expr) -> str:
     try:
-        return type(ast.literal_eval(str(default))).__name__
-    except (ValueError, SyntaxError):
+        return type(ast.literal_eval(node)).__name__
+    except (ValueError, TypeError, SyntaxError):
         return "None"
 
 
@@ -70,7 +84,9 @@ def typed_parameters(path: str, given: Mapping[str, Any]) -> dict[str, Any]:
     A text value (from the command line) takes the type of the parameter's default
     (``0.5`` → float); values given from Python keep their type.
     """
-    declared = declared_parameters(path)
+    import nbformat
+
+    declared = declared_parameters(nbformat.read(path, as_version=4))
     if given and not declared:
         raise ProjectSpecError(
             f"{path} has no cell tagged 'parameters' (papermill's convention) to take "
@@ -133,12 +149,13 @@ def run_notebook(
         raise ProjectSpecError(f"notebook {path} does not exist", name=path)
     values = typed_parameters(path, dict(parameters or {}))
     nb = nbformat.read(path, as_version=4)
+    kernel = kernel_name or nb.metadata.get("kernelspec", {}).get("name") or DEFAULT_KERNEL
     if values:
         for cell in nb.cells:  # what papermill's own loader sets up
             cell.metadata.setdefault("tags", [])
         nb.metadata.setdefault("papermill", {})
         nb = _papermill().parameterize.parameterize_notebook(
-            nb, values, kernel_name=kernel_name, language="python"
+            nb, values, kernel_name=kernel, language="python"
         )
     client = MlflowClient()
     parent = record.parent_of(parent_run_id)
@@ -158,7 +175,7 @@ def run_notebook(
         source_dir=os.path.dirname(path),
     )
     env = record.child_environment(client, run_id, experiment)
-    status, failure = _execute(nb, path, kernel_name, env)
+    status, failure = _execute(nb, path, kernel, env)
     nbformat.validate(nb)
     client.log_text(run_id, nbformat.writes(nb), name)
     record.finish(client, run_id, status, failure_text=failure, failure_file=TRACEBACK_FILE)
@@ -173,13 +190,10 @@ def run_notebook(
     return run_id
 
 
-def _execute(
-    nb: Any, path: str, kernel_name: str | None, env: dict[str, str]
-) -> tuple[str, str | None]:
+def _execute(nb: Any, path: str, kernel: str, env: dict[str, str]) -> tuple[str, str | None]:
     """Run the notebook in place in a fresh kernel: (status, failing cell's traceback)."""
     from nbclient.exceptions import CellExecutionError
 
-    kernel = kernel_name or nb.metadata.get("kernelspec", {}).get("name") or DEFAULT_KERNEL
     try:
         execute(nb, os.path.dirname(path), kernel, env)
     except CellExecutionError as error:

@@ -22,6 +22,7 @@ import os
 import tempfile
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from nbtrack import context
@@ -205,7 +206,9 @@ def _replay_cell(
 
     from nbtrack.projects.notebook import DEFAULT_KERNEL, execute
 
-    history = json.loads(client.download_artifacts(original.info.run_id, HISTORY_FILE))
+    with tempfile.TemporaryDirectory(prefix="nbtrack-history-") as folder:
+        path = client.download_artifacts(original.info.run_id, HISTORY_FILE, folder)
+        history = json.loads(Path(path).read_text(encoding="utf-8"))
     tags = original.data.tags
     source = tags.get(context.SOURCE_NAME, "<ipython>")
     new_id = record.create_run(
