@@ -131,7 +131,7 @@ def ensure_virtualenv(spec: dict[str, Any], project_dir: str) -> Path:
         return folder
     python = find_python(spec["python"])
     folder.parent.mkdir(parents=True, exist_ok=True)
-    with open(folder.with_suffix(".lock"), "w") as lock:
+    with open(folder.parent / f".{folder.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if (folder / READY_FILE).is_file():  # built by another launch while we waited
             return folder
@@ -167,12 +167,20 @@ def find_python(version: str) -> str:
         return sys.executable
     major_minor = ".".join(version.split(".")[:2])
     found = shutil.which(f"python{major_minor}")
-    if found is None:
+    if found is None or not _reports(found, version):  # a pyenv shim may not run
         raise ExecutionException(
             f"python_env.yaml asks for Python {version}, but python{major_minor} is not on "
             f"PATH (this is Python {current}); install it, or run with --env-manager local"
         )
     return found
+
+
+def _reports(python: str, version: str) -> bool:
+    """Whether the interpreter runs and is of this version."""
+    code = "import sys; print('%d.%d.%d' % sys.version_info[:3])"
+    done = subprocess.run([python, "-c", code], capture_output=True, text=True, check=False)
+    found = done.stdout.strip()
+    return done.returncode == 0 and (found == version or found.startswith(version + "."))
 
 
 def _call(command: list[str], cwd: str | None = None) -> None:
