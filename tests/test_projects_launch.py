@@ -37,6 +37,10 @@ entry_points:
     command: "python fail.py"
   wait:
     command: "python wait.py"
+  wait_each:
+    parameters:
+      n: int
+    command: "python wait.py child-{n}.pid"
 """
 
 TRAIN = """\
@@ -186,6 +190,37 @@ def test_ctrl_c_kills_the_child_and_ends_the_run_killed(typed, fresh_store):
         os.kill(child, 0)
     (run,) = all_runs()
     assert run.info.status == RunStatus.KILLED
+
+
+def test_ctrl_c_stops_every_child_of_a_sweep(typed, fresh_store):
+    launcher = subprocess.Popen(
+        [sys.executable, "-m", "nbtrack", "run", str(typed), "-e", "wait_each", "-P", "n=1,2,3",
+         "--parallel", "2"],
+        env={**os.environ, "NBTRACK_TRACKING_URI": str(fresh_store)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    pid_files = [typed / "child-1.pid", typed / "child-2.pid"]
+    try:
+        deadline = time.monotonic() + 30
+        while not all(p.exists() and p.read_text() for p in pid_files):
+            assert time.monotonic() < deadline, "the children never started"
+            assert launcher.poll() is None, launcher.communicate()
+            time.sleep(0.05)
+        children = [int(p.read_text()) for p in pid_files]
+        launcher.send_signal(signal.SIGINT)
+        launcher.communicate(timeout=30)
+    finally:
+        if launcher.poll() is None:
+            launcher.kill()
+    assert launcher.returncode == 130
+    for pid in children:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    assert not (typed / "child-3.pid").exists()  # the third never started
+    statuses = sorted(r.info.status for r in all_runs())
+    assert statuses == [RunStatus.KILLED] * 3  # the parent and the two children
 
 
 def test_git_version_runs_that_commit_and_records_it(typed):

@@ -16,6 +16,7 @@ entry point, git commit), the child continues it through ``NBTRACK_RUN_ID`` /
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,8 @@ from nbtrack.projects.launch import SubmittedRun, check_parameters, run_project
 from nbtrack.projects.notebook import is_notebook, run_notebook, typed_parameters
 from nbtrack.projects.reproduce import Reproduction, reproduce
 from nbtrack.projects.sweep import Sweep, child_name, combinations, is_sweep, run_sweep
+
+STOP_POLL_S = 0.2
 
 __all__ = ["CompletedRun", "Reproduction", "SubmittedRun", "Sweep", "reproduce", "run"]
 
@@ -135,7 +138,7 @@ def run(
         else:
             check_parameters(uri, entry_point, version, combination)
 
-    def launch(combination: dict[str, Any], parent: str) -> str:
+    def launch(combination: dict[str, Any], parent: str, stop: threading.Event) -> str:
         name = child_name(combination)
         if notebook:
             return run_notebook(
@@ -145,6 +148,7 @@ def run(
                 parent_run_id=parent,
                 kernel_name=kernel_name,
                 raise_on_failure=False,
+                stop=stop,
             )
         submitted = run_project(
             uri,
@@ -156,6 +160,9 @@ def run(
             synchronous=False,
             parent_run_id=parent,
         )
+        while submitted.process.poll() is None:
+            if stop.wait(STOP_POLL_S):
+                submitted.cancel()
         submitted.wait()
         return submitted.run_id
 

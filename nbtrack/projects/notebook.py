@@ -28,6 +28,7 @@ from nbtrack.projects import record
 
 TRACEBACK_FILE = "traceback.txt"
 DEFAULT_KERNEL = "python3"
+STOP_POLL_S = 0.2
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _TYPES: dict[str, type] = {"float": float, "int": int, "str": str, "bool": bool}
 
@@ -140,8 +141,12 @@ def run_notebook(
     kernel_name: str | None = None,
     tags: Mapping[str, str] | None = None,
     raise_on_failure: bool = True,
+    stop: threading.Event | None = None,
 ) -> str:
-    """Execute a parameterised copy of a notebook in a fresh kernel as one run; its id."""
+    """Execute a parameterised copy of a notebook in a fresh kernel as one run; its id.
+
+    Setting ``stop`` (a sweep interrupted) shuts the kernel down and ends the run KILLED.
+    """
     import nbformat
 
     path = os.path.abspath(os.path.expanduser(path))
@@ -175,11 +180,11 @@ def run_notebook(
         source_dir=os.path.dirname(path),
     )
     env = record.child_environment(client, run_id, experiment)
-    status, failure = _execute(nb, path, kernel, env)
+    status, failure = _execute(nb, path, kernel, env, stop)
     nbformat.validate(nb)
     client.log_text(run_id, nbformat.writes(nb), name)
     record.finish(client, run_id, status, failure_text=failure, failure_file=TRACEBACK_FILE)
-    if status == RunStatus.KILLED:
+    if status == RunStatus.KILLED and stop is None:
         raise KeyboardInterrupt
     if status == RunStatus.FAILED and raise_on_failure:
         raise ExecutionException(
@@ -190,27 +195,34 @@ def run_notebook(
     return run_id
 
 
-def _execute(nb: Any, path: str, kernel: str, env: dict[str, str]) -> tuple[str, str | None]:
+def _execute(
+    nb: Any, path: str, kernel: str, env: dict[str, str], stop: threading.Event | None
+) -> tuple[str, str | None]:
     """Run the notebook in place in a fresh kernel: (status, failing cell's traceback)."""
     from nbclient.exceptions import CellExecutionError
 
     try:
-        execute(nb, os.path.dirname(path), kernel, env)
+        execute(nb, os.path.dirname(path), kernel, env, stop=stop)
     except CellExecutionError as error:
         return RunStatus.FAILED, _ANSI.sub("", str(error))
-    except KeyboardInterrupt:
-        return RunStatus.KILLED, "interrupted (Ctrl-C): the kernel was shut down\n"
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        return RunStatus.KILLED, "interrupted: the kernel was shut down\n"
     return RunStatus.FINISHED, None
 
 
 def execute(
-    nb: Any, cwd: str, kernel_name: str, env: dict[str, str], allow_errors: bool = False
+    nb: Any,
+    cwd: str,
+    kernel_name: str,
+    env: dict[str, str],
+    allow_errors: bool = False,
+    stop: threading.Event | None = None,
 ) -> None:
     """Execute a notebook in place in a fresh kernel (nbclient), started with ``env``.
 
-    Runs on an event loop of its own, closed afterwards: in a sweep's worker thread, and
-    in a thread of its own when called from a kernel (whose loop is running); Ctrl-C
-    cancels it, which shuts the kernel down.
+    Runs on an event loop of its own, closed afterwards (a sweep runs notebooks in worker
+    threads; a kernel calling this has its own loop running, so then it runs in a thread).
+    Setting ``stop``, or Ctrl-C, cancels the execution, which shuts the kernel down.
     """
     from nbclient import NotebookClient
 
@@ -221,23 +233,26 @@ def execute(
         allow_errors=allow_errors,
         resources={"metadata": {"path": cwd}},
     )
+    stop = stop or threading.Event()
+
+    async def main() -> None:
+        task = asyncio.ensure_future(client.async_execute(env=env))
+        while not task.done():
+            await asyncio.wait({task}, timeout=STOP_POLL_S)
+            if stop.is_set() and not task.done():
+                task.cancel()
+        task.result()
+
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        asyncio.run(client.async_execute(env=env))
+        asyncio.run(main())
         return
-    _run_in_thread(lambda: client.async_execute(env=env))
+    _run_in_thread(main, stop)
 
 
-def _run_in_thread(start: Callable[[], Coroutine[Any, Any, Any]]) -> None:
-    tasks: list[asyncio.Task[Any]] = []
-    loops: list[asyncio.AbstractEventLoop] = []
+def _run_in_thread(main: Callable[[], Coroutine[Any, Any, None]], stop: threading.Event) -> None:
     errors: list[BaseException] = []
-
-    async def main() -> None:
-        tasks.append(asyncio.current_task())  # type: ignore[arg-type]
-        loops.append(asyncio.get_running_loop())
-        await start()
 
     def target() -> None:
         try:
@@ -250,8 +265,7 @@ def _run_in_thread(start: Callable[[], Coroutine[Any, Any, Any]]) -> None:
     try:
         thread.join()
     except KeyboardInterrupt:
-        if tasks:
-            loops[0].call_soon_threadsafe(tasks[0].cancel)
+        stop.set()
         thread.join()
         raise
     if errors:

@@ -11,6 +11,7 @@ Ctrl-C. Shown in a notebook, the result is the sweep panel on the parent
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -78,7 +79,7 @@ class Sweep:
 
 
 def run_sweep(
-    launch: Callable[[dict[str, Any], str], str],
+    launch: Callable[[dict[str, Any], str, threading.Event], str],
     parameters: Mapping[str, Any],
     *,
     uri: str,
@@ -88,7 +89,11 @@ def run_sweep(
     parallel: int = 1,
     client: MlflowClient | None = None,
 ) -> Sweep:
-    """Run ``launch(values, parent_run_id)`` for every combination, under a parent run."""
+    """Run ``launch(values, parent_run_id, stop)`` for each combination, under a parent run.
+
+    On Ctrl-C, children not started are dropped and ``stop`` is set: a launch stops its
+    child (ending it KILLED) when it is.
+    """
     if parallel < 1:
         raise ProjectSpecError(f"--parallel must be 1 or more (found {parallel})")
     grid = combinations(parameters)
@@ -106,11 +111,14 @@ def run_sweep(
     )
     sweep = Sweep(parent)
     pool = ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="nbtrack-sweep")
-    futures: list[Future[str]] = [pool.submit(launch, values, parent) for values in grid]
+    stop = threading.Event()
+    futures = [pool.submit(launch, values, parent, stop) for values in grid]
     try:
         wait(futures)
     except KeyboardInterrupt:
         pool.shutdown(wait=False, cancel_futures=True)
+        stop.set()
+        wait([f for f in futures if not f.cancelled()])  # a cancelled one never notifies
         sweep.child_run_ids = _done_ids(futures)
         sweep.status = RunStatus.KILLED
         record.finish(client, parent, RunStatus.KILLED)
