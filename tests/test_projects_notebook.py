@@ -137,3 +137,26 @@ def test_python_sweep_shows_the_sweep_panel_and_records_failures(tmp_path):
     panel = nbtrack.show_sweep(sweep.parent_run_id)._repr_mimebundle_()
     assert bundle.keys() == panel.keys()
     assert "application/vnd.jupyter.widget-view+json" in bundle
+
+
+@pytest.mark.slow
+def test_sweep_launched_from_a_kernel_displays_the_sweep_panel(tmp_path, fresh_store):
+    import os
+
+    from nbclient import NotebookClient
+
+    write_notebook(tmp_path / "train.ipynb", TRAIN)
+    outer = nbformat.v4.new_notebook()
+    outer.cells = [
+        nbformat.v4.new_code_cell(
+            "import nbtrack\n"
+            "nbtrack.projects.run('train.ipynb', parameters={'alpha': [0.1, 0.2]}, parallel=2)"
+        )
+    ]
+    NotebookClient(
+        outer, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute(env={**os.environ, "NBTRACK_TRACKING_URI": str(fresh_store)})
+    (shown,) = outer.cells[0].outputs
+    assert "application/vnd.jupyter.widget-view+json" in shown["data"]
+    (parent,) = [r for r in all_runs() if r.data.tags["nbtrack.project.kind"] == "sweep"]
+    assert f"Sweep under {parent.info.run_name}: 2 runs" in shown["data"]["text/plain"]
