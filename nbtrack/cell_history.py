@@ -8,7 +8,8 @@ execution defined each one, and stores the executed cells up to and including th
 It warns (``nbtrack: hidden state …``) when a name the cell reads comes from
 
 - a cell **executed out of order**: the defining cell read a name that a later execution
-  redefined, so its result is stale (checked along the chain of definitions), or
+  redefined with other code, so its result is stale (checked along the chain of
+  definitions; re-running a cell unchanged is not counted), or
 - a cell **edited since it ran**: the same notebook cell (the front end's cell id, which
   JupyterLab and Notebook 7 send) was re-run with other code that no longer defines the
   name, so the value comes from code that is no longer in the notebook.
@@ -287,7 +288,11 @@ def analyse(namespace: dict[str, Any], source: str) -> Analysis | None:
             )
         for used in parsed[k][1]:
             latest = definer(used, current)
-            if latest is not None and latest > k:
+            if (
+                latest is not None
+                and latest > k
+                and not _same_code(cells, definer(used, k), latest)
+            ):
                 analysis.problems.append(
                     f"{chain}{name!r} comes from cell [{k}], which read {used!r} before cell "
                     f"[{latest}] redefined it (executed out of order)"
@@ -303,6 +308,11 @@ def analyse(namespace: dict[str, Any], source: str) -> Analysis | None:
         analysis.reads[name] = definer(name, current)
         check(name, current, "")
     return analysis
+
+
+def _same_code(cells: list[str], first: int | None, second: int) -> bool:
+    """Whether a redefinition re-ran the very code of the one read (likely the same value)."""
+    return first is not None and cells[first].strip() == cells[second].strip()
 
 
 def _edited_after(k: int, current: int, cells: list[str]) -> int | None:

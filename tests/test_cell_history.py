@@ -93,3 +93,9 @@ def test_value_from_a_cell_edited_since_it_ran_warns(ip):
 def test_stale_value_deeper_in_the_chain_warns(ip):
     with pytest.warns(UserWarning, match="'z' ← 'y' comes from cell"):
         run_cells(ip, "x = 1", "y = x + 1", "z = y * 2", "x = 7", "%%track\nout = z")
+
+
+def test_rerunning_a_cell_unchanged_is_not_hidden_state(ip):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        run_cells(ip, "x = 1", "y = x * 2", "x = 1", "%%track\nscore = y + 1")

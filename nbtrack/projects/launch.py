@@ -55,8 +55,8 @@ class SubmittedRun:
         except KeyboardInterrupt:
             self.cancel()
             raise
-        if self._reader is not None:
-            self._reader.join()
+        if self._reader is not None:  # a process it started may hold the output open
+            self._reader.join(timeout=STOP_GRACE_S)
         self._end(record.status_of(code), code)
         return self._status == RunStatus.FINISHED
 
@@ -181,7 +181,6 @@ def run_project(
     synchronous: bool = True,
     parent_run_id: str | None = None,
     tags: Mapping[str, str] | None = None,
-    output: IO[str] | None = None,
 ) -> SubmittedRun:
     """Run an entry point of an MLproject folder as one run; see ``nbtrack.projects.run``."""
     parameters = dict(parameters or {})
@@ -215,7 +214,7 @@ def run_project(
             source_dir=work_dir,
         )
         env = {**record.child_environment(client, run_id, experiment), **activate}
-        submitted = _start(client, run_id, command, work_dir, env, output)
+        submitted = _start(client, run_id, command, work_dir, env)
     except BaseException:
         if clone is not None:
             shutil.rmtree(clone, ignore_errors=True)
@@ -237,7 +236,6 @@ def _start(
     command: str,
     work_dir: str,
     env: dict[str, str],
-    output: IO[str] | None,
 ) -> SubmittedRun:
     try:
         process = subprocess.Popen(
@@ -255,7 +253,7 @@ def _start(
     submitted = SubmittedRun(run_id, process, client, command)
     reader = threading.Thread(
         target=_copy_output,
-        args=(process, submitted._tail, output or sys.stdout),
+        args=(process, submitted._tail, sys.stdout),
         name=f"nbtrack-run-{run_id[:8]}",
         daemon=True,
     )

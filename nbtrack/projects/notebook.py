@@ -181,15 +181,15 @@ def run_notebook(
     )
     env = record.child_environment(client, run_id, experiment)
     status, failure = _execute(nb, path, kernel, env, stop)
-    nbformat.validate(nb)
     client.log_text(run_id, nbformat.writes(nb), name)
     record.finish(client, run_id, status, failure_text=failure, failure_file=TRACEBACK_FILE)
     if status == RunStatus.KILLED and stop is None:
         raise KeyboardInterrupt
     if status == RunStatus.FAILED and raise_on_failure:
+        error = next((line for line in reversed((failure or "").splitlines()) if line), "")
         raise ExecutionException(
-            f"run {run_id} FAILED: a cell of {name} raised; the traceback is the run's "
-            f"artifact {TRACEBACK_FILE} and the executed notebook is {name}:\n{failure}",
+            f"run {run_id} FAILED: a cell of {name} raised {error}; its traceback is the "
+            f"run's artifact {TRACEBACK_FILE}, the executed notebook the artifact {name}",
             run_id=run_id,
         )
     return run_id
