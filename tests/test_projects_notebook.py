@@ -75,6 +75,53 @@ def test_bad_notebook_parameters_fail_before_anything_runs(tmp_path, given, mess
     assert all_runs() == []
 
 
+def test_unknown_kernel_fails_before_anything_runs(tmp_path):
+    path = write_notebook(tmp_path / "train.ipynb", TRAIN)
+    with pytest.raises(ProjectSpecError, match="no Jupyter kernel named 'nope'"):
+        nbtrack.projects.run(str(path), kernel_name="nope")
+    assert all_runs() == []
+
+
+@pytest.mark.slow
+def test_ctrl_c_shuts_the_kernel_down_and_ends_the_run_killed(tmp_path, fresh_store):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    path = write_notebook(
+        tmp_path / "slow.ipynb",
+        "import os, time\nopen('kernel.pid', 'w').write(str(os.getpid()))\ntime.sleep(120)",
+    )
+    launcher = subprocess.Popen(
+        [sys.executable, "-m", "nbtrack", "run", str(path)],
+        env={**os.environ, "NBTRACK_TRACKING_URI": str(fresh_store)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    pid_file = tmp_path / "kernel.pid"
+    try:
+        deadline = time.monotonic() + 60
+        while not pid_file.exists() or not pid_file.read_text():
+            assert time.monotonic() < deadline, "the kernel never ran the cell"
+            assert launcher.poll() is None, launcher.communicate()
+            time.sleep(0.05)
+        kernel = int(pid_file.read_text())
+        launcher.send_signal(signal.SIGINT)
+        _, err = launcher.communicate(timeout=30)
+    finally:
+        if launcher.poll() is None:
+            launcher.kill()
+    assert launcher.returncode == 130
+    assert "Traceback" not in err
+    with pytest.raises(ProcessLookupError):
+        os.kill(kernel, 0)
+    (run,) = all_runs()
+    assert run.info.status == RunStatus.KILLED
+
+
 def test_notebook_without_parameters_cell_refuses_parameters(tmp_path):
     path = write_notebook(tmp_path / "plain.ipynb", TRAIN, parameters="")
     nb = nbformat.read(path, as_version=4)

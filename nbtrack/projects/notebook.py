@@ -18,6 +18,7 @@ import asyncio
 import os
 import re
 import threading
+import traceback
 from collections.abc import Callable, Coroutine, Iterator, Mapping
 from typing import Any
 
@@ -155,6 +156,7 @@ def run_notebook(
     values = typed_parameters(path, dict(parameters or {}))
     nb = nbformat.read(path, as_version=4)
     kernel = kernel_name or nb.metadata.get("kernelspec", {}).get("name") or DEFAULT_KERNEL
+    _check_kernel(kernel)
     if values:
         for cell in nb.cells:  # what papermill's own loader sets up
             cell.metadata.setdefault("tags", [])
@@ -195,18 +197,36 @@ def run_notebook(
     return run_id
 
 
+def _check_kernel(name: str) -> None:
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        KernelSpecManager().get_kernel_spec(name)
+    except NoSuchKernel:
+        raise ProjectSpecError(
+            f"there is no Jupyter kernel named {name!r}; `jupyter kernelspec list` shows "
+            "them: pass one with --kernel",
+            name=name,
+        ) from None
+
+
 def _execute(
     nb: Any, path: str, kernel: str, env: dict[str, str], stop: threading.Event | None
 ) -> tuple[str, str | None]:
     """Run the notebook in place in a fresh kernel: (status, failing cell's traceback)."""
     from nbclient.exceptions import CellExecutionError
 
+    killed = RunStatus.KILLED, "interrupted: the kernel was shut down\n"
     try:
         execute(nb, os.path.dirname(path), kernel, env, stop=stop)
-    except CellExecutionError as error:
-        return RunStatus.FAILED, _ANSI.sub("", str(error))
     except (KeyboardInterrupt, asyncio.CancelledError):
-        return RunStatus.KILLED, "interrupted: the kernel was shut down\n"
+        return killed
+    except Exception as error:  # a cell raised, or the kernel died or did not start
+        if stop is not None and stop.is_set():
+            return killed  # nbclient reports its cancelled kernel as dead
+        if isinstance(error, CellExecutionError):
+            return RunStatus.FAILED, _ANSI.sub("", str(error))
+        return RunStatus.FAILED, "".join(traceback.format_exception_only(type(error), error))
     return RunStatus.FINISHED, None
 
 
@@ -220,9 +240,10 @@ def execute(
 ) -> None:
     """Execute a notebook in place in a fresh kernel (nbclient), started with ``env``.
 
-    Runs on an event loop of its own, closed afterwards (a sweep runs notebooks in worker
-    threads; a kernel calling this has its own loop running, so then it runs in a thread).
-    Setting ``stop``, or Ctrl-C, cancels the execution, which shuts the kernel down.
+    Runs in a thread, on an event loop of its own closed afterwards: the caller may be a
+    kernel (whose loop is running) or a sweep's worker thread, and nbclient's own signal
+    handlers (main thread only) stay out of the way. Setting ``stop``, or Ctrl-C in the
+    calling thread, cancels the execution, which shuts the kernel down at once.
     """
     from nbclient import NotebookClient
 
@@ -239,34 +260,32 @@ def execute(
         task = asyncio.ensure_future(client.async_execute(env=env))
         while not task.done():
             await asyncio.wait({task}, timeout=STOP_POLL_S)
-            if stop.is_set() and not task.done():
-                task.cancel()
+            if stop.is_set() and not task.done() and client.shutdown_kernel != "immediate":
+                client.shutdown_kernel = "immediate"  # a busy kernel would not answer
+                task.cancel()  # once: a second cancel would cut the kernel's shutdown short
         task.result()
 
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        asyncio.run(main())
-        return
     _run_in_thread(main, stop)
 
 
 def _run_in_thread(main: Callable[[], Coroutine[Any, Any, None]], stop: threading.Event) -> None:
     errors: list[BaseException] = []
+    done = threading.Event()  # waited on, not join(): an interrupted join may not wait again
 
     def target() -> None:
         try:
             asyncio.run(main())
         except BaseException as error:  # handed to the caller's thread
             errors.append(error)
+        finally:
+            done.set()
 
-    thread = threading.Thread(target=target, name="nbtrack-notebook")
-    thread.start()
+    threading.Thread(target=target, name="nbtrack-notebook").start()
     try:
-        thread.join()
+        done.wait()
     except KeyboardInterrupt:
         stop.set()
-        thread.join()
+        done.wait()
         raise
     if errors:
         raise errors[0]
