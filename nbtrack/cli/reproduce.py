@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import click
 
 import nbtrack
@@ -28,4 +30,14 @@ def reproduce(client: MlflowClient, run_id: str, kernel_name: str | None) -> Non
     from nbtrack.projects import reproduce as reproduce_run
 
     nbtrack.set_tracking_uri(client.tracking_uri)
-    click.echo(reproduce_run(run_id, kernel_name=kernel_name).text())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        result = reproduce_run(run_id, kernel_name=kernel_name)
+    for warning in caught:  # nbtrack's in one line each, without Python's source line
+        if str(warning.message).startswith("nbtrack:"):
+            click.echo(str(warning.message), err=True)
+        else:
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+    click.echo(result.text())

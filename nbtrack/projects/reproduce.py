@@ -188,8 +188,8 @@ def _warn_if_moved(tags: dict[str, str]) -> None:
     if now and now != recorded:
         warnings.warn(
             f"nbtrack: {tags[record.URI]} is at commit {now[:12]} but the run was made at "
-            f"{recorded[:12]}; the folder runs as it is now (run it with --version "
-            f"{recorded[:12]} to use the recorded commit)",
+            f"{recorded[:12]}; it runs as it is now (`nbtrack run {tags[record.URI]} "
+            f"--version {recorded[:12]}` runs the recorded commit)",
             stacklevel=3,
         )
 
