@@ -237,6 +237,7 @@ def _start(
     work_dir: str,
     env: dict[str, str],
 ) -> SubmittedRun:
+    print(f"=== Running command '{command}' in run with ID '{run_id}' ===", file=sys.stderr)
     try:
         process = subprocess.Popen(
             ["bash", "-c", command],

@@ -17,6 +17,7 @@ import ast
 import asyncio
 import os
 import re
+import sys
 import threading
 import traceback
 from collections.abc import Callable, Coroutine, Iterator, Mapping
@@ -182,6 +183,7 @@ def run_notebook(
         source_dir=os.path.dirname(path),
     )
     env = record.child_environment(client, run_id, experiment)
+    print(f"=== Running notebook '{path}' in run with ID '{run_id}' ===", file=sys.stderr)
     status, failure = _execute(nb, path, kernel, env, stop)
     client.log_text(run_id, nbformat.writes(nb), name)
     record.finish(client, run_id, status, failure_text=failure, failure_file=TRACEBACK_FILE)
