@@ -99,3 +99,38 @@ def test_rerunning_a_cell_unchanged_is_not_hidden_state(ip):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         run_cells(ip, "x = 1", "y = x * 2", "x = 1", "%%track\nscore = y + 1")
+
+
+def test_edited_cell_is_seen_through_a_real_kernel(fresh_store):
+    """JupyterLab sends each cell's id in the execute request's metadata, as done here."""
+    import os
+
+    from jupyter_client.manager import start_new_kernel
+
+    km, kc = start_new_kernel(
+        kernel_name="python3", env={**os.environ, "NBTRACK_TRACKING_URI": str(fresh_store)}
+    )
+
+    def run(code: str, cell_id: str) -> str:
+        content = {"code": code, "silent": False, "store_history": True, "allow_stdin": False}
+        msg = kc.session.msg("execute_request", content, metadata={"cellId": cell_id})
+        kc.shell_channel.send(msg)
+        streams = []
+        while True:
+            reply = kc.get_iopub_msg(timeout=60)
+            if reply["parent_header"].get("msg_id") != msg["header"]["msg_id"]:
+                continue
+            if reply["msg_type"] == "stream":
+                streams.append(reply["content"]["text"])
+            if reply["msg_type"] == "status" and reply["content"]["execution_state"] == "idle":
+                return "".join(streams)
+
+    try:
+        run("%load_ext nbtrack", "c0")
+        run("a = 1\nb = 2", "c1")
+        run("b = 3", "c1")  # cell c1 edited: it no longer defines a
+        shown = run("%%track\nscore = a + b", "c2")
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    assert "nbtrack: hidden state: 'a' comes from cell [2], edited and re-run as [3]" in shown
