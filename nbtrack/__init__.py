@@ -50,7 +50,7 @@ from nbtrack.version import __version__ as __version__
 
 # Submodules loaded on first attribute access, as ``mlflow.sklearn`` is.
 _LAZY_SUBMODULES = frozenset(
-    {"data", "entities", "errors", "models", "panels", "pyfunc", "sklearn", "types"}
+    {"data", "entities", "errors", "models", "panels", "projects", "pyfunc", "sklearn", "types"}
 )
 
 __all__ = [
@@ -87,6 +87,7 @@ __all__ = [
     "log_text",
     "model_card",
     "register_model",
+    "run",
     "search_experiments",
     "search_runs",
     "set_experiment",
@@ -151,6 +152,13 @@ def model_card(name: str, version_or_alias: str | int = "latest", **kwargs: Any)
     from nbtrack.cards import model_card as card
 
     return card(name, version_or_alias, **kwargs)
+
+
+def run(uri: str, entry_point: str = "main", **kwargs: Any) -> Any:
+    """Run an MLproject folder or a notebook as one run; see ``nbtrack.projects.run``."""
+    from nbtrack.projects import run as launch
+
+    return launch(uri, entry_point, **kwargs)
 
 
 def load_ipython_extension(ipython: Any) -> None:

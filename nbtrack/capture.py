@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from nbtrack import display, session, tag_keys, tracking
+from nbtrack import cell_history, display, session, tag_keys, tracking
 from nbtrack.autolog import enabled
 from nbtrack.entities import Param, Run, RunStatus
 from nbtrack.store.sql import now_ms
@@ -54,9 +54,7 @@ def literal_assignments(source: str) -> dict[str, Any]:
         if isinstance(node, ast.Assign):
             for target in node.targets:
                 _collect(target, node.value, found)
-        elif isinstance(node, (ast.AnnAssign, ast.AugAssign)) and isinstance(
-            node.target, ast.Name
-        ):
+        elif isinstance(node, (ast.AnnAssign, ast.AugAssign)) and isinstance(node.target, ast.Name):
             value = node.value if isinstance(node, ast.AnnAssign) else None
             _collect(node.target, value, found)
     return {k: v for k, v in found.items() if v is not _NOT_LITERAL}
@@ -141,6 +139,7 @@ def track_cell(
     run_id = active.info.run_id
     client = session.client()
     client.log_text(run_id, source, CELL_FILE)
+    _record_history(run_id, source, namespace)
     _log_params(run_id, literal_assignments(source), "literal assignment")
     summary = LiveSummary(run_id, live)
     status = RunStatus.FINISHED
@@ -162,6 +161,19 @@ def track_cell(
     finally:
         _end(run_id, status)
         summary.finish()
+
+
+def _record_history(run_id: str, source: str, namespace: dict[str, Any]) -> None:
+    """Store the kernel's executed cells (for ``nbtrack reproduce``); warn of hidden state."""
+    try:
+        analysis = cell_history.analyse(namespace, source)
+        if analysis is not None:
+            session.client().log_dict(run_id, analysis.to_json(), cell_history.HISTORY_FILE)
+    except Exception as exc:  # the cell runs and is tracked all the same
+        warnings.warn(f"nbtrack: the cell's history was not stored: {exc}", stacklevel=3)
+        return
+    if analysis is not None and analysis.problems:
+        warnings.warn(cell_history.warning_text(analysis), stacklevel=3)
 
 
 def _autolog(on: bool, source: str) -> contextlib.AbstractContextManager[None]:
@@ -296,7 +308,7 @@ class RunSummary:
         color = _STATUS_COLORS.get(info.status, "#6b7280")
         parts = [
             '<div class="nbtrack-run-summary" style="font-family:var(--jp-ui-font-family,'
-            'sans-serif);font-size:12px;border-left:3px solid ' + color + ';padding:2px 8px;'
+            "sans-serif);font-size:12px;border-left:3px solid " + color + ";padding:2px 8px;"
             'margin:4px 0">',
             f"<b>{html.escape(info.run_name)}</b> "
             f'<span style="color:{color};font-weight:600">{info.status}</span> · '

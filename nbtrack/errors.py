@@ -16,7 +16,9 @@ The hierarchy, with MLflow's error codes where MLflow has one::
     ├── InvalidState             the operation does not fit the object's state (deleted run …)
     ├── RegistryError            a model-registry operation that cannot be done
     ├── UnsafeModelError         a model file holds types that are not trusted to load
-    └── MissingDependency        an optional extra is needed (names the pip command)
+    ├── MissingDependency        an optional extra is needed (names the pip command)
+    └── ExecutionException       a project (MLproject or notebook) cannot run, or its run failed
+        └── ProjectSpecError     an MLproject file, entry point or parameter is not acceptable
 
 Each error keeps what it is about as declared attributes (``run_id``, ``experiment_id``,
 ``name``…; None when the error is not about that thing), and its message says what was
@@ -282,3 +284,11 @@ class DamagedStore(StoreError):
 
 class ReadOnlyStore(StoreError):
     """The store is on a read-only medium (or folder): it can be read, not written."""
+
+
+class ExecutionException(NbtrackError):
+    """A project (an MLproject folder or a notebook) cannot run, or its run failed."""
+
+
+class ProjectSpecError(ExecutionException, InvalidParameter):
+    """An MLproject file, entry point or parameter value is not acceptable (nothing ran)."""

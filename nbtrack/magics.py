@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
-from nbtrack import capture, tag_keys, tracking
+from nbtrack import capture, cell_history, tag_keys, tracking
 from nbtrack.autolog import autolog
 from nbtrack.errors import InvalidState, NbtrackError
 
@@ -220,6 +220,8 @@ def _runs_view(filter_string: str = "", max_results: int = 50) -> Any:
 def load_ipython_extension(ipython: Any) -> None:
     """Register the magics with an IPython shell."""
     ipython.register_magics(NbtrackMagics)
+    if cell_history.remember_cell not in ipython.events.callbacks["pre_run_cell"]:
+        ipython.events.register("pre_run_cell", cell_history.remember_cell)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
@@ -227,3 +229,5 @@ def unload_ipython_extension(ipython: Any) -> None:
     magics = ipython.magics_manager.magics
     magics["cell"].pop("track", None)
     magics["line"].pop("nbtrack", None)
+    if cell_history.remember_cell in ipython.events.callbacks["pre_run_cell"]:
+        ipython.events.unregister("pre_run_cell", cell_history.remember_cell)

@@ -11,6 +11,7 @@ so this module is the whole fluent API.
 from __future__ import annotations
 
 import atexit
+import os
 import sys
 from typing import TYPE_CHECKING, Any, cast
 
@@ -29,7 +30,7 @@ from nbtrack.entities import (
     RunStatus,
     RunTag,
 )
-from nbtrack.errors import InvalidParameter, InvalidState, ModelNotFound
+from nbtrack.errors import InvalidParameter, InvalidState, ModelNotFound, RunNotFound
 from nbtrack.experiments import (
     create_experiment,
     delete_experiment,
@@ -82,6 +83,8 @@ __all__ = [
     "set_tracking_uri",
     "start_run",
 ]
+
+ENV_RUN_IDS = ("NBTRACK_RUN_ID", "MLFLOW_RUN_ID")  # a launcher hands its run to the script
 
 _atexit_registered = False
 
@@ -144,7 +147,9 @@ def start_run(
     Parameters
     ----------
     run_id
-        Resume this run instead of starting one; it becomes RUNNING again.
+        Resume this run instead of starting one; it becomes RUNNING again. Without it,
+        the run handed over in ``NBTRACK_RUN_ID``/``MLFLOW_RUN_ID`` (by ``nbtrack run``)
+        is resumed, once.
     experiment_id
         Where to start the run; defaults to the active experiment (``set_experiment``,
         then ``NBTRACK_EXPERIMENT_NAME``/``MLFLOW_EXPERIMENT_NAME``, then Default).
@@ -167,6 +172,8 @@ def start_run(
             run_id=stack[-1].info.run_id,
         )
     client = session.client()
+    if run_id is None and not stack:
+        run_id = _run_id_from_environment(client)
     if run_id is not None:
         run = _resume(client, run_id, experiment_id, tags, description)
     else:
@@ -182,6 +189,27 @@ def start_run(
     session.push_run(active)
     _register_atexit()
     return active
+
+
+def _run_id_from_environment(client: MlflowClient) -> str | None:
+    """The run a launcher (``nbtrack run``) handed to this process, taken once.
+
+    As MLflow does with ``MLFLOW_RUN_ID``: the first ``start_run`` continues that run and
+    the variables are removed, so later runs are new ones. An ``MLFLOW_RUN_ID`` naming no
+    run of this store (MLflow's own ``mlflow run`` set it) is left to MLflow.
+    """
+    if os.environ.get(ENV_RUN_IDS[0]):
+        os.environ.pop(ENV_RUN_IDS[1], None)
+        return os.environ.pop(ENV_RUN_IDS[0])
+    run_id = os.environ.get(ENV_RUN_IDS[1])
+    if not run_id:
+        return None
+    try:
+        client.get_run(run_id)
+    except (RunNotFound, InvalidParameter):
+        return None
+    del os.environ[ENV_RUN_IDS[1]]
+    return run_id
 
 
 def _parent_id(

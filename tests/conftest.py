@@ -18,6 +18,8 @@ def fresh_store(tmp_path, monkeypatch):
         "MLFLOW_EXPERIMENT_NAME",
         "MLFLOW_EXPERIMENT_ID",
         "JPY_SESSION_NAME",
+        "NBTRACK_RUN_ID",
+        "MLFLOW_RUN_ID",
     ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.chdir(tmp_path)

@@ -14,7 +14,7 @@ EXPECTED = {
     "get_run", "get_tracking_uri", "last_active_run", "log_artifact", "log_artifacts",
     "log_dict", "log_figure", "log_image", "log_input", "log_metric", "log_metrics",
     "log_param", "log_params", "log_table", "log_text", "model_card", "register_model",
-    "search_experiments", "search_runs", "set_experiment", "set_tag", "set_tags",
+    "run", "search_experiments", "search_runs", "set_experiment", "set_tag", "set_tags",
     "set_tracking_uri", "show_registry", "show_run", "show_runs", "show_sweep", "start_run",
 }  # fmt: skip
 
@@ -39,3 +39,12 @@ def test_import_is_light():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_projects_loads_on_first_use():
+    code = (
+        "import sys, nbtrack; assert 'nbtrack.projects' not in sys.modules;"
+        " print(nbtrack.projects.run is nbtrack.projects.run, 'papermill' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "False"]

@@ -22,7 +22,7 @@ from __future__ import annotations
 import click
 
 from nbtrack import __version__
-from nbtrack.cli import experiments, gc, models, runs
+from nbtrack.cli import experiments, gc, models, reproduce, run, runs
 from nbtrack.client import MlflowClient
 from nbtrack.errors import NbtrackError
 from nbtrack.uri import ENV_TRACKING_URI
@@ -59,3 +59,5 @@ main.add_command(experiments.experiments)
 main.add_command(runs.runs)
 main.add_command(gc.gc)
 main.add_command(models.models)
+main.add_command(run.run)
+main.add_command(reproduce.reproduce)
