@@ -68,6 +68,7 @@ __all__ = [
     "delete_run",
     "delete_tag",
     "end_run",
+    "evaluate",
     "get_experiment",
     "get_experiment_by_name",
     "get_parent_run",
@@ -99,6 +100,7 @@ __all__ = [
     "show_runs",
     "show_sweep",
     "start_run",
+    "validate_evaluation_results",
 ]
 
 
@@ -152,6 +154,20 @@ def model_card(name: str, version_or_alias: str | int = "latest", **kwargs: Any)
     from nbtrack.cards import model_card as card
 
     return card(name, version_or_alias, **kwargs)
+
+
+def evaluate(*args: Any, **kwargs: Any) -> Any:
+    """Evaluate a model, as ``mlflow.evaluate``; see ``nbtrack.evaluation.evaluate``."""
+    from nbtrack.evaluation import evaluate as run
+
+    return run(*args, **kwargs)
+
+
+def validate_evaluation_results(*args: Any, **kwargs: Any) -> None:
+    """The deployment gate; see ``nbtrack.evaluation.validate_evaluation_results``."""
+    from nbtrack.evaluation import validate_evaluation_results as validate
+
+    validate(*args, **kwargs)
 
 
 def load_ipython_extension(ipython: Any) -> None:

@@ -6,7 +6,9 @@ The hierarchy, with MLflow's error codes where MLflow has one::
     ├── StoreError               the store file is corrupt, foreign or from a newer nbtrack
     ├── InvalidParameter         a name, value or argument is not acceptable (also ValueError)
     │   ├── InvalidFilter        a search filter or order_by string does not parse
-    │   └── SignatureError       model input does not match the model's signature
+    │   ├── SignatureError       model input does not match the model's signature
+    │   ├── EvaluationError      data, targets or predictions that cannot be evaluated
+    │   └── MetricThresholdClassException  a MetricThreshold that cannot be built
     ├── ResourceNotFound         the thing asked for does not exist (also KeyError-free)
     │   ├── ExperimentNotFound
     │   ├── RunNotFound
@@ -16,6 +18,7 @@ The hierarchy, with MLflow's error codes where MLflow has one::
     ├── InvalidState             the operation does not fit the object's state (deleted run …)
     ├── RegistryError            a model-registry operation that cannot be done
     ├── UnsafeModelError         a model file holds types that are not trusted to load
+    ├── ModelValidationFailedException  an evaluation did not pass its thresholds
     └── MissingDependency        an optional extra is needed (names the pip command)
 
 Each error keeps what it is about as attributes (``run_id``, ``experiment_id``, ``name``…),
@@ -60,6 +63,17 @@ class SignatureError(InvalidParameter):
     """Model input does not match the model's signature."""
 
 
+class EvaluationError(InvalidParameter):
+    """The data, targets, predictions or options given to ``evaluate`` cannot be evaluated."""
+
+
+class MetricThresholdClassException(InvalidParameter):
+    """A ``MetricThreshold`` built with values that make no threshold."""
+
+    def __init__(self, message: str, **context: Any) -> None:
+        super().__init__("Could not instantiate MetricThreshold class: " + message, **context)
+
+
 class ResourceNotFound(NbtrackError):
     """The experiment, run, artifact or model asked for does not exist."""
 
@@ -102,6 +116,12 @@ class RegistryError(NbtrackError):
 
 class UnsafeModelError(NbtrackError):
     """A model file holds types that are not trusted to load."""
+
+
+class ModelValidationFailedException(NbtrackError):
+    """A candidate model's evaluation failed one or more ``MetricThreshold`` checks."""
+
+    error_code = "BAD_REQUEST"
 
 
 class MissingDependency(NbtrackError, ImportError):
