@@ -223,7 +223,12 @@ def _common(
         "f1_score": float(sk.f1_score(y_true, y_pred, **kw)),
     }
     if y_proba is not None:
-        out["log_loss"] = float(sk.log_loss(y_true, y_proba, labels=labels, sample_weight=weights))
+        # sorted: the column order of y_proba (MLflow passes the positive label last, which
+        # scikit-learn sorts anyway, with a warning)
+        sorted_labels = np.sort(labels)
+        out["log_loss"] = float(
+            sk.log_loss(y_true, y_proba, labels=sorted_labels, sample_weight=weights)
+        )
     return out
 
 
