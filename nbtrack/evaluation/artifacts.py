@@ -33,7 +33,8 @@ def _figure() -> Any:
         from matplotlib.figure import Figure
     except ImportError as exc:
         raise missing("matplotlib", "evaluate", "the evaluation plots") from exc
-    figure = Figure(figsize=SIZE, dpi=DPI, layout="tight")
+    figure = Figure(figsize=SIZE, dpi=DPI)
+    figure.subplots_adjust(left=0.13, right=0.95, bottom=0.13, top=0.92)  # no layout pass
     FigureCanvasAgg(figure)
     return figure
 
@@ -96,6 +97,7 @@ def curves(
             truth, y_proba[:, c], sample_weight=weights
         )
         auc = sk.roc_auc_score(truth, y_proba[:, c], sample_weight=weights)
+        precision, recall = precision[_thin(len(recall))], recall[_thin(len(recall))]
         ap = sk.average_precision_score(truth, y_proba[:, c], sample_weight=weights)
         tag = "" if len(labels) == 2 else f"label={labels[c]},"
         roc_ax.plot(fpr, tpr, drawstyle="steps-post", linewidth=1, label=f"{tag}AUC={auc:.3f}")
