@@ -130,7 +130,7 @@ def calibration(
         observed, mean_predicted = calibration_curve(
             np.asarray(y_true) == labels[c], y_proba[:, c], n_bins=10, strategy="uniform"
         )
-        ax.plot(mean_predicted, observed, marker="o", linewidth=1, label=f"{labels[c]}")
+        ax.plot(mean_predicted, observed, marker="o", linewidth=1, label=f"label={labels[c]}")
     ax.plot([0, 1], [0, 1], color="gray", alpha=0.3, linestyle="dashed")
     _labels(ax, "Calibration curve", "Mean predicted probability", "Fraction of positives")
     return _save(figure, folder / f"{name}.png")
@@ -242,6 +242,7 @@ def permutation_importance(
     table.to_csv(csv, index=False)
     top = table.head(20).iloc[::-1]
     figure = _figure()
+    figure.subplots_adjust(left=0.32)  # room for the feature names
     ax = figure.add_subplot()
     ax.barh(top["feature"], top["importance_mean"], xerr=top["importance_std"], color="#4c78a8")
     ax.set(title="Permutation importance", xlabel="Mean drop in score when shuffled")

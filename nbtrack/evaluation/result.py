@@ -157,6 +157,9 @@ class EvaluationResult:
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
         return self._panel()._repr_mimebundle_(**kwargs)
 
+    def _repr_html_(self) -> str:
+        return self._panel().static_html()
+
     def __repr__(self) -> str:
         shown = ", ".join(f"{k}={_short(v)}" for k, v in list(self.metrics.items())[:6])
         more = "…" if len(self.metrics) > 6 else ""
