@@ -278,7 +278,7 @@ def evaluate_extra(
         value = metric.eval_fn(*args)
         name = f"{metric.name}/{metric.version}" if metric.version else metric.name
         if _is_number(value):
-            value = MetricValue(aggregate_results={name: value})
+            value = MetricValue(aggregate_results={metric.name: value})
         if not isinstance(value, MetricValue):
             raise EvaluationError(
                 f"extra metric {metric.name!r} returned {type(value).__name__}; an eval_fn "
