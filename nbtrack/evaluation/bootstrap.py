@@ -1,13 +1,14 @@
 """Bootstrap confidence intervals and paired comparisons, vectorised with numpy.
 
-A resample of ``n`` rows drawn with replacement is the same as the original rows weighted by
-how many times each was drawn, so every default metric of every resample comes from a few
-matrix products of a (resamples × rows) count matrix with per-row vectors: no Python loop
-over resamples, no re-fitting, no call into scikit-learn per resample. Ranking metrics
-(``roc_auc``, ``precision_recall_auc``) sort the scores once and sum the weights per
-distinct score. Counts are drawn from ``numpy.random.default_rng(seed)`` in fixed blocks,
-so the same ``seed`` and row count always give the same resamples: a candidate and its
-baseline evaluated on the same data are compared resample by resample (a paired bootstrap).
+A resample of ``n`` rows drawn with replacement is the same as the original rows weighted
+by how many times each was drawn, so every default metric of every resample comes from a
+few matrix products of a (rows × resamples) count matrix with per-row vectors: no Python
+loop over resamples, no re-fitting, no call into scikit-learn per resample. Ranking
+metrics (``roc_auc``, ``precision_recall_auc``) sort positives and negatives once; per
+resample, cumulative sums of their weights answer every ranking question, ties included.
+Counts are drawn in fixed blocks from numpy's SFC64 generator seeded with ``seed``, so the
+same ``seed`` and row count always give the same resamples: a candidate and its baseline
+evaluated on the same data are compared resample by resample (a paired bootstrap).
 
 Intervals are percentile intervals at ``confidence_level`` (default 0.95); a resample where
 a metric is undefined (a class absent from it) is left out of that metric's interval.
@@ -37,7 +38,7 @@ class Resampling:
         Column ``r`` counts how often each row was drawn in resample ``r``; rows are the
         first axis so that gathering rows (sorting by score) copies contiguous memory.
         """
-        rng = np.random.default_rng(self.seed)
+        rng = np.random.Generator(np.random.SFC64(self.seed))  # a third faster than PCG64
         n = self.rows
         done = 0
         while done < self.count:
