@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -237,9 +238,13 @@ class _Ranker:
             return len(ascending) - np.searchsorted(ascending, s, side="right")
 
         neg_scores, pos_scores = scores[self.neg], scores[self.pos]
-        self.pos_above_neg = above(pos_up, neg_scores)  # columns of the positive cumsum
-        self.pos_tied_neg = at_least(pos_up, neg_scores)
-        self.pos_at_pos = at_least(pos_up, pos_scores)
+        # rows of the cumulative sums; without ties, slices and one gather instead of three
+        self.pos_above_neg = above(pos_up, neg_scores)
+        tied = at_least(pos_up, neg_scores)
+        self.pos_tied_neg = None if np.array_equal(tied, self.pos_above_neg) else tied
+        at_pos = at_least(pos_up, pos_scores)
+        own = np.arange(1, len(at_pos) + 1)
+        self.pos_at_pos: Any = slice(1, None) if np.array_equal(at_pos, own) else at_pos
         self.neg_at_pos = at_least(neg_up, pos_scores)
 
     def auc_and_ap(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -248,7 +253,8 @@ class _Ranker:
         neg_cum = _cumsum_from_zero(neg_w)
         pos_total, neg_total = pos_cum[-1], neg_cum[-1]
         # a negative counts the positives above it, and half of those tied with it
-        ranked = pos_cum[self.pos_above_neg] + pos_cum[self.pos_tied_neg]
+        above = pos_cum[self.pos_above_neg]
+        ranked = 2 * above if self.pos_tied_neg is None else above + pos_cum[self.pos_tied_neg]
         tps = pos_cum[self.pos_at_pos]
         precision = _ratio(tps, tps + neg_cum[self.neg_at_pos])
         with np.errstate(invalid="ignore", divide="ignore"):
