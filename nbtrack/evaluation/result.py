@@ -150,15 +150,22 @@ class EvaluationResult:
         (folder / "artifacts_metadata.json").write_text(json.dumps(meta))
 
     def _panel(self) -> Any:
+        # the one upward import (evaluation → panels): the report is how a result displays
         from nbtrack.panels.evaluation import EvaluationReport
 
         return EvaluationReport(self)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
-        return self._panel()._repr_mimebundle_(**kwargs)
+        try:
+            return self._panel()._repr_mimebundle_(**kwargs)
+        except ImportError:  # no notebook extra (ipywidgets…): the plain repr
+            return {"text/plain": repr(self)}
 
-    def _repr_html_(self) -> str:
-        return self._panel().static_html()
+    def _repr_html_(self) -> str | None:
+        try:
+            return self._panel().static_html()
+        except ImportError:
+            return None
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{k}={_short(v)}" for k, v in list(self.metrics.items())[:6])
