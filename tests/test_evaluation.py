@@ -287,6 +287,9 @@ def _bad_cases(model, x, y, reg, rx, ry):
             42, df, targets="label", model_type="classifier"
         ),
         "three-item tuple": lambda: nbtrack.evaluate(model, (x, y, y), model_type="classifier"),
+        "evaluator_config not a dict": lambda: nbtrack.evaluate(
+            model, df, targets="label", model_type="classifier", evaluator_config=["x"]
+        ),
         "custom artifacts": lambda: nbtrack.evaluate(
             model, df, targets="label", model_type="classifier", custom_artifacts=[print]
         ),
@@ -310,6 +313,7 @@ BAD = [
     "unknown model form",
     "three-item tuple",
     "custom artifacts",
+    "evaluator_config not a dict",
 ]
 
 
