@@ -275,7 +275,9 @@ def _resampled(
     if resampling.count == 0:
         return {}
     values = bootstrap.resampled(resampling, block)
-    if "score" in metrics:  # a classifier's score is its accuracy, a regressor's its r2
+    # a scikit-learn classifier's score is its accuracy, a regressor's its r2: the same
+    # resamples then; another score (a custom estimator's) gets no interval
+    if "score" in metrics and np.isclose(metrics["score"], metrics[score_as], rtol=0, atol=1e-12):
         values["score"] = values[score_as]
     return {k: v for k, v in values.items() if k in metrics}
 
