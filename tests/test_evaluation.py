@@ -360,6 +360,9 @@ def test_extra_metrics_get_values_and_intervals(regression):
         assert metrics["r2_score"].aggregate_results["r2_score"] > 0
         return float(np.sum((predictions - targets) ** 2) + 1)
 
+    def error_per_bmi(predictions, targets, bmi):  # a feature column, by name
+        return float(np.mean(np.abs(predictions - targets) / (bmi.abs() + 1)))
+
     def old_style(eval_df, builtin_metrics):
         return float(eval_df["prediction"].mean() + 0 * builtin_metrics["r2_score"])
 
@@ -370,12 +373,16 @@ def test_extra_metrics_get_values_and_intervals(regression):
         evaluator_config=FAST,
         extra_metrics=[
             make_metric(eval_fn=squared_diff_plus_one, greater_is_better=False),
+            make_metric(eval_fn=error_per_bmi, greater_is_better=False),
             make_metric(eval_fn=old_style, greater_is_better=True, name="mean_pred", version="v1"),
         ],
     )
     expected = float(np.sum((model.predict(x) - y) ** 2) + 1)
     assert result.metrics["squared_diff_plus_one"] == pytest.approx(expected)
     assert result.metrics["mean_pred/v1"] == pytest.approx(model.predict(x).mean())
+    per_bmi = np.mean(np.abs(model.predict(x) - y) / (x["bmi"].abs() + 1))
+    assert result.metrics["error_per_bmi"] == pytest.approx(per_bmi)
+    assert "error_per_bmi" in result.confidence_intervals
     low, high = result.confidence_intervals["squared_diff_plus_one"]
     assert low < expected < high
     assert result.greater_is_better["squared_diff_plus_one"] is False

@@ -10,6 +10,7 @@ logged.
 
 from __future__ import annotations
 
+import inspect
 import tempfile
 import time
 from dataclasses import dataclass
@@ -300,9 +301,14 @@ def _add_extra(
     if resampling.count == 0:
         return
 
+    # one call per resample; the feature columns are sliced only for metrics that take one
+    columns = set(found.features.columns)
+    sliced = any(set(inspect.signature(m.eval_fn).parameters) & columns for m in extra)
+
     def on_rows(rows: np.ndarray) -> dict[str, float]:
+        features = found.features.iloc[rows] if sliced else found.features.iloc[:0]
         return evaluate_extra(
-            extra, y_pred[rows], found.targets[rows], found.features.iloc[rows], builtin, config.raw
+            extra, y_pred[rows], found.targets[rows], features, builtin, config.raw
         )
 
     resampled.update(bootstrap.resampled_extra(resampling, on_rows))
