@@ -468,7 +468,10 @@ def _log(
             result.artifacts[name] = EvaluationArtifact(
                 f"{root}/{path.name}", str(local / path.name)
             )
-    finally:
+    except BaseException:
         if active is None:
-            nbtrack.end_run()
+            nbtrack.end_run("FAILED")  # the run evaluate started says it did not finish
+        raise
+    if active is None:
+        nbtrack.end_run()
     result.run_id = run_id
