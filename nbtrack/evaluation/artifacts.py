@@ -25,6 +25,7 @@ from nbtrack.errors import missing
 
 DPI = 100
 SIZE = (6.0, 4.0)
+UNIT_TICKS = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
 def _figure() -> Any:
@@ -37,6 +38,11 @@ def _figure() -> Any:
     figure.subplots_adjust(left=0.13, right=0.95, bottom=0.13, top=0.92)  # no layout pass
     FigureCanvasAgg(figure)
     return figure
+
+
+def _title(ax: Any, text: str) -> None:
+    """A title at a fixed height: matplotlib then skips measuring the axes to place it."""
+    ax.set_title(text, y=1.01)
 
 
 def _save(figure: Any, path: Path) -> Path:
@@ -54,8 +60,7 @@ def confusion_matrix(
     values = matrix(y_true, y_pred, labels=labels, normalize="true", sample_weight=weights)
     figure = _figure()
     ax = figure.add_subplot()
-    image = ax.imshow(values, cmap="Blues", vmin=0, vmax=1)
-    figure.colorbar(image, ax=ax)
+    ax.imshow(values, cmap="Blues", vmin=0, vmax=1)  # the cells carry their values
     ticks = range(len(labels))
     ax.set_xticks(ticks, [str(v) for v in labels])
     ax.set_yticks(ticks, [str(v) for v in labels])
@@ -72,7 +77,7 @@ def confusion_matrix(
             )
     ax.set_xlabel("Predicted label")
     ax.set_ylabel("True label")
-    ax.set_title("Normalized confusion matrix")
+    _title(ax, "Normalized confusion matrix")
     return _save(figure, folder / f"{name}.png")
 
 
@@ -97,9 +102,11 @@ def curves(
         precision, recall, _ = sk.precision_recall_curve(
             truth, y_proba[:, c], sample_weight=weights
         )
-        auc = sk.roc_auc_score(truth, y_proba[:, c], sample_weight=weights)
+        # the areas from the curves, as scikit-learn's roc_auc_score and
+        # average_precision_score compute them, without validating the data twice more
+        auc = float(sk.auc(fpr, tpr))
+        ap = float(-np.sum(np.diff(recall) * precision[:-1]))
         precision, recall = precision[_thin(len(recall))], recall[_thin(len(recall))]
-        ap = sk.average_precision_score(truth, y_proba[:, c], sample_weight=weights)
         tag = "" if len(labels) == 2 else f"label={labels[c]},"
         roc_ax.plot(fpr, tpr, drawstyle="steps-post", linewidth=1, label=f"{tag}AUC={auc:.3f}")
         pr_ax.plot(
@@ -108,8 +115,14 @@ def curves(
     roc_ax.plot([0, 1], [0, 1], color="gray", alpha=0.3, linestyle="dashed")
     pr_ax.plot([0, 1], [1, 0], color="gray", alpha=0.3, linestyle="dashed")
     suffix = f" (Positive label: {labels[pos_index]})" if len(labels) == 2 else ""
-    _labels(roc_ax, "ROC curve", f"False Positive Rate{suffix}", f"True Positive Rate{suffix}")
-    _labels(pr_ax, "Precision recall curve", f"Recall{suffix}", f"Precision{suffix}")
+    _labels(
+        roc_ax,
+        "ROC curve",
+        f"False Positive Rate{suffix}",
+        f"True Positive Rate{suffix}",
+        "lower right",
+    )
+    _labels(pr_ax, "Precision recall curve", f"Recall{suffix}", f"Precision{suffix}", "lower left")
     return {
         f"{prefix}roc_curve_plot": _save(roc, folder / f"{prefix}roc_curve_plot.png"),
         f"{prefix}precision_recall_curve_plot": _save(
@@ -133,7 +146,9 @@ def calibration(
         )
         ax.plot(mean_predicted, observed, marker="o", linewidth=1, label=f"label={labels[c]}")
     ax.plot([0, 1], [0, 1], color="gray", alpha=0.3, linestyle="dashed")
-    _labels(ax, "Calibration curve", "Mean predicted probability", "Fraction of positives")
+    _labels(
+        ax, "Calibration curve", "Mean predicted probability", "Fraction of positives", "upper left"
+    )
     return _save(figure, folder / f"{name}.png")
 
 
@@ -146,12 +161,14 @@ def regression_plots(
     ax = residuals.add_subplot()
     ax.scatter(y_pred[shown], (y_true - y_pred)[shown], s=4, alpha=0.5)
     ax.axhline(0, color="gray", alpha=0.5, linestyle="dashed")
-    ax.set(title="Residuals", xlabel="Predicted value", ylabel="Actual − predicted")
+    ax.set(xlabel="Predicted value", ylabel="Actual − predicted")
+    _title(ax, "Residuals")
     ax = versus.add_subplot()
     ax.scatter(y_true[shown], y_pred[shown], s=4, alpha=0.5)
     low, high = float(np.min(y_true)), float(np.max(y_true))
     ax.plot([low, high], [low, high], color="gray", alpha=0.5, linestyle="dashed")
-    ax.set(title="Predicted versus actual", xlabel="Actual value", ylabel="Predicted value")
+    ax.set(xlabel="Actual value", ylabel="Predicted value")
+    _title(ax, "Predicted versus actual")
     return {
         f"{prefix}residuals_plot": _save(residuals, folder / f"{prefix}residuals_plot.png"),
         f"{prefix}predicted_vs_actual_plot": _save(
@@ -165,9 +182,12 @@ def _thin(n: int, most: int = 5000) -> np.ndarray:
     return np.linspace(0, n - 1, min(n, most)).astype(np.int64)
 
 
-def _labels(ax: Any, title: str, xlabel: str, ylabel: str) -> None:
-    ax.set(title=title, xlabel=xlabel, ylabel=ylabel, xlim=(-0.02, 1.02), ylim=(-0.02, 1.02))
-    ax.legend(loc="best", fontsize=7)
+def _labels(ax: Any, title: str, xlabel: str, ylabel: str, corner: str) -> None:
+    ax.set(xlabel=xlabel, ylabel=ylabel, xlim=(-0.02, 1.02), ylim=(-0.02, 1.02))
+    ax.set(xticks=UNIT_TICKS, yticks=UNIT_TICKS)  # fixed: no tick locating per figure
+    ax.grid(alpha=0.2)
+    _title(ax, title)
+    ax.legend(loc=corner, fontsize=7)  # "best" would test every point of every curve
 
 
 def per_class_table(
@@ -246,7 +266,8 @@ def permutation_importance(
     figure.subplots_adjust(left=0.32)  # room for the feature names
     ax = figure.add_subplot()
     ax.barh(top["feature"], top["importance_mean"], xerr=top["importance_std"], color="#4c78a8")
-    ax.set(title="Permutation importance", xlabel="Mean drop in score when shuffled")
+    ax.set(xlabel="Mean drop in score when shuffled")
+    _title(ax, "Permutation importance")
     ax.tick_params(axis="y", labelsize=7)
     png = _save(figure, folder / f"{prefix}permutation_importance_plot.png")
     return {f"{prefix}permutation_importance": csv, f"{prefix}permutation_importance_plot": png}
