@@ -75,7 +75,8 @@ def scenarios(only: str | None) -> list[tuple[str, str]]:
         for name in dir(module):
             if name.startswith("scenario_"):
                 scenario = name[len("scenario_") :]
-                if only is None or only in (scenario, module_name):
+                topic = module_name.removeprefix("scenarios_")
+                if only is None or only in (scenario, module_name, topic):
                     found.append((module_name, scenario))
     return found
 

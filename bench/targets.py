@@ -26,4 +26,6 @@ TARGETS: dict[str, list[tuple[str, float]]] = {
     "autolog_grid_search_models_added_s": [("max", 0.250)],
     "panels_first_render_s": [("max", 1.0)],
     "panels_filter_s": [("max", 0.300)],
+    "evaluate_10k_with_intervals_s": [("max", 1.0)],
+    "evaluate_10k_s": [("no-slower", 1)],
 }

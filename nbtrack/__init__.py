@@ -67,6 +67,7 @@ __all__ = [
     "delete_run",
     "delete_tag",
     "end_run",
+    "evaluate",
     "get_experiment",
     "get_experiment_by_name",
     "get_parent_run",
@@ -99,6 +100,7 @@ __all__ = [
     "show_runs",
     "show_sweep",
     "start_run",
+    "validate_evaluation_results",
 ]
 
 
@@ -159,6 +161,20 @@ def run(uri: str, entry_point: str = "main", **kwargs: Any) -> Any:
     from nbtrack.projects import run as launch
 
     return launch(uri, entry_point, **kwargs)
+
+
+def evaluate(*args: Any, **kwargs: Any) -> Any:
+    """Evaluate a model, as ``mlflow.evaluate``; see ``nbtrack.evaluation.evaluate``."""
+    from nbtrack.evaluation import evaluate as run
+
+    return run(*args, **kwargs)
+
+
+def validate_evaluation_results(*args: Any, **kwargs: Any) -> None:
+    """The deployment gate; see ``nbtrack.evaluation.validate_evaluation_results``."""
+    from nbtrack.evaluation import validate_evaluation_results as validate
+
+    validate(*args, **kwargs)
 
 
 def load_ipython_extension(ipython: Any) -> None:

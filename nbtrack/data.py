@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from nbtrack import context, entities, tag_keys
@@ -30,6 +30,14 @@ class Dataset:
     schema: dict[str, Any] | None
     profile: dict[str, Any]
     targets: str | None = None
+    # the rows themselves, kept in memory (never stored) so that ``nbtrack.evaluate`` can
+    # take the dataset as its ``data``: a DataFrame, or (features, targets) arrays
+    data: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def df(self) -> Any:
+        """The DataFrame a ``from_pandas`` dataset was built from (None otherwise)."""
+        return None if isinstance(self.data, tuple) else self.data
 
     def to_entity(self) -> entities.Dataset:
         """The stored form: schema and profile as JSON strings."""
@@ -83,6 +91,7 @@ def from_pandas(
         schema={"mlflow_colspec": infer_schema(features).to_dict()},
         profile={"num_rows": len(df), "num_elements": int(df.size)},
         targets=targets,
+        data=df,
     )
 
 
@@ -115,4 +124,5 @@ def from_numpy(
             "features_shape": list(x.shape),
         },
         targets="targets" if targets is not None else None,
+        data=(features, targets),
     )

@@ -6,7 +6,9 @@ The hierarchy, with MLflow's error codes where MLflow has one::
     ├── StoreError               the store file is corrupt, foreign or from a newer nbtrack
     ├── InvalidParameter         a name, value or argument is not acceptable (also ValueError)
     │   ├── InvalidFilter        a search filter or order_by string does not parse
-    │   └── SignatureError       model input does not match the model's signature
+    │   ├── SignatureError       model input does not match the model's signature
+    │   ├── EvaluationError      data, targets or predictions that cannot be evaluated
+    │   └── MetricThresholdClassException  a MetricThreshold that cannot be built
     ├── ResourceNotFound         the thing asked for does not exist (also KeyError-free)
     │   ├── ExperimentNotFound
     │   ├── RunNotFound
@@ -16,6 +18,7 @@ The hierarchy, with MLflow's error codes where MLflow has one::
     ├── InvalidState             the operation does not fit the object's state (deleted run …)
     ├── RegistryError            a model-registry operation that cannot be done
     ├── UnsafeModelError         a model file holds types that are not trusted to load
+    ├── ModelValidationFailedException  an evaluation did not pass its thresholds
     ├── MissingDependency        an optional extra is needed (names the pip command)
     └── ExecutionException       a project (MLproject or notebook) cannot run, or its run failed
         └── ProjectSpecError     an MLproject file, entry point or parameter is not acceptable
@@ -187,6 +190,14 @@ class SignatureError(InvalidParameter):
         self.missing = missing
 
 
+class EvaluationError(InvalidParameter):
+    """The data, targets, predictions or options given to ``evaluate`` cannot be evaluated."""
+
+
+class MetricThresholdClassException(InvalidParameter):
+    """A ``MetricThreshold`` built with values that make no threshold."""
+
+
 class ResourceNotFound(NbtrackError):
     """The experiment, run, artifact or model asked for does not exist."""
 
@@ -249,6 +260,24 @@ class UnsafeModelError(NbtrackError):
         super().__init__(message, **about)
         self.types = types
         self.serialization_format = serialization_format
+
+
+class ModelValidationFailedException(NbtrackError):
+    """A candidate model's evaluation failed one or more ``MetricThreshold`` checks.
+
+    Attributes
+    ----------
+    checks : list
+        The failed checks (``nbtrack.evaluation.validation.Check``), for a program to read.
+    """
+
+    error_code = "BAD_REQUEST"
+
+    def __init__(
+        self, message: str, *, checks: Sequence[object] = (), **about: Unpack[About]
+    ) -> None:
+        super().__init__(message, **about)
+        self.checks = list(checks)
 
 
 class MissingDependency(NbtrackError, ImportError):

@@ -46,12 +46,13 @@ def _read(path: Path) -> nbformat.NotebookNode:
     return nbformat.read(path, as_version=4)
 
 
-def test_the_four_demo_notebooks_exist() -> None:
+def test_the_demo_notebooks_exist() -> None:
     assert _names(NOTEBOOKS) == [
         "01-quickstart.ipynb",
         "02-sweep.ipynb",
         "03-model-card.ipynb",
         "04-live-training.ipynb",
+        "05-evaluate.ipynb",
     ]
 
 

@@ -6,7 +6,36 @@ returns, :class:`ModelSignature` and :func:`infer_signature` describe what a mod
 
 from __future__ import annotations
 
+from typing import Any
+
 from nbtrack.models.model import Model, ModelInfo, get_model_info
 from nbtrack.models.signature import ModelSignature, infer_signature
 
-__all__ = ["Model", "ModelInfo", "ModelSignature", "get_model_info", "infer_signature"]
+__all__ = [
+    "EvaluationArtifact",
+    "EvaluationMetric",
+    "EvaluationResult",
+    "MetricThreshold",
+    "Model",
+    "ModelInfo",
+    "ModelSignature",
+    "evaluate",
+    "get_model_info",
+    "infer_signature",
+    "make_metric",
+]
+
+# Evaluation (as ``mlflow.models.evaluate`` and friends) needs numpy and scikit-learn:
+# loaded from nbtrack.evaluation on first access.
+_EVALUATION = frozenset(
+    {"EvaluationArtifact", "EvaluationMetric", "EvaluationResult", "MetricThreshold",
+     "evaluate", "make_metric"}
+)  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EVALUATION:
+        import nbtrack.evaluation
+
+        return getattr(nbtrack.evaluation, name)
+    raise AttributeError(f"module 'nbtrack.models' has no attribute {name!r}")

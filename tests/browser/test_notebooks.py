@@ -38,6 +38,11 @@ PANELS = {
         "04-05": ".nbtrack-panel .js-plotly-plot",  # the live chart of show_run
         "04-11": ".nbtrack-panel .nbt-runs tbody tr[data-id]",
     },
+    "05-evaluate.ipynb": {
+        "05-04": ".nbtrack-evaluation img",  # the report's plots
+        "05-07": ".nbtrack-evaluation img",  # with the baseline
+        "05-11": ".nbtrack-evaluation img",  # with the gate's checks
+    },
 }
 # Per notebook: %%track cell id -> the status its run summary ends with.
 SUMMARIES = {
