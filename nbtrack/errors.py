@@ -6,7 +6,8 @@ The hierarchy, with MLflow's error codes where MLflow has one::
     ├── StoreError               the store file is corrupt, foreign or from a newer nbtrack
     ├── InvalidParameter         a name, value or argument is not acceptable (also ValueError)
     │   ├── InvalidFilter        a search filter or order_by string does not parse
-    │   └── SignatureError       model input does not match the model's signature
+    │   ├── SignatureError       model input does not match the model's signature
+    │   └── InvalidInput         a scoring request or input file is not model input (BAD_REQUEST)
     ├── ResourceNotFound         the thing asked for does not exist (also KeyError-free)
     │   ├── ExperimentNotFound
     │   ├── RunNotFound
@@ -58,6 +59,16 @@ class InvalidFilter(InvalidParameter):
 
 class SignatureError(InvalidParameter):
     """Model input does not match the model's signature."""
+
+
+class InvalidInput(InvalidParameter):
+    """A scoring request or input file cannot be read as model input (MLflow's BAD_REQUEST).
+
+    ``status`` is the HTTP status a model server answers with (400, 413 or 415).
+    """
+
+    error_code = "BAD_REQUEST"
+    status = 400
 
 
 class ResourceNotFound(NbtrackError):

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from nbtrack.cli import serving
 from nbtrack.cli.options import json_option, pass_client
 from nbtrack.cli.output import (
     Column,
@@ -29,7 +30,7 @@ from nbtrack.registry_validation import version_number
 
 @click.group()
 def models() -> None:
-    """List registered models, show them and their versions, set aliases, write model cards."""
+    """List, show, alias and document registered models; serve one, score files with it."""
 
 
 @models.command("list")
@@ -238,3 +239,7 @@ def _stages(model: RegisteredModel) -> str:
 def _quoted(name: str) -> str:
     """A name as a filter string value (MLflow's grammar has no escapes: pick the quote)."""
     return f'"{name}"' if "'" in name else f"'{name}'"
+
+
+models.add_command(serving.serve)
+models.add_command(serving.predict)
