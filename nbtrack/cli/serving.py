@@ -23,8 +23,9 @@ class _SizeType(click.ParamType):
 
     name = "SIZE"
 
-    def convert(self, value: object, param: click.Parameter | None,
-                ctx: click.Context | None) -> int:
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> int:
         from nbtrack.errors import InvalidParameter
         from nbtrack.serving.server import parse_size
 
@@ -39,19 +40,55 @@ class _SizeType(click.ParamType):
 # -h is --host here, as in `mlflow models serve`; help stays on --help.
 @click.command("serve", context_settings={"help_option_names": ["--help"]})
 @click.option("--model-uri", "-m", metavar="URI", required=True, help=_MODEL_URI_HELP)
-@click.option("--port", "-p", type=click.IntRange(0, 65535), default=5000, show_default=True,
-              help="The port to listen on (0: any free port).")
-@click.option("--host", "-h", metavar="HOST", default="127.0.0.1", show_default=True,
-              help="The network interface to bind; 0.0.0.0 answers other machines too.")
-@click.option("--workers", "-w", type=click.IntRange(1), default=1, show_default=True,
-              help="Number of uvicorn worker processes.")
-@click.option("--timeout", "-t", type=click.FloatRange(0, min_open=True), default=60,
-              show_default=True, help="Seconds a request may take before it gets a 504.")
-@click.option("--max-body-size", type=_SizeType(), default="10MB", show_default=True,
-              help="Largest request body (bytes, or 512KB, 10MB...); larger ones get a 413.")
+@click.option(
+    "--port",
+    "-p",
+    type=click.IntRange(0, 65535),
+    default=5000,
+    show_default=True,
+    help="The port to listen on (0: any free port).",
+)
+@click.option(
+    "--host",
+    "-h",
+    metavar="HOST",
+    default="127.0.0.1",
+    show_default=True,
+    help="The network interface to bind; 0.0.0.0 answers other machines too.",
+)
+@click.option(
+    "--workers",
+    "-w",
+    type=click.IntRange(1),
+    default=1,
+    show_default=True,
+    help="Number of uvicorn worker processes.",
+)
+@click.option(
+    "--timeout",
+    "-t",
+    type=click.FloatRange(0, min_open=True),
+    default=60,
+    show_default=True,
+    help="Seconds a request may take before it gets a 504.",
+)
+@click.option(
+    "--max-body-size",
+    type=_SizeType(),
+    default="10MB",
+    show_default=True,
+    help="Largest request body (bytes, or 512KB, 10MB...); larger ones get a 413.",
+)
 @pass_client
-def serve(client: MlflowClient, model_uri: str, port: int, host: str, workers: int,
-          timeout: float, max_body_size: int) -> None:
+def serve(
+    client: MlflowClient,
+    model_uri: str,
+    port: int,
+    host: str,
+    workers: int,
+    timeout: float,
+    max_body_size: int,
+) -> None:
     r"""Serve a model over HTTP with MLflow's scoring protocol (POST /invocations).
 
     \b
@@ -62,25 +99,50 @@ def serve(client: MlflowClient, model_uri: str, port: int, host: str, workers: i
     """
     from nbtrack.serving.server import ServerConfig, run
 
-    run(ServerConfig(model_uri=model_uri, host=host, port=port, workers=workers,
-                     timeout=timeout, max_body_size=max_body_size,
-                     tracking_uri=client.tracking_uri),
-        announce=click.echo)
+    run(
+        ServerConfig(
+            model_uri=model_uri,
+            host=host,
+            port=port,
+            workers=workers,
+            timeout=timeout,
+            max_body_size=max_body_size,
+            tracking_uri=client.tracking_uri,
+        ),
+        announce=click.echo,
+    )
 
 
 @click.command("predict")
 @click.option("--model-uri", "-m", metavar="URI", required=True, help=_MODEL_URI_HELP)
-@click.option("--input-path", "-i", required=True,
-              type=click.Path(dir_okay=False, path_type=Path),
-              help="The data: MLflow's request JSON (dataframe_split, ...), CSV or Parquet.")
-@click.option("--output-path", "-o", type=click.Path(dir_okay=False, path_type=Path),
-              help="Where to write the predictions: *.csv or *.parquet get a table, anything "
-              "else MLflow's JSON. Default: print the JSON.")
-@click.option("--content-type", "-t", type=click.Choice(["json", "csv", "parquet"]),
-              help="The input's format, when its suffix does not say it.")
+@click.option(
+    "--input-path",
+    "-i",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The data: MLflow's request JSON (dataframe_split, ...), CSV or Parquet.",
+)
+@click.option(
+    "--output-path",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the predictions: *.csv or *.parquet get a table, anything "
+    "else MLflow's JSON. Default: print the JSON.",
+)
+@click.option(
+    "--content-type",
+    "-t",
+    type=click.Choice(["json", "csv", "parquet"]),
+    help="The input's format, when its suffix does not say it.",
+)
 @pass_client
-def predict(client: MlflowClient, model_uri: str, input_path: Path, output_path: Path | None,
-            content_type: str | None) -> None:
+def predict(
+    client: MlflowClient,
+    model_uri: str,
+    input_path: Path,
+    output_path: Path | None,
+    content_type: str | None,
+) -> None:
     """Predict on a file of data with a model (no server), as mlflow models predict."""
     from nbtrack.serving.batch import predict_file
     from nbtrack.tracking import set_tracking_uri

@@ -8,8 +8,9 @@
 
 Every error is MLflow's JSON body ``{"error_code": ..., "message": ...}`` with a 4xx status
 (5xx only for a request that exceeds the time limit or a server fault), and the server keeps
-serving. Bodies over the size limit get 413 before they are parsed. Predictions run in a
-worker thread, so a slow model does not stop ``/ping`` and the time limit can answer 504.
+serving. Bodies over the size limit get 413 before they are parsed. Parsing and predicting
+run in a worker thread, so a slow model does not stop ``/ping``, and a request that takes
+longer than the time limit is answered 504 (the thread finishes its work unobserved).
 """
 
 from __future__ import annotations
@@ -76,22 +77,19 @@ def create_app(
 
     async def invocations(request: Request) -> Response:
         try:
-            return await asyncio.wait_for(_invoke(request), timeout)
+            body = await read_body(request, max_body_size)
+        except InvalidInput as error:
+            return error_response(error.error_code, error.message, error.status)
+        served = slot.current  # the model this request is answered by, even if swapped
+        work = asyncio.to_thread(score, served, body, request.headers.get("content-type"))
+        try:
+            return await asyncio.wait_for(work, timeout)
         except (asyncio.TimeoutError, TimeoutError):
             return error_response(
                 "DEADLINE_EXCEEDED",
                 f"Request processing time exceeded limit ({timeout:g} s); send fewer rows per "
                 "request or start the server with a larger --timeout",
             )
-
-    async def _invoke(request: Request) -> Response:
-        try:
-            body = await read_body(request, max_body_size)
-            served = slot.current  # the model this request is answered by, even if swapped
-            content_type = request.headers.get("content-type")
-            return await asyncio.to_thread(score, served, body, content_type)
-        except NbtrackError as error:
-            return error_response(error.error_code, error.message, getattr(error, "status", None))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -119,7 +117,10 @@ def create_app(
 
 def score(served: ServedModel, body: bytes, content_type: str | None) -> Response:
     """Parse a request body, predict, and build the response (runs in a worker thread)."""
-    data, params = parse_request(body, content_type, served.schema)
+    try:
+        data, params = parse_request(body, content_type, served.schema)
+    except NbtrackError as error:
+        return error_response(error.error_code, error.message, getattr(error, "status", None))
     try:
         predictions = served.model.predict(data, params=params)
     except NbtrackError as error:
@@ -178,13 +179,20 @@ async def _http_error(request: Request, error: Exception) -> Response:
     """Unknown routes and methods answer in MLflow's JSON error form too."""
     status = getattr(error, "status_code", 500)
     if status == 404:
-        return error_response("ENDPOINT_NOT_FOUND", f"No endpoint {request.url.path}; the "
-                              "scoring server has /invocations, /ping, /health and /version",
-                              404)
+        return error_response(
+            "ENDPOINT_NOT_FOUND",
+            f"No endpoint {request.url.path}; the "
+            "scoring server has /invocations, /ping, /health and /version",
+            404,
+        )
     if status == 405:
         allowed = getattr(error, "headers", None) or {}
-        return error_response("BAD_REQUEST", f"{request.method} is not allowed on "
-                              f"{request.url.path} (allowed: {allowed.get('Allow', '')})", 405)
+        return error_response(
+            "BAD_REQUEST",
+            f"{request.method} is not allowed on "
+            f"{request.url.path} (allowed: {allowed.get('Allow', '')})",
+            405,
+        )
     return error_response("BAD_REQUEST", str(getattr(error, "detail", error)), status)
 
 

@@ -61,8 +61,9 @@ def predict_file(
     source = Path(input_path)
     kind = content_type or file_format(source, "input")
     if not source.is_file():
-        raise InvalidParameter(f"input file {source} does not exist; pass -i a data file",
-                               path=str(source))
+        raise InvalidParameter(
+            f"input file {source} does not exist; pass -i a data file", path=str(source)
+        )
     model = load_model(model_uri)
     schema = model.metadata.get_input_schema()
     params = None

@@ -114,8 +114,11 @@ class AliasFollower:
         try:
             version = str(self.client.get_model_version_by_alias(self.name, self.alias).version)
         except NbtrackError as error:
-            self._refuse("missing", f"cannot read alias '{self.alias}' of '{self.name}' "
-                         f"({error}); still serving version {self.slot.current.version}")
+            self._refuse(
+                "missing",
+                f"cannot read alias '{self.alias}' of '{self.name}' "
+                f"({error}); still serving version {self.slot.current.version}",
+            )
             return False
         if version in (self.slot.current.version, self._refused):
             return False
@@ -123,15 +126,23 @@ class AliasFollower:
         try:
             served = load_served(uri, self.client)
         except NbtrackError as error:
-            self._refuse(version, f"alias '{self.alias}' moved to version {version}, which "
-                         f"cannot be loaded ({error}); still serving version "
-                         f"{self.slot.current.version}")
+            self._refuse(
+                version,
+                f"alias '{self.alias}' moved to version {version}, which "
+                f"cannot be loaded ({error}); still serving version "
+                f"{self.slot.current.version}",
+            )
             return False
         before = self.slot.current.version
         self.slot.swap(ServedModel(served.model, self.slot.current.uri, version))
         self._refused = None
-        logger.info("alias '%s' of '%s' moved: now serving version %s (was %s)",
-                    self.alias, self.name, version, before)
+        logger.info(
+            "alias '%s' of '%s' moved: now serving version %s (was %s)",
+            self.alias,
+            self.name,
+            version,
+            before,
+        )
         return True
 
     def _refuse(self, key: str, message: str) -> None:

@@ -41,9 +41,18 @@ class ModelServer:
     ready-made ``curl`` command that scores the model's input example.
     """
 
-    def __init__(self, process: subprocess.Popen[str], url: str, model_uri: str,
-                 served: str, log: collections.deque[str], example: str):
+    def __init__(
+        self,
+        process: subprocess.Popen[str],
+        drainer: threading.Thread,
+        url: str,
+        model_uri: str,
+        served: str,
+        log: collections.deque[str],
+        example: str,
+    ):
         self._process = process
+        self._drainer = drainer
         self.url = url
         self.model_uri = model_uri
         self.served = served
@@ -64,8 +73,9 @@ class ModelServer:
     def curl(self) -> str:
         """A shell command that POSTs the model's input example to ``/invocations``."""
         body = self._example.replace("'", "'\\''")
-        return (f"curl -X POST {self.url}/invocations -H 'Content-Type: application/json' "
-                f"-d '{body}'")
+        return (
+            f"curl -X POST {self.url}/invocations -H 'Content-Type: application/json' -d '{body}'"
+        )
 
     def log(self) -> str:
         """The last lines the server printed (startup, alias moves, warnings)."""
@@ -74,14 +84,15 @@ class ModelServer:
     def stop(self, timeout: float = _STOP_GRACE_S) -> None:
         """Stop the server: SIGTERM (requests in flight finish), SIGKILL after ``timeout`` s."""
         atexit.unregister(self.stop)
-        if self._process.poll() is not None:
-            return
-        self._process.send_signal(signal.SIGTERM)
-        try:
-            self._process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
+        if self._process.poll() is None:
+            self._process.send_signal(signal.SIGTERM)
+            try:
+                self._process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        self._drainer.join(timeout)
+        _close(self._process)
 
     def __enter__(self) -> ModelServer:
         return self
@@ -146,33 +157,61 @@ def serve(
 
     store = tracking_uri or get_tracking_uri()
     command = [
-        sys.executable, "-m", "nbtrack", "--tracking-uri", store, "models", "serve",
-        "-m", model_uri, "--port", str(port), "--host", host, "--workers", str(workers),
-        "--timeout", f"{timeout:g}", "--max-body-size", str(max_body_size),
+        sys.executable,
+        "-m",
+        "nbtrack",
+        "--tracking-uri",
+        store,
+        "models",
+        "serve",
+        "-m",
+        model_uri,
+        "--port",
+        str(port),
+        "--host",
+        host,
+        "--workers",
+        str(workers),
+        "--timeout",
+        f"{timeout:g}",
+        "--max-body-size",
+        str(max_body_size),
     ]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True, env=env, start_new_session=True)
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
     log: collections.deque[str] = collections.deque(maxlen=200)
     try:
-        served, url = _wait_ready(process, log, start_timeout)
+        served, url, drainer = _wait_ready(process, log, start_timeout)
     except BaseException:
-        _kill(process)
+        _close(process)
         raise
-    server = ModelServer(process, url, model_uri, served, log, _example_body(model_uri, store))
+    server = ModelServer(
+        process, drainer, url, model_uri, served, log, _example_body(model_uri, store)
+    )
     atexit.register(server.stop)
     return server
 
 
-def _wait_ready(process: subprocess.Popen[str], log: collections.deque[str],
-                timeout: float) -> tuple[str, str]:
-    """Read the server's output up to its ready line, then wait for /ping; (served, url)."""
+def _wait_ready(
+    process: subprocess.Popen[str], log: collections.deque[str], timeout: float
+) -> tuple[str, str, threading.Thread]:
+    """Read the server's output up to its ready line, then wait for /ping.
+
+    Returns what is served, the URL, and the thread that keeps reading the output.
+    """
     deadline = time.monotonic() + timeout
     assert process.stdout is not None
     for line in process.stdout:
         log.append(line.rstrip("\n"))
         if line.startswith(READY_PREFIX):
-            served, _, rest = line[len(READY_PREFIX):].partition(" at ")
+            served, _, rest = line[len(READY_PREFIX) :].partition(" at ")
             url = rest.split()[0]
             break
     else:
@@ -182,32 +221,42 @@ def _wait_ready(process: subprocess.Popen[str], log: collections.deque[str],
             + "\n".join(log),
             model_uri=None,
         )
-    threading.Thread(target=_drain, args=(process, log), daemon=True).start()
+    drainer = threading.Thread(target=_drain, args=(process, log), daemon=True)
+    drainer.start()
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise InvalidState(f"the model server exited (code {process.returncode}):\n"
-                               + "\n".join(log))
+            raise InvalidState(
+                f"the model server exited (code {process.returncode}):\n" + "\n".join(log)
+            )
         try:
             with urllib.request.urlopen(f"{url}/ping", timeout=1) as response:
                 if response.status == 200:
-                    return served, url
+                    return served, url, drainer
         except (urllib.error.URLError, OSError):
             time.sleep(0.02)
-    raise InvalidState(f"the model server did not answer {url}/ping within {timeout:g} s; "
-                       "raise start_timeout:\n" + "\n".join(log))
+    raise InvalidState(
+        f"the model server did not answer {url}/ping within {timeout:g} s; "
+        "raise start_timeout:\n" + "\n".join(log)
+    )
 
 
 def _drain(process: subprocess.Popen[str], log: collections.deque[str]) -> None:
     """Keep reading the server's output so that its pipe never fills up."""
     assert process.stdout is not None
-    for line in process.stdout:
-        log.append(line.rstrip("\n"))
+    try:
+        for line in process.stdout:
+            log.append(line.rstrip("\n"))
+    except (ValueError, OSError):  # the pipe was closed by _close after a failed start
+        return
 
 
-def _kill(process: subprocess.Popen[str]) -> None:
+def _close(process: subprocess.Popen[str]) -> None:
+    """Kill the process if it still runs; close its output pipe."""
     if process.poll() is None:
         process.kill()
         process.wait()
+    if process.stdout is not None:
+        process.stdout.close()
 
 
 def _example_body(model_uri: str, store: str) -> str:

@@ -107,9 +107,7 @@ def parse_json(body: bytes | str, schema: Schema | None) -> ParsedInput:
     if isinstance(decoded, list):
         raise _invalid(f"{REQUIRED_INPUT_FORMAT}. Received a list.")
     if not isinstance(decoded, dict):
-        raise _invalid(
-            f"{REQUIRED_INPUT_FORMAT}. Received unexpected input type '{type(decoded)}."
-        )
+        raise _invalid(f"{REQUIRED_INPUT_FORMAT}. Received unexpected input type '{type(decoded)}.")
     params = decoded.get(PARAMS_KEY)
     if params is not None and not isinstance(params, dict):
         raise _invalid(
@@ -124,7 +122,7 @@ def parse_json(body: bytes | str, schema: Schema | None) -> ParsedInput:
         )
     field = fields[0]
     if field in (DF_SPLIT, DF_RECORDS):
-        data = dataframe_from_json(decoded[field], field[len("dataframe_"):], schema)
+        data = dataframe_from_json(decoded[field], field[len("dataframe_") :], schema)
     elif field == INSTANCES:
         data = _instances(decoded[field], schema)
     else:
@@ -269,9 +267,7 @@ def cast_to_schema(frame: Any, schema: Schema | None) -> Any:
                 frame[name] = column.map(lambda x: base64.decodebytes(bytes(x, "utf8")))
             elif isinstance(spec, TensorSpec) and target == np.dtype(bytes):
                 frame[name] = column.map(lambda x: bytes(x, "utf8"))
-            elif isinstance(spec, TensorSpec) and len(column) and isinstance(
-                column.iloc[0], list
-            ):
+            elif isinstance(spec, TensorSpec) and len(column) and isinstance(column.iloc[0], list):
                 continue  # multidimensional cells: the signature check reshapes them
             elif isinstance(kind, AnyType):
                 continue
@@ -317,13 +313,13 @@ def _cast_values(value: Any, schema: Schema | None) -> Any:
 
     specs = schema.input_dict() if schema is not None and schema.has_input_names() else {}
     if schema is not None:
-        if len(specs) == 1 and isinstance(value, list) and not any(
-            isinstance(x, dict) for x in value
+        if (
+            len(specs) == 1
+            and isinstance(value, list)
+            and not any(isinstance(x, dict) for x in value)
         ):
             value = {next(iter(specs)): value}
-        elif not schema.has_input_names() and not (
-            isinstance(value, list) or np.isscalar(value)
-        ):
+        elif not schema.has_input_names() and not (isinstance(value, list) or np.isscalar(value)):
             raise _invalid(
                 "Failed to parse input data. This model contains an un-named  model signature "
                 "which expects a single n-dimensional array or a single value as input, "

@@ -119,8 +119,10 @@ def run(config: ServerConfig, announce: Any = print) -> None:
         sock = bind(config.host, config.port)
         port = sock.getsockname()[1]
         uvicorn_config = _uvicorn_config(config, served)
-        announce(f"{READY_PREFIX}{served.describe()} at {_url(config.host, port)} "
-                 f"(POST /invocations; Ctrl-C stops)")
+        announce(
+            f"{READY_PREFIX}{served.describe()} at {_url(config.host, port)} "
+            f"(POST /invocations; Ctrl-C stops)"
+        )
         sys.stdout.flush()
         if config.workers > 1:
             from uvicorn.supervisors import Multiprocess
@@ -163,8 +165,7 @@ def _uvicorn_config(config: ServerConfig, served: Any) -> Any:
         "server_header": False,
     }
     if config.workers > 1:
-        return uvicorn.Config("nbtrack.serving.app:app_from_environment", factory=True,
-                              **options)
+        return uvicorn.Config("nbtrack.serving.app:app_from_environment", factory=True, **options)
     return uvicorn.Config(build_app(config, served), **options)
 
 
