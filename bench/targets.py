@@ -26,4 +26,9 @@ TARGETS: dict[str, list[tuple[str, float]]] = {
     "autolog_grid_search_models_added_s": [("max", 0.250)],
     "panels_first_render_s": [("max", 1.0)],
     "panels_filter_s": [("max", 0.300)],
+    "serve_first_200_s": [("max", 1.0)],
+    "serve_1row_per_s": [("ratio", 2)],
+    "serve_1row_p99_s": [("ratio", 2)],
+    "serve_100rows_per_s": [("ratio", 2)],
+    "serve_100rows_p99_s": [("ratio", 2)],
 }

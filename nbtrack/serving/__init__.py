@@ -13,6 +13,15 @@ Starlette and uvicorn are imported only by ``app`` and ``server``, when a server
 
 from __future__ import annotations
 
-from nbtrack.serving.handle import ModelServer, serve
+from typing import Any
 
 __all__ = ["ModelServer", "serve"]
+
+
+def __getattr__(name: str) -> Any:
+    """``serve`` and ``ModelServer`` load on first use: a server process never needs them."""
+    if name in __all__:
+        from nbtrack.serving import handle
+
+        return getattr(handle, name)
+    raise AttributeError(f"module 'nbtrack.serving' has no attribute {name!r}")
