@@ -7,6 +7,7 @@ import os
 import shlex
 import subprocess
 import sys
+import time
 
 import pytest
 from serving_helpers import get, post
@@ -35,11 +36,12 @@ def champion(fresh_store):
 
 
 def _alive(pid: int) -> bool:
+    """Whether the process runs (a zombie waiting for its reaper does not)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
         return False
-    return True
 
 
 def test_serve_returns_a_handle_that_answers_and_stops(champion):
@@ -108,3 +110,29 @@ def test_the_registry_browser_serves_the_selected_version(champion):
         if browser.server is not None:
             browser.server.stop()
         store_panels.close_all()
+
+
+def test_the_server_stops_when_its_kernel_is_killed(champion, fresh_store):
+    code = (
+        "import time, nbtrack; s = nbtrack.models.serve('models:/wine/1'); "
+        "print(s.pid, flush=True); time.sleep(600)"
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "NBTRACK_TRACKING_URI": f"sqlite:///{fresh_store}"},
+    )
+    try:
+        pid = int(parent.stdout.readline())
+        assert _alive(pid)
+        parent.kill()  # as a kernel dies: no atexit
+        parent.wait()
+        deadline = time.monotonic() + 30
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive(pid)
+    finally:
+        parent.kill()
+        parent.wait()
+        parent.stdout.close()

@@ -26,6 +26,7 @@ from nbtrack.serving.server import (
     DEFAULT_HOST,
     DEFAULT_MAX_BODY_SIZE,
     DEFAULT_TIMEOUT_S,
+    PARENT_ENV,
     READY_PREFIX,
     require_extra,
 )
@@ -177,7 +178,7 @@ def serve(
         "--max-body-size",
         str(max_body_size),
     ]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", PARENT_ENV: str(os.getpid())}
     process = subprocess.Popen(
         command,
         stdout=subprocess.PIPE,

@@ -26,6 +26,8 @@ from typing import Any
 from nbtrack.errors import InvalidParameter, missing
 
 CONFIG_ENV = "NBTRACK_SERVE_CONFIG"
+# Set by nbtrack.models.serve: the server stops when this process (the kernel) is gone.
+PARENT_ENV = "NBTRACK_SERVE_PARENT_PID"
 READY_PREFIX = "nbtrack: serving "
 DEFAULT_PORT = 5000
 DEFAULT_HOST = "127.0.0.1"
@@ -113,6 +115,7 @@ def run(config: ServerConfig, announce: Any = print) -> None:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     _log_to_stderr()
+    _stop_with_parent()
     try:
         _use_store(config.tracking_uri)
         served = load_served(config.model_uri, MlflowClient(config.tracking_uri))
@@ -191,6 +194,22 @@ def _log_to_stderr() -> None:
         handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
+
+
+def _stop_with_parent() -> None:
+    """With PARENT_ENV set, SIGTERM ourselves once that process has died (kill -9 included)."""
+    watched = os.environ.get(PARENT_ENV)
+    if not watched or not watched.isdigit():
+        return
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == int(watched):
+            time.sleep(1.0)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="nbtrack-parent-watch", daemon=True).start()
 
 
 class _Stopped(Exception):
