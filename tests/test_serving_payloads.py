@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+import io
 import json
 
 import numpy as np
@@ -141,3 +143,21 @@ def test_serving_stays_out_of_import_nbtrack_and_the_cli():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+HAS_PYARROW = importlib.util.find_spec("pyarrow") is not None
+
+
+@pytest.mark.skipif(HAS_PYARROW, reason="pyarrow is installed")
+def test_parquet_without_pyarrow_is_an_unsupported_type():
+    with pytest.raises(InvalidInput, match="cannot read Parquet") as raised:
+        parse(b"PAR1", "application/vnd.apache.parquet")
+    assert raised.value.status == 415
+
+
+@pytest.mark.skipif(not HAS_PYARROW, reason="reading Parquet needs pyarrow")
+def test_parquet_becomes_a_frame():
+    buffer = io.BytesIO()
+    pd.DataFrame({"a": [1.5], "b": [2]}).to_parquet(buffer)
+    data, _ = parse(buffer.getvalue(), "application/vnd.apache.parquet")
+    assert data.to_dict(orient="records") == [{"a": 1.5, "b": 2}]

@@ -107,7 +107,12 @@ class AliasFollower:
         """Check every ``interval`` seconds until cancelled."""
         while True:
             await asyncio.sleep(self.interval)
-            await asyncio.to_thread(self.check)
+            try:
+                await asyncio.to_thread(self.check)
+            except Exception:  # e.g. the store briefly unreadable: look again next time
+                logger.exception(
+                    "following alias '%s' of '%s' failed; trying again", self.alias, self.name
+                )
 
     def check(self) -> bool:
         """Swap in the version the alias points at now, if it moved; True when swapped."""

@@ -94,7 +94,13 @@ def parse_request(body: bytes, content_type: str | None, schema: Schema | None) 
     if mime_type == CONTENT_TYPE_CSV:
         return ParsedInput(parse_csv(_utf8(body), schema), None)
     if mime_type == CONTENT_TYPE_PARQUET:
-        return ParsedInput(parse_parquet(body), None)
+        try:
+            return ParsedInput(parse_parquet(body), None)
+        except MissingDependency as error:
+            raise _unsupported(
+                "This server cannot read Parquet: the 'pyarrow' package is not installed "
+                "where it runs; send JSON or CSV, or install pyarrow and restart it"
+            ) from error
     raise _unsupported(
         f"This predictor only supports the following content types: Types: {CONTENT_TYPES}. "
         f"Got '{content_type}'."
