@@ -6,7 +6,9 @@ MLflow runs with `--env-manager local`. Both serve the same model folder (a scal
 logistic regression on the wine data, saved by nbtrack in MLflow's format) with one worker
 each, on loopback. The load comes from
 `wrk` (Debian's package; scripts/setup-wrk.sh installs it), each run bounded by --duration:
-requests per second, p50 and p99 latency for a 1-row and a 100-row `dataframe_split` body.
+requests per second, p50 and p99 latency for a 1-row and a 100-row `dataframe_split` body,
+and the CPU time the server's processes spent per request (less disturbed than the rates
+by other work on a shared machine).
 "First 200" is the time from starting the command to the first 200 answer to a real
 1-row POST /invocations (not only /ping).
 """
@@ -80,13 +82,29 @@ def first_200(url: str, body: bytes, process: subprocess.Popen, started: float) 
     raise RuntimeError("server did not answer within 120 s")
 
 
-def wrk(url: str, body_file: Path, duration: float) -> dict[str, float]:
-    """Requests/s, p50 and p99 (seconds) of one bounded wrk run."""
+def group_cpu_s(pgid: int) -> float:
+    """CPU seconds (user + system) used so far by the live processes of a process group."""
+    ticks = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(url: str, body_file: Path, duration: float, pgid: int) -> dict[str, float]:
+    """Requests/s, p50 and p99 (seconds), CPU per request of one bounded wrk run."""
     script = body_file.with_suffix(".lua")
     script.write_text(
         'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
         f"wrk.body = {json.dumps(body_file.read_text())}\n"
     )
+    cpu_before = group_cpu_s(pgid)
     out = subprocess.run(
         [
             "wrk",
@@ -103,6 +121,7 @@ def wrk(url: str, body_file: Path, duration: float) -> dict[str, float]:
         check=True,
         timeout=duration + 60,
     ).stdout
+    cpu = group_cpu_s(pgid) - cpu_before
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if errors:
         raise RuntimeError(f"{errors.group(1)} failed requests under load:\n{out}")
@@ -110,6 +129,7 @@ def wrk(url: str, body_file: Path, duration: float) -> dict[str, float]:
         "per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
         "p50_s": _seconds(re.search(r"50%\s+([\d.]+\w+)", out).group(1)),
         "p99_s": _seconds(re.search(r"99%\s+([\d.]+\w+)", out).group(1)),
+        "cpu_per_request_s": cpu / int(re.search(r"(\d+) requests in", out).group(1)),
     }
 
 
@@ -138,8 +158,8 @@ def measure(
     try:
         results = {"first_200_s": first_200(url, bodies["1row"].read_bytes(), process, started)}
         for size, body in bodies.items():
-            wrk(url, body, 1)  # warm up
-            for key, value in wrk(url, body, duration).items():
+            wrk(url, body, 1, process.pid)  # warm up
+            for key, value in wrk(url, body, duration, process.pid).items():
                 results[f"{size}_{key}"] = value
         return results
     finally:
