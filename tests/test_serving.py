@@ -315,18 +315,35 @@ def test_binds_loopback_and_answers_within_seconds(server):
     assert urllib.parse.urlsplit(server.url).hostname == "127.0.0.1"
 
 
-def test_a_bad_uri_fails_at_start_with_one_line(fresh_store):
-    proc = subprocess.run(
-        [sys.executable, "-m", "nbtrack", "models", "serve", "-m", "models:/nope/1", "-p", "0"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+@pytest.mark.parametrize(
+    ("uri", "port", "words"),
+    [
+        ("models:/nope/1", "0", "nope"),  # no such registered model
+        ("runs:/0123456789abcdef/model", "0", "0123456789abcdef"),  # no such run
+        ("no/such/folder", "0", "no MLmodel file"),  # a path that holds no model
+        ("MODEL", "BUSY", "cannot listen on 127.0.0.1"),  # the port is taken
+    ],
+)
+def test_a_bad_start_fails_with_one_line(model_dir, fresh_store, uri, port, words):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        if port == "BUSY":
+            port = str(taken.getsockname()[1])
+        uri = str(model_dir[0]) if uri == "MODEL" else uri
+        proc = subprocess.run(
+            [sys.executable, "-m", "nbtrack", "models", "serve", "-m", uri, "-p", port],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     assert proc.returncode == 1
     assert proc.stdout == ""
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr
-    assert lines[0].startswith("Error: ") and "nope" in lines[0]
+    assert lines[0].startswith("Error: ") and words in lines[0]
 
 
 def test_sigterm_lets_the_request_in_flight_finish_then_exits_0(model_dir, wine, fresh_store):
