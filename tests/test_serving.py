@@ -370,7 +370,7 @@ def test_sigterm_lets_the_request_in_flight_finish_then_exits_0(model_dir, wine,
     assert "Shutting down" in proc.output()
 
 
-def test_time_limit_workers_and_size_flag(model_dir, wine, fresh_store):
+def test_time_limit_workers_size_and_access_log_flags(model_dir, wine, fresh_store):
     folder, _ = model_dir
     x, _ = wine
     proc = ServerProcess(
@@ -382,6 +382,7 @@ def test_time_limit_workers_and_size_flag(model_dir, wine, fresh_store):
         "0.001",
         "--max-body-size",
         "64KB",
+        "--access-log",
     )
     try:
         status, error = post(proc.url, {"dataframe_split": split(x.head(100))})
@@ -392,6 +393,7 @@ def test_time_limit_workers_and_size_flag(model_dir, wine, fresh_store):
         assert "limit of 65536 bytes" in error["message"]
         assert get(proc.url + "/ping")[0] == 200
         assert proc.terminate() == 0, proc.output()
+        assert '"POST /invocations HTTP/1.1" 504' in proc.output()
     finally:
         proc.kill()
 

@@ -79,6 +79,11 @@ class _SizeType(click.ParamType):
     show_default=True,
     help="Largest request body (bytes, or 512KB, 10MB...); larger ones get a 413.",
 )
+@click.option(
+    "--access-log",
+    is_flag=True,
+    help="Log every request (uvicorn's access log); off by default, it costs throughput.",
+)
 @pass_client
 def serve(
     client: MlflowClient,
@@ -88,6 +93,7 @@ def serve(
     workers: int,
     timeout: float,
     max_body_size: int,
+    access_log: bool,
 ) -> None:
     r"""Serve a model over HTTP with MLflow's scoring protocol (POST /invocations).
 
@@ -108,6 +114,7 @@ def serve(
             timeout=timeout,
             max_body_size=max_body_size,
             tracking_uri=client.tracking_uri,
+            access_log=access_log,
         ),
         announce=click.echo,
     )

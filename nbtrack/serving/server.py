@@ -49,6 +49,7 @@ class ServerConfig:
     max_body_size: int = DEFAULT_MAX_BODY_SIZE
     tracking_uri: str | None = None
     follow_interval: float = 1.0
+    access_log: bool = False
 
 
 def require_extra() -> None:
@@ -162,7 +163,7 @@ def _uvicorn_config(config: ServerConfig, served: Any) -> Any:
 
     options: dict[str, Any] = {
         "workers": config.workers,
-        "access_log": False,
+        "access_log": config.access_log,
         "timeout_graceful_shutdown": int(config.timeout) + 1,
         "log_level": "info",
         "server_header": False,
