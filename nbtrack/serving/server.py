@@ -80,6 +80,7 @@ def build_app(config: ServerConfig, served: Any = None) -> Any:
     from nbtrack.serving.follow import AliasFollower, ModelSlot, alias_of, load_served
 
     _use_store(config.tracking_uri)
+    _log_to_stderr()
     client = MlflowClient(config.tracking_uri)
     if served is None:
         served = load_served(config.model_uri, client)
@@ -115,7 +116,6 @@ def run(config: ServerConfig, announce: Any = print) -> None:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    _log_to_stderr()
     _stop_with_parent()
     try:
         _use_store(config.tracking_uri)
