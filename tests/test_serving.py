@@ -294,6 +294,25 @@ def test_a_body_over_the_limit_gets_413(server, rows):
     assert post(server.url, {"dataframe_split": split(frame)}) == (200, {"predictions": expected})
 
 
+def test_a_chunked_body_over_the_limit_gets_413_too(server):
+    host, port = urllib.parse.urlsplit(server.url).netloc.split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=60)
+    chunks = (b"x" * (1024 * 1024) for _ in range(11))  # no Content-Length: 11 MB in chunks
+    try:
+        connection.request(
+            "POST",
+            "/invocations",
+            chunks,
+            {"Content-Type": "application/json"},
+            encode_chunked=True,
+        )
+        response = connection.getresponse()
+        assert response.status == 413
+        assert json.loads(response.read())["error_code"] == "BAD_REQUEST"
+    finally:
+        connection.close()
+
+
 @pytest.mark.parametrize(
     ("method", "path", "status", "code"),
     [
