@@ -71,7 +71,9 @@ def serving_timings(python: str, mlflow_python: str) -> dict[str, tuple[float, f
     """Both model servers under wrk (bench/serving.py): {measurement: (nbtrack, MLflow)}."""
     out = subprocess.run(
         [python, str(HERE / "serving.py"), "--mlflow-python", mlflow_python, "--json"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
