@@ -161,3 +161,39 @@ def test_parquet_becomes_a_frame():
     pd.DataFrame({"a": [1.5], "b": [2]}).to_parquet(buffer)
     data, _ = parse(buffer.getvalue(), "application/vnd.apache.parquet")
     assert data.to_dict(orient="records") == [{"a": 1.5, "b": 2}]
+
+
+def test_the_alias_follower_swaps_once_and_reports_each_problem_once(fresh_store, caplog):
+    """AliasFollower.check in process, against a real registry (the HTTP tests run it live)."""
+    from sklearn.dummy import DummyClassifier
+
+    import nbtrack
+    import nbtrack.sklearn
+    from nbtrack.artifacts import uri_to_path
+    from nbtrack.serving import follow
+
+    frame = pd.DataFrame({"a": [0.0, 1.0, 2.0]})
+    for constant in (0, 1, 2):
+        model = DummyClassifier(strategy="constant", constant=constant).fit(frame, [0, 1, 2])
+        with nbtrack.start_run():
+            nbtrack.sklearn.log_model(model, name="m", registered_model_name="m")
+    client = nbtrack.MlflowClient()
+    client.set_registered_model_alias("m", "champion", "1")
+    slot = follow.ModelSlot(follow.load_served("models:/m@champion", client))
+    follower = follow.AliasFollower(slot, client)
+    (uri_to_path(client.get_model_version_download_uri("m", "3")) / "MLmodel").unlink()
+    with caplog.at_level("INFO", logger="nbtrack.serving"):
+        assert not follower.check()  # unchanged
+        client.set_registered_model_alias("m", "champion", "2")
+        assert follower.check()
+        assert (slot.current.version, slot.current.uri) == ("2", "models:/m@champion")
+        assert slot.current.model.predict(frame).tolist() == [1, 1, 1]
+        client.set_registered_model_alias("m", "champion", "3")
+        assert not follower.check() and not follower.check()  # refused, reported once
+        client.delete_registered_model_alias("m", "champion")
+        assert not follower.check() and not follower.check()  # alias gone, reported once
+    assert slot.current.version == "2"
+    messages = [r.getMessage() for r in caplog.records]
+    assert len(messages) == 3, messages
+    assert "now serving version 2 (was 1)" in messages[0]
+    assert "cannot be loaded" in messages[1] and "cannot read alias" in messages[2]

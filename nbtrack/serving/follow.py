@@ -125,7 +125,10 @@ class AliasFollower:
                 f"({error}); still serving version {self.slot.current.version}",
             )
             return False
-        if version in (self.slot.current.version, self._refused):
+        if version == self.slot.current.version:
+            self._refused = None  # back where it was: report the next problem again
+            return False
+        if version == self._refused:
             return False
         uri = f"models:/{self.name}/{version}"
         try:
