@@ -1,4 +1,4 @@
-"""Reading scoring requests (nbtrack.serving.payloads) and the serving options, in process."""
+"""The serving parts in process: reading scoring requests, the options, the alias follower."""
 
 from __future__ import annotations
 
