@@ -45,6 +45,7 @@ $(BENCH_VENV)/.installed:
 	touch $@
 
 bench: $(STAMP) $(BENCH_VENV)/.installed
+	bash scripts/setup-wrk.sh
 	$(BIN)/python bench/run.py --mlflow-python $(BENCH_VENV)/bin/python --readme README.md
 
 clean:

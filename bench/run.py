@@ -67,6 +67,17 @@ def panel_timings(python: str) -> dict[str, float]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def serving_timings(python: str, mlflow_python: str) -> dict[str, tuple[float, float]]:
+    """Both model servers under wrk (bench/serving.py): {measurement: (nbtrack, MLflow)}."""
+    out = subprocess.run(
+        [python, str(HERE / "serving.py"), "--mlflow-python", mlflow_python, "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def scenarios(only: str | None) -> list[tuple[str, str]]:
     """(module, scenario) pairs found in bench/scenarios_*.py."""
     found = []
@@ -168,6 +179,11 @@ def main() -> int:
     if args.only in (None, "panels"):
         for key, value in panel_timings(ours_py).items():
             rows.append((key, value, None))
+            print(table(rows[-1:]).splitlines()[-1], flush=True)
+
+    if args.only in (None, "serving"):
+        for key, (ours, theirs) in serving_timings(ours_py, theirs_py).items():
+            rows.append((key, ours, theirs))
             print(table(rows[-1:]).splitlines()[-1], flush=True)
 
     text = table(rows)

@@ -28,4 +28,9 @@ TARGETS: dict[str, list[tuple[str, float]]] = {
     "panels_filter_s": [("max", 0.300)],
     "evaluate_10k_with_intervals_s": [("max", 1.0)],
     "evaluate_10k_s": [("no-slower", 1)],
+    "serve_first_200_s": [("max", 1.0)],
+    "serve_1row_per_s": [("ratio", 2)],
+    "serve_1row_p99_s": [("ratio", 2)],
+    "serve_100rows_per_s": [("ratio", 2)],
+    "serve_100rows_p99_s": [("ratio", 2)],
 }

@@ -8,7 +8,8 @@ The hierarchy, with MLflow's error codes where MLflow has one::
     │   ├── InvalidFilter        a search filter or order_by string does not parse
     │   ├── SignatureError       model input does not match the model's signature
     │   ├── EvaluationError      data, targets or predictions that cannot be evaluated
-    │   └── MetricThresholdClassException  a MetricThreshold that cannot be built
+    │   ├── MetricThresholdClassException  a MetricThreshold that cannot be built
+    │   └── InvalidInput         a scoring request or input file is not model input (BAD_REQUEST)
     ├── ResourceNotFound         the thing asked for does not exist (also KeyError-free)
     │   ├── ExperimentNotFound
     │   ├── RunNotFound
@@ -196,6 +197,22 @@ class EvaluationError(InvalidParameter):
 
 class MetricThresholdClassException(InvalidParameter):
     """A ``MetricThreshold`` built with values that make no threshold."""
+
+
+class InvalidInput(InvalidParameter):
+    """A scoring request or input file cannot be read as model input (MLflow's BAD_REQUEST).
+
+    Attributes
+    ----------
+    status : int
+        The HTTP status a model server answers with (400, 413 or 415).
+    """
+
+    error_code = "BAD_REQUEST"
+
+    def __init__(self, message: str, *, status: int = 400, **about: Unpack[About]) -> None:
+        super().__init__(message, **about)
+        self.status = status
 
 
 class ResourceNotFound(NbtrackError):

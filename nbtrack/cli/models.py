@@ -9,6 +9,7 @@ import click
 
 from nbtrack import display
 from nbtrack.cards import model_card
+from nbtrack.cli import serving
 from nbtrack.cli.options import json_option, pass_client
 from nbtrack.cli.output import (
     Column,
@@ -30,7 +31,7 @@ from nbtrack.registry.validation import version_number
 
 @click.group()
 def models() -> None:
-    """List registered models, show them and their versions, set aliases, write model cards."""
+    """List, show, alias and document registered models; serve one, score files with it."""
 
 
 @models.command("list")
@@ -237,3 +238,7 @@ def _stages(model: RegisteredModel) -> str:
 def _quoted(name: str) -> str:
     """A name as a filter string value (MLflow's grammar has no escapes: pick the quote)."""
     return f'"{name}"' if "'" in name else f"'{name}'"
+
+
+models.add_command(serving.serve)
+models.add_command(serving.predict)

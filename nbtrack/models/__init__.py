@@ -18,11 +18,13 @@ __all__ = [
     "MetricThreshold",
     "Model",
     "ModelInfo",
+    "ModelServer",
     "ModelSignature",
     "evaluate",
     "get_model_info",
     "infer_signature",
     "make_metric",
+    "serve",
 ]
 
 # Evaluation (as ``mlflow.models.evaluate`` and friends) needs numpy and scikit-learn:
@@ -38,4 +40,8 @@ def __getattr__(name: str) -> Any:
         import nbtrack.evaluation
 
         return getattr(nbtrack.evaluation, name)
+    if name in ("serve", "ModelServer"):  # the model server handle, loaded on first use
+        from nbtrack import serving
+
+        return getattr(serving, name)
     raise AttributeError(f"module 'nbtrack.models' has no attribute {name!r}")

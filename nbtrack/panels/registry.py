@@ -125,6 +125,18 @@ class RegistryBrowser(Panel):
         self.cancel_button.on_click(self.callback(lambda _: self.cancel()))
         self.section_choice.observe(self.callback(lambda _: self._fill_section()),
                                     names=["value"])
+        self._build_serve_action()
+
+    def _build_serve_action(self) -> None:
+        """The Serve button: the selected version behind a local scoring server."""
+        self.server: Any = None  # the nbtrack.serving.ModelServer started here, if any
+        self.serve_button = ipywidgets.Button(description="Serve", icon="play")
+        self.serve_status = ipywidgets.HTML()
+        self.actions.children += (ipywidgets.HBox([
+            ipywidgets.Label("Serving", layout={"width": "7em"}),
+            self.serve_button, self.serve_status,
+        ]),)
+        self.serve_button.on_click(self.callback(lambda _: self.toggle_serving()))
 
     # -- reading ----------------------------------------------------------------------
 
@@ -263,6 +275,28 @@ class RegistryBrowser(Panel):
         self._pending = None
         self.confirm_bar.layout.display = "none"
         self.status.value = '<span style="color:#6b7280">Cancelled: nothing was changed.</span>'
+
+    def toggle_serving(self) -> None:
+        """Serve the selected version on a free local port, or stop the server started here."""
+        from nbtrack.errors import NbtrackError
+        from nbtrack.serving import serve
+
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+            self.serve_button.description, self.serve_button.icon = "Serve", "play"
+            self.serve_status.value = '<span style="color:#6b7280">Server stopped.</span>'
+            return
+        version = self._selected()
+        self.serve_status.value = "Starting a server…"
+        try:
+            self.server = serve(f"models:/{version.name}/{version.version}", port=0,
+                                tracking_uri=self.client.tracking_uri)
+        except NbtrackError as exc:
+            self.serve_status.value = f'<span style="color:#b91c1c">{static.esc(exc)}</span>'
+            return
+        self.serve_button.description, self.serve_button.icon = "Stop serving", "stop"
+        self.serve_status.value = self.server._repr_html_()
 
     def _run(self, write: Callable[[], Any], done: str) -> str:
         try:
