@@ -117,12 +117,13 @@ def panel_bytes(tmp: Path) -> dict[str, float]:
     parent = build_sweep(client, exp, 100)
     state_bytes(lambda: RunDetail(parents[0], client=client, live=False))  # the first chart
     found = {}
-    _, found["detail_bytes"] = state_bytes(lambda: RunDetail(parents[1], client=client,
-                                                             live=False))
-    _, found["compare_bytes"] = state_bytes(lambda: CompareRuns(parents[:5], client=client,
-                                                                live=False))
-    _, found["sweep_bytes"] = state_bytes(lambda: ParallelCoordinates(parent, client=client,
-                                                                      live=False))
+    _, found["detail_bytes"] = state_bytes(lambda: RunDetail(parents[1], client=client, live=False))
+    _, found["compare_bytes"] = state_bytes(
+        lambda: CompareRuns(parents[:5], client=client, live=False)
+    )
+    _, found["sweep_bytes"] = state_bytes(
+        lambda: ParallelCoordinates(parent, client=client, live=False)
+    )
     return found
 
 
@@ -130,7 +131,9 @@ def fresh_panel_time(db: Path, run_id: str) -> float:
     """Seconds for a fresh interpreter to import nbtrack and build its first run detail."""
     out = subprocess.run(
         [sys.executable, "-c", FRESH_PANEL, f"sqlite:///{db}", run_id],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return float(out.stdout.strip().splitlines()[-1])
 
@@ -154,8 +157,13 @@ def big_table(tmp: Path, runs: int) -> dict[str, float]:
 
     found["table_first_render_s"] = median_time(first_render, repeat=3)
     table = RunTable([exp], client=client, live=False)
-    filters = iter(["params.model = 'ridge' and metrics.rmse < 0.5",
-                    "params.model = 'lasso' and metrics.rmse < 0.5"] * 10)
+    filters = iter(
+        [
+            "params.model = 'ridge' and metrics.rmse < 0.5",
+            "params.model = 'lasso' and metrics.rmse < 0.5",
+        ]
+        * 10
+    )
     found["table_filter_s"] = median_time(lambda: setattr(table, "filter", next(filters)))
     orders = iter([["metrics.`rmse` DESC"], ["metrics.`rmse` ASC"]] * 10)
     found["table_sort_s"] = median_time(lambda: setattr(table.grid, "order_by", next(orders)))
@@ -195,8 +203,7 @@ def warm_opens(client, parents: list[str], sweep_parent: str) -> dict[str, float
     makers = {
         "detail_open_s": lambda: RunDetail(parents[0], client=client, live=False),
         "compare_open_s": lambda: CompareRuns(parents[:5], client=client, live=False),
-        "sweep_open_warm_s": lambda: ParallelCoordinates(sweep_parent, client=client,
-                                                         live=False),
+        "sweep_open_warm_s": lambda: ParallelCoordinates(sweep_parent, client=client, live=False),
         "registry_open_s": lambda: RegistryBrowser(client=client, live=False),
     }
     found = {}
