@@ -305,8 +305,8 @@ function axisScale(/** @type {Axis} */ axis, /** @type {number} */ top, /** @typ
     const s = linear([lo, hi], [bottom, top]);
     const distinct = [...new Set(axis.values.filter((v) => v !== null && v > 0))].sort((a, b) => Number(a) - Number(b));
     const ticks = distinct.length <= 10
-      ? distinct.map((v) => [v, formatNumber(v)])
-      : niceTicks(Math.ceil(lo), Math.floor(hi), 6).filter(Number.isInteger).map((e) => [10 ** e, formatNumber(10 ** e)]);
+      ? distinct.map((v) => [v, String(Number(Number(v).toPrecision(4)))])
+      : niceTicks(Math.ceil(lo), Math.floor(hi), 6).filter(Number.isInteger).map((e) => [10 ** e, String(10 ** e)]);
     const inv = linear([bottom, top], [lo, hi]);
     return {
       at: (/** @type {number} */ v) => s(Math.log10(v)),
@@ -343,7 +343,7 @@ function drawParcoords(/** @type {any} */ model, /** @type {HTMLElement} */ root
   const width = layout.width || 800;
   const height = layout.height || 420;
   const colorBy = model.get("color_by") || "";
-  const m = { l: 70, r: colorBy ? 110 : 40, t: 56, b: 28 };
+  const m = { l: 70, r: colorBy ? 120 : 40, t: 56, b: 28 };
   const chart = svg("svg", { width, height, viewBox: `0 0 ${width} ${height}`, class: "nbc-svg" });
   const gap = axes.length > 1 ? (width - m.l - m.r) / (axes.length - 1) : 0;
   const xAt = (/** @type {number} */ k) => (axes.length > 1 ? m.l + k * gap : (m.l + width - m.r) / 2);
@@ -357,7 +357,7 @@ function drawParcoords(/** @type {any} */ model, /** @type {HTMLElement} */ root
     if (v === null || !colorValues.length) return colorAxis ? FADED : VIRIDIS[3];
     return viridis(cmax > cmin ? (v - cmin) / (cmax - cmin) : 0.5);
   };
-  const lines = svg("g", { class: "nbc-lines" });
+  const lines = svg("g", { class: "nbc-paths" });
   /** @type {SVGPathElement[]} */ const paths = [];
   for (let i = 0; i < ids.length; i++) {
     let d = "";
@@ -384,7 +384,7 @@ function drawParcoords(/** @type {any} */ model, /** @type {HTMLElement} */ root
     for (const [v, label] of scales[k].ticks) {
       const y = scales[k].at(Number(v));
       g.append(svg("line", { x1: x - 4, x2: x, y1: y, y2: y, class: "nbc-axis" }));
-      g.append(text(String(label), { x: x - 7, y: y + 4, class: "nbc-tick", "text-anchor": "end" }));
+      g.append(text(String(label), { x: x - 7, y: y + 4, class: "nbc-tick nbc-halo", "text-anchor": "end" }));
     }
     const title = axis.label.length > 22 ? `${axis.label.slice(0, 21)}…` : axis.label;
     g.append(text(title, { x, y: m.t - 26, class: "nbc-label", "text-anchor": "middle" }, ));
@@ -497,7 +497,10 @@ function colorbar(/** @type {string} */ title, /** @type {number} */ lo, /** @ty
   g.append(svg("rect", { x, y: top, width: 12, height: bottom - top, fill: `url(#${id})` }));
   g.append(text(formatNumber(hi), { x: x + 16, y: top + 8, class: "nbc-tick" }));
   g.append(text(formatNumber(lo), { x: x + 16, y: bottom, class: "nbc-tick" }));
-  g.append(text(title.length > 14 ? `${title.slice(0, 13)}…` : title, { x: x + 6, y: top - 10, class: "nbc-label", "text-anchor": "middle" }));
+  const middle = (top + bottom) / 2;
+  g.append(text(title.length > 30 ? `${title.slice(0, 29)}…` : title, {
+    x: x + 62, y: middle, class: "nbc-label", "text-anchor": "middle", transform: `rotate(-90 ${x + 62} ${middle})`,
+  }));
   return g;
 }
 
