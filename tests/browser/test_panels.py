@@ -247,7 +247,8 @@ def test_panels_render_and_round_trip(open_notebook, artifacts_dir: Path) -> Non
 
     # The run detail's tabs: the metric chart, the artifacts, the model's signature.
     detail = nb.output(DETAIL)
-    for tab, expected in (("Charts", ".nbc-lines[data-drawn] .nbc-trace"), ("Artifacts", ":text('notes.txt')"),
+    for tab, expected in (("Charts", ".nbc-lines[data-drawn] .nbc-trace"),
+                          ("Artifacts", ":text('notes.txt')"),
                           ("Model", ":text('Signature inputs')")):
         detail.locator(".lm-TabBar-tab", has_text=tab).click()
         nb.wait_for(f".jp-Cell:nth-child({DETAIL + 1}) {expected}")
