@@ -343,7 +343,7 @@ function drawParcoords(/** @type {any} */ model, /** @type {HTMLElement} */ root
   const width = layout.width || 800;
   const height = layout.height || 420;
   const colorBy = model.get("color_by") || "";
-  const m = { l: 70, r: colorBy ? 120 : 40, t: 56, b: 28 };
+  const m = { l: 70, r: colorBy ? 120 : 40, t: 64, b: 28 };
   const chart = svg("svg", { width, height, viewBox: `0 0 ${width} ${height}`, class: "nbc-svg" });
   const gap = axes.length > 1 ? (width - m.l - m.r) / (axes.length - 1) : 0;
   const xAt = (/** @type {number} */ k) => (axes.length > 1 ? m.l + k * gap : (m.l + width - m.r) / 2);
@@ -386,8 +386,12 @@ function drawParcoords(/** @type {any} */ model, /** @type {HTMLElement} */ root
       g.append(svg("line", { x1: x - 4, x2: x, y1: y, y2: y, class: "nbc-axis" }));
       g.append(text(String(label), { x: x - 7, y: y + 4, class: "nbc-tick nbc-halo", "text-anchor": "end" }));
     }
-    const title = axis.label.length > 22 ? `${axis.label.slice(0, 21)}…` : axis.label;
-    g.append(text(title, { x, y: m.t - 26, class: "nbc-label", "text-anchor": "middle" }, ));
+    // labels wider than the gap between axes alternate between two lines, cut to fit
+    const crowded = axes.length > 1 && gap < 120;
+    const room = Math.max(6, Math.floor(((crowded ? 2 : 1) * (gap || width)) / 7) - 1);
+    const title = axis.label.length > room ? `${axis.label.slice(0, room - 1)}…` : axis.label;
+    const y = m.t - 22 - (crowded && k % 2 ? 16 : 0);
+    g.append(text(title, { x, y, class: "nbc-label", "text-anchor": "middle" }));
     g.lastChild?.appendChild(svg("title", {}, [axis.label]));
     const hit = svg("rect", { x: x - 13, y: m.t, width: 26, height: height - m.t - m.b, class: "nbc-brush-hit", "data-label": axis.label });
     g.append(hit);
@@ -419,8 +423,9 @@ function drawParcoords(/** @type {any} */ model, /** @type {HTMLElement} */ root
     brushLayer.replaceChildren();
     axes.forEach((axis, k) => {
       for (const [lo, hi] of brushes[axis.label] || []) {
-        const ya = scales[k].at(lo);
-        const yb = scales[k].at(hi);
+        const clamp = (/** @type {number} */ y) => Math.max(m.t, Math.min(height - m.b, y));
+        const ya = clamp(scales[k].at(lo));
+        const yb = clamp(scales[k].at(hi));
         if (!Number.isFinite(ya) || !Number.isFinite(yb)) continue;
         brushLayer.append(svg("rect", { x: xAt(k) - 9, width: 18, y: Math.min(ya, yb), height: Math.max(2, Math.abs(ya - yb)), class: "nbc-brush" }));
       }

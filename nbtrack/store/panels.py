@@ -44,6 +44,8 @@ WHERE n > 1 AND ((i - 1) % ((n + ? - 1) / ?) = 0 OR i = n)
 ORDER BY run_uuid, key, i
 """
 _KEY_TABLES = {"params": "params", "metrics": "latest_metrics", "tags": "tags"}
+STATS_SAMPLE = 5_000  # above this many shown runs, key stats come from a sample of them
+ORDER_CACHE_ABOVE = 5_000  # above this many shown runs, one sort serves every page
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,10 @@ class RunScope:
 
 @dataclass(frozen=True)
 class KeyStat:
-    """How a param, metric or tag key is spread over the shown runs."""
+    """How a param, metric or tag key is spread over the shown runs.
+
+    Over more than ``STATS_SAMPLE`` shown runs, both come from a uniform sample of them.
+    """
 
     key: str
     present: int  # runs that have the key
@@ -103,6 +108,7 @@ class PanelQueries:
                 "CREATE TEMP TABLE shown (id TEXT PRIMARY KEY, parent TEXT, "
                 "root INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID"
             )
+            conn.execute("CREATE TEMP TABLE ordered (pos INTEGER PRIMARY KEY, id TEXT NOT NULL)")
             self._conn = conn
         return self._conn
 
@@ -217,11 +223,22 @@ class ShownRuns:
 
         order = search.runs_query(None, list(order_by or []))
         where = "WHERE s.root = 1 " if roots_only else ""
-        sql = (
+        select = (
             f"SELECT r.run_uuid FROM temp.shown s JOIN runs r ON r.run_uuid = s.id "
-            f"{order.joins} {where}ORDER BY {order.order} LIMIT ? OFFSET ?"
+            f"{order.joins} {where}ORDER BY {order.order}"
         )
-        return [row[0] for row in self._query(sql, [*order.join_args, limit, offset])]
+        if self.counts()[0] <= ORDER_CACHE_ABOVE:
+            sql = f"{select} LIMIT ? OFFSET ?"
+            return [row[0] for row in self._query(sql, [*order.join_args, limit, offset])]
+        # Many runs: sort them once per order (into temp.ordered); pages are then slices.
+        key = ("ordered", tuple(order_by or ()), roots_only)
+        if self._memo.get("ordered") != key:
+            self._memo.pop("ordered", None)
+            self._conn.execute("DELETE FROM temp.ordered")
+            self._conn.execute(f"INSERT INTO temp.ordered (id) {select}", order.join_args)
+            self._memo["ordered"] = key
+        sql = "SELECT id FROM temp.ordered WHERE pos > ? ORDER BY pos LIMIT ?"
+        return [row[0] for row in self._query(sql, [offset, limit])]
 
     def children(
         self, parent_ids: Sequence[str], order_by: Sequence[str] | None, limit: int
@@ -262,7 +279,13 @@ class ShownRuns:
         (every,) = self._query("SELECT count(*) FROM runs")[0]
         # A few shown runs among many: look each one's keys up (CROSS JOIN fixes that
         # order). Most runs shown: scan the key table once, probing the shown set.
-        join = "CROSS JOIN" if shown * 3 < every else "JOIN"
+        join = "CROSS JOIN" if shown * 3 < every or shown > STATS_SAMPLE else "JOIN"
+        source = "temp.shown"
+        if shown > STATS_SAMPLE:
+            # Exact stats would read every value of every run (seconds at 100,000 runs);
+            # the first ids of ``shown`` are a uniform sample (run ids are random).
+            source = f"(SELECT id FROM temp.shown LIMIT {STATS_SAMPLE})"
+        sampled = min(shown, STATS_SAMPLE)
         stats: dict[str, list[KeyStat]] = {}
         for group, table in _KEY_TABLES.items():
             # min != max tells "varies" without the sort a count(DISTINCT) needs
@@ -270,16 +293,27 @@ class ShownRuns:
             if group == "metrics":
                 varies += " OR min(t.is_nan) != max(t.is_nan)"
             sql = (
-                f"SELECT t.key, count(*), {varies} FROM temp.shown s "
+                f"SELECT t.key, count(*), {varies} FROM {source} s "
                 f"{join} {table} t ON t.run_uuid = s.id GROUP BY t.key ORDER BY t.key"
             )
-            stats[group] = [KeyStat(key, n, bool(v)) for key, n, v in self._query(sql)]
+            stats[group] = [
+                KeyStat(key, _scaled(n, sampled, shown), bool(v)) for key, n, v in self._query(sql)
+            ]
         self._memo["key_stats"] = stats
         return stats
 
     def ids(self) -> list[str]:
         """Every shown run id (unordered)."""
         return [row[0] for row in self._query("SELECT id FROM temp.shown")]
+
+
+def _scaled(count: int, sampled: int, shown: int) -> int:
+    """A key's presence in ``sampled`` runs, scaled to ``shown`` (all only if all had it)."""
+    if count >= sampled:
+        return shown
+    if sampled >= shown:
+        return count
+    return min(shown - 1, max(1, round(count * shown / sampled)))
 
 
 def _select_scope(scope: RunScope) -> tuple[str, list]:
