@@ -89,14 +89,16 @@ function linear(/** @type {number[]} */ [d0, d1], /** @type {number[]} */ [r0, r
   return (v) => r0 + (v - d0) * k;
 }
 
+const VIRIDIS_RGB = VIRIDIS.map((c) => [1, 3, 5].map((k) => parseInt(c.slice(k, k + 2), 16)));
+
 /** The viridis colour at t in [0, 1]. */
 export function viridis(/** @type {number} */ t) {
   const x = Math.max(0, Math.min(1, t)) * (VIRIDIS.length - 1);
   const i = Math.min(VIRIDIS.length - 2, Math.floor(x));
   const f = x - i;
-  const a = VIRIDIS[i].match(/\w\w/g)?.map((c) => parseInt(c, 16)) || [0, 0, 0];
-  const b = VIRIDIS[i + 1].match(/\w\w/g)?.map((c) => parseInt(c, 16)) || [0, 0, 0];
-  return `rgb(${a.map((c, k) => Math.round(c + (b[k] - c) * f)).join(",")})`;
+  const a = VIRIDIS_RGB[i];
+  const b = VIRIDIS_RGB[i + 1];
+  return `rgb(${Math.round(a[0] + (b[0] - a[0]) * f)},${Math.round(a[1] + (b[1] - a[1]) * f)},${Math.round(a[2] + (b[2] - a[2]) * f)})`;
 }
 
 function text(/** @type {string} */ content, /** @type {Record<string, any>} */ attrs) {
@@ -358,23 +360,26 @@ function drawParcoords(/** @type {any} */ model, /** @type {HTMLElement} */ root
     return viridis(cmax > cmin ? (v - cmin) / (cmax - cmin) : 0.5);
   };
   const lines = svg("g", { class: "nbc-paths" });
-  /** @type {SVGPathElement[]} */ const paths = [];
+  // one markup string for every run's path: thousands of runs draw in one parse
+  const markup = [];
+  const brushes0 = model.get("brushes") || {};
   for (let i = 0; i < ids.length; i++) {
     let d = "";
     let pen = "M";
-    axes.forEach((axis, k) => {
-      const v = axis.values[i];
-      if (v === null || (axis.scale === "log" && !(v > 0))) {
+    for (let k = 0; k < axes.length; k++) {
+      const v = axes[k].values[i];
+      if (v === null || (axes[k].scale === "log" && !(v > 0))) {
         pen = "M";
-        return;
+        continue;
       }
       d += `${pen}${xAt(k).toFixed(1)},${scales[k].at(v).toFixed(1)}`;
       pen = "L";
-    });
-    const path = /** @type {SVGPathElement} */ (svg("path", { d, "data-i": i, class: "nbc-run" }));
-    paths.push(path);
-    lines.append(path);
+    }
+    const on = inside(axes, brushes0, i);
+    markup.push(`<path d="${d}" data-i="${i}" class="nbc-run${on ? "" : " nbc-out"}" stroke="${on ? colorOf(i) : FADED}"/>`);
   }
+  lines.innerHTML = markup.join("");
+  const paths = /** @type {SVGPathElement[]} */ ([...lines.children]);
   chart.append(lines);
   const brushLayer = svg("g", { class: "nbc-brushes" });
   axes.forEach((axis, k) => {
@@ -411,13 +416,15 @@ function drawParcoords(/** @type {any} */ model, /** @type {HTMLElement} */ root
   }
 
   /** Colour the runs inside every brush, fade the others, draw the brush boxes. */
-  function paint() {
+  function paint(first = false) {
     const brushes = model.get("brushes") || {};
     let shown = 0;
     for (let i = 0; i < paths.length; i++) {
       const on = inside(axes, brushes, i);
-      paths[i].setAttribute("stroke", on ? colorOf(i) : FADED);
-      paths[i].classList.toggle("nbc-out", !on);
+      if (!first && on === paths[i].classList.contains("nbc-out")) {
+        paths[i].setAttribute("stroke", on ? colorOf(i) : FADED);
+        paths[i].classList.toggle("nbc-out", !on);
+      }
       if (on) shown++;
     }
     brushLayer.replaceChildren();
@@ -487,7 +494,7 @@ function drawParcoords(/** @type {any} */ model, /** @type {HTMLElement} */ root
     const i = Number(event.target?.dataset?.i);
     if (Number.isInteger(i)) model.send({ event: "click", run_id: ids[i] });
   });
-  paint();
+  paint(true);
   root.dataset.lines = String(paths.length);
   root.dataset.axes = String(axes.length);
   return { chart, paint };
