@@ -271,7 +271,7 @@ def main() -> None:
             store_panels.close_all()
             ParallelCoordinates(parent, client=client, live=False)
 
-        open_sweep()  # plotly's first FigureWidget reads its 5 MB bundle: not ours to time
+        open_sweep()  # warm: the first chart reads the chart library from disk
         results["sweep_open_s"] = median_time(open_sweep, repeat=3)
         sweep = ParallelCoordinates(parent, client=client, live=False)
         brushes = iter([(2.5, 3.5), (0.5, 4.5)] * 5)

@@ -5,7 +5,8 @@ and four comparisons (histories and bars): 25 charts. After Run All, every chart
 drawn with its data (asserted on the SVG in the DOM, not on Python objects), no canvas
 (no WebGL context) may exist, the chart library must have reached the page once, and each
 further panel must cost the page only its data (the comm messages of its cell, measured in
-the page). A sweep re-run while scrolled off-screen must be drawn when scrolled back.
+the page). A sweep re-run while scrolled off-screen must be drawn when scrolled back, and
+every chart again after the notebook is saved and the page reloaded (same kernel).
 """
 
 from __future__ import annotations
@@ -130,3 +131,17 @@ def test_twenty_five_charts_drawn_library_once_no_webgl(open_notebook, artifacts
     nb.screenshot_outputs(artifacts_dir, "charts", cells=[1, SWEEPS + 1, SWEEPS + DETAILS + 1])
     page.screenshot(path=str(artifacts_dir / "charts-page.png"), full_page=False)
     nb.assert_no_errors()
+
+    # Saved and reopened with its kernel (a page reload): the widget models come back from
+    # the kernel in any order, the library among them, and every chart is drawn again.
+    page.keyboard.press("Control+s")
+    page.wait_for_timeout(1000)
+    nb.load()
+    page.wait_for_function(
+        f"() => window.__nbPanel.node.querySelectorAll('.nbc-chart[data-drawn]').length >= "
+        f"{SWEEPS + DETAILS + 2 * COMPARES}",
+        timeout=60_000,
+    )
+    again = nb.page.evaluate(CHART_STATE)
+    assert all(c["drawn"] and (c["lines"] or c["traces"] or c["bars"]) for c in again), again
+    page.screenshot(path=str(artifacts_dir / "charts-page-reloaded.png"), full_page=False)
