@@ -137,7 +137,20 @@ function drawLines(/** @type {any} */ model, /** @type {HTMLElement} */ root, /*
   /** @type {Series[]} */ const series = data.series || [];
   const width = layout.width || 560;
   const height = layout.height || 300;
-  const legendRows = series.length > 1 ? Math.ceil(series.length / 4) : 0;
+  // legend entries flow left to right (width estimated from the name), wrapping as needed
+  /** @type {Array<[number, number]>} */ const legend = [];
+  let lx = 60;
+  let row = 0;
+  for (const s of series.length > 1 ? series : []) {
+    const w = 24 + Math.min(s.name.length, 40) * 6.5;
+    if (lx + w > width && lx > 60) {
+      lx = 60;
+      row++;
+    }
+    legend.push([lx, row]);
+    lx += w;
+  }
+  const legendRows = legend.length ? row + 1 : 0;
   const m = { l: 60, r: 16, t: layout.title ? 30 : 12, b: 40 + legendRows * 18 };
   const xs = series.flatMap((s) => s.x);
   const ys = series.flatMap((s) => s.y);
@@ -183,10 +196,11 @@ function drawLines(/** @type {any} */ model, /** @type {HTMLElement} */ root, /*
     chart.append(svg("path", { d, class: "nbc-trace", stroke: s.color, "data-name": s.name, "data-points": s.x.length }));
     chart.append(dots);
     if (legendRows) {
-      const lx = m.l + (k % 4) * ((width - m.l) / 4);
-      const ly = height - legendRows * 18 + Math.floor(k / 4) * 18 + 8;
-      chart.append(svg("rect", { x: lx, y: ly - 8, width: 10, height: 10, fill: s.color }));
-      chart.append(text(s.name, { x: lx + 14, y: ly + 1, class: "nbc-legend" }));
+      const [x, r] = legend[k];
+      const ly = height - legendRows * 18 + r * 18 + 8;
+      const name = s.name.length > 40 ? `${s.name.slice(0, 39)}…` : s.name;
+      chart.append(svg("rect", { x, y: ly - 8, width: 10, height: 10, fill: s.color }));
+      chart.append(text(name, { x: x + 14, y: ly + 1, class: "nbc-legend" }));
     }
   });
   const cursor = svg("line", { y1: m.t, y2: height - m.b, class: "nbc-cursor", visibility: "hidden" });

@@ -26,7 +26,7 @@ PANELS = {
     },
     "02-sweep.ipynb": {
         "02-06": ".nbtrack-panel .nbc-parcoords .nbc-run",  # parallel coordinates
-        "02-10": ".nbtrack-panel .nbc-lines .nbc-trace",  # compare: the metrics chart
+        "02-10": ".nbtrack-panel .nbc-bars .nbc-bar",  # compare: the latest-value bars
         "02-16": ".nbtrack-panel .nbt-runs tbody tr[data-id]",
     },
     "03-model-card.ipynb": {
