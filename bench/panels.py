@@ -1,6 +1,6 @@
 """How fast the run table and the sweep answer at scale (nbtrack only: MLflow has no panels).
 
-Usage: python bench/panels.py [--runs 10000] [--children 2000] [--json]
+Usage: python bench/panels.py [--runs 10000] [--children 2000] [--table-runs 100000] [--json]
 
 ``bench/run.py`` (``make bench``) runs it and puts its figures in the README's table.
 
@@ -13,7 +13,11 @@ then times, as medians of several repetitions:
   plus serializing the widget state that goes to the browser);
 - a filter typed in the box, a sort by a metric, a page turn, expanding a parent;
 - the live change check (polled twice a second) and a refresh after a write;
-- the parallel coordinates over ``--children`` child runs, and a brush.
+- the parallel coordinates over ``--children`` child runs, and a brush;
+- the first panel (a run detail with its chart) in a fresh interpreter, import included;
+- opening each panel once warm (run detail, compare, sweep, registry), state serialized;
+- the widget-state bytes each panel sends at 100 runs, once the first chart was shown;
+- the run table over ``--table-runs`` runs: first render, filter, sort, page.
 """
 
 from __future__ import annotations
@@ -29,6 +33,19 @@ import time
 from pathlib import Path
 
 from timing import median_time
+
+FRESH_PANEL = """
+import sys, time
+t0 = time.perf_counter()
+import json
+import nbtrack
+from nbtrack.panels import RunDetail
+from ipywidgets.widgets.widget import _instances, _remove_buffers
+panel = RunDetail(sys.argv[2], client=nbtrack.MlflowClient(sys.argv[1]), live=False)
+for widget in list(_instances.values()):
+    json.dumps(_remove_buffers(widget.get_state())[0])
+print(time.perf_counter() - t0)
+"""
 
 
 def import_time() -> float:
@@ -72,6 +89,89 @@ def build_store(client, runs: int) -> tuple[str, list[str]]:
     return exp, parents
 
 
+def state_bytes(make) -> tuple[object, int]:
+    """What ``make()`` returns, and the bytes of widget state its new widgets send."""
+    from ipywidgets.widgets.widget import _instances, _remove_buffers
+
+    before = set(_instances)
+    made = make()
+    total = 0
+    for key in set(_instances) - before:
+        state, _, buffers = _remove_buffers(_instances[key].get_state())
+        total += len(json.dumps(state)) + sum(len(b) for b in buffers)
+    return made, total
+
+
+def serialized(make) -> None:
+    """Call ``make()`` and serialize the state of every widget it created."""
+    state_bytes(make)
+
+
+def panel_bytes(tmp: Path) -> dict[str, float]:
+    """Widget-state bytes of run detail, compare and sweep at 100 runs (first chart shown)."""
+    import nbtrack
+    from nbtrack.panels import CompareRuns, ParallelCoordinates, RunDetail
+
+    client = nbtrack.MlflowClient(f"sqlite:///{tmp / 'bytes.db'}")
+    exp, parents = build_store(client, 100)
+    parent = build_sweep(client, exp, 100)
+    state_bytes(lambda: RunDetail(parents[0], client=client, live=False))  # the first chart
+    found = {}
+    _, found["detail_bytes"] = state_bytes(lambda: RunDetail(parents[1], client=client, live=False))
+    _, found["compare_bytes"] = state_bytes(
+        lambda: CompareRuns(parents[:5], client=client, live=False)
+    )
+    _, found["sweep_bytes"] = state_bytes(
+        lambda: ParallelCoordinates(parent, client=client, live=False)
+    )
+    return found
+
+
+def fresh_panel_time(db: Path, run_id: str) -> float:
+    """Seconds for a fresh interpreter to import nbtrack and build its first run detail."""
+    out = subprocess.run(
+        [sys.executable, "-c", FRESH_PANEL, f"sqlite:///{db}", run_id],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def big_table(tmp: Path, runs: int) -> dict[str, float]:
+    """The run table over ``runs`` runs: first render, filter, sort, page (medians)."""
+    import nbtrack
+    from nbtrack.panels import RunTable
+    from nbtrack.store import panels as store_panels
+
+    client = nbtrack.MlflowClient(f"sqlite:///{tmp / 'big.db'}")
+    t0 = time.perf_counter()
+    exp, _ = build_store(client, runs)
+    print(f"built {runs} runs in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    found = {}
+
+    def first_render() -> None:
+        store_panels.close_all()
+        table = RunTable([exp], client=client, live=False)
+        json.dumps(table.grid.get_state(), allow_nan=False)
+
+    found["table_first_render_s"] = median_time(first_render, repeat=3)
+    table = RunTable([exp], client=client, live=False)
+    filters = iter(
+        [
+            "params.model = 'ridge' and metrics.rmse < 0.5",
+            "params.model = 'lasso' and metrics.rmse < 0.5",
+        ]
+        * 10
+    )
+    found["table_filter_s"] = median_time(lambda: setattr(table, "filter", next(filters)))
+    orders = iter([["metrics.`rmse` DESC"], ["metrics.`rmse` ASC"]] * 10)
+    found["table_sort_s"] = median_time(lambda: setattr(table.grid, "order_by", next(orders)))
+    pages = iter(range(1, 20))
+    found["table_page_s"] = median_time(lambda: setattr(table.grid, "page", next(pages)))
+    return {f"{key[:6]}{runs // 1000}k_{key[6:]}": value for key, value in found.items()}
+
+
 def build_sweep(client, exp: str, children: int) -> str:
     """A parent with ``children`` child runs over four params; return the parent's id."""
     from nbtrack.entities import Metric, Param
@@ -92,11 +192,33 @@ def build_sweep(client, exp: str, children: int) -> str:
     return parent
 
 
+def warm_opens(client, parents: list[str], sweep_parent: str) -> dict[str, float]:
+    """Seconds to open each panel once warm, its widget state serialized."""
+    from nbtrack.panels import CompareRuns, ParallelCoordinates, RegistryBrowser, RunDetail
+
+    client.create_registered_model("bench-model")
+    for run_id in parents[:3]:
+        client.log_text(run_id, f"run_id: {run_id}\nflavors: {{}}\n", "model/MLmodel")
+        client.create_model_version("bench-model", f"runs:/{run_id}/model", run_id)
+    makers = {
+        "detail_open_s": lambda: RunDetail(parents[0], client=client, live=False),
+        "compare_open_s": lambda: CompareRuns(parents[:5], client=client, live=False),
+        "sweep_open_warm_s": lambda: ParallelCoordinates(sweep_parent, client=client, live=False),
+        "registry_open_s": lambda: RegistryBrowser(client=client, live=False),
+    }
+    found = {}
+    for key, make in makers.items():
+        serialized(make)  # warm
+        found[key] = median_time(lambda make=make: serialized(make), repeat=3)
+    return found
+
+
 def main() -> None:
     """Build the store, time each step, print the medians."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10_000)
     parser.add_argument("--children", type=int, default=2_000)
+    parser.add_argument("--table-runs", type=int, default=100_000)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     results: dict[str, float] = {"import_panels_s": import_time()}
@@ -149,17 +271,26 @@ def main() -> None:
             store_panels.close_all()
             ParallelCoordinates(parent, client=client, live=False)
 
-        open_sweep()  # plotly's first FigureWidget reads its 5 MB bundle: not ours to time
+        open_sweep()  # warm: the first chart reads the chart library from disk
         results["sweep_open_s"] = median_time(open_sweep, repeat=3)
         sweep = ParallelCoordinates(parent, client=client, live=False)
         brushes = iter([(2.5, 3.5), (0.5, 4.5)] * 5)
         results["sweep_brush_s"] = median_time(lambda: sweep.brush("depth", *next(brushes)))
+
+        results["first_panel_fresh_s"] = fresh_panel_time(Path(tmp) / "scale.db", parents[0])
+        results.update(warm_opens(client, parents, parent))
+        results.update(panel_bytes(Path(tmp)))
+        store_panels.close_all()
+        results.update(big_table(Path(tmp), args.table_runs))
     if args.json:
         print(json.dumps({f"panels_{key}": value for key, value in results.items()}))
         return
     width = max(len(k) for k in results)
     for key, value in results.items():
-        print(f"{key:<{width}}  {value * 1000:9.1f} ms")
+        if key.endswith("_bytes"):
+            print(f"{key:<{width}}  {value / 1024:9.1f} KB")
+        else:
+            print(f"{key:<{width}}  {value * 1000:9.1f} ms")
 
 
 if __name__ == "__main__":

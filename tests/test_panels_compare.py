@@ -62,11 +62,14 @@ def test_differences_only_toggle(run_ids):
 def test_overlaid_histories_and_bars(run_ids):
     panel = compare_runs(run_ids, live=False)
     assert panel.metric_choice.value == "loss"  # the first metric with a history
-    assert [t.name for t in panel.histories.data] == ["svm-0", "svm-1", "svm-2"]
-    assert list(panel.histories.data[1].y) == pytest.approx([1.5, 1.0, 0.5])
+    series = panel.histories.data["series"]
+    assert [s["name"] for s in series] == ["svm-0", "svm-1", "svm-2"]
+    assert series[1]["y"] == pytest.approx([1.5, 1.0, 0.5])
     panel.metric_choice.value = "acc"
-    assert [y for t in panel.histories.data for y in t.y] == pytest.approx([0.7, 0.8, 0.9])
-    bars = {t.hovertemplate.split("<extra>")[1].split("<")[0]: list(t.y) for t in panel.bars.data}
+    series = panel.histories.data["series"]
+    assert [y for s in series for y in s["y"]] == pytest.approx([0.7, 0.8, 0.9])
+    assert panel.bars.data["names"] == ["svm-0", "svm-1", "svm-2"]
+    bars = {m["key"]: m["values"] for m in panel.bars.data["metrics"]}
     assert bars["acc"] == pytest.approx([0.7, 0.8, 0.9])
     assert bars["loss"] == pytest.approx([1.0, 0.5, 1 / 3])
 

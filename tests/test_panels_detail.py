@@ -51,9 +51,10 @@ def test_metric_history_chart(run_id):
     detail = show_run(run_id, live=False)
     assert detail.metric_choice.options == ("acc", "loss")
     detail.metric_choice.value = "loss"
-    trace = detail.figure.data[0]
-    assert list(trace.x) == [0, 1, 2, 3]
-    assert list(trace.y) == pytest.approx([1, 0.5, 1 / 3, 0.25])
+    (series,) = detail.figure.data["series"]
+    assert series["x"] == [0, 1, 2, 3]
+    assert series["y"] == pytest.approx([1, 0.5, 1 / 3, 0.25])
+    assert detail.figure.chart_layout["y_title"] == "loss"
 
 
 def test_artifacts_are_previewed_or_listed(run_id):

@@ -153,7 +153,10 @@ def test_run_detail_follows_a_running_run(demo):
         f"    c.log_metric({run_id!r}, 'loss', 1 / (s + 1), step=s)"
     )
     wait_until(lambda: detail.metric_choice.options == ("loss",), "a metric from elsewhere")
-    wait_until(lambda: len(detail.figure.data[0].x) == 5, "the metric's history chart")
+    wait_until(
+        lambda: detail.figure is not None and len(detail.figure.data["series"][0]["x"]) == 5,
+        "the metric's history chart",
+    )
 
 
 def test_panels_of_one_store_share_the_poll(demo):

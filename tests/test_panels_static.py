@@ -54,7 +54,7 @@ def test_saved_notebook_holds_static_renderings(tmp_path):
         assert in_text in data["text/plain"], code  # what a terminal shows
 
 
-@pytest.mark.parametrize("package", ["ipywidgets", "anywidget", "plotly"])
+@pytest.mark.parametrize("package", ["ipywidgets", "anywidget"])  # the charts need no plotly
 def test_a_missing_extra_is_named(package):
     code = (
         f"import sys; sys.modules[{package!r}] = None\n"

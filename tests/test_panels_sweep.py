@@ -8,6 +8,7 @@ import pytest
 
 import nbtrack
 from nbtrack.entities import Metric, Param
+from nbtrack.errors import InvalidParameter
 from nbtrack.panels import ParallelCoordinates, show_sweep
 from nbtrack.store import panels as store_panels
 
@@ -41,7 +42,7 @@ def axes_of(panel: ParallelCoordinates) -> dict[str, object]:
 
 def test_axes_varying_params_left_metrics_right(parent_id):
     panel = show_sweep(parent_id, live=False)
-    labels = [d.label for d in panel.figure.data[0].dimensions]
+    labels = [axis["label"] for axis in panel.figure.data["axes"]]
     assert labels == ["alpha", "solver", "fit_time", "score"]  # tol is constant: no axis
     assert len(panel.run_ids) == 11  # children and the grandchild: all depths
 
@@ -50,18 +51,17 @@ def test_log_axis_for_a_param_spanning_decades(parent_id):
     panel = show_sweep(parent_id, live=False)
     alpha = axes_of(panel)["alpha"]
     assert alpha.kind == "param-log"
-    dim = panel.figure.data[0].dimensions[0]
-    assert sorted(set(dim.values)) == pytest.approx([-3, -2, -1, 0, math.log10(5), 1])
-    assert list(dim.ticktext) == ["0.001", "0.01", "0.1", "1", "5", "10"]
-    assert list(dim.tickvals) == pytest.approx([-3, -2, -1, 0, math.log10(5), 1])
+    axis = panel.figure.data["axes"][0]
+    assert axis["scale"] == "log"  # the browser draws it on a log scale, in real values
+    assert sorted(set(axis["values"])) == pytest.approx([0.001, 0.01, 0.1, 1, 5, 10])
 
 
 def test_categorical_axis_with_labels(parent_id):
     panel = show_sweep(parent_id, live=False)
-    solver = panel.figure.data[0].dimensions[1]
+    solver = panel.figure.data["axes"][1]
     assert axes_of(panel)["solver"].kind == "param-category"
-    assert list(solver.ticktext) == ["lbfgs", "saga"] and list(solver.tickvals) == [0, 1]
-    assert set(solver.values) == {0, 1}
+    assert solver["scale"] == "category" and solver["categories"] == ["lbfgs", "saga"]
+    assert set(solver["values"]) == {0, 1}
 
 
 @pytest.mark.parametrize(
@@ -89,22 +89,16 @@ def test_axis_kinds(values, kind):
 
 def test_colour_by_a_chosen_metric(parent_id):
     panel = show_sweep(parent_id, color_by="score", live=False)
-    line = panel.figure.data[0].line
-    assert panel.color_choice.value == "score"
-    assert line.colorbar.title.text == "score" and len(line.color) == 11
+    assert panel.color_choice.value == "score" and panel.figure.color_by == "score"
     panel.color_choice.value = "fit_time"
-    assert panel.figure.data[0].line.colorbar.title.text == "fit_time"
+    assert panel.figure.color_by == "fit_time"
 
 
 def test_brushing_in_the_browser_selects_runs_and_filters_the_table(parent_id):
     panel = show_sweep(parent_id, live=False)
     assert panel.table.grid.total == 11
-    # What plotly's frontend sends when a person brushes the alpha axis from 0.01 to 0.1
-    panel.figure._js2py_restyle = {
-        "style_data": {"dimensions[0].constraintrange": [[[-2.1, -0.9]]]},
-        "style_traces": [0],
-        "source_view_id": "view",
-    }
+    # What the browser sets when a person brushes the alpha axis from 0.008 to 0.12
+    panel.figure.set_state({"brushes": {"alpha": [[0.008, 0.12]]}})
     selected = panel.selected
     assert sorted(selected["params.alpha"]) == ["0.01", "0.01", "0.1", "0.1"]
     assert panel.table.grid.total == 4  # the linked table shows the runs inside the brush
@@ -118,8 +112,18 @@ def test_brush_from_python_in_real_units_and_several_axes(parent_id):
     panel.brush("solver", 0.5, 1.5)  # categorical: codes (saga = 1)
     names = sorted(panel.selected["tags.mlflow.runName"])
     assert names == ["0.01-saga", "0.1-saga"]
-    assert panel.brushes == {"alpha": [[math.log10(0.005), math.log10(0.5)]],
-                             "solver": [[0.5, 1.5]]}
+    assert panel.brushes == {"alpha": [[0.005, 0.5]], "solver": [[0.5, 1.5]]}  # data units
+    panel.brush("solver")  # no bounds: that axis's brush goes
+    assert panel.brushes == {"alpha": [[0.005, 0.5]]} and panel.table.grid.total == 4
+    panel.clear_brushes()
+    assert panel.brushes == {} and panel.table.grid.total == 11
+
+
+def test_brushing_an_unknown_axis_names_the_axes(parent_id):
+    panel = show_sweep(parent_id, live=False)
+    with pytest.raises(InvalidParameter, match=r"no axis 'rmse'.*alpha, solver, fit_time, score"):
+        panel.brush("rmse", 0, 1)
+    assert panel.brushes == {}
 
 
 def test_refresh_keeps_brushes_and_adds_new_runs(parent_id):
@@ -159,8 +163,8 @@ def test_two_thousand_children():
             metrics=[Metric("loss", 1 / (1 + i), 0, 0), Metric("acc", (i % 100) / 100, 0, 0)],
         )
     panel = show_sweep(parent.info.run_id, live=False)
-    dims = panel.figure.data[0].dimensions
-    assert [d.label for d in dims] == ["act", "depth", "lr", "acc", "loss"]
-    assert all(len(d.values) == 2000 for d in dims)
+    axes = panel.figure.data["axes"]
+    assert [a["label"] for a in axes] == ["act", "depth", "lr", "acc", "loss"]
+    assert all(len(a["values"]) == 2000 for a in axes)
     panel.brush("depth", 2.5, 3.5)
     assert len(panel.selected_run_ids) == 2000 // 7 + (2000 % 7 > 3)

@@ -3,7 +3,7 @@
 Each panel is an ipywidgets widget that reads the store directly (no server, no port),
 refreshes itself while runs are logging, and renders as static HTML or text where no
 widget manager runs (nbviewer, GitHub, a terminal). Importing this package needs the
-``notebook`` extra (ipywidgets, anywidget, plotly).
+``notebook`` extra (ipywidgets, anywidget); the charts need no plotting library.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from nbtrack.errors import missing
 
-for _package in ("ipywidgets", "anywidget", "plotly"):
+for _package in ("ipywidgets", "anywidget"):
     try:
         importlib.import_module(_package)
     except ImportError as _exc:

@@ -18,6 +18,7 @@ from nbtrack.entities import Run
 from nbtrack.errors import InvalidParameter
 from nbtrack.panels import plots, static
 from nbtrack.panels.base import Panel
+from nbtrack.panels.charts import Chart
 
 STEP_SEPARATOR = "__"  # scikit-learn's nested-param separator: "clf__C" is step "clf"
 _DIFF = "background:#fff3bf"
@@ -59,9 +60,11 @@ class CompareRuns(Panel):
         self.steps = ipywidgets.VBox()
         self.metrics_table = ipywidgets.HTML()
         self.metric_choice = ipywidgets.Dropdown(description="History of", layout={"width": "24em"})
-        self.histories = plots.overlay_figure()
-        self.bars = plots.bars_figure([], {})
-        self._bars_data: tuple = ()
+        # the charts are created with their data by the first refresh
+        self.histories: Chart | None = None
+        self.bars: Chart | None = None
+        self.histories_box = ipywidgets.Box()
+        self.bars_box = ipywidgets.Box()
         self._step_tables: dict[str, ipywidgets.HTML] = {}
         super().__init__(client=client, live=live)
         gap = {"grid_gap": "0 40px", "flex_flow": "row wrap", "align_items": "flex-start"}
@@ -74,8 +77,9 @@ class CompareRuns(Panel):
                                  self.metrics_table]),
             ], layout=gap),
             ipywidgets.HBox([
-                ipywidgets.VBox([self.metric_choice, self.histories]),
-                ipywidgets.VBox([ipywidgets.HTML(static.heading("Latest values")), self.bars]),
+                ipywidgets.VBox([self.metric_choice, self.histories_box]),
+                ipywidgets.VBox([ipywidgets.HTML(static.heading("Latest values")),
+                                 self.bars_box]),
             ], layout=gap),
         )
         self.differences_only.observe(self.callback(lambda _: self._draw_params()), names=["value"])
@@ -170,18 +174,27 @@ class CompareRuns(Panel):
             )
         self._draw_histories()
         latest = {k: [run.data.metrics.get(k) for run in self.runs] for k in keys}
-        data = (tuple(self.names), tuple((k, tuple(v)) for k, v in latest.items()))
-        if data != self._bars_data:
-            self._bars_data = data
-            plots.set_bars(self.bars, self.names, latest)
+        if not keys:
+            return
+        if self.bars is None:
+            self.bars = plots.bars_chart(self.names, latest)
+            self.bars_box.children = (self.bars,)
+        else:
+            self.bars.update(plots.bars_data(self.names, latest))
 
     def _draw_histories(self) -> None:
         key = self.metric_choice.value
+        if not key:
+            return
         histories = []
         for run in self.runs:
-            points = self.client.get_metric_history(run.info.run_id, key) if key else []
+            points = self.client.get_metric_history(run.info.run_id, key)
             histories.append(([m.step for m in points], [m.value for m in points]))
-        plots.set_overlay(self.histories, self.names, histories, key or "")
+        if self.histories is None:
+            self.histories = plots.history_chart(self.names, histories, key)
+            self.histories_box.children = (self.histories,)
+        else:
+            plots.set_history(self.histories, self.names, histories, key)
 
     # -- static rendering -------------------------------------------------------------
 

@@ -19,9 +19,9 @@ from nbtrack import display, tag_keys
 from nbtrack.artifacts import LocalArtifacts
 from nbtrack.client import MlflowClient
 from nbtrack.entities import FileInfo, Run
-from nbtrack.panels import static
+from nbtrack.panels import plots, static
 from nbtrack.panels.base import Panel
-from nbtrack.panels.plots import metric_figure
+from nbtrack.panels.charts import Chart
 
 TEXT_SUFFIXES = frozenset({
     ".txt", ".log", ".json", ".yaml", ".yml", ".md", ".py", ".csv", ".tsv", ".toml", ".cfg",
@@ -75,13 +75,13 @@ class RunDetail(Panel):
         self.header = ipywidgets.HTML()
         self.overview = ipywidgets.HTML()
         self.metric_choice = ipywidgets.Dropdown(description="Metric", layout={"width": "22em"})
-        self.figure = metric_figure()
+        self.figure: Chart | None = None  # created with its data, once there is a metric
         self.no_charts = ipywidgets.HTML()
         self.source = ipywidgets.HTML()
         self.files = ipywidgets.HTML()
         self.inputs = ipywidgets.HTML()
         self.model = ipywidgets.HTML()
-        self.chart_box = ipywidgets.Box([self.figure])
+        self.chart_box = ipywidgets.Box()
         charts = ipywidgets.VBox([self.metric_choice, self.no_charts, self.chart_box])
         self.tabs = ipywidgets.Tab(
             children=[self.overview, charts, self.source, self.files, self.inputs, self.model],
@@ -118,15 +118,14 @@ class RunDetail(Panel):
             "" if key else '<p style="color:#6b7280">This run has logged no metrics yet.</p>'
         )
         self.chart_box.layout.display = None if key else "none"
-        steps = [m.step for m in history]
-        values = [m.value for m in history]
-        with self.figure.batch_update():
-            trace = self.figure.data[0]
-            if list(trace.x or []) != steps or list(trace.y or []) != values:
-                trace.x, trace.y = steps, values
-            trace.name = key or ""
-            trace.mode = "lines+markers" if len(history) < 50 else "lines"
-            self.figure.layout.yaxis.title.text = key or ""
+        if not key:
+            return
+        series = [([m.step for m in history], [m.value for m in history])]
+        if self.figure is None:
+            self.figure = plots.history_chart([key], series, key)
+            self.chart_box.children = (self.figure,)
+        else:
+            plots.set_history(self.figure, [key], series, key)
 
     # -- static rendering -------------------------------------------------------------
 

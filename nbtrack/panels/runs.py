@@ -27,7 +27,7 @@ from nbtrack.panels.base import Panel
 from nbtrack.panels.compare import CompareRuns
 from nbtrack.panels.run_detail import RunDetail
 from nbtrack.store import search
-from nbtrack.store.panels import RunScope
+from nbtrack.store.panels import RunScope, panel_queries
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -118,10 +118,19 @@ class RunTable(Panel):
         self._under = under
         self._run_ids = tuple(run_ids) if run_ids is not None else None
         self._child_limits: dict[str, int] = {}
-        self._content: table_rows.TableContent | None = None
+        client = client or MlflowClient()
+        # the grid is created with its first page: a view never shows "No runs" first
+        first = table_rows.build(
+            panel_queries(client.store),
+            self._scope(filter or ""),
+            table_rows.TableState(order_by=list(order_by), page_size=_page_size(page_size),
+                                  tree=tree),
+        )
+        self._content: table_rows.TableContent | None = first
         self.grid = RunGrid(
             filter=filter or "", order_by=list(order_by), tree=tree,
             page_size=_page_size(page_size), title=title, actions=actions,
+            columns=first.columns, rows=first.rows, total=first.total, roots=first.roots,
         )
         self.detail = ipywidgets.VBox(layout={"border_top": "2px solid #e5e7eb", "display": "none",
                                               "padding": "6px 0 0 0", "margin": "8px 0 0 0"})
@@ -136,10 +145,12 @@ class RunTable(Panel):
 
     # -- the data ---------------------------------------------------------------------
 
-    def _scope(self) -> RunScope:
+    def _scope(self, filter: str | None = None) -> RunScope:
+        """The runs shown, under the grid's filter (or ``filter`` before the grid exists)."""
+        text = self.grid.filter if filter is None else filter
         return RunScope(
             experiment_ids=self._experiment_ids,
-            filter_string=self.grid.filter.strip() or None,
+            filter_string=text.strip() or None,
             under=self._under,
             run_ids=self._run_ids,
         )

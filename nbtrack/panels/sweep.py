@@ -2,10 +2,12 @@
 
 Varying params sit on the left, metrics on the right. A param whose values are not all
 numbers gets a categorical axis (its values as tick labels); a positive numeric param
-that spans decades gets a log axis (parcoords has none, so it plots log10 and labels the
-ticks with the real values). Lines are coloured by a chosen metric. Brushing axes
-(plotly ``constraintrange``) narrows the linked run table below, and ``.selected``
-returns the runs inside every brush.
+that spans decades gets a log axis. Lines are coloured by a chosen metric and drawn in
+SVG by the shared chart library (``charts.ParallelChart``: no WebGL, any number of
+sweeps on a page); hovering a line names its run. Brushes, in each axis's data units
+(real values on log axes, category indexes on categorical ones), are the chart's
+``brushes`` trait: dragging on an axis narrows the linked run table below, and
+``.selected`` returns the runs inside every brush.
 """
 
 from __future__ import annotations
@@ -16,21 +18,22 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets
-import plotly.graph_objects as go
 
 from nbtrack import display
 from nbtrack.client import MlflowClient
+from nbtrack.errors import InvalidParameter
 from nbtrack.frames import runs_frame
 from nbtrack.panels import static
 from nbtrack.panels.base import Panel
+from nbtrack.panels.charts import ParallelChart
 from nbtrack.panels.runs import RunTable
 
 if TYPE_CHECKING:
     import pandas as pd
 
 LOG_SPAN = 50.0  # max/min ratio from which a positive param gets a log axis
-MAX_CATEGORY_TICKS = 30
 MIN_WIDTH, MAX_WIDTH = 640, 1180
+HEIGHT = 420
 
 
 @dataclass(frozen=True)
@@ -39,24 +42,25 @@ class Axis:
 
     label: str
     kind: str  # "param-number", "param-log", "param-category", "metric"
-    values: tuple[float | None, ...]  # plotted (log10 for log axes, codes for categories)
-    tickvals: tuple[float, ...] | None = None
-    ticktext: tuple[str, ...] | None = None
+    values: tuple[float | None, ...]  # data units (category codes for categories)
     categories: tuple[str, ...] = ()  # a categorical axis's labels, by code
 
-    def to_plotly(self, constraint: Any = None) -> dict[str, Any]:
-        """The dimension as plotly takes it."""
-        dim: dict[str, Any] = {"label": self.label, "values": list(self.values)}
-        if self.tickvals is not None:
-            dim["tickvals"] = list(self.tickvals)
-            dim["ticktext"] = list(self.ticktext or ())
-        if constraint is not None:
-            dim["constraintrange"] = constraint
-        return dim
+    @property
+    def scale(self) -> str:
+        """How the chart draws the axis: linear, log or category."""
+        return {"param-log": "log", "param-category": "category"}.get(self.kind, "linear")
+
+    def to_chart(self) -> dict[str, Any]:
+        """The axis as the chart takes it."""
+        axis: dict[str, Any] = {"label": self.label, "scale": self.scale,
+                                "values": list(self.values)}
+        if self.categories:
+            axis["categories"] = list(self.categories)
+        return axis
 
 
 class ParallelCoordinates(Panel):
-    """The sweep under a parent run, as plotly parallel coordinates with a linked table.
+    """The sweep under a parent run, as SVG parallel coordinates with a linked table.
 
     Parameters
     ----------
@@ -83,20 +87,16 @@ class ParallelCoordinates(Panel):
         self.run_ids: list[str] = []
         self.axes: list[Axis] = []
         self._metric_values: dict[str, list[float | None]] = {}
+        self._names: dict[str, str] = {}
         self._wanted_color = color_by
         self.title = ipywidgets.HTML()
         self.color_choice = ipywidgets.Dropdown(description="Colour by", layout={"width": "24em"})
-        self.figure = go.FigureWidget(
-            data=[go.Parcoords(dimensions=[], line={"color": [], "colorscale": "Viridis"})],
-            layout={"template": "plotly_white", "height": 440,
-                    "margin": {"l": 80, "r": 150, "t": 72, "b": 32}, "font": {"size": 12}},
-        )
+        self.figure: ParallelChart | None = None  # created with its data by the first refresh
         self.table = RunTable(under=parent_run_id, tree=False, page_size=25, client=client,
                               actions=False, title="Runs inside the brushes", live=live)
         super().__init__(client=client, live=live)
         self._frame(self.title, self.color_choice, self.figure, self.table)
         self.color_choice.observe(self.callback(lambda _: self._draw_color()), names=["value"])
-        self.figure.data[0].on_change(self.callback(self._on_brush), "dimensions")
 
     # -- reading ----------------------------------------------------------------------
 
@@ -104,6 +104,7 @@ class ParallelCoordinates(Panel):
         self.parent = self.client.get_run(self.parent_run_id)
         ids = self.queries.descendants(self.parent_run_id)
         table = self.client.store.run_table(ids)
+        self._names = {row.run_id: row.name for row in table.runs}
         params: dict[str, dict[str, str]] = {}
         metrics: dict[str, dict[str, float]] = {}
         for run_id, key, value in table.params:
@@ -130,46 +131,47 @@ class ParallelCoordinates(Panel):
             wanted = self.color_choice.value or self._wanted_color
             self.color_choice.options = keys
             self.color_choice.value = wanted if wanted in keys else (keys[0] if keys else None)
-        if changed:
+        if changed or self.figure is None:
             self._draw()
 
+    def _chart_data(self) -> dict[str, Any]:
+        return {
+            "ids": list(self.run_ids),
+            "names": [self._names.get(i) or i[:8] for i in self.run_ids],
+            "axes": [a.to_chart() for a in self.axes],
+        }
+
     def _draw(self) -> None:
-        trace = self.figure.data[0]
-        kept = {d.label: d.constraintrange for d in trace.dimensions if d.constraintrange}
-        with self.figure.batch_update():
-            trace.dimensions = [a.to_plotly(kept.get(a.label)) for a in self.axes]
-            # room for each axis's tick labels, within what a notebook column shows
-            self.figure.layout.width = min(MAX_WIDTH, max(MIN_WIDTH, 150 * len(self.axes) + 240))
-            self._draw_color()
+        # room for each axis's tick labels, within what a notebook column shows
+        layout = {"width": min(MAX_WIDTH, max(MIN_WIDTH, 150 * len(self.axes) + 240)),
+                  "height": HEIGHT}
+        if self.figure is None:
+            self.figure = ParallelChart(self._chart_data(), layout,
+                                        color_by=self.color_choice.value or "")
+            self.figure.observe(self.callback(self._on_brush), names=["brushes"])
+            return
+        labels = {a.label for a in self.axes}
+        with self.figure.hold_sync():
+            self.figure.update(self._chart_data(), **layout)
+            kept = {k: v for k, v in self.figure.brushes.items() if k in labels}
+            if kept != self.figure.brushes:
+                self.figure.brushes = kept
 
     def _draw_color(self) -> None:
-        key = self.color_choice.value
-        values = self._metric_values.get(key, []) if key else []
-        trace = self.figure.data[0]
-        finite = [v for v in values if v is not None]
-        fill = min(finite) if finite else 0.0
-        trace.line = {
-            "color": [fill if v is None else v for v in values] if finite else None,
-            "colorscale": "Viridis",
-            "showscale": bool(finite),
-            "colorbar": {"title": {"text": key or ""}, "x": 1.04, "xanchor": "left"},
-        }
+        if self.figure is not None:
+            self.figure.color_by = self.color_choice.value or ""
 
     # -- brushing ---------------------------------------------------------------------
 
-    def _on_brush(self, _trace: Any, dimensions: Any) -> None:
+    def _on_brush(self, _change: Any) -> None:
         ids = self.selected_run_ids
         self.table.set_scope(None if len(ids) == len(self.run_ids) else ids)
 
     @property
     def brushes(self) -> dict[str, list[list[float]]]:
-        """The active brushes: axis label -> ranges in plotted units."""
-        found = {}
-        for dim in self.figure.data[0].dimensions:
-            if dim.constraintrange:
-                ranges = dim.constraintrange
-                found[dim.label] = [list(r) for r in ranges] if _nested(ranges) else [list(ranges)]
-        return found
+        """The active brushes: axis label -> ranges in the axis's data units."""
+        found = self.figure.brushes if self.figure is not None else {}
+        return {label: [list(r) for r in ranges] for label, ranges in found.items() if ranges}
 
     @property
     def selected_run_ids(self) -> list[str]:
@@ -194,14 +196,34 @@ class ParallelCoordinates(Panel):
         """The runs inside the brushes as a ``search_runs``-style DataFrame."""
         return runs_frame(self.client.store, self.selected_run_ids)
 
-    def brush(self, label: str, low: float, high: float) -> None:
-        """Brush an axis from Python (in the axis's real units; log axes take real values)."""
-        axis = {a.label: a for a in self.axes}[label]
-        if axis.kind == "param-log":
-            low, high = math.log10(low), math.log10(high)
-        for dim in self.figure.data[0].dimensions:
-            if dim.label == label:
-                dim.constraintrange = [low, high]
+    def brush(self, label: str, low: float | None = None, high: float | None = None) -> None:
+        """Brush an axis from Python, in its data units; without bounds, clear its brush.
+
+        Log axes take real values, categorical axes the indexes of their categories.
+
+        Raises
+        ------
+        InvalidParameter
+            If the sweep has no axis of that name.
+        """
+        if label not in {a.label for a in self.axes} or self.figure is None:
+            raise InvalidParameter(
+                f"the sweep has no axis {label!r}; its axes are "
+                f"{', '.join(a.label for a in self.axes) or 'none yet'}",
+                argument="label",
+                value=label,
+            )
+        brushes = dict(self.figure.brushes)
+        if low is None or high is None:
+            brushes.pop(label, None)
+        else:
+            brushes[label] = [[min(low, high), max(low, high)]]
+        self.figure.brushes = brushes
+
+    def clear_brushes(self) -> None:
+        """Remove every brush (the linked table shows all runs again)."""
+        if self.figure is not None:
+            self.figure.brushes = {}
 
     # -- static rendering -------------------------------------------------------------
 
@@ -253,31 +275,16 @@ def _param_axis(key: str, raw: Sequence[str | None]) -> Axis:
     if all(n is not None for n, v in zip(numbers, raw, strict=True) if v is not None):
         finite = [n for n in numbers if n is not None]
         if finite and min(finite) > 0 and max(finite) / min(finite) >= LOG_SPAN:
-            return _log_axis(key, numbers)
+            return Axis(key, "param-log", tuple(numbers))
         return Axis(key, "param-number", tuple(numbers))
     labels = sorted({v for v in present}, key=_natural)
     if any(v is None for v in raw):
         labels.append("(none)")
     code = {label: float(i) for i, label in enumerate(labels)}
     values = tuple(code[v if v is not None else "(none)"] for v in raw)
-    ticks = tuple(range(len(labels)))
-    if len(labels) > MAX_CATEGORY_TICKS:  # too many to label: every n-th one
-        step = math.ceil(len(labels) / MAX_CATEGORY_TICKS)
-        ticks = ticks[::step]
-    return Axis(key, "param-category", values, tuple(float(t) for t in ticks),
-                tuple(labels[t] for t in ticks), tuple(labels))
+    return Axis(key, "param-category", values, tuple(labels))
 
 
-def _log_axis(key: str, numbers: list[float | None]) -> Axis:
-    values = tuple(math.log10(n) if n is not None else None for n in numbers)
-    distinct = sorted({n for n in numbers if n is not None})
-    if len(distinct) <= 10:
-        ticks = distinct
-    else:
-        lo, hi = math.floor(math.log10(distinct[0])), math.ceil(math.log10(distinct[-1]))
-        ticks = [10.0**e for e in range(lo, hi + 1)]
-    return Axis(key, "param-log", values, tuple(math.log10(t) for t in ticks),
-                tuple(f"{t:g}" for t in ticks))
 
 
 def _natural(text: str) -> tuple[int, float, str]:
@@ -285,16 +292,12 @@ def _natural(text: str) -> tuple[int, float, str]:
     return (0, number, text) if number is not None else (1, 0.0, text)
 
 
-def _nested(ranges: Any) -> bool:
-    return bool(ranges) and isinstance(ranges[0], (list, tuple))
-
-
 def _shown(axis: Axis, i: int) -> str:
     value = axis.values[i]
     if value is None:
         return ""
     if axis.kind == "param-log":
-        return f"{10**value:g}"
+        return f"{value:g}"
     if axis.kind == "param-category":
         return axis.categories[int(value)]
     return display.value(value)

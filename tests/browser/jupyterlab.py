@@ -640,11 +640,29 @@ class NotebookPage:
             url = (message.location or {}).get("url", "")
             self.console_errors.append(f"{text} (at {url})" if url else text)
 
+    def start_run_all(self) -> None:
+        """Start "Run All Cells" without waiting (see :meth:`finish_command`): several
+        notebooks can then run at once, one kernel each."""
+        self._start_command("notebook:run-all-cells", None)
+
+    def finish_command(self, timeout: float = 300.0) -> bool:
+        """Wait for the command started last to finish; False if a cell raised."""
+        self._wait_js("() => window.__harnessRun.done", None, timeout, "the command to finish")
+        result = self.page.evaluate("() => window.__harnessRun")
+        if result["error"]:
+            raise self._failure(f"the command failed in the page: {result['error']}")
+        self.wait_idle(timeout)
+        return bool(result["ok"])
+
     def _run_command(self, command: str, index: int | None, timeout: float) -> bool:
         """Execute a notebook command (on cell ``index`` if given), wait for it to finish.
 
         Returns the command's result: for the run commands, whether every cell succeeded.
         """
+        self._start_command(command, index)
+        return self.finish_command(timeout)
+
+    def _start_command(self, command: str, index: int | None) -> None:
         self.page.evaluate(
             """([command, index]) => {
                 const app = window.jupyterapp;
@@ -658,12 +676,6 @@ class NotebookPage:
             }""",
             [command, index],
         )
-        self._wait_js("() => window.__harnessRun.done", None, timeout, f"{command} to finish")
-        result = self.page.evaluate("() => window.__harnessRun")
-        if result["error"]:
-            raise self._failure(f"{command} failed in the page: {result['error']}")
-        self.wait_idle(timeout)
-        return bool(result["ok"])
 
     def _wait_js(self, expression: str, arg: Any, timeout: float, what: str) -> None:
         try:

@@ -25,8 +25,8 @@ PANELS = {
         "01-16": ".nbtrack-panel .nbt-runs tbody tr[data-id]",  # the run table
     },
     "02-sweep.ipynb": {
-        "02-06": ".nbtrack-panel .js-plotly-plot .parcoords",  # parallel coordinates
-        "02-10": ".nbtrack-panel .js-plotly-plot",  # compare: the metrics chart
+        "02-06": ".nbtrack-panel .nbc-parcoords .nbc-run",  # parallel coordinates
+        "02-10": ".nbtrack-panel .nbc-bars .nbc-bar",  # compare: the latest-value bars
         "02-16": ".nbtrack-panel .nbt-runs tbody tr[data-id]",
     },
     "03-model-card.ipynb": {
@@ -35,7 +35,7 @@ PANELS = {
         "03-15": ".nbtrack-model-card",  # the challenger's
     },
     "04-live-training.ipynb": {
-        "04-05": ".nbtrack-panel .js-plotly-plot",  # the live chart of show_run
+        "04-05": ".nbtrack-panel .nbc-lines .nbc-trace",  # the live chart of show_run
         "04-11": ".nbtrack-panel .nbt-runs tbody tr[data-id]",
     },
     "05-evaluate.ipynb": {
@@ -105,8 +105,9 @@ def test_notebook_runs_in_jupyterlab_and_every_panel_renders(
     assert unexpected == [], "\n".join(unexpected)
 
     for cell_id, count in CHART_POINTS.get(name, {}).items():
-        plot = nb.wait_for(f".jp-Cell:nth-child({_index(nb_file, cell_id) + 1}) .js-plotly-plot")
-        points = plot.evaluate("gd => (gd.data || []).map(trace => (trace.x || []).length)")
+        plot = nb.wait_for(f".jp-Cell:nth-child({_index(nb_file, cell_id) + 1}) .nbc-lines")
+        points = plot.evaluate("el => [...el.querySelectorAll('.nbc-trace')].map("
+                               "p => Number(p.dataset.points))")
         assert points and max(points) == count, f"cell {cell_id}: chart points {points}"
 
     shots = nb.screenshot_outputs(artifacts_dir, Path(name).stem, cells=sorted(panels))

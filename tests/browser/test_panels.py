@@ -188,17 +188,28 @@ def test_panels_render_and_round_trip(open_notebook, artifacts_dir: Path) -> Non
 
     # Open the sweep from the parent's row: parallel coordinates appear under the table.
     sweep_row.locator(".nbt-chip").click()
-    nb.wait_for(f".jp-Cell:nth-child({TABLE + 1}) .js-plotly-plot .parcoords")
+    nb.wait_for(f".jp-Cell:nth-child({TABLE + 1}) .nbc-parcoords[data-drawn] .nbc-run")
 
     # The sweep panel: five axes (alpha, solver, max_iter is constant so absent → 3 axes).
     sweep = nb.output(SWEEP)
-    nb.wait_for(f".jp-Cell:nth-child({SWEEP + 1}) .js-plotly-plot .parcoords")
-    assert sweep.locator(".parcoords .y-axis").count() == 3
-    assert nb.append_and_run("print([d.label for d in sweep.figure.data[0].dimensions])") == (
+    nb.wait_for(f".jp-Cell:nth-child({SWEEP + 1}) .nbc-parcoords[data-drawn] .nbc-run")
+    assert sweep.locator(".nbc-pc-axis").count() == 3
+    assert sweep.locator(".nbc-parcoords .nbc-run").count() == 10  # one line per trial
+    assert sweep.locator("canvas").count() == 0  # SVG: no WebGL context
+    assert nb.append_and_run("print([a['label'] for a in sweep.figure.data['axes']])") == (
         "['alpha', 'solver', 'val_score']"
     )
+    # Hovering a line names its run (the pointer on a point of the line, a quarter along).
+    sweep.locator(".nbc-parcoords").scroll_into_view_if_needed()
+    point = sweep.locator(".nbc-run").first.evaluate(
+        """path => { const p = path.getPointAtLength(path.getTotalLength() / 4);
+                     const m = path.getScreenCTM();
+                     return [p.x * m.a + p.y * m.c + m.e, p.x * m.b + p.y * m.d + m.f]; }"""
+    )
+    nb.page.mouse.move(*point)
+    nb.wait_for(f".jp-Cell:nth-child({SWEEP + 1}) .nbc-tip:has-text('trial-')")
     # Brush the solver axis with the mouse: the kernel sees the brush, the table narrows.
-    brush_area = sweep.locator(".parcoords .y-axis .axis-brush rect.background").nth(1)
+    brush_area = sweep.locator(".nbc-brush-hit").nth(1)
     brush_area.scroll_into_view_if_needed()
     box = brush_area.bounding_box()
     assert box is not None
@@ -211,6 +222,7 @@ def test_panels_render_and_round_trip(open_notebook, artifacts_dir: Path) -> Non
     assert nb.append_and_run("print(sorted(set(sweep.selected['params.solver'])))") == (
         "['saga']"
     )
+    assert sweep.locator(".nbc-run:not(.nbc-out)").count() == 5  # the chart agrees
     # Brush from Python: the linked table narrows to the runs inside both brushes.
     nb.append_and_run("sweep.brush('alpha', 0.005, 0.5)")
     nb.wait_for(f".jp-Cell:nth-child({SWEEP + 1}) .nbt-count:has-text('2 runs')")
@@ -235,7 +247,8 @@ def test_panels_render_and_round_trip(open_notebook, artifacts_dir: Path) -> Non
 
     # The run detail's tabs: the metric chart, the artifacts, the model's signature.
     detail = nb.output(DETAIL)
-    for tab, expected in (("Charts", ".js-plotly-plot"), ("Artifacts", ":text('notes.txt')"),
+    for tab, expected in (("Charts", ".nbc-lines[data-drawn] .nbc-trace"),
+                          ("Artifacts", ":text('notes.txt')"),
                           ("Model", ":text('Signature inputs')")):
         detail.locator(".lm-TabBar-tab", has_text=tab).click()
         nb.wait_for(f".jp-Cell:nth-child({DETAIL + 1}) {expected}")
