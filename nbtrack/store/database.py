@@ -19,12 +19,11 @@ from typing import Any
 
 from nbtrack.errors import StoreError
 from nbtrack.store.schema import APPLICATION_ID, SCHEMA_VERSION, migrate
+from nbtrack.store.wal import FLOOR_BYTES, RESIZE_EVERY, resize_checkpoint
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 BUSY_TIMEOUT_S = 60.0
 LOCK_RETRIES = 20
-WAL_CHECKPOINT_PAGES = 8192  # about 32 MB of WAL between checkpoints
-WAL_SIZE_LIMIT = 64 * 1024 * 1024
 
 
 class Database:
@@ -44,6 +43,7 @@ class Database:
         self._lock = threading.RLock()
         self._pid = -1
         self._conn: sqlite3.Connection | None = None
+        self._commits = 0
         self._connect()
 
     # -- opening ----------------------------------------------------------------------
@@ -64,9 +64,9 @@ class Database:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
-            # Checkpoints fsync; a larger WAL between them makes each commit cheaper.
-            conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
-            conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
+            # The WAL stays smaller than the data (nbtrack/store/wal.py).
+            resize_checkpoint(conn)
+            conn.execute(f"PRAGMA journal_size_limit = {FLOOR_BYTES}")
         except sqlite3.DatabaseError as exc:
             conn.close()
             if isinstance(exc, sqlite3.OperationalError) and _is_lock_error(exc):
@@ -125,6 +125,9 @@ class Database:
                 conn.execute("ROLLBACK")
                 raise
             _commit(conn, self.path)
+            self._commits += 1
+            if self._commits % RESIZE_EVERY == 0:
+                resize_checkpoint(conn)
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
