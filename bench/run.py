@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import math
 import platform
 import re
 import statistics
@@ -117,6 +118,8 @@ def verdict(key: str, ours: float, theirs: float | None) -> tuple[str, bool]:
 def _ratio(key: str, ours: float, theirs: float | None) -> float | None:
     if theirs is None or ours <= 0 or theirs <= 0:
         return None
+    if math.isnan(theirs):  # a figure a library could not produce in its time bound
+        return None
     return ours / theirs if key.endswith("_per_s") else theirs / ours
 
 
@@ -129,6 +132,8 @@ def _ratio_text(ratio: float | None) -> str:
 def _fmt(key: str, value: float | None) -> str:
     if value is None:
         return "—"
+    if math.isnan(value):
+        return "not run"
     if key.endswith("_added_s") and value <= 0:
         return "below fit noise"  # the fastest logged fit was as fast as the fastest plain one
     if key.endswith("_bytes"):

@@ -27,10 +27,9 @@ from nbtrack.store.opening import (
 )
 from nbtrack.store.schema import APPLICATION_ID, SCHEMA_VERSION, migrate
 from nbtrack.store.sqlite_errors import damaged, is_damage, is_lock_error, read_only, translate
+from nbtrack.store.wal import FLOOR_BYTES, RESIZE_EVERY, resize_checkpoint
 
 LOCK_RETRIES = 20
-WAL_CHECKPOINT_PAGES = 8192  # about 32 MB of WAL between checkpoints
-WAL_SIZE_LIMIT = 64 * 1024 * 1024
 
 
 class Database:
@@ -54,6 +53,7 @@ class Database:
         self._lock = threading.RLock()
         self._pid = -1
         self._conn: sqlite3.Connection | None = None
+        self._commits = 0
         self._connect()
 
     # -- opening ----------------------------------------------------------------------
@@ -93,9 +93,9 @@ class Database:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
-            # Checkpoints fsync; a larger WAL between them makes each commit cheaper.
-            conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
-            conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
+            # The WAL stays smaller than the data (nbtrack/store/wal.py).
+            resize_checkpoint(conn)
+            conn.execute(f"PRAGMA journal_size_limit = {FLOOR_BYTES}")
         except sqlite3.Error as exc:
             conn.close()
             if is_lock_error(exc):
@@ -180,6 +180,9 @@ class Database:
                 if conn.in_transaction:
                     _rollback_quietly(conn)
                 self._raise_translated(exc)
+            self._commits += 1
+            if self._commits % RESIZE_EVERY == 0:
+                resize_checkpoint(conn)
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
