@@ -14,6 +14,7 @@ from typing import Any
 
 from nbtrack import tag_keys, validation
 from nbtrack.artifacts import LocalArtifacts
+from nbtrack.async_logging import QUEUE, RunOperations, is_async
 from nbtrack.context import user
 from nbtrack.entities import (
     DatasetInput,
@@ -168,7 +169,9 @@ class MlflowClient(RegistryClient):
         status = status or RunStatus.FINISHED
         _check_status(status)
         end = validation.whole_number("end_time", end_time) if end_time is not None else now_ms()
+        refused = QUEUE.settle()  # what was logged asynchronously lands before the run ends
         self.store.update_run_info(_run_id(run_id), status, end, None)
+        QUEUE.raise_failures(refused)
 
     def delete_run(self, run_id: str) -> None:
         """Mark a run deleted (``nbtrack gc`` removes it for good)."""
@@ -201,12 +204,17 @@ class MlflowClient(RegistryClient):
 
     # -- logging ----------------------------------------------------------------------
 
-    def log_param(self, run_id: str, key: str, value: Any) -> Any:
-        """Log a param (immutable: a different value for the key is an error)."""
+    def log_param(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> Any:
+        """Log a param (immutable: a different value for the key is an error).
+
+        Returns the value, or a ``RunOperations`` handle when ``synchronous=False``.
+        """
         validation.validate_key(key, "param")
-        self.store.log_batch(
-            _run_id(run_id), params=[Param(key, validation.param_value(key, value))]
-        )
+        params = [Param(key, validation.param_value(key, value))]
+        if is_async(synchronous):
+            return QUEUE.put(self.store, _run_id(run_id), params=params)
+        _drain_queue()
+        self.store.log_batch(_run_id(run_id), params=params)
         return value
 
     def log_metric(
@@ -216,26 +224,45 @@ class MlflowClient(RegistryClient):
         value: float,
         timestamp: int | None = None,
         step: int | None = None,
-    ) -> None:
-        """Append a point to a metric's history."""
+        synchronous: bool | None = None,
+    ) -> RunOperations | None:
+        """Append a point to a metric's history.
+
+        Committed when this returns; with ``synchronous=False`` queued instead, and the
+        returned ``RunOperations``' ``wait()`` blocks until it has committed.
+        """
         validation.validate_key(key, "metric")
-        self.store.log_metric(
+        row = (
             _run_id(run_id),
             key,
             validation.metric_value(key, value),
             now_ms() if timestamp is None else validation.whole_number("timestamp", timestamp),
             0 if step is None else validation.whole_number("step", step),
         )
+        if is_async(synchronous):
+            return QUEUE.put(self.store, row[0], metrics=(*row, 0))
+        _drain_queue()
+        self.store.log_metric(*row)
+        return None
 
-    def set_tag(self, run_id: str, key: str, value: Any) -> None:
-        """Set (or replace) a tag."""
+    def set_tag(
+        self, run_id: str, key: str, value: Any, synchronous: bool | None = None
+    ) -> RunOperations | None:
+        """Set (or replace) a tag; queued when ``synchronous=False``."""
         validation.validate_key(key, "tag")
-        self.store.log_batch(_run_id(run_id), tags=[RunTag(key, validation.tag_value(key, value))])
-        if key == tag_keys.RUN_NAME:
-            self.store.update_run_info(run_id, None, None, validation.run_name(str(value)))
+        tags = [RunTag(key, validation.tag_value(key, value))]
+        name = validation.run_name(str(value)) if key == tag_keys.RUN_NAME else None
+        if is_async(synchronous):
+            return QUEUE.put(self.store, _run_id(run_id), tags=tags, run_name=name)
+        _drain_queue()
+        self.store.log_batch(_run_id(run_id), tags=tags)
+        if name is not None:
+            self.store.update_run_info(run_id, None, None, name)
+        return None
 
     def delete_tag(self, run_id: str, key: str) -> None:
         """Remove a tag."""
+        _drain_queue()
         self.store.delete_tag(_run_id(run_id), key)
 
     def log_batch(
@@ -245,15 +272,19 @@ class MlflowClient(RegistryClient):
         params: Sequence[Param] = (),
         tags: Sequence[RunTag] = (),
         synchronous: bool | None = None,
-    ) -> None:
-        """Log many metrics, params and tags in one transaction: all or nothing."""
+    ) -> RunOperations | None:
+        """Log many metrics, params and tags in one transaction: all or nothing.
+
+        Queued when ``synchronous=False`` (one ``RunOperations`` for the whole batch).
+        """
         run_id = _run_id(run_id)
-        self.store.log_batch(
-            run_id,
-            _checked_metrics(run_id, metrics),
-            _checked_params(params),
-            _checked_tags(tags),
-        )
+        batch = _checked_metrics(run_id, metrics)
+        checked_params, checked_tags = _checked_params(params), _checked_tags(tags)
+        if is_async(synchronous):
+            return QUEUE.put(self.store, run_id, batch.flat, checked_params, checked_tags)
+        _drain_queue()
+        self.store.log_batch(run_id, batch, checked_params, checked_tags)
+        return None
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
         """Every point logged for a metric, by step."""
@@ -350,6 +381,12 @@ def _run_id(run_id: object) -> str:
             f"run_id must be a non-empty string (found {run_id!r}); pass run.info.run_id"
         )
     return run_id
+
+
+def _drain_queue() -> None:
+    """Let queued asynchronous writes land first, so that a synchronous write follows them."""
+    if QUEUE.queued != QUEUE.written:
+        QUEUE.wait_for(QUEUE.queued)
 
 
 def _check_status(status: str) -> None:

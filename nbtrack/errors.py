@@ -16,7 +16,8 @@ The hierarchy, with MLflow's error codes where MLflow has one::
     ├── InvalidState             the operation does not fit the object's state (deleted run …)
     ├── RegistryError            a model-registry operation that cannot be done
     ├── UnsafeModelError         a model file holds types that are not trusted to load
-    └── MissingDependency        an optional extra is needed (names the pip command)
+    ├── MissingDependency        an optional extra is needed (names the pip command)
+    └── AsyncLoggingError        data logged with synchronous=False that the store refused
 
 Each error keeps what it is about as declared attributes (``run_id``, ``experiment_id``,
 ``name``…; None when the error is not about that thing), and its message says what was
@@ -261,6 +262,26 @@ class MissingDependency(NbtrackError, ImportError):
     def __init__(self, message: str, *, package: str, **about: Unpack[About]) -> None:
         super().__init__(message, **about)
         self.package = package
+
+
+class AsyncLoggingError(NbtrackError):
+    """Data logged with ``synchronous=False`` that the store refused (found by the writer).
+
+    Attributes
+    ----------
+    failures : list of Exception
+        What the store raised for each refused operation, in the order they were queued.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        failures: Sequence[Exception] = (),
+        **about: Unpack[About],
+    ) -> None:
+        super().__init__(message, **about)
+        self.failures = list(failures)
 
 
 def missing(package: str, extra: str, feature: str) -> MissingDependency:

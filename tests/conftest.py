@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import nbtrack
-from nbtrack import store, tracking
+from nbtrack import async_logging, store, tracking
 
 
 @pytest.fixture(autouse=True)
@@ -18,6 +18,7 @@ def fresh_store(tmp_path, monkeypatch):
         "MLFLOW_EXPERIMENT_NAME",
         "MLFLOW_EXPERIMENT_ID",
         "JPY_SESSION_NAME",
+        "MLFLOW_ENABLE_ASYNC_LOGGING",
     ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.chdir(tmp_path)
@@ -28,6 +29,7 @@ def fresh_store(tmp_path, monkeypatch):
     while nbtrack.active_run() is not None:
         nbtrack.end_run()
     _undo_autolog()
+    async_logging.QUEUE.settle()  # nothing a test queued lands in the next test's store
     tracking._reset_for_tests()
     store.close_all()
 

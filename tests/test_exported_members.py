@@ -16,6 +16,7 @@ EXPECTED = {
     "log_param", "log_params", "log_table", "log_text", "model_card", "register_model",
     "search_experiments", "search_runs", "set_experiment", "set_tag", "set_tags",
     "set_tracking_uri", "show_registry", "show_run", "show_runs", "show_sweep", "start_run",
+    "flush_async_logging",
 }  # fmt: skip
 
 
