@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -85,7 +83,7 @@ class LocalArtifacts:
         if not check_relative(artifact_file):
             raise InvalidParameter("artifact_file must name a file, such as 'notes.txt'")
         dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".tmp-")
+        fd, tmp = _temp_file(dest.parent)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.replace(tmp, dest)
@@ -117,6 +115,9 @@ class LocalArtifacts:
                 "exists",
                 path=artifact_path,
             )
+        import shutil
+        import tempfile
+
         dest_dir = Path(dst_path) if dst_path else Path(tempfile.mkdtemp(prefix="nbtrack-"))
         dest_dir.mkdir(parents=True, exist_ok=True)
         dest = dest_dir / (source.name if artifact_path else "artifacts")
@@ -127,8 +128,17 @@ class LocalArtifacts:
         return str(dest.absolute())
 
 
+def _temp_file(folder: Path) -> tuple[int, str]:
+    # shutil and tempfile (with random, bz2, lzma) load on the first artifact, not at import
+    import tempfile
+
+    return tempfile.mkstemp(dir=folder, prefix=".tmp-")
+
+
 def _atomic_copy(source: Path, dest: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".tmp-")
+    import shutil
+
+    fd, tmp = _temp_file(dest.parent)
     os.close(fd)
     shutil.copyfile(source, tmp)
     os.replace(tmp, dest)

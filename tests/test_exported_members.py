@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 import nbtrack
 
 EXPECTED = {
@@ -32,11 +34,22 @@ def test_submodules_are_reachable_as_attributes():
         assert getattr(nbtrack, name).__name__ == f"nbtrack.{name}"
 
 
-def test_import_is_light():
-    code = (
-        "import sys, nbtrack; heavy = {'pandas', 'numpy', 'sklearn', 'IPython', 'ipywidgets',"
-        " 'plotly', 'yaml', 'skops', 'sqlite_utils', 'markdown_it'} & set(sys.modules);"
-        " print(sorted(heavy))"
-    )
+HEAVY = "{'pandas', 'numpy', 'sklearn', 'IPython', 'ipywidgets', 'plotly', 'yaml', 'skops',"
+HEAVY += " 'sqlite_utils', 'markdown_it', 'scipy', 'starlette', 'anywidget'}"
+# what import nbtrack does without (issue 18): loaded where used, at first use
+DEFERRED = "{'dataclasses', 'inspect', 'shutil', 'tempfile', 'uuid', 'getpass', 'base64'}"
+
+
+@pytest.mark.parametrize(
+    ("module", "absent"),
+    [
+        ("nbtrack", f"{HEAVY} | {DEFERRED}"),
+        # the facades load nbtrack's flavor code, not the libraries it serves
+        ("nbtrack.pyfunc", f"{HEAVY} | {{'dataclasses'}}"),
+        ("nbtrack.sklearn", HEAVY),
+    ],
+)
+def test_import_is_light(module, absent):
+    code = f"import sys, {module}; print(sorted(({absent}) & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -23,7 +23,6 @@ import shutil
 import sys
 import tempfile
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import cache
 from pathlib import Path
@@ -55,24 +54,75 @@ _NEW_UUID = object()
 _WRITTEN_WHEN_SET = ("signature", "saved_input_example_info", "metadata", "model_size_bytes")
 
 
-@dataclass
 class ModelInfo:
-    """What ``log_model`` returns: where the model is and what it holds (MLflow's ModelInfo)."""
+    """What ``log_model`` returns: where the model is and what it holds (MLflow's ModelInfo).
 
-    artifact_path: str | None
-    flavors: dict[str, Any]
-    model_uri: str
-    model_uuid: str | None
-    run_id: str | None
-    saved_input_example_info: dict[str, Any] | None
-    signature: ModelSignature | None
-    utc_time_created: str
-    mlflow_version: str | None
-    metadata: dict[str, Any] | None = None
-    registered_model_version: int | None = None
-    env_vars: list[str] | None = None
-    prompts: list[str] | None = None
-    model_id: str | None = None
+    A plain class rather than a dataclass, so that ``import nbtrack.pyfunc`` does not pay for
+    :mod:`dataclasses`; compared and shown field by field all the same.
+    """
+
+    _FIELDS = (
+        "artifact_path",
+        "flavors",
+        "model_uri",
+        "model_uuid",
+        "run_id",
+        "saved_input_example_info",
+        "signature",
+        "utc_time_created",
+        "mlflow_version",
+        "metadata",
+        "registered_model_version",
+        "env_vars",
+        "prompts",
+        "model_id",
+    )
+
+    def __init__(
+        self,
+        artifact_path: str | None,
+        flavors: dict[str, Any],
+        model_uri: str,
+        model_uuid: str | None,
+        run_id: str | None,
+        saved_input_example_info: dict[str, Any] | None,
+        signature: ModelSignature | None,
+        utc_time_created: str,
+        mlflow_version: str | None,
+        metadata: dict[str, Any] | None = None,
+        registered_model_version: int | None = None,
+        env_vars: list[str] | None = None,
+        prompts: list[str] | None = None,
+        model_id: str | None = None,
+    ) -> None:
+        self.artifact_path = artifact_path
+        self.flavors = flavors
+        self.model_uri = model_uri
+        self.model_uuid = model_uuid
+        self.run_id = run_id
+        self.saved_input_example_info = saved_input_example_info
+        self.signature = signature
+        self.utc_time_created = utc_time_created
+        self.mlflow_version = mlflow_version
+        self.metadata = metadata
+        self.registered_model_version = registered_model_version
+        self.env_vars = env_vars
+        self.prompts = prompts
+        self.model_id = model_id
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self._FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()  # type: ignore[attr-defined]
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as a dataclass with eq
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._FIELDS)
+        return f"ModelInfo({shown})"
 
 
 class Model:

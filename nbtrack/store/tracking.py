@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-import uuid
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -125,7 +124,7 @@ class TrackingStore(ExperimentStore, PurgeStore):
             )
         if parent_run_id is not None:
             self._check_run_exists(parent_run_id)
-        run_id = uuid.uuid4().hex
+        run_id = _new_id()
         artifact_uri = f"{exp.artifact_location.rstrip('/')}/{run_id}/artifacts"
         tags = {**tags, tag_keys.RUN_NAME: run_name}
         if parent_run_id:
@@ -355,7 +354,7 @@ class TrackingStore(ExperimentStore, PurgeStore):
                     "dataset_source_type, dataset_source, dataset_schema, dataset_profile) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (
-                        uuid.uuid4().hex,
+                        _new_id(),
                         experiment_id,
                         d.name,
                         d.digest,
@@ -373,7 +372,7 @@ class TrackingStore(ExperimentStore, PurgeStore):
                 c.execute(
                     "INSERT OR IGNORE INTO inputs (input_uuid, source_type, source_id, "
                     "destination_type, destination_id) VALUES (?, 'DATASET', ?, 'RUN', ?)",
-                    (uuid.uuid4().hex, dataset_id, run_id),
+                    (_new_id(), dataset_id, run_id),
                 )
                 (input_id,) = c.execute(
                     "SELECT input_uuid FROM inputs WHERE source_type = 'DATASET' AND "
@@ -477,3 +476,10 @@ def _run_not_found(run_id: str) -> RunNotFound:
         "and the tracking URI",
         run_id=run_id,
     )
+
+
+def _new_id() -> str:
+    """A new run, dataset or input id: 32 hex digits, as MLflow's ``uuid4().hex``."""
+    import uuid  # here: uuid imports platform, which import nbtrack does not need
+
+    return uuid.uuid4().hex
