@@ -15,6 +15,8 @@ MAX_TAG_VALUE_LENGTH = 8000
 MAX_EXPERIMENT_NAME_LENGTH = 500
 MAX_RUN_NAME_LENGTH = 250
 _KEY_RE = re.compile(r"[\w\-. /:]+")
+_VALID_KEYS: set[str] = set()  # keys that passed: a training loop logs the same few
+_VALID_KEYS_LIMIT = 10_000
 
 
 def validate_key(key: object, kind: str) -> str:
@@ -24,6 +26,8 @@ def validate_key(key: object, kind: str) -> str:
     characters of letters, digits and ``_ - . space / :``, and must not change under path
     normalisation (no ``..``, ``//`` or leading/trailing ``/``).
     """
+    if type(key) is str and key in _VALID_KEYS:
+        return key
     if not isinstance(key, str):
         raise InvalidParameter(
             f"{kind} key must be a string (found {type(key).__name__} {key!r})", key=key
@@ -49,6 +53,10 @@ def validate_key(key: object, kind: str) -> str:
             "remove '..', '.', '//' and leading or trailing slashes",
             key=key,
         )
+    if type(key) is str:  # a str subclass may compare equal and still differ: not cached
+        if len(_VALID_KEYS) >= _VALID_KEYS_LIMIT:
+            _VALID_KEYS.clear()
+        _VALID_KEYS.add(key)
     return key
 
 
