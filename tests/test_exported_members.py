@@ -45,7 +45,7 @@ DEFERRED = "{'dataclasses', 'inspect', 'shutil', 'tempfile', 'uuid', 'getpass', 
     [
         ("nbtrack", f"{HEAVY} | {DEFERRED}"),
         # the facades load nbtrack's flavor code, not the libraries it serves
-        ("nbtrack.pyfunc", f"{HEAVY} | {{'dataclasses'}}"),
+        ("nbtrack.pyfunc", f"{HEAVY} | {{'dataclasses', 'inspect', 'tempfile', 'uuid'}}"),
         ("nbtrack.sklearn", HEAVY),
     ],
 )

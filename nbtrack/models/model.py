@@ -19,10 +19,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
-import tempfile
-import uuid
 from datetime import datetime, timezone
 from functools import cache
 from pathlib import Path
@@ -156,7 +153,7 @@ class Model:
             utc_time_created or datetime.now(timezone.utc).replace(tzinfo=None)
         )
         self.flavors = flavors if flavors is not None else {}
-        self.model_uuid = uuid.uuid4().hex if model_uuid is _NEW_UUID else model_uuid
+        self.model_uuid = _new_uuid() if model_uuid is _NEW_UUID else model_uuid
         self.mlflow_version = mlflow_version
         self.prompts = prompts
         self.model_id = model_id
@@ -316,6 +313,8 @@ class Model:
         try:
             _record_logged_model(client, run_id, model)
         except BaseException:
+            import shutil
+
             shutil.rmtree(target, ignore_errors=True)
             raise
         info = model.get_model_info()
@@ -325,8 +324,17 @@ class Model:
         return info
 
 
+def _new_uuid() -> str:
+    import uuid
+
+    return uuid.uuid4().hex
+
+
 def _save_into(root: Path, target: Path, save: Any) -> None:
     """Write a model folder next to its final place, then move it there in one rename."""
+    import shutil  # shutil, tempfile and uuid load when a model is saved, not at import
+    import tempfile
+
     root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=root, prefix=".tmp-"))
     try:

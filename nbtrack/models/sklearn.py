@@ -17,8 +17,8 @@ Formats (the ``serialization_format`` of ``MLmodel``'s ``sklearn`` flavor, as in
 from __future__ import annotations
 
 import importlib
-import inspect
 import pickle
+import types
 import warnings
 from pathlib import Path
 from typing import Any
@@ -142,7 +142,8 @@ def is_trusted_class(type_name: str) -> bool:
         return False
     if isinstance(found, type):
         return found.__module__ == module_name
-    return package == "sklearn" and inspect.isfunction(found) and found.__module__ == module_name
+    is_function = isinstance(found, types.FunctionType)
+    return package == "sklearn" and is_function and found.__module__ == module_name
 
 
 class SklearnModelWrapper:
