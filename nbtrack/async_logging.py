@@ -20,7 +20,6 @@ handle's ``wait()``, then by the next ``flush_async_logging()`` or ``end_run`` u
 from __future__ import annotations
 
 import atexit
-import itertools
 import os
 import sys
 import threading
@@ -95,7 +94,7 @@ class LoggingQueue:
 
     def __init__(self) -> None:
         self._items: deque[_Item] = deque()
-        self._seq = itertools.count(1)
+        self._put_lock = threading.Lock()  # numbers and queue order agree across threads
         self.queued = 0  # the last sequence number handed out
         self.written = 0  # every operation up to this one is committed or has failed
         self._failures: dict[int, Exception] = {}
@@ -122,8 +121,9 @@ class LoggingQueue:
         """
         if self._thread is None:
             self._start()
-        seq = self.queued = next(self._seq)
-        self._items.append((seq, store, run_id, metrics, params, tags, run_name))
+        with self._put_lock:
+            seq = self.queued = self.queued + 1
+            self._items.append((seq, store, run_id, metrics, params, tags, run_name))
         if self._idle:  # the writer sleeps: wake it (it checks the queue before sleeping)
             self._idle = False
             self._wake.set()
@@ -192,6 +192,7 @@ class LoggingQueue:
                     try:
                         _write_items([item])
                     except Exception as exc:  # kept for wait()/flush/end_run
+                        exc.__traceback__ = None  # the message says it all; frames not kept
                         failures[item[0]] = exc
         with self._written_cond:
             self._failures.update(failures)
@@ -207,6 +208,7 @@ class LoggingQueue:
     def _forget_after_fork(self) -> None:
         """In a forked child: the parent writes what it queued; this process starts afresh."""
         self._items = deque()
+        self._put_lock = threading.Lock()
         self._written_cond = threading.Condition()
         self._wake = threading.Event()
         self._idle = True

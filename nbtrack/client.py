@@ -158,6 +158,7 @@ class MlflowClient(RegistryClient):
         if status is not None:
             _check_status(status)
         end = now_ms() if status and RunStatus.is_terminated(status) else None
+        _drain_queue()
         self.store.update_run_info(
             _run_id(run_id), status, end, validation.run_name(name) if name else None
         )
@@ -175,6 +176,7 @@ class MlflowClient(RegistryClient):
 
     def delete_run(self, run_id: str) -> None:
         """Mark a run deleted (``nbtrack gc`` removes it for good)."""
+        _drain_queue()
         self.store.delete_run(_run_id(run_id))
 
     def restore_run(self, run_id: str) -> None:

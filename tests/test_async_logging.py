@@ -263,18 +263,21 @@ def test_mlflow_enable_async_logging_refuses_other_values(monkeypatch):
 def test_threads_log_asynchronously_at_once(fresh_store):
     client = nbtrack.MlflowClient()
     run_id = client.create_run("0").info.run_id
+    seen_after_wait: dict[int, int] = {}
 
     def worker(n: int) -> None:
         handles = [
             client.log_metric(run_id, f"m{n}", float(i), step=i, synchronous=False)
             for i in range(500)
         ]
-        handles[-1].wait()
+        handles[-1].wait()  # returns only once this thread's points have all committed
+        seen_after_wait[n] = len(_stored_points(fresh_store, f"m{n}"))
 
     threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    assert seen_after_wait == {n: 500 for n in range(4)}
     for n in range(4):
         assert _stored_points(fresh_store, f"m{n}") == [(i, float(i)) for i in range(500)]
