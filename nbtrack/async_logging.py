@@ -254,6 +254,16 @@ QUEUE = LoggingQueue()
 os.register_at_fork(after_in_child=QUEUE._forget_after_fork)
 
 
+def drain() -> None:
+    """Wait until what is queued has been written, leaving any failure to be raised later.
+
+    Synchronous writes call it so that they land after what was queued before them, and
+    reads so that a process reads what it logged (cheap when nothing is queued).
+    """
+    if QUEUE.queued != QUEUE.written:
+        QUEUE.wait_for(QUEUE.queued)
+
+
 def flush_async_logging() -> None:
     """Wait until everything logged asynchronously has been written (MLflow's name).
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from nbtrack import tag_keys, validation
 from nbtrack.artifacts import LocalArtifacts
-from nbtrack.async_logging import QUEUE, RunOperations, is_async
+from nbtrack.async_logging import QUEUE, RunOperations, drain, is_async
 from nbtrack.context import user
 from nbtrack.entities import (
     DatasetInput,
@@ -146,6 +146,7 @@ class MlflowClient(RegistryClient):
 
     def get_run(self, run_id: str) -> Run:
         """The run with its params, latest metrics, tags and inputs."""
+        drain()  # what this process queued is read back
         return self.store.get_run(_run_id(run_id))
 
     def get_parent_run(self, run_id: str) -> Run | None:
@@ -158,7 +159,7 @@ class MlflowClient(RegistryClient):
         if status is not None:
             _check_status(status)
         end = now_ms() if status and RunStatus.is_terminated(status) else None
-        _drain_queue()
+        drain()
         self.store.update_run_info(
             _run_id(run_id), status, end, validation.run_name(name) if name else None
         )
@@ -176,7 +177,7 @@ class MlflowClient(RegistryClient):
 
     def delete_run(self, run_id: str) -> None:
         """Mark a run deleted (``nbtrack gc`` removes it for good)."""
-        _drain_queue()
+        drain()
         self.store.delete_run(_run_id(run_id))
 
     def restore_run(self, run_id: str) -> None:
@@ -194,6 +195,7 @@ class MlflowClient(RegistryClient):
     ) -> PagedList[Run]:
         """Runs matching MLflow's filter grammar, as a page of ``Run`` objects."""
         ids = [experiment_ids] if isinstance(experiment_ids, str) else list(experiment_ids)
+        drain()
         runs, token = self.store.search_runs(
             ids,
             filter_string=filter_string or None,
@@ -215,7 +217,7 @@ class MlflowClient(RegistryClient):
         params = [Param(key, validation.param_value(key, value))]
         if is_async(synchronous):
             return QUEUE.put(self.store, _run_id(run_id), params=params)
-        _drain_queue()
+        drain()
         self.store.log_batch(_run_id(run_id), params=params)
         return value
 
@@ -243,7 +245,7 @@ class MlflowClient(RegistryClient):
         )
         if is_async(synchronous):
             return QUEUE.put(self.store, row[0], metrics=(*row, 0))
-        _drain_queue()
+        drain()
         self.store.log_metric(*row)
         return None
 
@@ -256,7 +258,7 @@ class MlflowClient(RegistryClient):
         name = validation.run_name(str(value)) if key == tag_keys.RUN_NAME else None
         if is_async(synchronous):
             return QUEUE.put(self.store, _run_id(run_id), tags=tags, run_name=name)
-        _drain_queue()
+        drain()
         self.store.log_batch(_run_id(run_id), tags=tags)
         if name is not None:
             self.store.update_run_info(run_id, None, None, name)
@@ -264,7 +266,7 @@ class MlflowClient(RegistryClient):
 
     def delete_tag(self, run_id: str, key: str) -> None:
         """Remove a tag."""
-        _drain_queue()
+        drain()
         self.store.delete_tag(_run_id(run_id), key)
 
     def log_batch(
@@ -284,16 +286,18 @@ class MlflowClient(RegistryClient):
         checked_params, checked_tags = _checked_params(params), _checked_tags(tags)
         if is_async(synchronous):
             return QUEUE.put(self.store, run_id, batch.flat, checked_params, checked_tags)
-        _drain_queue()
+        drain()
         self.store.log_batch(run_id, batch, checked_params, checked_tags)
         return None
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
         """Every point logged for a metric, by step."""
+        drain()
         return self.store.get_metric_history(_run_id(run_id), key)
 
     def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput] | None = None) -> None:
         """Record the datasets a run used."""
+        drain()
         self.store.log_inputs(_run_id(run_id), datasets or [])
 
     # -- artifacts --------------------------------------------------------------------
@@ -383,12 +387,6 @@ def _run_id(run_id: object) -> str:
             f"run_id must be a non-empty string (found {run_id!r}); pass run.info.run_id"
         )
     return run_id
-
-
-def _drain_queue() -> None:
-    """Let queued asynchronous writes land first, so that a synchronous write follows them."""
-    if QUEUE.queued != QUEUE.written:
-        QUEUE.wait_for(QUEUE.queued)
 
 
 def _check_status(status: str) -> None:

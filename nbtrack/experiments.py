@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
-from nbtrack import session
+from nbtrack import async_logging, session
 from nbtrack.client import MlflowClient
 from nbtrack.entities import Experiment, Run, ViewType
 from nbtrack.errors import ExperimentNotFound, InvalidParameter, InvalidState
@@ -105,6 +105,7 @@ def search_runs(
         )
     client = session.client()
     ids = _search_experiment_ids(client, experiment_ids, experiment_names, search_all_experiments)
+    async_logging.drain()  # what this process queued is searched
     run_ids, _ = client.store.search_run_ids(
         ids,
         filter_string=filter_string or None,

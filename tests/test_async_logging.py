@@ -281,3 +281,20 @@ def test_threads_log_asynchronously_at_once(fresh_store):
     assert seen_after_wait == {n: 500 for n in range(4)}
     for n in range(4):
         assert _stored_points(fresh_store, f"m{n}") == [(i, float(i)) for i in range(500)]
+
+
+def test_reads_in_this_process_see_what_it_queued(monkeypatch):
+    # with the environment switch, every call queues: a read must still see earlier writes
+    monkeypatch.setenv("MLFLOW_ENABLE_ASYNC_LOGGING", "true")
+    with nbtrack.start_run() as run:
+        for i in range(300):
+            nbtrack.log_metric("m", float(i), step=i)
+        nbtrack.set_tag("t", "v")
+        assert nbtrack.get_run(run.info.run_id).data.tags["t"] == "v"
+        assert len(nbtrack.MlflowClient().get_metric_history(run.info.run_id, "m")) == 300
+        found = nbtrack.search_runs(filter_string="tags.t = 'v'", output_format="list")
+        assert [r.info.run_id for r in found] == [run.info.run_id]
+        nbtrack.log_table({"a": [1]}, "one.json")
+        nbtrack.log_table({"a": [2]}, "two.json")  # reads the tag the first one set
+        logged = nbtrack.get_run(run.info.run_id).data.tags["mlflow.loggedArtifacts"]
+        assert "one.json" in logged and "two.json" in logged
