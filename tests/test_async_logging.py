@@ -298,3 +298,32 @@ def test_reads_in_this_process_see_what_it_queued(monkeypatch):
         nbtrack.log_table({"a": [2]}, "two.json")  # reads the tag the first one set
         logged = nbtrack.get_run(run.info.run_id).data.tags["mlflow.loggedArtifacts"]
         assert "one.json" in logged and "two.json" in logged
+
+
+FORK_SCRIPT = """
+import os, sys
+sys.path.insert(0, {root!r})
+import nbtrack
+nbtrack.set_tracking_uri({uri!r})
+client = nbtrack.MlflowClient()
+run_id = client.create_run("0").info.run_id
+print(run_id, flush=True)
+for i in range(1000):
+    client.log_metric(run_id, "parent", float(i), step=i, synchronous=False)
+pid = os.fork()
+if pid == 0:  # the child has no writer thread of its own until it queues something
+    client.log_metric(run_id, "child", 1.0, synchronous=False).wait()
+    nbtrack.flush_async_logging()
+    os._exit(0)
+_, status = os.waitpid(pid, 0)
+nbtrack.flush_async_logging()
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+def test_a_forked_child_logs_asynchronously_on_its_own(tmp_path):
+    db = tmp_path / "fork.db"
+    code = FORK_SCRIPT.format(root=str(ROOT), uri=f"sqlite:///{db}")
+    subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60, check=True)
+    assert len(_stored_points(db, "parent")) == 1000
+    assert _stored_points(db, "child") == [(0, 1.0)]
