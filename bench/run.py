@@ -162,6 +162,10 @@ def main() -> int:
     if args.only in (None, "import"):
         rows.append(("import_s", import_time(ours_py, "nbtrack"), import_time(theirs_py, "mlflow")))
         print(table(rows[-1:]).splitlines()[-1], flush=True)
+        for flavor in ("pyfunc", "sklearn"):  # the facades, beside MLflow's (issue 18)
+            ours_s = import_time(ours_py, f"nbtrack.{flavor}")
+            rows.append((f"import_{flavor}_s", ours_s, import_time(theirs_py, f"mlflow.{flavor}")))
+            print(table(rows[-1:]).splitlines()[-1], flush=True)
     for module, scenario in scenarios(args.only):
         ours = run_scenario(ours_py, module, scenario, "nbtrack")
         theirs = run_scenario(theirs_py, module, scenario, "mlflow")

@@ -11,7 +11,9 @@ Each target is (kind, number):
 from __future__ import annotations
 
 TARGETS: dict[str, list[tuple[str, float]]] = {
-    "import_s": [("ratio", 10)],
+    "import_s": [("ratio", 10), ("max", 0.100)],
+    "import_pyfunc_s": [("max", 0.150)],
+    "import_sklearn_s": [("max", 0.150)],
     "start_run_10_params_end_run_s": [("ratio", 30)],
     "log_metric_s": [("ratio", 50), ("max", 50e-6)],
     "log_batch_points_per_s": [("min", 500_000)],
