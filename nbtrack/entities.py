@@ -100,7 +100,7 @@ class Metric(_Record):
     """One point of a metric's history."""
 
     _fields = ("key", "value", "timestamp", "step")
-    __slots__ = _fields
+    __slots__ = __match_args__ = _fields  # matched as a dataclass: case Param(key, value)
     key: str
     value: float
     timestamp: int
@@ -130,7 +130,7 @@ class Metric(_Record):
 
 class _KeyValue(_Record):
     _fields = ("key", "value")
-    __slots__ = _fields
+    __slots__ = __match_args__ = _fields  # matched as a dataclass: case Param(key, value)
     key: str
     value: str
 
@@ -177,7 +177,7 @@ class RunInfo(_Record):
         "lifecycle_stage",
         "artifact_uri",
     )
-    __slots__ = _fields
+    __slots__ = __match_args__ = _fields  # matched as a dataclass: case Param(key, value)
     run_id: str
     experiment_id: str
     run_name: str
@@ -220,7 +220,7 @@ class RunData(_Record):
     """What a run logged: latest metric values, params and tags as dicts."""
 
     _fields = ("metrics", "params", "tags")
-    __slots__ = _fields
+    __slots__ = __match_args__ = _fields  # matched as a dataclass: case Param(key, value)
     metrics: dict[str, float]
     params: dict[str, str]
     tags: dict[str, str]
@@ -240,7 +240,7 @@ class Dataset(_Record):
     """A dataset as recorded by ``log_input``: identity, origin and shape."""
 
     _fields = ("name", "digest", "source_type", "source", "schema", "profile")
-    __slots__ = _fields
+    __slots__ = __match_args__ = _fields  # matched as a dataclass: case Param(key, value)
     name: str
     digest: str
     source_type: str
@@ -269,7 +269,7 @@ class DatasetInput(_Record):
     """A dataset used by a run, with its tags."""
 
     _fields = ("dataset", "tags")
-    __slots__ = _fields
+    __slots__ = __match_args__ = _fields  # matched as a dataclass: case Param(key, value)
     dataset: Dataset
     tags: list[InputTag]
 
@@ -282,7 +282,7 @@ class RunInputs(_Record):
     """Everything a run consumed."""
 
     _fields = ("dataset_inputs",)
-    __slots__ = _fields
+    __slots__ = __match_args__ = _fields  # matched as a dataclass: case Param(key, value)
     dataset_inputs: list[DatasetInput]
 
     def __init__(self, dataset_inputs: list[DatasetInput] | None = None) -> None:
@@ -293,7 +293,7 @@ class Run(_Record):
     """A run: its info, its data and its inputs."""
 
     _fields = ("info", "data", "inputs")
-    __slots__ = _fields
+    __slots__ = __match_args__ = _fields  # matched as a dataclass: case Param(key, value)
     info: RunInfo
     data: RunData
     inputs: RunInputs
@@ -338,7 +338,7 @@ class Experiment(_Record):
         "creation_time",
         "last_update_time",
     )
-    __slots__ = _fields
+    __slots__ = __match_args__ = _fields  # matched as a dataclass: case Param(key, value)
     experiment_id: str
     name: str
     artifact_location: str
@@ -370,7 +370,7 @@ class FileInfo(_Record):
     """An artifact file or folder, as ``list_artifacts`` reports it."""
 
     _fields = ("path", "is_dir", "file_size")
-    __slots__ = _fields
+    __slots__ = __match_args__ = _fields  # matched as a dataclass: case Param(key, value)
     path: str
     is_dir: bool
     file_size: int | None
@@ -393,7 +393,7 @@ class RegisteredModel(_Record):
         "tags",
         "aliases",
     )
-    __slots__ = _fields
+    __slots__ = __match_args__ = _fields  # matched as a dataclass: case Param(key, value)
     name: str
     creation_timestamp: int
     last_updated_timestamp: int
@@ -440,7 +440,7 @@ class ModelVersion(_Record):
         "run_link",
         "aliases",
     )
-    __slots__ = _fields
+    __slots__ = __match_args__ = _fields  # matched as a dataclass: case Param(key, value)
     name: str
     version: str
     creation_timestamp: int
