@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import errno
 import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -124,7 +122,7 @@ class LocalArtifacts:
         dest = target_dir / source.name
         self._contain(dest, f"{artifact_path or ''}/{source.name}")
         target_dir.mkdir(parents=True, exist_ok=True)
-        _atomic_write(dest, partial(shutil.copyfile, source))
+        _atomic_write(dest, _copy_from(source))
 
     def log_artifacts(
         self, local_dir: str | os.PathLike[str], artifact_path: str | None = None
@@ -144,7 +142,7 @@ class LocalArtifacts:
             dest = target / file.relative_to(source)
             self._contain(dest, file.relative_to(source).as_posix())
             dest.parent.mkdir(parents=True, exist_ok=True)
-            _atomic_write(dest, partial(shutil.copyfile, file))
+            _atomic_write(dest, _copy_from(file))
 
     def write_bytes(self, artifact_file: str, data: bytes) -> Path:
         """Write one artifact file atomically: readers never see half a file."""
@@ -199,6 +197,9 @@ class LocalArtifacts:
                 "exists",
                 path=artifact_path,
             )
+        import shutil
+        import tempfile
+
         dest_dir = Path(dst_path) if dst_path else Path(tempfile.mkdtemp(prefix="nbtrack-"))
         dest_dir.mkdir(parents=True, exist_ok=True)
         dest = dest_dir / (source.name if artifact_path else "artifacts")
@@ -211,6 +212,8 @@ class LocalArtifacts:
 
 def _atomic_write(dest: Path, write: Callable[[str], object]) -> None:
     """Write through a staging file renamed into place; the staging file never stays."""
+    import tempfile  # with random, bz2, lzma: loaded on the first artifact, not at import
+
     sweep_stale_staging(dest.parent)
     fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=staging_prefix())
     os.close(fd)
@@ -222,6 +225,12 @@ def _atomic_write(dest: Path, write: Callable[[str], object]) -> None:
         if isinstance(error, OSError):
             raise _write_error(dest, error) from error
         raise
+
+
+def _copy_from(source: Path) -> Callable[[str], object]:
+    import shutil  # loaded on the first copied artifact, not at import
+
+    return partial(shutil.copyfile, source)
 
 
 def _write_error(dest: Path, error: OSError) -> StoreError:
@@ -254,6 +263,8 @@ def sweep_stale_staging(folder: Path) -> None:
         pid = entry.name[len(host) :].split("-", 1)[0]
         if pid.isdigit() and not _alive(int(pid)):
             if entry.is_dir(follow_symlinks=False):
+                import shutil
+
                 shutil.rmtree(entry.path, ignore_errors=True)
             else:
                 Path(entry.path).unlink(missing_ok=True)

@@ -14,6 +14,7 @@ from typing import Any
 
 from nbtrack import tag_keys, validation
 from nbtrack.artifacts import LocalArtifacts
+from nbtrack.async_logging import QUEUE, RunOperations, drain, is_async
 from nbtrack.context import user
 from nbtrack.entities import (
     DatasetInput,
@@ -145,6 +146,7 @@ class MlflowClient(RegistryClient):
 
     def get_run(self, run_id: str) -> Run:
         """The run with its params, latest metrics, tags and inputs."""
+        drain()  # what this process queued is read back
         return self.store.get_run(_run_id(run_id))
 
     def get_parent_run(self, run_id: str) -> Run | None:
@@ -157,6 +159,7 @@ class MlflowClient(RegistryClient):
         if status is not None:
             _check_status(status)
         end = now_ms() if status and RunStatus.is_terminated(status) else None
+        drain()
         self.store.update_run_info(
             _run_id(run_id), status, end, validation.run_name(name) if name else None
         )
@@ -168,10 +171,13 @@ class MlflowClient(RegistryClient):
         status = status or RunStatus.FINISHED
         _check_status(status)
         end = validation.whole_number("end_time", end_time) if end_time is not None else now_ms()
+        refused = QUEUE.settle()  # what was logged asynchronously lands before the run ends
         self.store.update_run_info(_run_id(run_id), status, end, None)
+        QUEUE.raise_failures(refused)
 
     def delete_run(self, run_id: str) -> None:
         """Mark a run deleted (``nbtrack gc`` removes it for good)."""
+        drain()
         self.store.delete_run(_run_id(run_id))
 
     def restore_run(self, run_id: str) -> None:
@@ -189,6 +195,7 @@ class MlflowClient(RegistryClient):
     ) -> PagedList[Run]:
         """Runs matching MLflow's filter grammar, as a page of ``Run`` objects."""
         ids = [experiment_ids] if isinstance(experiment_ids, str) else list(experiment_ids)
+        drain()
         runs, token = self.store.search_runs(
             ids,
             filter_string=filter_string or None,
@@ -201,12 +208,17 @@ class MlflowClient(RegistryClient):
 
     # -- logging ----------------------------------------------------------------------
 
-    def log_param(self, run_id: str, key: str, value: Any) -> Any:
-        """Log a param (immutable: a different value for the key is an error)."""
+    def log_param(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> Any:
+        """Log a param (immutable: a different value for the key is an error).
+
+        Returns the value, or a ``RunOperations`` handle when ``synchronous=False``.
+        """
         validation.validate_key(key, "param")
-        self.store.log_batch(
-            _run_id(run_id), params=[Param(key, validation.param_value(key, value))]
-        )
+        params = [Param(key, validation.param_value(key, value))]
+        if is_async(synchronous):
+            return QUEUE.put(self.store, _run_id(run_id), params=params)
+        drain()
+        self.store.log_batch(_run_id(run_id), params=params)
         return value
 
     def log_metric(
@@ -216,26 +228,45 @@ class MlflowClient(RegistryClient):
         value: float,
         timestamp: int | None = None,
         step: int | None = None,
-    ) -> None:
-        """Append a point to a metric's history."""
+        synchronous: bool | None = None,
+    ) -> RunOperations | None:
+        """Append a point to a metric's history.
+
+        Committed when this returns; with ``synchronous=False`` queued instead, and the
+        returned ``RunOperations``' ``wait()`` blocks until it has committed.
+        """
         validation.validate_key(key, "metric")
-        self.store.log_metric(
+        row = (
             _run_id(run_id),
             key,
             validation.metric_value(key, value),
             now_ms() if timestamp is None else validation.whole_number("timestamp", timestamp),
             0 if step is None else validation.whole_number("step", step),
         )
+        if is_async(synchronous):
+            return QUEUE.put(self.store, row[0], metrics=(*row, 0))
+        drain()
+        self.store.log_metric(*row)
+        return None
 
-    def set_tag(self, run_id: str, key: str, value: Any) -> None:
-        """Set (or replace) a tag."""
+    def set_tag(
+        self, run_id: str, key: str, value: Any, synchronous: bool | None = None
+    ) -> RunOperations | None:
+        """Set (or replace) a tag; queued when ``synchronous=False``."""
         validation.validate_key(key, "tag")
-        self.store.log_batch(_run_id(run_id), tags=[RunTag(key, validation.tag_value(key, value))])
-        if key == tag_keys.RUN_NAME:
-            self.store.update_run_info(run_id, None, None, validation.run_name(str(value)))
+        tags = [RunTag(key, validation.tag_value(key, value))]
+        name = validation.run_name(str(value)) if key == tag_keys.RUN_NAME else None
+        if is_async(synchronous):
+            return QUEUE.put(self.store, _run_id(run_id), tags=tags, run_name=name)
+        drain()
+        self.store.log_batch(_run_id(run_id), tags=tags)
+        if name is not None:
+            self.store.update_run_info(run_id, None, None, name)
+        return None
 
     def delete_tag(self, run_id: str, key: str) -> None:
         """Remove a tag."""
+        drain()
         self.store.delete_tag(_run_id(run_id), key)
 
     def log_batch(
@@ -245,22 +276,28 @@ class MlflowClient(RegistryClient):
         params: Sequence[Param] | None = (),
         tags: Sequence[RunTag] | None = (),
         synchronous: bool | None = None,
-    ) -> None:
-        """Log many metrics, params and tags in one transaction: all or nothing (None: none)."""
+    ) -> RunOperations | None:
+        """Log many metrics, params and tags in one transaction: all or nothing.
+
+        Queued when ``synchronous=False`` (one ``RunOperations`` for the whole batch).
+        """
         run_id = _run_id(run_id)
-        self.store.log_batch(
-            run_id,
-            _checked_metrics(run_id, metrics or ()),
-            _checked_params(params or ()),
-            _checked_tags(tags or ()),
-        )
+        batch = _checked_metrics(run_id, metrics or ())
+        checked_params, checked_tags = _checked_params(params or ()), _checked_tags(tags or ())
+        if is_async(synchronous):
+            return QUEUE.put(self.store, run_id, batch.flat, checked_params, checked_tags)
+        drain()
+        self.store.log_batch(run_id, batch, checked_params, checked_tags)
+        return None
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
         """Every point logged for a metric, by step."""
+        drain()
         return self.store.get_metric_history(_run_id(run_id), key)
 
     def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput] | None = None) -> None:
         """Record the datasets a run used."""
+        drain()
         self.store.log_inputs(_run_id(run_id), datasets or [])
 
     # -- artifacts --------------------------------------------------------------------

@@ -5,7 +5,6 @@ Everything here is cheap (no subprocess): git's HEAD is read from the files in `
 
 from __future__ import annotations
 
-import getpass
 import os
 import sys
 from functools import lru_cache
@@ -19,6 +18,8 @@ PYTHON = "{}.{}.{}".format(*sys.version_info[:3])
 @lru_cache(maxsize=1)
 def user() -> str:
     """The user name, as MLflow records it (fixed for the life of a process)."""
+    import getpass  # here: it loads termios, which a process that never logs does not need
+
     try:
         return getpass.getuser()
     except (KeyError, OSError):

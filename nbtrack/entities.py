@@ -1,13 +1,13 @@
 """The objects the API returns, mirroring MLflow's entities field for field.
 
 They are plain immutable values read from the store; changing one changes nothing in
-the store (call the API for that).
+the store (call the API for that). Plain classes with ``__slots__`` rather than dataclasses:
+``import nbtrack`` stays light, and building thousands of them (search) stays cheap.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
 
 T = TypeVar("T")
@@ -54,14 +54,63 @@ class ViewType:
         }[view_type]
 
 
-@dataclass(frozen=True, slots=True)
-class Metric:
+class _Record:
+    """Base of the entities: immutable values compared, hashed and shown field by field.
+
+    What a frozen, slotted dataclass gives (equality, hash, repr, pickling, refusing
+    assignment), without importing :mod:`dataclasses` (and :mod:`inspect`) at
+    ``import nbtrack``. ``_fields`` lists the constructor's arguments in order.
+    """
+
+    __slots__ = ()
+    _fields: ClassVar[tuple[str, ...]] = ()
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple([getattr(self, name) for name in self._fields])
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields)
+        return f"{type(self).__name__}({shown})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), self._values())
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(
+            f"cannot assign to {type(self).__name__}.{name}: entities are read-only values "
+            "(call the API to change what is stored)"
+        )
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete {type(self).__name__}.{name}: entities are read-only")
+
+
+_set = object.__setattr__  # how a record's own __init__ fills its slots
+
+
+class Metric(_Record):
     """One point of a metric's history."""
 
+    _fields = ("key", "value", "timestamp", "step")
+    __slots__ = __match_args__ = _fields  # matched as a dataclass: case Param(key, value)
     key: str
     value: float
     timestamp: int
-    step: int = 0
+    step: int
+
+    def __init__(self, key: str, value: float, timestamp: int, step: int = 0) -> None:
+        _set(self, "key", key)
+        _set(self, "value", value)
+        _set(self, "timestamp", timestamp)
+        _set(self, "step", step)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Metric):
@@ -79,34 +128,56 @@ class Metric:
         return hash((self.key, self.timestamp, self.step))
 
 
-@dataclass(frozen=True, slots=True)
-class Param:
+class _KeyValue(_Record):
+    _fields = ("key", "value")
+    __slots__ = __match_args__ = _fields  # matched as a dataclass: case Param(key, value)
+    key: str
+    value: str
+
+    def __init__(self, key: str, value: str) -> None:
+        _set(self, "key", key)
+        _set(self, "value", value)
+
+
+class Param(_KeyValue):
     """A run parameter: a string, immutable once logged."""
 
-    key: str
-    value: str
+    __slots__ = ()
 
 
-@dataclass(frozen=True, slots=True)
-class RunTag:
+class RunTag(_KeyValue):
     """A run tag: a mutable string annotation."""
 
-    key: str
-    value: str
+    __slots__ = ()
 
 
-@dataclass(frozen=True, slots=True)
-class ExperimentTag:
+class ExperimentTag(_KeyValue):
     """An experiment tag."""
 
-    key: str
-    value: str
+    __slots__ = ()
 
 
-@dataclass(frozen=True, slots=True)
-class RunInfo:
+class InputTag(_KeyValue):
+    """A tag on a run's dataset input, such as ``mlflow.data.context=train``."""
+
+    __slots__ = ()
+
+
+class RunInfo(_Record):
     """A run's metadata: identity, status, times and where its artifacts live."""
 
+    _fields = (
+        "run_id",
+        "experiment_id",
+        "run_name",
+        "user_id",
+        "status",
+        "start_time",
+        "end_time",
+        "lifecycle_stage",
+        "artifact_uri",
+    )
+    __slots__ = __match_args__ = _fields  # matched as a dataclass: case Param(key, value)
     run_id: str
     experiment_id: str
     run_name: str
@@ -117,63 +188,120 @@ class RunInfo:
     lifecycle_stage: str
     artifact_uri: str
 
+    def __init__(
+        self,
+        run_id: str,
+        experiment_id: str,
+        run_name: str,
+        user_id: str,
+        status: str,
+        start_time: int,
+        end_time: int | None,
+        lifecycle_stage: str,
+        artifact_uri: str,
+    ) -> None:
+        _set(self, "run_id", run_id)
+        _set(self, "experiment_id", experiment_id)
+        _set(self, "run_name", run_name)
+        _set(self, "user_id", user_id)
+        _set(self, "status", status)
+        _set(self, "start_time", start_time)
+        _set(self, "end_time", end_time)
+        _set(self, "lifecycle_stage", lifecycle_stage)
+        _set(self, "artifact_uri", artifact_uri)
+
     @property
     def run_uuid(self) -> str:
         """MLflow's older name for ``run_id``."""
         return self.run_id
 
 
-@dataclass(frozen=True, slots=True)
-class RunData:
+class RunData(_Record):
     """What a run logged: latest metric values, params and tags as dicts."""
 
-    metrics: dict[str, float] = field(default_factory=dict)
-    params: dict[str, str] = field(default_factory=dict)
-    tags: dict[str, str] = field(default_factory=dict)
+    _fields = ("metrics", "params", "tags")
+    __slots__ = __match_args__ = _fields  # matched as a dataclass: case Param(key, value)
+    metrics: dict[str, float]
+    params: dict[str, str]
+    tags: dict[str, str]
+
+    def __init__(
+        self,
+        metrics: dict[str, float] | None = None,
+        params: dict[str, str] | None = None,
+        tags: dict[str, str] | None = None,
+    ) -> None:
+        _set(self, "metrics", {} if metrics is None else metrics)
+        _set(self, "params", {} if params is None else params)
+        _set(self, "tags", {} if tags is None else tags)
 
 
-@dataclass(frozen=True, slots=True)
-class Dataset:
+class Dataset(_Record):
     """A dataset as recorded by ``log_input``: identity, origin and shape."""
 
+    _fields = ("name", "digest", "source_type", "source", "schema", "profile")
+    __slots__ = __match_args__ = _fields  # matched as a dataclass: case Param(key, value)
     name: str
     digest: str
     source_type: str
     source: str
-    schema: str | None = None
-    profile: str | None = None
+    schema: str | None
+    profile: str | None
+
+    def __init__(
+        self,
+        name: str,
+        digest: str,
+        source_type: str,
+        source: str,
+        schema: str | None = None,
+        profile: str | None = None,
+    ) -> None:
+        _set(self, "name", name)
+        _set(self, "digest", digest)
+        _set(self, "source_type", source_type)
+        _set(self, "source", source)
+        _set(self, "schema", schema)
+        _set(self, "profile", profile)
 
 
-@dataclass(frozen=True, slots=True)
-class InputTag:
-    """A tag on a run's dataset input, such as ``mlflow.data.context=train``."""
-
-    key: str
-    value: str
-
-
-@dataclass(frozen=True, slots=True)
-class DatasetInput:
+class DatasetInput(_Record):
     """A dataset used by a run, with its tags."""
 
+    _fields = ("dataset", "tags")
+    __slots__ = __match_args__ = _fields  # matched as a dataclass: case Param(key, value)
     dataset: Dataset
-    tags: list[InputTag] = field(default_factory=list)
+    tags: list[InputTag]
+
+    def __init__(self, dataset: Dataset, tags: list[InputTag] | None = None) -> None:
+        _set(self, "dataset", dataset)
+        _set(self, "tags", [] if tags is None else tags)
 
 
-@dataclass(frozen=True, slots=True)
-class RunInputs:
+class RunInputs(_Record):
     """Everything a run consumed."""
 
-    dataset_inputs: list[DatasetInput] = field(default_factory=list)
+    _fields = ("dataset_inputs",)
+    __slots__ = __match_args__ = _fields  # matched as a dataclass: case Param(key, value)
+    dataset_inputs: list[DatasetInput]
+
+    def __init__(self, dataset_inputs: list[DatasetInput] | None = None) -> None:
+        _set(self, "dataset_inputs", [] if dataset_inputs is None else dataset_inputs)
 
 
-@dataclass(frozen=True, slots=True)
-class Run:
+class Run(_Record):
     """A run: its info, its data and its inputs."""
 
+    _fields = ("info", "data", "inputs")
+    __slots__ = __match_args__ = _fields  # matched as a dataclass: case Param(key, value)
     info: RunInfo
     data: RunData
-    inputs: RunInputs = field(default_factory=RunInputs)
+    inputs: RunInputs
+
+    def __init__(self, info: RunInfo, data: RunData, inputs: RunInputs | None = None) -> None:
+        _set(self, "info", info)
+        _set(self, "data", data)
+        _set(self, "inputs", RunInputs() if inputs is None else inputs)
 
     def to_dictionary(self) -> dict[str, Any]:
         """A plain-dict view, as MLflow's ``Run.to_dictionary``."""
@@ -198,59 +326,167 @@ class Run:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class Experiment:
+class Experiment(_Record):
     """A named group of runs."""
 
+    _fields = (
+        "experiment_id",
+        "name",
+        "artifact_location",
+        "lifecycle_stage",
+        "tags",
+        "creation_time",
+        "last_update_time",
+    )
+    __slots__ = __match_args__ = _fields  # matched as a dataclass: case Param(key, value)
     experiment_id: str
     name: str
     artifact_location: str
     lifecycle_stage: str
-    tags: dict[str, str] = field(default_factory=dict)
-    creation_time: int | None = None
-    last_update_time: int | None = None
+    tags: dict[str, str]
+    creation_time: int | None
+    last_update_time: int | None
+
+    def __init__(
+        self,
+        experiment_id: str,
+        name: str,
+        artifact_location: str,
+        lifecycle_stage: str,
+        tags: dict[str, str] | None = None,
+        creation_time: int | None = None,
+        last_update_time: int | None = None,
+    ) -> None:
+        _set(self, "experiment_id", experiment_id)
+        _set(self, "name", name)
+        _set(self, "artifact_location", artifact_location)
+        _set(self, "lifecycle_stage", lifecycle_stage)
+        _set(self, "tags", {} if tags is None else tags)
+        _set(self, "creation_time", creation_time)
+        _set(self, "last_update_time", last_update_time)
 
 
-@dataclass(frozen=True, slots=True)
-class FileInfo:
+class FileInfo(_Record):
     """An artifact file or folder, as ``list_artifacts`` reports it."""
 
+    _fields = ("path", "is_dir", "file_size")
+    __slots__ = __match_args__ = _fields  # matched as a dataclass: case Param(key, value)
     path: str
     is_dir: bool
     file_size: int | None
 
+    def __init__(self, path: str, is_dir: bool, file_size: int | None) -> None:
+        _set(self, "path", path)
+        _set(self, "is_dir", is_dir)
+        _set(self, "file_size", file_size)
 
-@dataclass(frozen=True, slots=True)
-class RegisteredModel:
+
+class RegisteredModel(_Record):
     """A named model in the registry."""
 
+    _fields = (
+        "name",
+        "creation_timestamp",
+        "last_updated_timestamp",
+        "description",
+        "latest_versions",
+        "tags",
+        "aliases",
+    )
+    __slots__ = __match_args__ = _fields  # matched as a dataclass: case Param(key, value)
     name: str
     creation_timestamp: int
     last_updated_timestamp: int
-    description: str | None = None
-    latest_versions: list[ModelVersion] = field(default_factory=list)
-    tags: dict[str, str] = field(default_factory=dict)
-    aliases: dict[str, str] = field(default_factory=dict)
+    description: str | None
+    latest_versions: list[ModelVersion]
+    tags: dict[str, str]
+    aliases: dict[str, str]
+
+    def __init__(
+        self,
+        name: str,
+        creation_timestamp: int,
+        last_updated_timestamp: int,
+        description: str | None = None,
+        latest_versions: list[ModelVersion] | None = None,
+        tags: dict[str, str] | None = None,
+        aliases: dict[str, str] | None = None,
+    ) -> None:
+        _set(self, "name", name)
+        _set(self, "creation_timestamp", creation_timestamp)
+        _set(self, "last_updated_timestamp", last_updated_timestamp)
+        _set(self, "description", description)
+        _set(self, "latest_versions", [] if latest_versions is None else latest_versions)
+        _set(self, "tags", {} if tags is None else tags)
+        _set(self, "aliases", {} if aliases is None else aliases)
 
 
-@dataclass(frozen=True, slots=True)
-class ModelVersion:
+class ModelVersion(_Record):
     """One version of a registered model: a snapshot with its lineage."""
 
+    _fields = (
+        "name",
+        "version",
+        "creation_timestamp",
+        "last_updated_timestamp",
+        "description",
+        "user_id",
+        "current_stage",
+        "source",
+        "run_id",
+        "status",
+        "status_message",
+        "tags",
+        "run_link",
+        "aliases",
+    )
+    __slots__ = __match_args__ = _fields  # matched as a dataclass: case Param(key, value)
     name: str
     version: str
     creation_timestamp: int
     last_updated_timestamp: int
-    description: str | None = None
-    user_id: str | None = None
-    current_stage: str = "None"
-    source: str | None = None
-    run_id: str | None = None
-    status: str = "READY"
-    status_message: str | None = None
-    tags: dict[str, str] = field(default_factory=dict)
-    run_link: str | None = None
-    aliases: list[str] = field(default_factory=list)
+    description: str | None
+    user_id: str | None
+    current_stage: str
+    source: str | None
+    run_id: str | None
+    status: str
+    status_message: str | None
+    tags: dict[str, str]
+    run_link: str | None
+    aliases: list[str]
+
+    def __init__(
+        self,
+        name: str,
+        version: str,
+        creation_timestamp: int,
+        last_updated_timestamp: int,
+        description: str | None = None,
+        user_id: str | None = None,
+        current_stage: str = "None",
+        source: str | None = None,
+        run_id: str | None = None,
+        status: str = "READY",
+        status_message: str | None = None,
+        tags: dict[str, str] | None = None,
+        run_link: str | None = None,
+        aliases: list[str] | None = None,
+    ) -> None:
+        _set(self, "name", name)
+        _set(self, "version", version)
+        _set(self, "creation_timestamp", creation_timestamp)
+        _set(self, "last_updated_timestamp", last_updated_timestamp)
+        _set(self, "description", description)
+        _set(self, "user_id", user_id)
+        _set(self, "current_stage", current_stage)
+        _set(self, "source", source)
+        _set(self, "run_id", run_id)
+        _set(self, "status", status)
+        _set(self, "status_message", status_message)
+        _set(self, "tags", {} if tags is None else tags)
+        _set(self, "run_link", run_link)
+        _set(self, "aliases", [] if aliases is None else aliases)
 
 
 class PagedList(list, Generic[T]):  # type: ignore[type-arg]

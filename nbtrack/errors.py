@@ -21,6 +21,7 @@ The hierarchy, with MLflow's error codes where MLflow has one::
     ├── UnsafeModelError         a model file holds types that are not trusted to load
     ├── ModelValidationFailedException  an evaluation did not pass its thresholds
     ├── MissingDependency        an optional extra is needed (names the pip command)
+    ├── AsyncLoggingError        data logged with synchronous=False that the store refused
     └── ExecutionException       a project (MLproject or notebook) cannot run, or its run failed
         └── ProjectSpecError     an MLproject file, entry point or parameter is not acceptable
 
@@ -309,6 +310,26 @@ class MissingDependency(NbtrackError, ImportError):
     def __init__(self, message: str, *, package: str, **about: Unpack[About]) -> None:
         super().__init__(message, **about)
         self.package = package
+
+
+class AsyncLoggingError(NbtrackError):
+    """Data logged with ``synchronous=False`` that the store refused (found by the writer).
+
+    Attributes
+    ----------
+    failures : list of Exception
+        What the store raised for each refused operation, in the order they were queued.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        failures: Sequence[Exception] = (),
+        **about: Unpack[About],
+    ) -> None:
+        super().__init__(message, **about)
+        self.failures = list(failures)
 
 
 def missing(package: str, extra: str, feature: str) -> MissingDependency:

@@ -9,7 +9,7 @@ import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
-from nbtrack import session
+from nbtrack import async_logging, session
 from nbtrack.client import MlflowClient
 from nbtrack.entities import Experiment, Run, ViewType
 from nbtrack.errors import InvalidParameter, InvalidState
@@ -102,6 +102,7 @@ def search_runs(
         )
     client = session.client()
     ids = _search_experiment_ids(client, experiment_ids, experiment_names, search_all_experiments)
+    async_logging.drain()  # what this process queued is searched
     run_ids, _ = client.store.search_run_ids(
         ids,
         filter_string=filter_string or None,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import random
-
 _ADJECTIVES = (
     "amber",
     "bold",
@@ -92,4 +90,6 @@ _NOUNS = (
 
 def random_run_name() -> str:
     """A name such as ``brave-fox-123``."""
+    import random  # with its hashlib seeding: loaded by the first run, not at import
+
     return f"{random.choice(_ADJECTIVES)}-{random.choice(_NOUNS)}-{random.randint(0, 999)}"

@@ -15,7 +15,8 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any, cast
 
-from nbtrack import context, session, tag_keys
+from nbtrack import async_logging, context, session, tag_keys
+from nbtrack.async_logging import RunOperations
 from nbtrack.client import MlflowClient
 from nbtrack.entities import (
     DatasetInput,
@@ -30,7 +31,13 @@ from nbtrack.entities import (
     RunStatus,
     RunTag,
 )
-from nbtrack.errors import InvalidParameter, InvalidState, ModelNotFound, RunNotFound
+from nbtrack.errors import (
+    AsyncLoggingError,
+    InvalidParameter,
+    InvalidState,
+    ModelNotFound,
+    RunNotFound,
+)
 from nbtrack.experiments import (
     create_experiment,
     delete_experiment,
@@ -56,6 +63,7 @@ __all__ = [
     "delete_run",
     "delete_tag",
     "end_run",
+    "flush_async_logging",
     "get_experiment",
     "get_experiment_by_name",
     "get_parent_run",
@@ -265,7 +273,11 @@ def end_run(status: str = RunStatus.FINISHED) -> None:
             f"status must be one of {', '.join(RunStatus.ALL)} (found {status!r})"
         )
     run = stack[-1]
-    session.client().set_terminated(run.info.run_id, status)
+    try:
+        session.client().set_terminated(run.info.run_id, status)
+    except AsyncLoggingError:
+        stack.pop()  # the run has ended; the error is about data queued before
+        raise
     stack.pop()
 
 
@@ -310,16 +322,18 @@ def delete_run(run_id: str) -> None:
 
 
 def log_param(key: str, value: Any, synchronous: bool | None = None) -> Any:
-    """Log a param of the active run; return the value."""
-    return session.client().log_param(_run_id_or_active(None), key, value)
+    """Log a param of the active run; return the value (a handle if ``synchronous=False``)."""
+    return session.client().log_param(_run_id_or_active(None), key, value, synchronous)
 
 
 def log_params(
     params: dict[str, Any], synchronous: bool | None = None, run_id: str | None = None
-) -> None:
+) -> RunOperations | None:
     """Log several params at once (one transaction)."""
     rid = _run_id_or_active(run_id)
-    session.client().log_batch(rid, params=[Param(k, v) for k, v in params.items()])
+    return session.client().log_batch(
+        rid, params=[Param(k, v) for k, v in params.items()], synchronous=synchronous
+    )
 
 
 def log_metric(
@@ -330,9 +344,15 @@ def log_metric(
     timestamp: int | None = None,
     run_id: str | None = None,
     **_: Any,
-) -> None:
-    """Append a point to a metric of the active run (durable when this returns)."""
-    session.client().log_metric(_run_id_or_active(run_id), key, value, timestamp, step)
+) -> RunOperations | None:
+    """Append a point to a metric of the active run (durable when this returns).
+
+    With ``synchronous=False`` (or ``MLFLOW_ENABLE_ASYNC_LOGGING=true``) the point is queued
+    and a ``RunOperations`` returned at once; its ``wait()`` blocks until it has committed.
+    """
+    return session.client().log_metric(
+        _run_id_or_active(run_id), key, value, timestamp, step, synchronous
+    )
 
 
 def log_metrics(
@@ -342,23 +362,36 @@ def log_metrics(
     run_id: str | None = None,
     timestamp: int | None = None,
     **_: Any,
-) -> None:
+) -> RunOperations | None:
     """Log several metrics at the same step and time (one transaction)."""
     rid = _run_id_or_active(run_id)
     ts = now_ms() if timestamp is None else timestamp
     points = [Metric(k, v, ts, step or 0) for k, v in metrics.items()]
-    session.client().log_batch(rid, metrics=points)
+    return session.client().log_batch(rid, metrics=points, synchronous=synchronous)
 
 
-def set_tag(key: str, value: Any, synchronous: bool | None = None) -> None:
+def set_tag(key: str, value: Any, synchronous: bool | None = None) -> RunOperations | None:
     """Set a tag on the active run."""
-    session.client().set_tag(_run_id_or_active(None), key, value)
+    return session.client().set_tag(_run_id_or_active(None), key, value, synchronous)
 
 
-def set_tags(tags: dict[str, Any], synchronous: bool | None = None) -> None:
+def set_tags(tags: dict[str, Any], synchronous: bool | None = None) -> RunOperations | None:
     """Set several tags at once."""
     rid = _run_id_or_active(None)
-    session.client().log_batch(rid, tags=[RunTag(k, str(v)) for k, v in tags.items()])
+    return session.client().log_batch(
+        rid, tags=[RunTag(k, str(v)) for k, v in tags.items()], synchronous=synchronous
+    )
+
+
+def flush_async_logging() -> None:
+    """Wait until everything logged with ``synchronous=False`` has been written.
+
+    Raises
+    ------
+    AsyncLoggingError
+        If the store refused queued data whose handle's ``wait()`` has not raised it.
+    """
+    async_logging.flush_async_logging()
 
 
 def delete_tag(key: str) -> None:
@@ -496,6 +529,8 @@ def _end_runs_at_exit() -> None:
     for _ in range(len(session.run_stack())):
         try:
             end_run(status)
+        except AsyncLoggingError as exc:  # the run ended; nobody is left to raise it to
+            print(f"nbtrack: {exc}", file=sys.stderr)
         except Exception:  # the store may be gone at exit; nothing left to save it to
             session.run_stack().pop()
 

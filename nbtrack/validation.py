@@ -17,6 +17,8 @@ MAX_RUN_NAME_LENGTH = 250
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 _KEY_RE = re.compile(r"[\w\-. /:]+")
+_VALID_KEYS: set[str] = set()  # keys that passed: a training loop logs the same few
+_VALID_KEYS_LIMIT = 10_000
 
 
 def validate_key(key: object, kind: str) -> str:
@@ -26,6 +28,8 @@ def validate_key(key: object, kind: str) -> str:
     characters of letters, digits and ``_ - . space / :``, and must not change under path
     normalisation (no ``..``, ``//`` or leading/trailing ``/``).
     """
+    if type(key) is str and key in _VALID_KEYS:
+        return key
     if not isinstance(key, str):
         raise InvalidParameter(
             f"{kind} key must be a string (found {type(key).__name__} {key!r})", key=key
@@ -51,6 +55,10 @@ def validate_key(key: object, kind: str) -> str:
             "remove '..', '.', '//' and leading or trailing slashes",
             key=key,
         )
+    if type(key) is str:  # a str subclass may compare equal and still differ: not cached
+        if len(_VALID_KEYS) >= _VALID_KEYS_LIMIT:
+            _VALID_KEYS.clear()
+        _VALID_KEYS.add(key)
     return key
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import nbtrack
-from nbtrack import store, tracking
+from nbtrack import async_logging, store, tracking
 
 
 @pytest.fixture(autouse=True)
@@ -20,6 +20,7 @@ def fresh_store(tmp_path, monkeypatch):
         "JPY_SESSION_NAME",
         "NBTRACK_RUN_ID",
         "MLFLOW_RUN_ID",
+        "MLFLOW_ENABLE_ASYNC_LOGGING",
     ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.chdir(tmp_path)
@@ -30,6 +31,7 @@ def fresh_store(tmp_path, monkeypatch):
     while nbtrack.active_run() is not None:
         nbtrack.end_run()
     _undo_autolog()
+    async_logging.QUEUE.settle()  # nothing a test queued lands in the next test's store
     tracking._reset_for_tests()
     store.close_all()
 

@@ -10,7 +10,7 @@ import pytest
 import nbtrack as mlflow
 from nbtrack import MlflowClient
 from nbtrack.entities import Metric, Param, RunTag
-from nbtrack.errors import ArtifactNotFound, InvalidParameter, RunNotFound
+from nbtrack.errors import ArtifactNotFound, InvalidParameter, InvalidState, RunNotFound
 
 
 @pytest.fixture
@@ -63,6 +63,23 @@ def test_identical_point_logged_twice_is_kept_once(client, run_id):
     client.log_metric(run_id, "m", 1.0, timestamp=5, step=1)
     client.log_metric(run_id, "m", 1.0, timestamp=5, step=1)
     assert len(client.get_metric_history(run_id, "m")) == 1
+
+
+def test_a_repeated_point_adds_nothing_and_keeps_the_latest(client, run_id):
+    client.log_metric(run_id, "m", 1.0, timestamp=5, step=1)
+    client.log_metric(run_id, "m", 3.0, timestamp=5, step=1)  # same step and time: larger wins
+    client.log_metric(run_id, "m", 1.0, timestamp=5, step=1)  # already there: nothing added
+    assert sorted(m.value for m in client.get_metric_history(run_id, "m")) == [1.0, 3.0]
+    assert client.get_run(run_id).data.metrics == {"m": 3.0}
+
+
+def test_logging_to_a_deleted_run_is_refused_and_changes_nothing(client, run_id):
+    client.log_metric(run_id, "m", 1.0, step=0)
+    client.delete_run(run_id)
+    with pytest.raises(InvalidState, match="is deleted; restore it"):
+        client.log_metric(run_id, "m", 2.0, step=1)
+    client.restore_run(run_id)
+    assert [m.value for m in client.get_metric_history(run_id, "m")] == [1.0]
 
 
 def test_unknown_run_id_is_a_clear_error(client):

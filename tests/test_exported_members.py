@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 import nbtrack
 
 EXPECTED = {
@@ -16,7 +18,7 @@ EXPECTED = {
     "log_param", "log_params", "log_table", "log_text", "model_card", "register_model",
     "run", "search_experiments", "search_runs", "set_experiment", "set_tag", "set_tags",
     "set_tracking_uri", "show_registry", "show_run", "show_runs", "show_sweep", "start_run",
-    "evaluate", "validate_evaluation_results",
+    "evaluate", "validate_evaluation_results", "flush_async_logging",
 }  # fmt: skip
 
 
@@ -32,12 +34,23 @@ def test_submodules_are_reachable_as_attributes():
         assert getattr(nbtrack, name).__name__ == f"nbtrack.{name}"
 
 
-def test_import_is_light():
-    code = (
-        "import sys, nbtrack; heavy = {'pandas', 'numpy', 'sklearn', 'IPython', 'ipywidgets',"
-        " 'plotly', 'yaml', 'skops', 'sqlite_utils', 'markdown_it'} & set(sys.modules);"
-        " print(sorted(heavy))"
-    )
+HEAVY = "{'pandas', 'numpy', 'sklearn', 'IPython', 'ipywidgets', 'plotly', 'yaml', 'skops',"
+HEAVY += " 'sqlite_utils', 'markdown_it', 'scipy', 'starlette', 'anywidget'}"
+# what import nbtrack does without (issue 18): loaded where used, at first use
+DEFERRED = "{'dataclasses', 'inspect', 'shutil', 'tempfile', 'uuid', 'getpass', 'base64'}"
+
+
+@pytest.mark.parametrize(
+    ("module", "absent"),
+    [
+        ("nbtrack", f"{HEAVY} | {DEFERRED}"),
+        # the facades load nbtrack's flavor code, not the libraries it serves
+        ("nbtrack.pyfunc", f"{HEAVY} | {{'dataclasses', 'inspect', 'tempfile', 'uuid'}}"),
+        ("nbtrack.sklearn", HEAVY),
+    ],
+)
+def test_import_is_light(module, absent):
+    code = f"import sys, {module}; print(sorted(({absent}) & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

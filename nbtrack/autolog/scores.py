@@ -11,12 +11,15 @@ returns None when its inputs are outside that case; the caller then asks scikit-
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:  # numpy is imported where a score is computed: not at import nbtrack.sklearn
+    import numpy as np
 
 
 def _weights(sample_weight: Any, n: int) -> np.ndarray | None:
+    import numpy as np
+
     if sample_weight is None:
         return np.ones(n)
     w = np.asarray(sample_weight)
@@ -26,6 +29,8 @@ def _weights(sample_weight: Any, n: int) -> np.ndarray | None:
 
 
 def _labels(y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    import numpy as np
+
     y = np.asarray(y_true)
     p = np.asarray(y_pred)
     if y.ndim != 1 or p.ndim != 1 or len(y) != len(p) or len(y) == 0:
@@ -43,6 +48,8 @@ def classification(
     The values ``precision_recall_fscore_support(average="weighted")`` and
     ``accuracy_score`` give.
     """
+    import numpy as np
+
     pair = _labels(y_true, y_pred)
     if pair is None:
         return None
@@ -75,6 +82,8 @@ def classification(
 
 def log_loss(y_true: Any, proba: Any, sample_weight: Any) -> float | None:
     """``log_loss(y_true, proba)`` when ``proba`` has one column per class of ``y_true``."""
+    import numpy as np
+
     y = np.asarray(y_true)
     prob = np.asarray(proba)
     if y.ndim != 1 or prob.ndim != 2 or len(y) != len(prob) or y.dtype.kind not in "biuU":
@@ -92,6 +101,8 @@ def log_loss(y_true: Any, proba: Any, sample_weight: Any) -> float | None:
 
 def binary_roc_auc(y_true: Any, score: Any, sample_weight: Any) -> float | None:
     """``roc_auc_score`` of a binary target, the greater label being positive."""
+    import numpy as np
+
     y = np.asarray(y_true)
     s = np.asarray(score)
     if y.ndim != 1 or s.ndim != 1 or len(y) != len(s) or y.dtype.kind not in "biuU":
@@ -113,6 +124,8 @@ def binary_roc_auc(y_true: Any, score: Any, sample_weight: Any) -> float | None:
 
 def regression(y_true: Any, y_pred: Any, sample_weight: Any) -> dict[str, float] | None:
     """MSE, MAE and R² of a 1-D target, as scikit-learn computes them."""
+    import numpy as np
+
     y = np.asarray(y_true)
     p = np.asarray(y_pred)
     if y.ndim != 1 or p.ndim != 1 or len(y) != len(p) or len(y) == 0:

@@ -14,8 +14,6 @@ from __future__ import annotations
 import numbers
 from typing import Any
 
-import numpy as np
-
 from nbtrack import session, tag_keys
 from nbtrack.autolog import state
 from nbtrack.entities import DatasetInput, RunInfo
@@ -70,11 +68,15 @@ def chosen_candidates(results: dict[str, Any], max_tuning_runs: int | None) -> l
     )
     if rank_column is None:
         return list(range(min(count, max_tuning_runs)))
+    import numpy as np  # here, not at import nbtrack.sklearn
+
     order = np.argsort(np.asarray(results[rank_column]), kind="stable")
     return sorted(int(i) for i in order[:max_tuning_runs])
 
 
 def _metric_columns(results: dict[str, Any]) -> list[str]:
+    import numpy as np
+
     return [
         key
         for key, column in results.items()

@@ -19,11 +19,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
-import tempfile
-import uuid
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import cache
 from pathlib import Path
@@ -56,24 +52,75 @@ _NEW_UUID = object()
 _WRITTEN_WHEN_SET = ("signature", "saved_input_example_info", "metadata", "model_size_bytes")
 
 
-@dataclass
 class ModelInfo:
-    """What ``log_model`` returns: where the model is and what it holds (MLflow's ModelInfo)."""
+    """What ``log_model`` returns: where the model is and what it holds (MLflow's ModelInfo).
 
-    artifact_path: str | None
-    flavors: dict[str, Any]
-    model_uri: str
-    model_uuid: str | None
-    run_id: str | None
-    saved_input_example_info: dict[str, Any] | None
-    signature: ModelSignature | None
-    utc_time_created: str
-    mlflow_version: str | None
-    metadata: dict[str, Any] | None = None
-    registered_model_version: int | None = None
-    env_vars: list[str] | None = None
-    prompts: list[str] | None = None
-    model_id: str | None = None
+    A plain class rather than a dataclass, so that ``import nbtrack.pyfunc`` does not pay for
+    :mod:`dataclasses`; compared and shown field by field all the same.
+    """
+
+    _FIELDS = (
+        "artifact_path",
+        "flavors",
+        "model_uri",
+        "model_uuid",
+        "run_id",
+        "saved_input_example_info",
+        "signature",
+        "utc_time_created",
+        "mlflow_version",
+        "metadata",
+        "registered_model_version",
+        "env_vars",
+        "prompts",
+        "model_id",
+    )
+
+    def __init__(
+        self,
+        artifact_path: str | None,
+        flavors: dict[str, Any],
+        model_uri: str,
+        model_uuid: str | None,
+        run_id: str | None,
+        saved_input_example_info: dict[str, Any] | None,
+        signature: ModelSignature | None,
+        utc_time_created: str,
+        mlflow_version: str | None,
+        metadata: dict[str, Any] | None = None,
+        registered_model_version: int | None = None,
+        env_vars: list[str] | None = None,
+        prompts: list[str] | None = None,
+        model_id: str | None = None,
+    ) -> None:
+        self.artifact_path = artifact_path
+        self.flavors = flavors
+        self.model_uri = model_uri
+        self.model_uuid = model_uuid
+        self.run_id = run_id
+        self.saved_input_example_info = saved_input_example_info
+        self.signature = signature
+        self.utc_time_created = utc_time_created
+        self.mlflow_version = mlflow_version
+        self.metadata = metadata
+        self.registered_model_version = registered_model_version
+        self.env_vars = env_vars
+        self.prompts = prompts
+        self.model_id = model_id
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self._FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()  # type: ignore[attr-defined]
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as a dataclass with eq
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._FIELDS)
+        return f"ModelInfo({shown})"
 
 
 class Model:
@@ -107,7 +154,7 @@ class Model:
             utc_time_created or datetime.now(timezone.utc).replace(tzinfo=None)
         )
         self.flavors = flavors if flavors is not None else {}
-        self.model_uuid = uuid.uuid4().hex if model_uuid is _NEW_UUID else model_uuid
+        self.model_uuid = _new_uuid() if model_uuid is _NEW_UUID else model_uuid
         self.mlflow_version = mlflow_version
         self.prompts = prompts
         self.model_id = model_id
@@ -286,6 +333,8 @@ class Model:
         try:
             _record_logged_model(client, run_id, model)
         except BaseException:
+            import shutil
+
             shutil.rmtree(target, ignore_errors=True)
             raise
         info = model.get_model_info()
@@ -321,8 +370,17 @@ def _signature(signature: dict[str, Any]) -> ModelSignature:
         ) from error
 
 
+def _new_uuid() -> str:
+    import uuid
+
+    return uuid.uuid4().hex
+
+
 def _save_into(root: Path, target: Path, save: Any) -> None:
     """Write a model folder next to its final place, then move it there in one rename."""
+    import shutil  # shutil and tempfile load when a model is saved, not at import
+    import tempfile
+
     from nbtrack.artifacts import staging_prefix, sweep_stale_staging
 
     root.mkdir(parents=True, exist_ok=True)

@@ -22,7 +22,7 @@ when saving and ``trusted_types=`` when loading.
 from __future__ import annotations
 
 import importlib
-import inspect
+import types
 
 # The second component of a scikit-learn module whose classes are estimators or their parts.
 SKLEARN_CLASS_MODULES = frozenset(
@@ -81,7 +81,7 @@ def is_trusted(type_name: str) -> bool:
     if isinstance(found, type):
         return found.__module__ == module_name and _class_module_trusted(parts)
     return (
-        inspect.isfunction(found)
+        isinstance(found, types.FunctionType)
         and found.__module__ == module_name
         and parts[0] == "sklearn"
         and len(parts) > 1

@@ -12,7 +12,6 @@ Everything is local, so resolving a URI copies nothing: models load straight fro
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 from nbtrack import session
@@ -56,6 +55,8 @@ def local_model_path(model_uri: str | os.PathLike[str], dst_path: str | None = N
         )
     if dst_path is not None:
         copy = Path(dst_path) / folder.name
+        import shutil  # loaded when a model is copied, not at import
+
         shutil.copytree(folder, copy, dirs_exist_ok=True)
         return copy
     return folder

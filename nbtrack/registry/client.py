@@ -19,7 +19,6 @@ copy after the row.
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -224,6 +223,8 @@ class RegistryClient:
                 create_model,
             )
         except BaseException:
+            import shutil
+
             shutil.rmtree(placed[0] if placed else staged, ignore_errors=True)
             raise
 

@@ -8,8 +8,6 @@ version removes its copy, but never anything outside the registry's storage (``r
 
 from __future__ import annotations
 
-import shutil
-import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -71,6 +69,9 @@ def source_text(source: str) -> str:
 
 def stage(models_root: Path, folder: Path) -> Path:
     """Copy a model folder into the registry's storage, under a temporary name."""
+    import shutil  # shutil and uuid load when a model is registered, not at import
+    import uuid
+
     staged = models_root / f".tmp-{uuid.uuid4().hex}"
     try:
         shutil.copytree(folder, staged, ignore=shutil.ignore_patterns(".tmp-*"))
@@ -92,6 +93,8 @@ def final_folder(models_root: Path, name: str, version: int) -> Path:
     """
     target = models_root / name / str(version)
     if target.exists():
+        import uuid
+
         target = target.with_name(f"{version}-{uuid.uuid4().hex[:8]}")
     return target
 
@@ -100,4 +103,6 @@ def remove(models_root: Path, location: str) -> None:
     """Remove a version's files, but only inside the registry's own storage."""
     path = uri_to_path(location).resolve()
     if models_root.resolve() in path.parents:
+        import shutil
+
         shutil.rmtree(path, ignore_errors=True)

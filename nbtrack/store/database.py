@@ -238,11 +238,17 @@ def _retry_locked(step: Callable[[], Any], path: Path) -> None:
 
 
 def _begin_immediate(conn: sqlite3.Connection, path: Path) -> None:
-    _retry_locked(lambda: conn.execute("BEGIN IMMEDIATE"), path)
+    try:  # the hot path (every log_metric) tries once before building the retry loop
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.DatabaseError:
+        _retry_locked(lambda: conn.execute("BEGIN IMMEDIATE"), path)
 
 
 def _commit(conn: sqlite3.Connection, path: Path) -> None:
-    _retry_locked(lambda: conn.execute("COMMIT"), path)
+    try:
+        conn.execute("COMMIT")
+    except sqlite3.DatabaseError:
+        _retry_locked(lambda: conn.execute("COMMIT"), path)
 
 
 def _rollback_quietly(conn: sqlite3.Connection) -> None:

@@ -57,6 +57,13 @@ class MetricBatch:
             chain.from_iterable(zip(*columns, repeat(0, n), strict=True))
         )
 
+    @classmethod
+    def from_flat(cls, flat: list[object]) -> MetricBatch:
+        """A batch of rows already flat (``ROW_WIDTH`` columns each), such as queued points."""
+        batch = cls("", ())
+        batch.flat = flat
+        return batch
+
     def __len__(self) -> int:
         return len(self.flat) // ROW_WIDTH
 

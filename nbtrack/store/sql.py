@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import sqlite3
 import time
@@ -79,6 +78,8 @@ def page_limit(max_results: int | None) -> int:
 
 def encode_page_token(offset: int) -> str:
     """The page token of the page starting at ``offset`` (MLflow's base64 JSON form)."""
+    import base64  # with struct: only paged searches need it
+
     return base64.b64encode(json.dumps({"offset": offset}).encode()).decode()
 
 
@@ -86,6 +87,8 @@ def decode_page_token(token: str | None) -> int:
     """The offset a page token stands for; an error naming the token if it is not one."""
     if not token:
         return 0
+    import base64
+
     try:
         offset = json.loads(base64.b64decode(token))["offset"]
         if isinstance(offset, int) and offset >= 0:

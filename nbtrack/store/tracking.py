@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-import uuid
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -54,10 +53,6 @@ WHERE excluded.step > latest_metrics.step
    OR (excluded.step = latest_metrics.step AND excluded.timestamp = latest_metrics.timestamp
        AND excluded.value > latest_metrics.value)
 """
-_INSERT_METRIC = (
-    "INSERT OR IGNORE INTO metrics (run_uuid, key, value, timestamp, step, is_nan) "
-    "VALUES (?, ?, ?, ?, ?, ?)"
-)
 _REFRESH_LATEST = """
 INSERT OR REPLACE INTO latest_metrics (run_uuid, key, value, timestamp, step, is_nan)
 SELECT run_uuid, key, value, timestamp, step, is_nan FROM metrics
@@ -66,7 +61,13 @@ WHERE run_uuid = ? AND key = ? ORDER BY step DESC, timestamp DESC, value DESC LI
 _INSERT_METRIC_ROWS = (
     "INSERT OR IGNORE INTO metrics (run_uuid, key, value, timestamp, step, is_nan) VALUES "
 )
-_IS_ACTIVE = "SELECT 1 FROM runs WHERE run_uuid = ? AND lifecycle_stage = 'active'"
+# log_metric's point, inserted only into an active run: the check and the insert in one
+# statement (numbered parameters reuse the run id)
+_INSERT_METRIC_IF_ACTIVE = (
+    "INSERT OR IGNORE INTO metrics (run_uuid, key, value, timestamp, step, is_nan) "
+    "SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE EXISTS "
+    "(SELECT 1 FROM runs WHERE run_uuid = ?1 AND lifecycle_stage = 'active')"
+)
 _RUN_COLUMNS = (
     "run_uuid, experiment_id, name, user_id, status, start_time, end_time, "
     "lifecycle_stage, artifact_uri"
@@ -125,7 +126,7 @@ class TrackingStore(ExperimentStore, PurgeStore):
             )
         if parent_run_id is not None:
             self._check_run_exists(parent_run_id)
-        run_id = uuid.uuid4().hex
+        run_id = _new_id()
         artifact_uri = f"{exp.artifact_location.rstrip('/')}/{run_id}/artifacts"
         tags = {**tags, tag_keys.RUN_NAME: run_name}
         if parent_run_id:
@@ -260,9 +261,10 @@ class TrackingStore(ExperimentStore, PurgeStore):
         stored, is_nan = encode_value(value)
         row = (run_id, key, stored, timestamp, step, is_nan)
         with self.db.write() as c:
-            if not c.execute(_IS_ACTIVE, (run_id,)).fetchone():
-                self._active_run_check(c, run_id)  # raises the right error
-            c.execute(_INSERT_METRIC, row)
+            if not c.execute(_INSERT_METRIC_IF_ACTIVE, row).rowcount:
+                # no row: the run is missing or deleted (this raises the right error), or
+                # the same point was logged before (nothing to add; the latest may change)
+                self._active_run_check(c, run_id)
             c.execute(_UPSERT_LATEST, row)
 
     def log_batch(
@@ -355,7 +357,7 @@ class TrackingStore(ExperimentStore, PurgeStore):
                     "dataset_source_type, dataset_source, dataset_schema, dataset_profile) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (
-                        uuid.uuid4().hex,
+                        _new_id(),
                         experiment_id,
                         d.name,
                         d.digest,
@@ -373,7 +375,7 @@ class TrackingStore(ExperimentStore, PurgeStore):
                 c.execute(
                     "INSERT OR IGNORE INTO inputs (input_uuid, source_type, source_id, "
                     "destination_type, destination_id) VALUES (?, 'DATASET', ?, 'RUN', ?)",
-                    (uuid.uuid4().hex, dataset_id, run_id),
+                    (_new_id(), dataset_id, run_id),
                 )
                 (input_id,) = c.execute(
                     "SELECT input_uuid FROM inputs WHERE source_type = 'DATASET' AND "
@@ -477,3 +479,10 @@ def _run_not_found(run_id: str) -> RunNotFound:
         "and the tracking URI",
         run_id=run_id,
     )
+
+
+def _new_id() -> str:
+    """A new run, dataset or input id: 32 hex digits, as MLflow's ``uuid4().hex``."""
+    import uuid  # here: uuid imports platform, which import nbtrack does not need
+
+    return uuid.uuid4().hex
