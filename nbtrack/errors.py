@@ -16,6 +16,7 @@ The hierarchy, with MLflow's error codes where MLflow has one::
     ├── InvalidState             the operation does not fit the object's state (deleted run …)
     ├── RegistryError            a model-registry operation that cannot be done
     ├── UnsafeModelError         a model file holds types that are not trusted to load
+    ├── SyncError                an MLflow server or store refused or failed a sync request
     └── MissingDependency        an optional extra is needed (names the pip command)
 
 Each error keeps what it is about as attributes (``run_id``, ``experiment_id``, ``name``…),
@@ -102,6 +103,10 @@ class RegistryError(NbtrackError):
 
 class UnsafeModelError(NbtrackError):
     """A model file holds types that are not trusted to load."""
+
+
+class SyncError(NbtrackError):
+    """An MLflow tracking server (or an MLflow store being imported) refused or failed."""
 
 
 class MissingDependency(NbtrackError, ImportError):
