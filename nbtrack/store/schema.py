@@ -180,7 +180,8 @@ MIGRATIONS: tuple[str, ...] = (
         local_run    TEXT NOT NULL,
         remote_run   TEXT NOT NULL,
         remote_exp   TEXT NOT NULL,
-        digest       TEXT,           -- of the params, tags, status and inputs last synced
+        pushed       TEXT,           -- digest of the params, tags, status, inputs last pushed
+        pulled       TEXT,           -- digest of the remote run as last pulled
         PRIMARY KEY (server, local_run),
         UNIQUE (server, remote_run)
     );

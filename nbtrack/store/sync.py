@@ -30,7 +30,8 @@ class MappedRun:
     local_run: str
     remote_run: str
     remote_exp: str
-    digest: str | None
+    pushed: str | None  # digest of what was pushed (None: created, not yet complete)
+    pulled: str | None  # digest of the remote run when last pulled
 
 
 @dataclass(frozen=True)
@@ -53,22 +54,33 @@ class SyncStore:
     def mapped_runs(self, server: str) -> dict[str, MappedRun]:
         """Every local run synced with ``server``, by local id."""
         rows = self.db.query(
-            "SELECT local_run, remote_run, remote_exp, digest FROM sync_runs WHERE server = ?",
+            "SELECT local_run, remote_run, remote_exp, pushed, pulled FROM sync_runs "
+            "WHERE server = ?",
             (server,),
         )
         return {row[0]: MappedRun(*row) for row in rows}
 
     def record_run(
-        self, server: str, local_run: str, remote_run: str, remote_exp: str, digest: str | None
+        self,
+        server: str,
+        local_run: str,
+        remote_run: str,
+        remote_exp: str,
+        pushed: str | None = None,
+        pulled: str | None = None,
     ) -> None:
-        """Remember that ``local_run`` is ``remote_run`` on ``server`` (and what it holds)."""
+        """Remember that ``local_run`` is ``remote_run`` on ``server``, and what was synced.
+
+        A digest left None keeps the one recorded before.
+        """
         with self.db.write() as c:
             c.execute(
-                "INSERT INTO sync_runs (server, local_run, remote_run, remote_exp, digest) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (server, local_run) DO UPDATE SET "
+                "INSERT INTO sync_runs (server, local_run, remote_run, remote_exp, pushed, "
+                "pulled) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (server, local_run) DO UPDATE SET "
                 "remote_run = excluded.remote_run, remote_exp = excluded.remote_exp, "
-                "digest = excluded.digest",
-                (server, local_run, remote_run, remote_exp, digest),
+                "pushed = COALESCE(excluded.pushed, sync_runs.pushed), "
+                "pulled = COALESCE(excluded.pulled, sync_runs.pulled)",
+                (server, local_run, remote_run, remote_exp, pushed, pulled),
             )
 
     def run_ids(

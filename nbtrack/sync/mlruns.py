@@ -99,7 +99,7 @@ class FileStoreSource:
             }
 
     def _inputs(self, exp_dir: Path, run_dir: Path) -> list[dict[str, Any]]:
-        result = []
+        result: list[dict[str, Any]] = []
         inputs = run_dir / "inputs"
         if not inputs.is_dir():
             return result

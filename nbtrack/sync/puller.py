@@ -114,6 +114,7 @@ def pull(
 
     client = RestClient(from_)
     try:
+        client.check()
         return apply(RestSource(client), experiments, models, tracking_uri, progress, on_total)
     finally:
         client.close()
@@ -163,7 +164,7 @@ class _RunWriter:
         self.report = report
         self.server = source.server
         mapped = sync.mapped_runs(self.server)
-        self.digests = {m.remote_run: m.digest for m in mapped.values()}
+        self.digests = {m.remote_run: m.pulled for m in mapped.values()}
         self.local_of = {m.remote_run: m.local_run for m in mapped.values()}
         self.synced_files = sync.synced_artifacts(self.server)
         self._experiments: dict[str, int] = {}
@@ -240,7 +241,9 @@ class _RunWriter:
             self.store.log_inputs(local_id, datasets)
         self._fetch_files(run, local_id)
         self.sync.record_metrics(self.server, local_id, stats)
-        self.sync.record_run(self.server, local_id, remote_id, str(exp["experiment_id"]), digest)
+        self.sync.record_run(
+            self.server, local_id, remote_id, str(exp["experiment_id"]), pulled=digest
+        )
         self.local_of[remote_id] = local_id
         self.report.metric_points += len(points)
         if is_new:

@@ -119,6 +119,7 @@ def push(
     client = RestClient(to)
     report = PushReport(client.url)
     try:
+        client.check()
         ids = _selected_runs(store, sync, experiments, run_ids, models)
         if on_total is not None:
             on_total(len(ids))
@@ -279,7 +280,7 @@ class _RunJob:
     def unchanged(self, mapped: MappedRun | None) -> bool:
         return (
             mapped is not None
-            and mapped.digest == self.digest
+            and mapped.pushed == self.digest
             and self.stats == self.synced
             and not self.files
         )
@@ -321,13 +322,14 @@ class _RemoteExperiments:
 
     def _adopt_pushed_runs(self, remote_id: str) -> None:
         """Runs pushed before whose record was lost (a kill between ack and commit)."""
+        known = {m.remote_run for m in self.mapped.values()}
         for run in self.client.search_runs(remote_id, f"tags.`{LOCAL_RUN_TAG}` LIKE '%'"):
             tags = {t["key"]: t["value"] for t in run.get("data", {}).get("tags", [])}
             local = tags.get(LOCAL_RUN_TAG)
-            if local and local not in self.mapped:
-                remote_run = run["info"]["run_id"]
-                self.sync.record_run(self.client.url, local, remote_run, remote_id, None)
-                self.mapped[local] = MappedRun(local, remote_run, remote_id, None)
+            remote_run = run["info"]["run_id"]
+            if local and local not in self.mapped and remote_run not in known:
+                self.sync.record_run(self.client.url, local, remote_run, remote_id)
+                self.mapped[local] = MappedRun(local, remote_run, remote_id, None, None)
 
 
 class _RunPusher:
@@ -356,15 +358,15 @@ class _RunPusher:
         if mapped is None:
             remote_run, artifact_uri = self._create(job.run, remote_exp, tags)
             self.report.add(runs_created=1, tags=len(tags))
-            mapped = MappedRun(info.run_id, remote_run, remote_exp, None)
+            mapped = MappedRun(info.run_id, remote_run, remote_exp, None, None)
             self.mapped[info.run_id] = mapped
             tags_sent = True
         else:
             remote = self.client.call("GET", "runs/get", run_id=mapped.remote_run)["run"]
             artifact_uri = remote["info"]["artifact_uri"]
             self.report.add(runs_updated=1)
-            tags_sent = mapped.digest == job.digest
-        changed = mapped.digest != job.digest
+            tags_sent = mapped.pushed == job.digest
+        changed = mapped.pushed != job.digest
         params = [{"key": k, "value": v} for k, v in job.run.data.params.items()] if changed else []
         tag_list = [] if tags_sent else [{"key": k, "value": v} for k, v in tags.items()]
         points = self._new_points(job)
@@ -384,7 +386,7 @@ class _RunPusher:
                 },
             )
         self.sync.record_metrics(server, info.run_id, job.stats)
-        self.sync.record_run(server, info.run_id, mapped.remote_run, remote_exp, job.digest)
+        self.sync.record_run(server, info.run_id, mapped.remote_run, remote_exp, pushed=job.digest)
 
     def _remote_tags(self, run: Run) -> dict[str, str]:
         tags = dict(run.data.tags)
@@ -410,7 +412,7 @@ class _RunPusher:
         }
         created = self.client.call("POST", "runs/create", body)["run"]["info"]
         # recorded at once with no digest: a resumed push sends the rest to this run
-        self.sync.record_run(self.client.url, info.run_id, created["run_id"], remote_exp, None)
+        self.sync.record_run(self.client.url, info.run_id, created["run_id"], remote_exp)
         return created["run_id"], created["artifact_uri"]
 
     def _new_points(self, job: _RunJob) -> list[dict[str, Any]]:

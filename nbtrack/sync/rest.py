@@ -124,6 +124,10 @@ class RestClient:
         """MLflow's error code of a failed call (``RESOURCE_DOES_NOT_EXIST``…)."""
         return getattr(exc, "error_code_remote", "")
 
+    def check(self) -> None:
+        """Fail early, with a clear error, when the URL is not a reachable MLflow server."""
+        self.call("GET", "experiments/search", max_results=1)
+
     # -- tracking ---------------------------------------------------------------------
 
     def experiment_by_name(self, name: str) -> dict[str, Any] | None:
