@@ -122,11 +122,12 @@ class Postgres:
 
     @property
     def uri(self) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/mlflow"
+        return f"postgresql+psycopg2://postgres@127.0.0.1:{self.port}/mlflow"
 
     def stop(self) -> None:
-        _as_postgres([str(self.bin / "pg_ctl"), "-D", str(self.folder / "data"), "stop",
-                      "-m", "fast", "-w"])
+        _as_postgres(
+            [str(self.bin / "pg_ctl"), "-D", str(self.folder / "data"), "stop", "-m", "fast", "-w"]
+        )
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
@@ -149,14 +150,33 @@ def start_postgres() -> Postgres:
     port = free_port()
     data = folder / "data"
     _as_postgres([str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"])
-    _as_postgres([
-        str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(folder / "log"), "-w",
-        "-o", f"-p {port} -k {folder} -c listen_addresses=127.0.0.1", "start",
-    ])
+    _as_postgres(
+        [
+            str(bin_dir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-l",
+            str(folder / "log"),
+            "-w",
+            "-o",
+            f"-p {port} -k {folder} -c listen_addresses=127.0.0.1",
+            "start",
+        ]
+    )
     pg = Postgres(folder, port, bin_dir)
     try:
-        _as_postgres([str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port),
-                      "-U", "postgres", "mlflow"])
+        _as_postgres(
+            [
+                str(bin_dir / "createdb"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "-U",
+                "postgres",
+                "mlflow",
+            ]
+        )
     except subprocess.CalledProcessError:
         pg.stop()
         raise

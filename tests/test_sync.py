@@ -19,6 +19,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from mlflow_servers import (
+    by_local_id,
+    mlflow_json,
+    read_back,
+    start_mlflow,
+)
 from sklearn.linear_model import LogisticRegression
 
 import nbtrack
@@ -27,12 +33,6 @@ import nbtrack.sklearn
 import nbtrack.sync
 from nbtrack.cli import main
 from nbtrack.errors import ExperimentNotFound, MissingDependency, SyncError
-from mlflow_servers import (
-    by_local_id,
-    mlflow_json,
-    read_back,
-    start_mlflow,
-)
 
 pytestmark = pytest.mark.slow
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -96,8 +96,10 @@ def local_runs(name: str) -> dict[str, dict]:
     result = {}
     for run in client.search_runs([exp.experiment_id]):
         histories = {
-            k: [[m.step, m.timestamp, repr(m.value)] for m in client.get_metric_history(
-                run.info.run_id, k)]
+            k: [
+                [m.step, m.timestamp, repr(m.value)]
+                for m in client.get_metric_history(run.info.run_id, k)
+            ]
             for k in run.data.metrics
         }
         result[run.info.run_id] = {
@@ -217,11 +219,27 @@ def test_killed_push_resumes_without_duplicates(server, exp_name, fresh_store):
         )
         client.set_terminated(run.info.run_id)
     nbtrack.store.close_all()
-    command = [sys.executable, "-m", "nbtrack", "--tracking-uri", str(fresh_store),
-               "sync", "push", "--to", server.url, "--experiment", exp_name]
+    command = [
+        sys.executable,
+        "-m",
+        "nbtrack",
+        "--tracking-uri",
+        str(fresh_store),
+        "sync",
+        "push",
+        "--to",
+        server.url,
+        "--experiment",
+        exp_name,
+    ]
     env = {**os.environ, "PYTHONPATH": ROOT}
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, start_new_session=True)
+    process = subprocess.Popen(
+        command,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         with sqlite3.connect(fresh_store) as conn:
@@ -335,8 +353,18 @@ def test_cli_push_and_import(server, exp_name, fresh_store, tmp_path):
     assert result.exit_code == 1 and "no experiment named 'nope'" in result.output
     target = tmp_path / "other.db"
     result = runner.invoke(
-        main, ["--tracking-uri", str(target), "sync", "pull", "--from", server.url,
-               "--experiment", exp_name, "--json"]
+        main,
+        [
+            "--tracking-uri",
+            str(target),
+            "sync",
+            "pull",
+            "--from",
+            server.url,
+            "--experiment",
+            exp_name,
+            "--json",
+        ],
     )
     assert result.exit_code == 0, result.output
     assert '"runs_new": 3' in result.output
@@ -351,4 +379,3 @@ def test_missing_http_client_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "httpx", None)
     with pytest.raises(MissingDependency, match=r"nbtrack\[sync\]"):
         nbtrack.sync.push("http://127.0.0.1:9")
-
