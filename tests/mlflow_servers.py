@@ -214,7 +214,8 @@ def files(run_id, path=None):
 result = []
 for r in runs:
     histories = {
-        k: [[m.step, m.timestamp, repr(m.value)] for m in client.get_metric_history(r.info.run_id, k)]
+        k: [[m.step, m.timestamp, repr(m.value)]
+            for m in client.get_metric_history(r.info.run_id, k)]
         for k in r.data.metrics
     }
     result.append({
