@@ -26,4 +26,7 @@ TARGETS: dict[str, list[tuple[str, float]]] = {
     "autolog_grid_search_models_added_s": [("max", 0.250)],
     "panels_first_render_s": [("max", 1.0)],
     "panels_filter_s": [("max", 0.300)],
+    "sync_push_1000_runs_s": [("max", 60.0)],
+    "sync_repush_nothing_new_s": [("max", 5.0)],
+    "sync_pull_1000_runs_s": [("max", 30.0)],
 }

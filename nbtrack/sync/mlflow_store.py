@@ -82,6 +82,8 @@ def _is_sqlite(path: Path) -> bool:
 class MlflowDbSource:
     """MLflow's SQL store in a SQLite file, read-only through sqlite-utils."""
 
+    parallel = False  # one SQLite connection, used from one thread
+
     def __init__(self, path: Path):
         import sqlite_utils
 

@@ -32,6 +32,8 @@ _STATUS = {1: "RUNNING", 2: "SCHEDULED", 3: "FINISHED", 4: "FAILED", 5: "KILLED"
 class FileStoreSource:
     """Reads an ``mlruns/`` folder."""
 
+    parallel = False  # plain file reads: not worth threads
+
     def __init__(self, root: Path):
         self.root = root
         self.server = f"file:{root}"

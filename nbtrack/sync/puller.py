@@ -13,6 +13,7 @@ import hashlib
 import json
 import math
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -25,12 +26,14 @@ from nbtrack.sync.local import local_store
 from nbtrack.sync.pusher import LOCAL_RUN_TAG, PARENT_TAG
 
 RUN_NAME_TAG = "mlflow.runName"
+WORKERS = 8  # runs fetched at once
 
 
 class Source(Protocol):
     """Where runs come from: an MLflow server or an MLflow store."""
 
     server: str  # the key of the sync record: a URL without credentials, or file:<path>
+    parallel: bool  # whether several threads may read at once
 
     def experiments(self, names: Sequence[str] | None) -> list[dict[str, Any]]:
         """Experiments (``experiment_id``, ``name``, ``tags``), all of them for None."""
@@ -71,13 +74,20 @@ class PullReport:
     metric_points: int = 0
     artifact_files: int = 0
     model_versions: int = 0
+    model_versions_skipped: int = 0  # their runs were not brought in
 
     def summary(self) -> str:
         """One line saying what was brought in."""
+        skipped = (
+            f" ({self.model_versions_skipped} skipped: their runs are in experiments not "
+            "brought in)"
+            if self.model_versions_skipped
+            else ""
+        )
         return (
             f"{self.runs_new} new runs, {self.runs_updated} updated, {self.runs_unchanged} "
             f"unchanged; {self.metric_points} metric points, {self.artifact_files} artifact "
-            f"files, {self.model_versions} model versions"
+            f"files, {self.model_versions} model versions{skipped}"
         )
 
 
@@ -143,10 +153,18 @@ def apply(
     if on_total is not None:
         on_total(len(remote_runs))
     writer = _RunWriter(source, store, sync, report)
-    for exp, run in remote_runs:
-        writer.write(exp, run)
-        if progress is not None:
-            progress(1)
+    for exp in chosen:
+        writer.local_experiment(exp)
+    # histories and files come over the network on a few threads; writes stay in order here
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        mapper = pool.map if getattr(source, "parallel", False) else map
+        for exp, run, fetched in mapper(lambda item: (*item, writer.fetch(*item)), remote_runs):
+            if fetched is None:
+                report.runs_unchanged += 1
+            else:
+                writer.write(exp, run, fetched)
+            if progress is not None:
+                progress(1)
     if models:
         from nbtrack.sync.registry_pull import pull_registry
 
@@ -168,6 +186,7 @@ class _RunWriter:
         self.local_of = {m.remote_run: m.local_run for m in mapped.values()}
         self.synced_files = sync.synced_artifacts(self.server)
         self._experiments: dict[str, int] = {}
+        self._locations: dict[str, str] = {}
 
     def local_experiment(self, exp: dict[str, Any]) -> int:
         name = exp["name"]
@@ -178,6 +197,8 @@ class _RunWriter:
                 self._experiments[name] = int(self.store.create_experiment(name, tags=tags))
             else:
                 self._experiments[name] = int(local.experiment_id)
+            location = self.store.get_experiment(str(self._experiments[name])).artifact_location
+            self._locations[name] = location
         return self._experiments[name]
 
     def local_id(self, run: dict[str, Any]) -> str:
@@ -190,14 +211,23 @@ class _RunWriter:
             return pushed_from  # pushed from this store: it comes home
         return remote_id
 
-    def write(self, exp: dict[str, Any], run: dict[str, Any]) -> None:
+    def fetch(self, exp: dict[str, Any], run: dict[str, Any]) -> _Fetched | None:
+        """Histories and artifact files of a run that changed since the last pull (else None)."""
+        digest = _remote_digest(run)
+        if self.digests.get(run["info"]["run_id"]) == digest:
+            return None
+        histories = {
+            m["key"]: self.source.history(run, m["key"])
+            for m in run.get("data", {}).get("metrics", [])
+        }
+        local_id = self.local_id(run)
+        return _Fetched(digest, local_id, histories, self._fetch_files(exp, run, local_id))
+
+    def write(self, exp: dict[str, Any], run: dict[str, Any], fetched: _Fetched) -> None:
+        """Write one fetched run, then record it as pulled."""
         info = run["info"]
         remote_id = info["run_id"]
-        digest = _remote_digest(run)
-        if self.digests.get(remote_id) == digest:
-            self.report.runs_unchanged += 1
-            return
-        local_id = self.local_id(run)
+        local_id = fetched.local_id
         is_new = remote_id not in self.local_of
         exp_id = self.local_experiment(exp)
         tags = _tags(run)
@@ -206,17 +236,15 @@ class _RunWriter:
         parent = tags.get(PARENT_TAG)
         if parent:
             tags[PARENT_TAG] = self.local_of.get(parent, parent)
-        location = self.store.get_experiment(str(exp_id)).artifact_location
         points = []
         stats: dict[str, MetricStat] = {}
-        for metric in run.get("data", {}).get("metrics", []):
-            history = self.source.history(run, metric["key"])
+        for key, history in fetched.histories.items():
             points += [
                 (m["key"], _double(m["value"]), int(m["timestamp"]), int(m.get("step", 0)))
                 for m in history
             ]
             if history:
-                stats[metric["key"]] = MetricStat(
+                stats[key] = MetricStat(
                     len(history),
                     max(int(m.get("step", 0)) for m in history),
                     max(int(m["timestamp"]) for m in history),
@@ -229,7 +257,7 @@ class _RunWriter:
             status=info.get("status", "FINISHED"),
             start_time=int(info.get("start_time", 0)),
             end_time=int(info["end_time"]) if info.get("end_time") else None,
-            artifact_uri=f"{location.rstrip('/')}/{local_id}/artifacts",
+            artifact_uri=self._artifact_uri(exp, local_id),
             parent_run_id=tags.get(PARENT_TAG),
             params={p["key"]: p["value"] for p in run.get("data", {}).get("params", [])},
             tags=tags,
@@ -239,10 +267,12 @@ class _RunWriter:
         datasets = _datasets(run)
         if datasets:
             self.store.log_inputs(local_id, datasets)
-        self._fetch_files(run, local_id)
+        if fetched.files:
+            self.sync.record_artifacts(self.server, local_id, fetched.files)
+            self.report.artifact_files += len(fetched.files)
         self.sync.record_metrics(self.server, local_id, stats)
         self.sync.record_run(
-            self.server, local_id, remote_id, str(exp["experiment_id"]), pulled=digest
+            self.server, local_id, remote_id, str(exp["experiment_id"]), pulled=fetched.digest
         )
         self.local_of[remote_id] = local_id
         self.report.metric_points += len(points)
@@ -251,8 +281,17 @@ class _RunWriter:
         else:
             self.report.runs_updated += 1
 
-    def _fetch_files(self, run: dict[str, Any], local_id: str) -> None:
-        root = uri_to_path(self.store.get_run(local_id).info.artifact_uri)
+    def _artifact_uri(self, exp: dict[str, Any], local_id: str) -> str:
+        existing = self.store.get_runs([local_id])
+        if existing:
+            return existing[0].info.artifact_uri
+        return f"{self._locations[exp['name']].rstrip('/')}/{local_id}/artifacts"
+
+    def _fetch_files(
+        self, exp: dict[str, Any], run: dict[str, Any], local_id: str
+    ) -> list[tuple[str, int, int]]:
+        """Download the run's new or changed files; ``(path, size, mtime_ns)`` of each."""
+        root = uri_to_path(self._artifact_uri(exp, local_id))
         synced = self.synced_files.get(local_id, {})
         done = []
         for path, size in self.source.files(run):
@@ -262,9 +301,17 @@ class _RunWriter:
             self.source.fetch(run, path, dest)
             st = dest.stat()
             done.append((path, st.st_size, st.st_mtime_ns))
-            self.report.artifact_files += 1
-        if done:
-            self.sync.record_artifacts(self.server, local_id, done)
+        return done
+
+
+@dataclass
+class _Fetched:
+    """What was fetched of a changed remote run, ready to write."""
+
+    digest: str
+    local_id: str
+    histories: dict[str, list[dict[str, Any]]]
+    files: list[tuple[str, int, int]]
 
 
 def _tags(run: dict[str, Any]) -> dict[str, str]:

@@ -53,6 +53,7 @@ class PushReport:
     artifact_files: int = 0
     artifact_bytes: int = 0
     model_versions: int = 0
+    model_versions_skipped: int = 0  # registered from a path, not from a run: nothing to point at
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, **counts: int) -> None:
@@ -68,6 +69,26 @@ class PushReport:
             f"{self.runs_unchanged} unchanged; {self.metric_points} metric points, "
             f"{self.params} params, {self.tags} tags, {self.artifact_files} artifact files "
             f"({self.artifact_bytes} bytes), {self.model_versions} model versions"
+            + (
+                f" ({self.model_versions_skipped} skipped: not registered from a run)"
+                if self.model_versions_skipped
+                else ""
+            )
+        )
+
+    def sent_anything(self) -> bool:
+        """Whether the server acknowledged anything during this push."""
+        return any(
+            getattr(self, name)
+            for name in (
+                "runs_created",
+                "runs_updated",
+                "metric_points",
+                "params",
+                "tags",
+                "artifact_files",
+                "model_versions",
+            )
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -129,6 +150,8 @@ def push(
 
             push_registry(client, store, sync, report)
     except SyncError as exc:
+        if not report.sent_anything():
+            raise
         raise SyncError(
             f"{exc.message}. Before the error, this push sent: {report.summary()}. "
             "Both sides are consistent; run the push again to send the rest.",

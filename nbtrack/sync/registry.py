@@ -76,7 +76,9 @@ def push_registry(
     mapped_runs = sync.mapped_runs(server)
     for model, versions in local_models(local_client(store)):
         record = sync.mapped_versions(server)
-        remote_versions = _push_versions(rest, sync, model.name, versions, mapped_runs, record)
+        remote_versions = _push_versions(
+            rest, sync, model.name, versions, mapped_runs, record, report
+        )
         report.add(model_versions=len(remote_versions.keys() - record.keys()))
         digest = _digest(
             model.description,
@@ -131,6 +133,7 @@ def _push_versions(
     versions: list[ModelVersion],
     mapped_runs: dict[str, Any],
     record: dict[tuple[str, int], tuple[str, str | None]],
+    report: PushReport,
 ) -> dict[tuple[str, int], str]:
     """Create or update the versions of one model; local → remote version numbers."""
     server = rest.url
@@ -147,7 +150,8 @@ def _push_versions(
         if key not in result:
             source, run_id = _remote_source(v, mapped_runs)
             if source is None:
-                continue  # its run was not pushed: nothing on the server to point at
+                report.add(model_versions_skipped=1)  # no run: nothing on the server to point at
+                continue
             body: dict[str, Any] = {
                 "name": name,
                 "source": source,

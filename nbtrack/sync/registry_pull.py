@@ -48,7 +48,8 @@ def pull_registry(
                 continue
             local_source, local_run = _local_source(source, store, v, run_map)
             if local_source is None:
-                continue  # its run was not pulled: pull its experiment too
+                report.model_versions_skipped += 1  # its run was not pulled
+                continue
             tags = {t["key"]: t["value"] for t in v.get("tags", [])}
             tags.pop(LOCAL_VERSION_TAG, None)
             created = client.create_model_version(

@@ -14,6 +14,8 @@ from nbtrack.sync.rest import RestClient, artifact_path
 class RestSource:
     """Reads experiments, runs, artifacts and the registry through MLflow's REST API."""
 
+    parallel = True  # the HTTP client is thread-safe
+
     def __init__(self, client: RestClient):
         self.client = client
         self.server = client.url
