@@ -36,7 +36,7 @@ from nbtrack.sync.rest import (
 
 LOCAL_RUN_TAG = "nbtrack.local_run_id"
 PARENT_TAG = "mlflow.parentRunId"
-WORKERS = 8  # runs pushed at once: the server, not this process, is the bottleneck
+WORKERS = 4  # runs pushed at once: the server, not this process, is the bottleneck
 
 
 @dataclass
@@ -53,6 +53,7 @@ class PushReport:
     artifact_files: int = 0
     artifact_bytes: int = 0
     model_versions: int = 0
+    copies_deleted: int = 0  # runs a killed push had created late, found by their tag
     model_versions_skipped: int = 0  # registered from a path, not from a run: nothing to point at
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
@@ -233,7 +234,7 @@ def _push_runs(
     stats = sync.metric_stats(ids)
     synced_metrics = sync.synced_metrics(server)
     synced_files = sync.synced_artifacts(server)
-    experiments = _RemoteExperiments(client, store, sync, mapped)
+    experiments = _RemoteExperiments(client, store, sync, mapped, set(ids))
     pusher = _RunPusher(client, sync, report, mapped, experiments)
     # a run's parent must exist remotely first: push in waves of equal nesting depth
     parents = sync.parents(ids)
@@ -265,6 +266,7 @@ def _push_runs(
             else:
                 work.append(job)
         _run_parallel(work, pusher.push, progress)
+    report.add(copies_deleted=experiments.drop_copies())
 
 
 def _run_parallel(
@@ -310,15 +312,27 @@ class _RunJob:
 
 
 class _RemoteExperiments:
-    """Local experiment id → remote experiment id, created on the server when missing."""
+    """Local experiment id → remote experiment id, created on the server when missing.
+
+    In an experiment that already existed, runs a killed push created but did not record
+    are found by their ``nbtrack.local_run_id`` tag (adopted), and after the push, extra
+    copies (a dead push's request the server finished late) are deleted.
+    """
 
     def __init__(
-        self, client: RestClient, store: Any, sync: SyncStore, mapped: dict[str, MappedRun]
+        self,
+        client: RestClient,
+        store: Any,
+        sync: SyncStore,
+        mapped: dict[str, MappedRun],
+        local_ids: set[str],
     ):
         self.client = client
         self.store = store
         self.sync = sync
         self.mapped = mapped
+        self.local_ids = local_ids
+        self.existing: list[str] = []  # remote experiments that existed before this push
         self._ids: dict[str, str] = {}
         self._lock = threading.Lock()
 
@@ -340,19 +354,38 @@ class _RemoteExperiments:
                 name=exp.name,
             )
         remote_id = str(remote["experiment_id"])
+        self.existing.append(remote_id)
         self._adopt_pushed_runs(remote_id)
         return remote_id
+
+    def _tagged_runs(self, remote_id: str) -> list[tuple[str, str]]:
+        """``(local run id, remote run id)`` of this push's runs already on the server."""
+        found = []
+        for run in self.client.search_runs(remote_id, f"tags.`{LOCAL_RUN_TAG}` LIKE '%'"):
+            tags = {t["key"]: t["value"] for t in run.get("data", {}).get("tags", [])}
+            local = tags.get(LOCAL_RUN_TAG)
+            if local in self.local_ids:
+                found.append((local, run["info"]["run_id"]))
+        return found
 
     def _adopt_pushed_runs(self, remote_id: str) -> None:
         """Runs pushed before whose record was lost (a kill between ack and commit)."""
         known = {m.remote_run for m in self.mapped.values()}
-        for run in self.client.search_runs(remote_id, f"tags.`{LOCAL_RUN_TAG}` LIKE '%'"):
-            tags = {t["key"]: t["value"] for t in run.get("data", {}).get("tags", [])}
-            local = tags.get(LOCAL_RUN_TAG)
-            remote_run = run["info"]["run_id"]
-            if local and local not in self.mapped and remote_run not in known:
+        for local, remote_run in self._tagged_runs(remote_id):
+            if local not in self.mapped and remote_run not in known:
                 self.sync.record_run(self.client.url, local, remote_run, remote_id)
                 self.mapped[local] = MappedRun(local, remote_run, remote_id, None, None)
+
+    def drop_copies(self) -> int:
+        """Delete remote runs that duplicate a recorded one (same local id); how many."""
+        dropped = 0
+        for remote_id in self.existing:
+            for local, remote_run in self._tagged_runs(remote_id):
+                mapped = self.mapped.get(local)
+                if mapped is not None and mapped.remote_run != remote_run:
+                    self.client.call("POST", "runs/delete", {"run_id": remote_run})
+                    dropped += 1
+        return dropped
 
 
 class _RunPusher:
@@ -433,7 +466,7 @@ class _RunPusher:
             "start_time": info.start_time,
             "tags": [{"key": k, "value": v} for k, v in tags.items()],
         }
-        created = self.client.call("POST", "runs/create", body)["run"]["info"]
+        created = self.client.call("POST", "runs/create", body, idempotent=False)["run"]["info"]
         # recorded at once with no digest: a resumed push sends the rest to this run
         self.sync.record_run(self.client.url, info.run_id, created["run_id"], remote_exp)
         return created["run_id"], created["artifact_uri"]

@@ -160,7 +160,8 @@ def _push_versions(
             }
             if v.description:
                 body["description"] = v.description
-            created = rest.call("POST", "model-versions/create", body)["model_version"]
+            created = rest.call("POST", "model-versions/create", body, idempotent=False)
+            created = created["model_version"]
             result[key] = str(created["version"])
             sync.record_version(server, name, key[1], result[key], None)
         else:

@@ -23,7 +23,9 @@ from nbtrack.errors import InvalidParameter, SyncError, missing
 
 API = "/api/2.0/mlflow"
 ARTIFACTS_API = "/api/2.0/mlflow-artifacts/artifacts"
-RETRIES = 4  # for dropped connections and 429/502/503/504 answers
+RETRIES = 5  # for dropped connections and busy servers (see _transient)
+# An overloaded MLflow server answers some requests with these, its database untouched
+_BUSY_MESSAGES = ("QueuePool limit", "database is locked", "deadlock detected")
 TIMEOUT_S = 120.0
 
 # MLflow's own limits on one log-batch request (mlflow/utils/validation.py)
@@ -88,29 +90,39 @@ class RestClient:
 
     # -- transport --------------------------------------------------------------------
 
-    def _send(self, method: str, path: str, **kwargs: Any) -> Any:
+    def _send(self, method: str, path: str, idempotent: bool = True, **kwargs: Any) -> Any:
+        """One request, retried while the server is busy or (when ``idempotent``) unreachable.
+
+        A creating request is not resent after a dropped connection: the server may have
+        done it. The push then stops, and the next one finds the created run by its tag.
+        """
         httpx = self._httpx
         for attempt in range(RETRIES + 1):
             try:
                 response = self._http.request(method, self.url + path, **kwargs)
             except httpx.TransportError as exc:
-                if attempt == RETRIES:
+                if attempt == RETRIES or not idempotent:
                     raise SyncError(
                         f"cannot reach the MLflow server {self.url} ({exc}); check that it "
                         "runs and the URL is right",
                         url=self.url,
                     ) from None
             else:
-                if response.status_code not in (429, 502, 503, 504) or attempt == RETRIES:
+                if not _transient(response) or attempt == RETRIES:
                     return response
-            time.sleep(0.2 * 2**attempt)
+            time.sleep(0.5 * 2**attempt)
         raise AssertionError("unreachable")
 
     def call(
-        self, method: str, endpoint: str, body: dict | None = None, **params: Any
+        self,
+        method: str,
+        endpoint: str,
+        body: dict | None = None,
+        idempotent: bool = True,
+        **params: Any,
     ) -> dict[str, Any]:
         """One JSON call to ``/api/2.0/mlflow/<endpoint>``; an error naming what failed."""
-        kwargs: dict[str, Any] = {}
+        kwargs: dict[str, Any] = {"idempotent": idempotent}
         if method == "GET":
             kwargs["params"] = {k: v for k, v in params.items() if v is not None}
         else:
@@ -225,6 +237,16 @@ def artifact_path(artifact_uri: str) -> str:
     if rest.startswith("//"):
         rest = rest[2:].split("/", 1)[1] if "/" in rest[2:] else ""
     return rest.strip("/")
+
+
+def _transient(response: Any) -> bool:
+    """Whether an answer means "busy, try again" (every request sync retries is idempotent)."""
+    if response.status_code in (429, 502, 503, 504):
+        return True
+    if response.status_code in (400, 500):
+        text = response.text[:2000]
+        return any(message in text for message in _BUSY_MESSAGES)
+    return False
 
 
 def _error(url: str, what: str, response: Any) -> SyncError:
