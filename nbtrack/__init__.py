@@ -51,7 +51,7 @@ __version__ = "0.1.0"
 
 # Submodules loaded on first attribute access, as ``mlflow.sklearn`` is.
 _LAZY_SUBMODULES = frozenset(
-    {"data", "entities", "errors", "models", "panels", "pyfunc", "sklearn", "types"}
+    {"data", "entities", "errors", "models", "panels", "pyfunc", "sklearn", "sync", "types"}
 )
 
 __all__ = [

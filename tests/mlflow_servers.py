@@ -183,16 +183,22 @@ def start_postgres() -> Postgres:
     return pg
 
 
-def mlflow_json(script: str, *args: str, timeout: int = 300) -> object:
-    """Run ``script`` with MLflow's client in its venv; the JSON it prints last."""
+def mlflow_json(script: str, *args: str, cwd: Path | None = None, timeout: int = 300) -> object:
+    """Run ``script`` with MLflow's client in its venv; the JSON it prints last.
+
+    It runs in ``cwd`` (a new temporary folder by default): MLflow writes ``./mlruns``
+    there when a SQLite store names no artifact root.
+    """
     code = "import warnings\nwarnings.simplefilter('ignore')\n" + textwrap.dedent(script)
-    result = subprocess.run(
-        [str(mlflow_python()), "-c", code, *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ, "MLFLOW_ALLOW_FILE_STORE": "true", "PYTHONWARNINGS": "ignore"},
-    )
+    with tempfile.TemporaryDirectory(prefix="mlflow-client-") as tmp:
+        result = subprocess.run(
+            [str(mlflow_python()), "-c", code, *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=cwd or tmp,
+            env={**os.environ, "MLFLOW_ALLOW_FILE_STORE": "true", "PYTHONWARNINGS": "ignore"},
+        )
     if result.returncode != 0:
         raise RuntimeError(f"MLflow script failed:\n{result.stderr[-3000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])

@@ -61,7 +61,7 @@ def mlflow_store(request, tmp_path_factory):
         uri, path = f"sqlite:///{folder / 'mlflow.db'}", folder / "mlflow.db"
     else:
         uri, path = (folder / "mlruns").as_uri(), folder / "mlruns"
-    made = mlflow_json(MAKE_STORE, uri)
+    made = mlflow_json(MAKE_STORE, uri, cwd=folder)
     return path, made
 
 
