@@ -379,3 +379,68 @@ def test_missing_http_client_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "httpx", None)
     with pytest.raises(MissingDependency, match=r"nbtrack\[sync\]"):
         nbtrack.sync.push("http://127.0.0.1:9")
+
+
+@pytest.fixture
+def header_server():
+    """A loopback HTTP server answering like MLflow's experiments/search; keeps headers."""
+    import http.server
+    import threading
+
+    seen: list[dict[str, str]] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            seen.append(dict(self.headers))
+            body = b'{"experiments": []}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}", seen
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.mark.parametrize(
+    ("env", "url_auth", "expected"),
+    [
+        # a bearer token wins
+        ({"MLFLOW_TRACKING_TOKEN": "tok"}, "", "Bearer tok"),
+        # basic auth from MLflow's two variables: base64("alice:pw")
+        (
+            {"MLFLOW_TRACKING_USERNAME": "alice", "MLFLOW_TRACKING_PASSWORD": "pw"},
+            "",
+            "Basic YWxpY2U6cHc=",
+        ),
+        # credentials in the URL, taken out of it
+        ({}, "alice:pw@", "Basic YWxpY2U6cHc="),
+        # nothing: no header
+        ({}, "", None),
+    ],
+)
+def test_auth_follows_mlflow_environment_variables(
+    header_server, monkeypatch, env, url_auth, expected
+):
+    from nbtrack.sync.rest import RestClient
+
+    url, seen = header_server
+    for var in ("MLFLOW_TRACKING_TOKEN", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD"):
+        monkeypatch.delenv(var, raising=False)
+    for var, value in env.items():
+        monkeypatch.setenv(var, value)
+    client = RestClient(url.replace("http://", f"http://{url_auth}"))
+    try:
+        client.check()
+    finally:
+        client.close()
+    assert client.url == url
+    assert seen[-1].get("Authorization") == expected
