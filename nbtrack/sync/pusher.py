@@ -18,7 +18,7 @@ import math
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 from nbtrack.entities import Run, RunStatus
@@ -91,10 +91,6 @@ class PushReport:
                 "model_versions",
             )
         )
-
-    def as_dict(self) -> dict[str, Any]:
-        """The counts, as plain data."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if not f.name.startswith("_")}
 
 
 def push(
