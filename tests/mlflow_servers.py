@@ -9,6 +9,7 @@ cluster (``initdb`` + ``pg_ctl`` on a free port; scripts/setup-postgres.sh insta
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import json
 import os
@@ -63,6 +64,9 @@ class Server:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(10)
+        # its job consumers (huey) may outlive it: sweep what is left of its group
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
 
 
 def _popen_server(
