@@ -247,3 +247,41 @@ def read_back(url: str, experiment: str) -> list[dict]:
 def by_local_id(runs: list[dict]) -> dict[str, dict]:
     """Remote runs keyed by the local run id they carry."""
     return {r["tags"]["nbtrack.local_run_id"]: r for r in runs}
+
+
+# Runs, a dataset, artifacts, a model logged and registered by MLflow itself (an MLflow 3
+# logged model: the version's source is models:/m-…), an alias and a description.
+MAKE_STORE = """
+import json, sys, mlflow, numpy as np, pandas as pd
+from sklearn.linear_model import LogisticRegression
+mlflow.set_tracking_uri(sys.argv[1])
+mlflow.set_experiment("imported")
+x = pd.DataFrame({"a": np.arange(20.0), "b": np.arange(20.0) % 3})
+y = (x.a > 9).astype(int)
+with mlflow.start_run(run_name="parent") as parent:
+    mlflow.log_param("alpha", "0.5")
+    mlflow.set_tag("team", "blue")
+    for i in range(7):
+        mlflow.log_metric("loss", 1.0 / (i + 1), step=i)
+    mlflow.log_metric("odd", float("nan"), step=0)
+    mlflow.log_text("hello", "notes/hello.txt")
+    mlflow.log_input(mlflow.data.from_pandas(x, name="train"), context="training")
+    mlflow.sklearn.log_model(LogisticRegression().fit(x, y), name="model",
+                             input_example=x.head(2), registered_model_name="imported-model")
+    with mlflow.start_run(run_name="child", nested=True) as child:
+        mlflow.log_metric("acc", 0.75)
+client = mlflow.MlflowClient()
+client.set_registered_model_alias("imported-model", "champion", 1)
+client.update_registered_model("imported-model", description="from MLflow")
+runs = {}
+for run_id in (parent.info.run_id, child.info.run_id):
+    run = client.get_run(run_id)
+    runs[run_id] = {
+        "name": run.info.run_name, "start_time": run.info.start_time,
+        "end_time": run.info.end_time, "params": run.data.params, "tags": run.data.tags,
+        "histories": {k: [[m.step, m.timestamp, repr(m.value)]
+                          for m in client.get_metric_history(run_id, k)]
+                      for k in run.data.metrics},
+    }
+print(json.dumps({"parent": parent.info.run_id, "child": child.info.run_id, "runs": runs}))
+"""

@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 from mlflow_servers import (
+    MAKE_STORE,
     by_local_id,
     mlflow_json,
     read_back,
@@ -29,6 +30,7 @@ from sklearn.linear_model import LogisticRegression
 
 import nbtrack
 import nbtrack.data
+import nbtrack.pyfunc
 import nbtrack.sklearn
 import nbtrack.sync
 from nbtrack.cli import main
@@ -318,6 +320,22 @@ def test_pull_into_an_empty_store_matches_the_source(server, exp_name, tmp_path)
     x, _ = x_y()
     predictions = nbtrack.pyfunc.load_model(f"models:/m-{exp_name}@champion").predict(x.head(2))
     assert list(predictions) == [0, 0]
+
+
+def test_pull_brings_models_mlflow_logged_itself(server):
+    # a team member logs with MLflow 3 itself: the version's source is a logged model
+    made = mlflow_json(MAKE_STORE, server.url)
+    report = nbtrack.sync.pull(server.url, experiments=["imported"], models=True)
+    assert (report.runs_new, report.model_versions) == (2, 1)
+    client = nbtrack.MlflowClient()
+    version = client.get_model_version_by_alias("imported-model", "champion")
+    assert version.run_id == made["parent"]
+    assert client.get_registered_model("imported-model").description == "from MLflow"
+    loaded = nbtrack.pyfunc.load_model("models:/imported-model@champion")
+    x = pd.DataFrame({"a": [1.0, 15.0], "b": [0.0, 1.0]})
+    assert list(loaded.predict(x)) == [0, 1]
+    again = nbtrack.sync.pull(server.url, experiments=["imported"], models=True)
+    assert (again.runs_new, again.model_versions) == (0, 0)
 
 
 def test_pull_brings_a_pushed_run_home_without_a_copy(server, exp_name):

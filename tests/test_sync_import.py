@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from click.testing import CliRunner
-from mlflow_servers import mlflow_json
+from mlflow_servers import MAKE_STORE, mlflow_json
 
 import nbtrack
 import nbtrack.pyfunc
@@ -13,41 +13,6 @@ from nbtrack.cli import main
 from nbtrack.errors import InvalidParameter
 
 pytestmark = pytest.mark.slow
-
-MAKE_STORE = """
-import json, sys, mlflow, numpy as np, pandas as pd
-from sklearn.linear_model import LogisticRegression
-mlflow.set_tracking_uri(sys.argv[1])
-mlflow.set_experiment("imported")
-x = pd.DataFrame({"a": np.arange(20.0), "b": np.arange(20.0) % 3})
-y = (x.a > 9).astype(int)
-with mlflow.start_run(run_name="parent") as parent:
-    mlflow.log_param("alpha", "0.5")
-    mlflow.set_tag("team", "blue")
-    for i in range(7):
-        mlflow.log_metric("loss", 1.0 / (i + 1), step=i)
-    mlflow.log_metric("odd", float("nan"), step=0)
-    mlflow.log_text("hello", "notes/hello.txt")
-    mlflow.log_input(mlflow.data.from_pandas(x, name="train"), context="training")
-    mlflow.sklearn.log_model(LogisticRegression().fit(x, y), name="model",
-                             input_example=x.head(2), registered_model_name="imported-model")
-    with mlflow.start_run(run_name="child", nested=True) as child:
-        mlflow.log_metric("acc", 0.75)
-client = mlflow.MlflowClient()
-client.set_registered_model_alias("imported-model", "champion", 1)
-client.update_registered_model("imported-model", description="from MLflow")
-runs = {}
-for run_id in (parent.info.run_id, child.info.run_id):
-    run = client.get_run(run_id)
-    runs[run_id] = {
-        "name": run.info.run_name, "start_time": run.info.start_time,
-        "end_time": run.info.end_time, "params": run.data.params, "tags": run.data.tags,
-        "histories": {k: [[m.step, m.timestamp, repr(m.value)]
-                          for m in client.get_metric_history(run_id, k)]
-                      for k in run.data.metrics},
-    }
-print(json.dumps({"parent": parent.info.run_id, "child": child.info.run_id, "runs": runs}))
-"""
 
 
 def _unique(points: list) -> list:

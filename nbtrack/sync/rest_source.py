@@ -87,7 +87,10 @@ class RestSource:
 
     def model_files(self, version: dict[str, Any]) -> tuple[str, list[tuple[str, int]]] | None:
         """The files of an MLflow 3 logged model (``models:/m-…`` source), and its name."""
-        model_id = version.get("model_id")
+        source = version.get("source") or ""
+        model_id = version.get("model_id") or (
+            source[len("models:/") :].strip("/") if source.startswith("models:/m-") else None
+        )
         if not model_id:
             return None
         model = self.client.call("GET", f"logged-models/{model_id}")["model"]["info"]
