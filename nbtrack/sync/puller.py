@@ -23,7 +23,8 @@ from nbtrack.entities import Dataset, DatasetInput, InputTag
 from nbtrack.errors import ExperimentNotFound
 from nbtrack.store.sync import MetricStat, PulledRun, SyncStore
 from nbtrack.sync.local import local_store
-from nbtrack.sync.pusher import LOCAL_RUN_TAG, PARENT_TAG
+from nbtrack.sync.pusher import PARENT_TAG
+from nbtrack.sync.remote_experiments import LOCAL_RUN_TAG
 
 RUN_NAME_TAG = "mlflow.runName"
 WORKERS = 8  # runs fetched at once
