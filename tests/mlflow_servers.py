@@ -70,7 +70,7 @@ class Server:
 
 
 def _popen_server(
-    python: Path, backend_uri: str, folder: Path, port: int, log: object
+    python: Path, backend_uri: str, folder: Path, port: int, log: object, workers: int
 ) -> subprocess.Popen:
     return subprocess.Popen(
         [
@@ -86,7 +86,7 @@ def _popen_server(
             "--port",
             str(port),
             "--workers",
-            "2",
+            str(workers),
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -95,12 +95,12 @@ def _popen_server(
     )
 
 
-def start_mlflow(backend_uri: str, folder: Path) -> Server:
+def start_mlflow(backend_uri: str, folder: Path, workers: int = 2) -> Server:
     """Start ``mlflow server`` on a free port; wait until it answers."""
     python = mlflow_python()
     port = free_port()
     with (folder / "server.log").open("wb") as log:
-        process = _popen_server(python, backend_uri, folder, port, log)
+        process = _popen_server(python, backend_uri, folder, port, log, workers)
     server = Server(f"http://127.0.0.1:{port}", process, folder)
     deadline = time.monotonic() + STARTUP_S
     while time.monotonic() < deadline:
