@@ -6,10 +6,18 @@ installs the binaries) holds MLflow's tables; artifacts go through --serve-artif
 
 from __future__ import annotations
 
+import subprocess
 import uuid
 
 import pytest
-from mlflow_servers import by_local_id, mlflow_json, read_back, start_mlflow, start_postgres
+from mlflow_servers import (
+    by_local_id,
+    mlflow_json,
+    mlflow_python,
+    read_back,
+    start_mlflow,
+    start_postgres,
+)
 
 import nbtrack
 import nbtrack.sync
@@ -19,6 +27,12 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="session")
 def pg_server(tmp_path_factory):
+    probe = subprocess.run([str(mlflow_python()), "-c", "import psycopg2"], capture_output=True)
+    if probe.returncode != 0:
+        pytest.fail(
+            f"MLflow's venv ({mlflow_python()}) lacks psycopg2 for PostgreSQL; install it with "
+            f"{mlflow_python()} -m pip install psycopg2-binary (make bench's venv has it)"
+        )
     pg = start_postgres()
     try:
         folder = tmp_path_factory.mktemp("mlflow-postgres")
