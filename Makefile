@@ -41,7 +41,7 @@ test: $(STAMP) lint
 $(BENCH_VENV)/.installed:
 	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/python -m pip install -q --upgrade pip
-	$(BENCH_VENV)/bin/python -m pip install -q "mlflow==$(MLFLOW_VERSION)" scikit-learn
+	$(BENCH_VENV)/bin/python -m pip install -q "mlflow==$(MLFLOW_VERSION)" scikit-learn psycopg2-binary
 	touch $@
 
 bench: $(STAMP) $(BENCH_VENV)/.installed

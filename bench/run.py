@@ -84,6 +84,17 @@ def serving_timings(python: str, mlflow_python: str) -> dict[str, tuple[float, f
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def sync_timings(python: str, mlflow_python: str) -> dict[str, float]:
+    """Push, re-push and pull 1,000 runs against a loopback mlflow server (bench/sync.py)."""
+    out = subprocess.run(
+        [python, str(HERE / "sync.py"), "--mlflow-python", mlflow_python, "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def scenarios(only: str | None) -> list[tuple[str, str]]:
     """(module, scenario) pairs found in bench/scenarios_*.py."""
     found = []
@@ -198,6 +209,11 @@ def main() -> int:
     if args.only in (None, "serving"):
         for key, (ours, theirs) in serving_timings(ours_py, theirs_py).items():
             rows.append((key, ours, theirs))
+            print(table(rows[-1:]).splitlines()[-1], flush=True)
+
+    if args.only in (None, "sync"):
+        for key, value in sync_timings(ours_py, theirs_py).items():
+            rows.append((key, value, None))
             print(table(rows[-1:]).splitlines()[-1], flush=True)
 
     text = table(rows)

@@ -55,4 +55,7 @@ TARGETS: dict[str, list[tuple[str, float]]] = {
     "log_metric_async_call_s": [("max", 10e-6)],
     "log_metric_async_points_per_s": [("ratio", 10)],
     "log_metric_async_visible_s": [("max", 0.100)],
+    "sync_push_1000_runs_s": [("max", 60.0)],
+    "sync_repush_nothing_new_s": [("max", 5.0)],
+    "sync_pull_1000_runs_s": [("max", 30.0)],
 }

@@ -51,7 +51,18 @@ from nbtrack.version import __version__ as __version__
 
 # Submodules loaded on first attribute access, as ``mlflow.sklearn`` is.
 _LAZY_SUBMODULES = frozenset(
-    {"data", "entities", "errors", "models", "panels", "projects", "pyfunc", "sklearn", "types"}
+    {
+        "data",
+        "entities",
+        "errors",
+        "models",
+        "panels",
+        "projects",
+        "pyfunc",
+        "sklearn",
+        "sync",
+        "types",
+    }
 )
 
 __all__ = [

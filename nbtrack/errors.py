@@ -21,6 +21,7 @@ The hierarchy, with MLflow's error codes where MLflow has one::
     ├── UnsafeModelError         a model file holds types that are not trusted to load
     ├── ModelValidationFailedException  an evaluation did not pass its thresholds
     ├── MissingDependency        an optional extra is needed (names the pip command)
+    ├── SyncError                an MLflow server or store refused or failed a sync request
     ├── AsyncLoggingError        data logged with synchronous=False that the store refused
     └── ExecutionException       a project (MLproject or notebook) cannot run, or its run failed
         └── ProjectSpecError     an MLproject file, entry point or parameter is not acceptable
@@ -296,6 +297,34 @@ class ModelValidationFailedException(NbtrackError):
     ) -> None:
         super().__init__(message, **about)
         self.checks = list(checks)
+
+
+class SyncError(NbtrackError):
+    """An MLflow tracking server (or an MLflow store being imported) refused or failed.
+
+    Attributes
+    ----------
+    url : str or None
+        The server (without credentials) or request that failed.
+    status_code : int or None
+        The HTTP status the server answered with, if it answered.
+    report : object or None
+        What a push had sent before it stopped (``nbtrack.sync.PushReport``).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        url: str | None = None,
+        status_code: int | None = None,
+        report: object = None,
+        **about: Unpack[About],
+    ) -> None:
+        super().__init__(message, **about)
+        self.url = url
+        self.status_code = status_code
+        self.report = report
 
 
 class MissingDependency(NbtrackError, ImportError):

@@ -23,6 +23,7 @@ import click
 
 from nbtrack import __version__
 from nbtrack.cli import experiments, gc, models, reproduce, run, runs
+from nbtrack.cli import sync as sync_cli
 from nbtrack.client import MlflowClient
 from nbtrack.errors import NbtrackError
 from nbtrack.uri import ENV_TRACKING_URI
@@ -61,3 +62,5 @@ main.add_command(gc.gc)
 main.add_command(models.models)
 main.add_command(run.run)
 main.add_command(reproduce.reproduce)
+main.add_command(sync_cli.sync)
+main.add_command(sync_cli.import_)

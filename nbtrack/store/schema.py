@@ -13,6 +13,8 @@ Datasette, pandas.read_sql). Tables follow MLflow's SQL store:
 - ``registered_models``, ``registered_model_tags``,
   ``registered_model_aliases``,
   ``model_versions``, ``model_version_tags``, ``model_card_sections`` (the registry)
+- ``sync_runs``, ``sync_metrics``, ``sync_artifacts``, ``sync_model_versions`` (what
+  ``nbtrack sync`` and ``nbtrack import`` moved, per server: the no-duplicates record)
 
 Times are milliseconds since the epoch. ±inf metric values are stored as
 ±1.7976931348623157e308, as MLflow stores them, and read back as ±inf.
@@ -169,6 +171,45 @@ MIGRATIONS: tuple[str, ...] = (
         text    TEXT NOT NULL,
         PRIMARY KEY (name, version, section),
         FOREIGN KEY (name, version) REFERENCES model_versions (name, version) ON UPDATE CASCADE
+    );
+    """,
+    # 2: what sync pushed to or pulled from each MLflow server or store (nbtrack/store/sync.py)
+    """
+    CREATE TABLE sync_runs (
+        server       TEXT NOT NULL,  -- the server URL without credentials, or file:<store>
+        local_run    TEXT NOT NULL,
+        remote_run   TEXT NOT NULL,
+        remote_exp   TEXT NOT NULL,
+        pushed       TEXT,           -- digest of the params, tags, status, inputs last pushed
+        pulled       TEXT,           -- digest of the remote run as last pulled
+        PRIMARY KEY (server, local_run),
+        UNIQUE (server, remote_run)
+    );
+    CREATE TABLE sync_metrics (
+        server    TEXT NOT NULL,
+        local_run TEXT NOT NULL,
+        key       TEXT NOT NULL,
+        count     INTEGER NOT NULL,  -- points synced: every point with step <= step and
+        step      INTEGER NOT NULL,  -- timestamp <= timestamp, when the counts agree
+        timestamp INTEGER NOT NULL,
+        PRIMARY KEY (server, local_run, key)
+    ) WITHOUT ROWID;
+    CREATE TABLE sync_artifacts (
+        server    TEXT NOT NULL,
+        local_run TEXT NOT NULL,
+        path      TEXT NOT NULL,
+        size      INTEGER NOT NULL,
+        mtime_ns  INTEGER NOT NULL,
+        PRIMARY KEY (server, local_run, path)
+    ) WITHOUT ROWID;
+    CREATE TABLE sync_model_versions (
+        server         TEXT NOT NULL,
+        name           TEXT NOT NULL,
+        version        INTEGER NOT NULL,
+        remote_version TEXT NOT NULL,
+        digest         TEXT,         -- of the tags, description and aliases last synced
+        PRIMARY KEY (server, name, version),
+        UNIQUE (server, name, remote_version)
     );
     """,
 )
