@@ -9,8 +9,23 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from nbtrack.async_logging import flush_artifact_async_logging, flush_async_logging
 from nbtrack.client import Client, MlflowClient
 from nbtrack.errors import MlflowException, NbtrackError
+from nbtrack.experiments import (
+    delete_experiment_tag,
+    restore_experiment,
+    set_experiment_tag,
+    set_experiment_tags,
+)
+from nbtrack.image import Image
+from nbtrack.registry_fluent import (
+    search_model_versions,
+    search_registered_models,
+    set_model_version_tag,
+)
+from nbtrack.run_io import get_artifact_uri, load_table, log_inputs, restore_run
+from nbtrack.session import get_registry_uri, is_tracking_uri_set, set_registry_uri
 from nbtrack.tracking import (
     ActiveRun,
     active_run,
@@ -56,6 +71,7 @@ _LAZY_SUBMODULES = frozenset(
 __all__ = [
     "ActiveRun",
     "Client",
+    "Image",
     "MlflowClient",
     "MlflowException",
     "NbtrackError",
@@ -64,21 +80,29 @@ __all__ = [
     "compare_runs",
     "create_experiment",
     "delete_experiment",
+    "delete_experiment_tag",
     "delete_run",
     "delete_tag",
     "end_run",
+    "flush_artifact_async_logging",
+    "flush_async_logging",
+    "get_artifact_uri",
     "get_experiment",
     "get_experiment_by_name",
     "get_parent_run",
+    "get_registry_uri",
     "get_run",
     "get_tracking_uri",
+    "is_tracking_uri_set",
     "last_active_run",
+    "load_table",
     "log_artifact",
     "log_artifacts",
     "log_dict",
     "log_figure",
     "log_image",
     "log_input",
+    "log_inputs",
     "log_metric",
     "log_metrics",
     "log_param",
@@ -87,9 +111,17 @@ __all__ = [
     "log_text",
     "model_card",
     "register_model",
+    "restore_experiment",
+    "restore_run",
     "search_experiments",
+    "search_model_versions",
+    "search_registered_models",
     "search_runs",
     "set_experiment",
+    "set_experiment_tag",
+    "set_experiment_tags",
+    "set_model_version_tag",
+    "set_registry_uri",
     "set_tag",
     "set_tags",
     "set_tracking_uri",

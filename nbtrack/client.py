@@ -28,6 +28,7 @@ from nbtrack.entities import (
     ViewType,
 )
 from nbtrack.errors import InvalidParameter
+from nbtrack.image import Image as NbtrackImage
 from nbtrack.naming import random_run_name
 from nbtrack.registry.client import RegistryClient
 from nbtrack.store import TrackingStore, get_store
@@ -116,6 +117,10 @@ class MlflowClient(RegistryClient):
         """Set a tag on an experiment."""
         validation.validate_key(key, "experiment tag")
         self.store.set_experiment_tag(experiment_id, key, validation.tag_value(key, value))
+
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        """Remove a tag from an experiment."""
+        self.store.delete_experiment_tag(experiment_id, key)
 
     # -- runs -------------------------------------------------------------------------
 
@@ -338,6 +343,8 @@ class MlflowClient(RegistryClient):
         """Save a numpy array or PIL image as an image artifact."""
         from PIL import Image
 
+        if isinstance(image, NbtrackImage):
+            image = image.to_pil()
         picture = image if hasattr(image, "save") else Image.fromarray(image)
         buffer = io.BytesIO()
         picture.save(buffer, format=Path(artifact_file).suffix.lstrip(".").upper() or "PNG")

@@ -14,9 +14,10 @@ import os
 import threading
 from typing import Protocol
 
-from nbtrack import uri
+from nbtrack import uri as uris  # set_tracking_uri(uri=...) names its parameter as MLflow
 from nbtrack.client import MlflowClient
 from nbtrack.entities import RunInfo
+from nbtrack.errors import InvalidParameter
 from nbtrack.store.experiments import DEFAULT_EXPERIMENT_ID
 
 ENV_EXPERIMENT_NAMES = ("NBTRACK_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_NAME")
@@ -36,6 +37,7 @@ _lock = threading.Lock()
 _clients: dict[str, MlflowClient] = {}
 _active_experiment_id: str | None = None
 _last_run_id: str | None = None
+_registry_uri: str | None = None
 
 
 # -- tracking URI and client ------------------------------------------------------------
@@ -43,21 +45,56 @@ _last_run_id: str | None = None
 
 def get_tracking_uri() -> str:
     """The tracking URI in force."""
-    return uri.get_tracking_uri()
+    return uris.get_tracking_uri()
 
 
-def set_tracking_uri(tracking_uri: str | os.PathLike[str]) -> None:
+def set_tracking_uri(uri: str | os.PathLike[str]) -> None:
     """Send everything that follows to another store; the active experiment is forgotten."""
     global _active_experiment_id
-    before = uri.get_tracking_uri()
-    uri.set_tracking_uri(tracking_uri)
-    if uri.get_tracking_uri() != before:
+    before = uris.get_tracking_uri()
+    uris.set_tracking_uri(uri)
+    if uris.get_tracking_uri() != before:
         _active_experiment_id = None  # an experiment id means nothing in another store
+
+
+def is_tracking_uri_set() -> bool:
+    """Whether a tracking URI was chosen (``set_tracking_uri`` or ``NBTRACK_TRACKING_URI``)."""
+    return uris.is_tracking_uri_set()
+
+
+def get_registry_uri() -> str:
+    """The registry URI: the model registry lives in the tracking store, so its URI."""
+    registry = _registry_uri
+    if registry is not None and uris.db_path(registry) == uris.db_path(uris.get_tracking_uri()):
+        return registry
+    return uris.get_tracking_uri()
+
+
+def set_registry_uri(uri: str) -> None:
+    """Name the registry's store, which must be the tracking store (one SQLite file holds both).
+
+    Raises
+    ------
+    InvalidParameter
+        If the URI names another store or a remote registry (``databricks-uc``…).
+    """
+    global _registry_uri
+    try:
+        path = uris.db_path(uri)
+    except InvalidParameter:  # a remote registry: databricks://…, http://…
+        path = None
+    if path is None or path != uris.db_path(uris.get_tracking_uri()):
+        raise InvalidParameter(
+            f"registry URI {uri!r} is not the tracking store "
+            f"({uris.get_tracking_uri()}); nbtrack keeps the model registry in the tracking "
+            "store's file: call set_tracking_uri instead, or drop set_registry_uri"
+        )
+    _registry_uri = uri
 
 
 def client() -> MlflowClient:
     """The client of the store in force (one per tracking URI, shared by all threads)."""
-    tracking_uri = uri.get_tracking_uri()
+    tracking_uri = uris.get_tracking_uri()
     found = _clients.get(tracking_uri)
     if found is None:
         with _lock:
@@ -142,9 +179,10 @@ def last_run_id() -> str | None:
 
 def reset() -> None:
     """Forget active runs, clients, the active experiment and ``set_tracking_uri``."""
-    global _active_experiment_id, _last_run_id
+    global _active_experiment_id, _last_run_id, _registry_uri
     _local.stack = []
+    _registry_uri = None
     _clients.clear()
     _active_experiment_id = None
     _last_run_id = None
-    uri.reset_tracking_uri()
+    uris.reset_tracking_uri()

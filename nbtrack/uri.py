@@ -33,6 +33,11 @@ def get_tracking_uri() -> str:
     return _tracking_uri or os.environ.get(ENV_TRACKING_URI) or DEFAULT_TRACKING_URI
 
 
+def is_tracking_uri_set() -> bool:
+    """Whether a tracking URI was chosen (``set_tracking_uri`` or the environment)."""
+    return _tracking_uri is not None or bool(os.environ.get(ENV_TRACKING_URI))
+
+
 def reset_tracking_uri() -> None:
     """Forget ``set_tracking_uri``, falling back to the environment or the default."""
     global _tracking_uri

@@ -16,6 +16,11 @@ EXPECTED = {
     "log_param", "log_params", "log_table", "log_text", "model_card", "register_model",
     "search_experiments", "search_runs", "set_experiment", "set_tag", "set_tags",
     "set_tracking_uri", "show_registry", "show_run", "show_runs", "show_sweep", "start_run",
+    # MLflow 3 parity (issue 17)
+    "Image", "delete_experiment_tag", "flush_artifact_async_logging", "flush_async_logging",
+    "get_artifact_uri", "get_registry_uri", "is_tracking_uri_set", "load_table", "log_inputs",
+    "restore_experiment", "restore_run", "search_model_versions", "search_registered_models",
+    "set_experiment_tag", "set_experiment_tags", "set_model_version_tag", "set_registry_uri",
 }  # fmt: skip
 
 

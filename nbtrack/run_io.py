@@ -1,0 +1,200 @@
+"""A run's inputs, tables and artifact locations beyond plain logging (MLflow's fluent names).
+
+``get_artifact_uri``, ``restore_run``, ``log_inputs`` (several datasets at once) and
+``load_table`` (a table logged by ``log_table`` in many runs, joined), plus the locator that
+lets :func:`nbtrack.artifacts.download_artifacts` find ``runs:/`` and ``models:/`` URIs.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from nbtrack import artifacts, session, tag_keys, tracking
+from nbtrack.artifacts import LocalArtifacts, check_relative, uri_to_path
+from nbtrack.client import MlflowClient
+from nbtrack.entities import DatasetInput, InputTag, Run
+from nbtrack.errors import ArtifactNotFound, InvalidParameter
+from nbtrack.registry import resolve_model_uri
+from nbtrack.uri import parse_runs_uri
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from nbtrack.data import Dataset
+
+__all__ = ["get_artifact_uri", "load_table", "log_inputs", "restore_run"]
+
+
+def get_artifact_uri(artifact_path: str | None = None) -> str:
+    """The URI of the active run's artifacts (or of one path in them); starts a run if none.
+
+    Parameters
+    ----------
+    artifact_path
+        A relative path inside the run's artifacts; the root when omitted.
+    """
+    run_id = session.active_run_id() or tracking.start_run().info.run_id
+    root = session.client().get_run(run_id).info.artifact_uri
+    rel = check_relative(artifact_path)
+    return f"{root.rstrip('/')}/{rel}" if rel else root
+
+
+def restore_run(run_id: str) -> None:
+    """Restore a deleted run (and make it searchable again)."""
+    session.client().restore_run(run_id)
+
+
+def log_inputs(
+    datasets: list[Dataset | None] | None = None,
+    contexts: list[str | None] | None = None,
+    tags_list: list[dict[str, str] | None] | None = None,
+    models: list[Any] | None = None,
+) -> None:
+    """Record several datasets as inputs of the active run, in one transaction.
+
+    Parameters
+    ----------
+    datasets, contexts, tags_list
+        Lists of equal length: each dataset with its context (``"training"``) and tags.
+    models
+        MLflow accepts model inputs only on Databricks; passing any is an error, as there.
+    """
+    datasets, contexts, tags_list = datasets or [], contexts or [], tags_list or []
+    if not len(datasets) == len(contexts) == len(tags_list):
+        raise InvalidParameter(
+            "log_inputs needs datasets, contexts and tags_list of the same length (found "
+            f"{len(datasets)}, {len(contexts)}, {len(tags_list)}); pass None for a missing "
+            "context or tags"
+        )
+    if models:
+        raise InvalidParameter(
+            "log_inputs(models=...) is only supported by Databricks managed MLflow, as in "
+            "MLflow; link models to a run with log_model or log_outputs"
+        )
+    inputs = [
+        _dataset_input(d, c, t)
+        for d, c, t in zip(datasets, contexts, tags_list, strict=True)
+        if d is not None
+    ]
+    run_id = session.active_run_id() or tracking.start_run().info.run_id
+    session.client().log_inputs(run_id, inputs)
+
+
+def _dataset_input(
+    dataset: Dataset, context: str | None, tags: dict[str, str] | None
+) -> DatasetInput:
+    entity = dataset.to_entity() if hasattr(dataset, "to_entity") else dataset
+    input_tags = [InputTag(k, str(v)) for k, v in (tags or {}).items()]
+    if context is not None:
+        input_tags.append(InputTag(tag_keys.DATASET_CONTEXT, context))
+    return DatasetInput(entity, input_tags)  # type: ignore[arg-type]
+
+
+def load_table(
+    artifact_file: str, run_ids: list[str] | None = None, extra_columns: list[str] | None = None
+) -> pd.DataFrame:
+    """The table ``log_table`` wrote as ``artifact_file``, from every run of the active experiment.
+
+    Parameters
+    ----------
+    artifact_file
+        The table's artifact path, such as ``"eval_results.json"``.
+    run_ids
+        Only these runs (default: every run of the active experiment that logged it).
+    extra_columns
+        Run fields to add as columns: ``run_id``, ``experiment_id``, ``status``,
+        ``run_name``, ``params.<key>``, ``metrics.<key>`` or ``tags.<key>``. A column that
+        the table already has gets a trailing underscore, as in MLflow.
+
+    Raises
+    ------
+    ArtifactNotFound
+        If no run holds the table.
+    """
+    import pandas as pd
+
+    path = check_relative(artifact_file, "artifact_file")
+    client = session.client()
+    runs = _runs_with_table(client, session.active_experiment_id(), path, run_ids)
+    frames = []
+    for run in runs:
+        table = LocalArtifacts(run.info.artifact_uri).path(path)
+        if not table.is_file():
+            continue
+        frame = _read_table(table)
+        for column in extra_columns or []:
+            name = f"{column}_" if column in frame.columns else column
+            frame[name] = _run_field(run, column)
+        frames.append(frame)
+    if not frames:
+        raise ArtifactNotFound(
+            f"no run of experiment {session.active_experiment_id()} has the table "
+            f"{artifact_file!r}; log it with log_table, or pass run_ids of runs that did",
+            path=artifact_file,
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def _runs_with_table(
+    client: MlflowClient, experiment_id: str, path: str, run_ids: list[str] | None
+) -> list[Run]:
+    entry = {"path": path, "type": "table"}
+    runs = client.search_runs([experiment_id], max_results=50_000)
+    wanted = set(run_ids) if run_ids else None
+    return [
+        run
+        for run in runs
+        if (wanted is None or run.info.run_id in wanted)
+        and entry in json.loads(run.data.tags.get(tag_keys.LOGGED_ARTIFACTS, "[]"))
+    ]
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
+    content = json.loads(path.read_text(encoding="utf-8"))
+    return pd.DataFrame(content["data"], columns=content["columns"])
+
+
+def _run_field(run: Run, column: str) -> Any:
+    kind, _, key = column.partition(".")
+    sources: dict[str, dict[str, Any]] = {
+        "params": run.data.params,
+        "metrics": run.data.metrics,
+        "tags": run.data.tags,
+    }
+    if key and kind in sources:
+        return sources[kind].get(key)
+    if column in ("run_id", "experiment_id", "status", "run_name"):
+        return getattr(run.info, column)
+    raise InvalidParameter(
+        f"extra column {column!r} is not a run field; use run_id, experiment_id, status, "
+        "run_name, params.<key>, metrics.<key> or tags.<key>",
+        key=column,
+    )
+
+
+# -- locating artifact URIs (for nbtrack.artifacts.download_artifacts) ---------------------
+
+
+def locate_artifact(artifact_uri: str | None, run_id: str | None, tracking_uri: str | None) -> Path:
+    """The local file or folder an artifact URI (or a run's artifact root) names.
+
+    ``runs:/<run_id>/<path>``, ``models:/<name>/<version>`` (and its alias, stage and
+    ``latest`` forms), ``file:`` URIs and plain paths are understood.
+    """
+    client = MlflowClient(tracking_uri) if tracking_uri else session.client()
+    if artifact_uri is None:
+        return uri_to_path(client.get_run(str(run_id)).info.artifact_uri)
+    if artifact_uri.startswith("runs:"):
+        rid, path = parse_runs_uri(artifact_uri)
+        return LocalArtifacts(client.get_run(rid).info.artifact_uri).path(path)
+    if artifact_uri.startswith("models:"):
+        version = resolve_model_uri(client, artifact_uri)
+        return uri_to_path(client.get_model_version_download_uri(version.name, version.version))
+    return uri_to_path(artifact_uri).expanduser().absolute()
+
+
+artifacts.set_locator(locate_artifact)
