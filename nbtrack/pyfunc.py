@@ -17,6 +17,7 @@ from nbtrack.errors import InvalidParameter
 from nbtrack.models import sklearn as sklearn_serialization
 from nbtrack.models.enforcement import SchemaEnforcer, enforce_params
 from nbtrack.models.model import Model
+from nbtrack.models.packaging import add_code_to_path
 from nbtrack.models.uri import local_model_path
 
 FLAVOR_NAME = "python_function"
@@ -163,6 +164,7 @@ def load_model(
         )
     if not suppress_warnings:
         _warn_python_version(conf.get("python_version"))
+    add_code_to_path(path, conf)
     impl = sklearn_serialization.load_pyfunc(
         path, meta, trusted_types=trusted_types, allow_pickle=allow_pickle,
         suppress_warnings=suppress_warnings,
