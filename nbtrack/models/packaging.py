@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 
-def copy_code_paths(code_paths: list[str | os.PathLike[str]] | None, target: Path) -> str | None:
+def copy_code_paths(code_paths: list[Any] | None, target: Path) -> str | None:
     """Copy code files and folders under ``target/code``; return ``"code"`` (None if none)."""
     if code_paths is None:
         return None
@@ -65,9 +65,7 @@ def copy_code_paths(code_paths: list[str | os.PathLike[str]] | None, target: Pat
     return CODE_SUBPATH
 
 
-def copy_extra_files(
-    extra_files: list[str | os.PathLike[str]] | None, target: Path
-) -> dict[str, Any]:
+def copy_extra_files(extra_files: list[Any] | None, target: Path) -> dict[str, Any]:
     """Copy extra files under ``target/extra_files``; return the flavor's config entry."""
     if not extra_files:
         return {}
