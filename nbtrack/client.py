@@ -29,6 +29,7 @@ from nbtrack.entities import (
 )
 from nbtrack.errors import InvalidParameter
 from nbtrack.image import Image as NbtrackImage
+from nbtrack.logged_models_client import LoggedModelClient
 from nbtrack.naming import random_run_name
 from nbtrack.registry.client import RegistryClient
 from nbtrack.store import TrackingStore, get_store
@@ -39,7 +40,7 @@ from nbtrack.uri import get_tracking_uri
 SEARCH_MAX_RESULTS_DEFAULT = 1000
 
 
-class MlflowClient(RegistryClient):
+class MlflowClient(RegistryClient, LoggedModelClient):
     """Client of an nbtrack store (``tracking_uri`` defaults to the one in force).
 
     Parameters

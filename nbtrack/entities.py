@@ -7,7 +7,7 @@ the store (call the API for that).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
 
 T = TypeVar("T")
@@ -251,6 +251,7 @@ class ModelVersion:
     tags: dict[str, str] = field(default_factory=dict)
     run_link: str | None = None
     aliases: list[str] = field(default_factory=list)
+    model_id: str | None = None  # the LoggedModel the version was registered from
 
 
 class PagedList(list, Generic[T]):  # type: ignore[type-arg]
@@ -259,3 +260,91 @@ class PagedList(list, Generic[T]):  # type: ignore[type-arg]
     def __init__(self, items: list[T], token: str | None) -> None:
         super().__init__(items)
         self.token = token
+
+
+# -- LoggedModels (MLflow 3) -----------------------------------------------------------
+
+MODEL_ID_PREFIX = "m-"
+
+
+class LoggedModelStatus:
+    """Where a LoggedModel stands: PENDING while its files are written, then READY or FAILED."""
+
+    UNSPECIFIED = "UNSPECIFIED"
+    PENDING = "PENDING"
+    READY = "READY"
+    FAILED = "FAILED"
+    ALL = (PENDING, READY, FAILED)
+
+
+@dataclass(frozen=True)
+class LoggedModelTag:
+    """A tag of a LoggedModel."""
+
+    key: str
+    value: str
+
+
+@dataclass(frozen=True)
+class LoggedModelParameter:
+    """A param of a LoggedModel (set once: the model's configuration)."""
+
+    key: str
+    value: str
+
+
+@dataclass(frozen=True)
+class LoggedModelOutput:
+    """A model a run produced, at a step (``log_outputs``)."""
+
+    model_id: str
+    step: int
+
+
+@dataclass(frozen=True)
+class LoggedModelInput:
+    """A model a run consumed."""
+
+    model_id: str
+
+
+@dataclass
+class LoggedModel:
+    """A logged model: identity, lineage (source run), status, tags, params and metrics."""
+
+    experiment_id: str
+    model_id: str
+    name: str
+    artifact_location: str
+    creation_timestamp: int
+    last_updated_timestamp: int
+    model_type: str | None = None
+    source_run_id: str | None = None
+    status: str = LoggedModelStatus.READY
+    status_message: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
+    metrics: list[Metric] | None = None
+
+    @property
+    def model_uri(self) -> str:
+        """``models:/<model_id>``: the URI that loads this model."""
+        return f"models:/{self.model_id}"
+
+    def to_dictionary(self) -> dict[str, Any]:
+        """The model as a plain dict (MLflow's ``to_dictionary``)."""
+        return {
+            "experiment_id": self.experiment_id,
+            "model_id": self.model_id,
+            "name": self.name,
+            "artifact_location": self.artifact_location,
+            "creation_timestamp": self.creation_timestamp,
+            "last_updated_timestamp": self.last_updated_timestamp,
+            "model_type": self.model_type,
+            "source_run_id": self.source_run_id,
+            "status": self.status,
+            "status_message": self.status_message,
+            "tags": dict(self.tags),
+            "params": dict(self.params),
+            "metrics": [asdict(m) for m in self.metrics or []],
+        }

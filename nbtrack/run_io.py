@@ -17,7 +17,7 @@ from nbtrack.client import MlflowClient
 from nbtrack.entities import DatasetInput, InputTag, Run
 from nbtrack.errors import ArtifactNotFound, InvalidParameter
 from nbtrack.registry import resolve_model_uri
-from nbtrack.uri import parse_runs_uri
+from nbtrack.uri import logged_model_id, parse_runs_uri
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -191,6 +191,8 @@ def locate_artifact(artifact_uri: str | None, run_id: str | None, tracking_uri: 
     if artifact_uri.startswith("runs:"):
         rid, path = parse_runs_uri(artifact_uri)
         return LocalArtifacts(client.get_run(rid).info.artifact_uri).path(path)
+    if model_id := logged_model_id(artifact_uri):
+        return uri_to_path(client.get_logged_model(model_id).artifact_location)
     if artifact_uri.startswith("models:"):
         version = resolve_model_uri(client, artifact_uri)
         return uri_to_path(client.get_model_version_download_uri(version.name, version.version))

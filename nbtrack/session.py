@@ -174,13 +174,48 @@ def last_run_id() -> str | None:
     return _last_run_id
 
 
+# -- the active model (MLflow 3's LoggedModels) -------------------------------------------
+
+ENV_ACTIVE_MODEL_IDS = ("MLFLOW_ACTIVE_MODEL_ID", "_MLFLOW_ACTIVE_MODEL_ID")
+_last_logged_model_id: str | None = None
+
+
+def active_model_id() -> str | None:
+    """The active model of this thread (``set_active_model``), else ``MLFLOW_ACTIVE_MODEL_ID``."""
+    found = getattr(_local, "model_id", None)
+    if found is not None:
+        return str(found)
+    for var in ENV_ACTIVE_MODEL_IDS:
+        if value := os.environ.get(var):
+            return value
+    return None
+
+
+def set_active_model_id(model_id: str | None) -> None:
+    """Make a LoggedModel this thread's active model (None: no active model)."""
+    _local.model_id = model_id
+
+
+def last_logged_model_id() -> str | None:
+    """The id of the LoggedModel most recently created in this process, or None."""
+    return _last_logged_model_id
+
+
+def record_logged_model(model_id: str) -> None:
+    """Remember a LoggedModel as the last one created (``last_logged_model``)."""
+    global _last_logged_model_id
+    _last_logged_model_id = model_id
+
+
 # -- tests ------------------------------------------------------------------------------
 
 
 def reset() -> None:
     """Forget active runs, clients, the active experiment and ``set_tracking_uri``."""
-    global _active_experiment_id, _last_run_id, _registry_uri
+    global _active_experiment_id, _last_run_id, _registry_uri, _last_logged_model_id
     _local.stack = []
+    _local.model_id = None
+    _last_logged_model_id = None
     _registry_uri = None
     _clients.clear()
     _active_experiment_id = None

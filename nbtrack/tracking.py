@@ -301,10 +301,18 @@ def log_metric(
     synchronous: bool | None = None,
     timestamp: int | None = None,
     run_id: str | None = None,
+    model_id: str | None = None,
     **_: Any,
 ) -> None:
-    """Append a point to a metric of the active run (durable when this returns)."""
-    session.client().log_metric(_run_id_or_active(run_id), key, value, timestamp, step)
+    """Append a point to a metric of the active run (durable when this returns).
+
+    ``model_id`` (default: the active model, ``set_active_model``) also links the point to
+    that LoggedModel, as in MLflow 3.
+    """
+    rid = _run_id_or_active(run_id)
+    ts = now_ms() if timestamp is None else timestamp
+    session.client().log_metric(rid, key, value, ts, step)
+    _link_to_model(model_id, rid, [Metric(key, value, ts, step or 0)])
 
 
 def log_metrics(
@@ -313,13 +321,22 @@ def log_metrics(
     synchronous: bool | None = None,
     run_id: str | None = None,
     timestamp: int | None = None,
+    model_id: str | None = None,
     **_: Any,
 ) -> None:
-    """Log several metrics at the same step and time (one transaction)."""
+    """Log several metrics at the same step and time (one transaction); see log_metric."""
     rid = _run_id_or_active(run_id)
     ts = now_ms() if timestamp is None else timestamp
     points = [Metric(k, v, ts, step or 0) for k, v in metrics.items()]
     session.client().log_batch(rid, metrics=points)
+    _link_to_model(model_id, rid, points)
+
+
+def _link_to_model(model_id: str | None, run_id: str, points: list[Metric]) -> None:
+    """Record metric points on a LoggedModel too: the one named, else the active model."""
+    target = model_id or session.active_model_id()
+    if target is not None:
+        session.client().log_model_metrics(target, points, run_id)
 
 
 def set_tag(key: str, value: Any, synchronous: bool | None = None) -> None:

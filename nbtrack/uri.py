@@ -9,6 +9,7 @@ overrides both. Artifacts live beside the file, in ``<stem>-artifacts/``.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -78,6 +79,15 @@ def parse_runs_uri(uri: str) -> tuple[str, str]:
             f"model URI {uri!r} names no run; write runs:/<run_id>/<path>", model_uri=uri
         )
     return run_id, path.strip("/")
+
+
+_LOGGED_MODEL_URI = re.compile(r"models:/+(m-[0-9a-f]{32})/?")
+
+
+def logged_model_id(uri: str) -> str | None:
+    """The id in ``models:/<model_id>`` (MLflow 3's LoggedModel URI), else None."""
+    match = _LOGGED_MODEL_URI.fullmatch(uri)
+    return match[1] if match else None
 
 
 def artifact_root(path: Path) -> Path:

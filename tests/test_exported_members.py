@@ -21,6 +21,10 @@ EXPECTED = {
     "get_artifact_uri", "get_registry_uri", "is_tracking_uri_set", "load_table", "log_inputs",
     "restore_experiment", "restore_run", "search_model_versions", "search_registered_models",
     "set_experiment_tag", "set_experiment_tags", "set_model_version_tag", "set_registry_uri",
+    "ActiveModel", "clear_active_model", "create_external_model", "delete_logged_model_tag",
+    "finalize_logged_model", "get_active_model_id", "get_logged_model", "initialize_logged_model",
+    "last_logged_model", "log_model_params", "log_outputs", "search_logged_models",
+    "set_active_model", "set_logged_model_tags",
 }  # fmt: skip
 
 

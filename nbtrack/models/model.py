@@ -31,6 +31,7 @@ from typing import Any
 
 from nbtrack import session, tag_keys, tracking
 from nbtrack.artifacts import LocalArtifacts, check_relative
+from nbtrack.entities import LoggedModelStatus
 from nbtrack.errors import (
     ArtifactNotFound,
     InvalidParameter,
@@ -260,19 +261,31 @@ class Model:
                 run_id=run_id,
                 path=path,
             )
-        model = cls(artifact_path=path, run_id=run_id)
-        _save_into(root, target, lambda tmp: flavor.save_model(path=tmp, mlflow_model=model,
-                                                                **kwargs))
+        logged = _new_logged_model(client, run, path, target)
+        model = cls(artifact_path=path, run_id=run_id, model_id=logged.model_id)
         try:
+            _save_into(root, target, lambda tmp: flavor.save_model(path=tmp, mlflow_model=model,
+                                                                    **kwargs))
             _record_logged_model(client, run_id, model)
         except BaseException:
             shutil.rmtree(target, ignore_errors=True)
+            client.finalize_logged_model(logged.model_id, LoggedModelStatus.FAILED)
             raise
+        client.finalize_logged_model(logged.model_id, LoggedModelStatus.READY)
         info = model.get_model_info()
         if registered_model_name is not None:
             version = tracking.register_model(info.model_uri, registered_model_name)
             info.registered_model_version = int(version.version)
         return info
+
+
+def _new_logged_model(client: Any, run: Any, name: str, target: Path) -> Any:
+    """The PENDING LoggedModel (MLflow 3) whose files are the model folder in the run."""
+    logged = client._create_logged_model(
+        run.info.experiment_id, name, run.info.run_id, artifact_location=target.as_uri()
+    )
+    session.record_logged_model(logged.model_id)
+    return logged
 
 
 def _save_into(root: Path, target: Path, save: Any) -> None:

@@ -33,6 +33,7 @@ from nbtrack.store.database import Database
 from nbtrack.store.experiments import (
     ExperimentStore,
 )
+from nbtrack.store.logged_models import LoggedModelStore
 from nbtrack.store.metrics import ROW_WIDTH, MetricBatch, decode_value, encode_value
 from nbtrack.store.purge import PurgeStore
 from nbtrack.store.sql import (
@@ -96,7 +97,7 @@ class RunTable(NamedTuple):
     tags: list[tuple[str, str, str]]
 
 
-class TrackingStore(ExperimentStore, PurgeStore):
+class TrackingStore(ExperimentStore, PurgeStore, LoggedModelStore):
     """Tracking operations on one store file; artifacts live under ``artifact_root``."""
 
     def __init__(self, db: Database, artifact_root: Path):
