@@ -42,6 +42,13 @@ from nbtrack.registry_fluent import (
 )
 from nbtrack.run_io import get_artifact_uri, load_table, log_inputs, restore_run
 from nbtrack.session import get_registry_uri, is_tracking_uri_set, set_registry_uri
+from nbtrack.system_metrics import (
+    disable_system_metrics_logging,
+    enable_system_metrics_logging,
+    set_system_metrics_node_id,
+    set_system_metrics_samples_before_logging,
+    set_system_metrics_sampling_interval,
+)
 from nbtrack.tracking import (
     ActiveRun,
     active_run,
@@ -103,6 +110,8 @@ __all__ = [
     "delete_logged_model_tag",
     "delete_run",
     "delete_tag",
+    "disable_system_metrics_logging",
+    "enable_system_metrics_logging",
     "end_run",
     "finalize_logged_model",
     "flush_artifact_async_logging",
@@ -152,6 +161,9 @@ __all__ = [
     "set_logged_model_tags",
     "set_model_version_tag",
     "set_registry_uri",
+    "set_system_metrics_node_id",
+    "set_system_metrics_samples_before_logging",
+    "set_system_metrics_sampling_interval",
     "set_tag",
     "set_tags",
     "set_tracking_uri",

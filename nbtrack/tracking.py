@@ -14,7 +14,7 @@ import atexit
 import sys
 from typing import TYPE_CHECKING, Any, cast
 
-from nbtrack import context, session, tag_keys
+from nbtrack import context, session, system_metrics, tag_keys
 from nbtrack.client import MlflowClient
 from nbtrack.entities import (
     DatasetInput,
@@ -43,6 +43,7 @@ from nbtrack.registry import DEFAULT_AWAIT_MAX_SLEEP_SECONDS
 from nbtrack.registry.validation import model_name
 from nbtrack.session import get_tracking_uri, set_tracking_uri
 from nbtrack.store.sql import now_ms
+from nbtrack.system_metrics import SystemMetricsMonitor
 
 if TYPE_CHECKING:
     from nbtrack.data import Dataset
@@ -91,6 +92,7 @@ class ActiveRun:
 
     def __init__(self, run: Run):
         self._run = run
+        self._system_metrics: SystemMetricsMonitor | None = None
 
     @property
     def info(self) -> RunInfo:
@@ -157,7 +159,9 @@ def start_run(
     tags, description
         Tags to set, and a description stored as ``mlflow.note.content``.
     log_system_metrics
-        Accepted for MLflow compatibility; system metrics are not collected.
+        Sample CPU, memory, disk, network (and GPU) metrics in a background thread while
+        the run is active (:mod:`nbtrack.system_metrics`); None follows
+        ``enable_system_metrics_logging`` / ``MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING``.
     """
     stack = session.run_stack()
     if stack and not nested and parent_run_id is None:
@@ -181,6 +185,12 @@ def start_run(
     active = ActiveRun(run)
     session.push_run(active)
     _register_atexit()
+    if system_metrics.is_enabled() if log_system_metrics is None else log_system_metrics:
+        monitor = SystemMetricsMonitor(
+            run.info.run_id, client.tracking_uri, resume_logging=run_id is not None
+        )
+        monitor.start()
+        active._system_metrics = monitor
     return active
 
 
@@ -237,6 +247,9 @@ def end_run(status: str = RunStatus.FINISHED) -> None:
             f"status must be one of {', '.join(RunStatus.ALL)} (found {status!r})"
         )
     run = stack[-1]
+    monitor = getattr(run, "_system_metrics", None)
+    if monitor is not None:
+        monitor.finish()
     session.client().set_terminated(run.info.run_id, status)
     stack.pop()
 

@@ -25,6 +25,9 @@ EXPECTED = {
     "finalize_logged_model", "get_active_model_id", "get_logged_model", "initialize_logged_model",
     "last_logged_model", "log_model_params", "log_outputs", "search_logged_models",
     "set_active_model", "set_logged_model_tags",
+    "disable_system_metrics_logging", "enable_system_metrics_logging",
+    "set_system_metrics_node_id", "set_system_metrics_samples_before_logging",
+    "set_system_metrics_sampling_interval",
 }  # fmt: skip
 
 
