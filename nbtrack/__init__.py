@@ -11,6 +11,7 @@ from typing import Any
 
 from nbtrack.async_logging import flush_artifact_async_logging, flush_async_logging
 from nbtrack.client import Client, MlflowClient
+from nbtrack.doctor import doctor
 from nbtrack.errors import MlflowException, NbtrackError
 from nbtrack.experiments import (
     delete_experiment_tag,
@@ -40,7 +41,7 @@ from nbtrack.registry_fluent import (
     search_registered_models,
     set_model_version_tag,
 )
-from nbtrack.run_io import get_artifact_uri, load_table, log_inputs, restore_run
+from nbtrack.run_io import get_artifact_uri, load_table, log_inputs, log_stream, restore_run
 from nbtrack.session import get_registry_uri, is_tracking_uri_set, set_registry_uri
 from nbtrack.system_metrics import (
     disable_system_metrics_logging,
@@ -111,6 +112,7 @@ __all__ = [
     "delete_run",
     "delete_tag",
     "disable_system_metrics_logging",
+    "doctor",
     "enable_system_metrics_logging",
     "end_run",
     "finalize_logged_model",
@@ -143,6 +145,7 @@ __all__ = [
     "log_outputs",
     "log_param",
     "log_params",
+    "log_stream",
     "log_table",
     "log_text",
     "model_card",
@@ -175,11 +178,33 @@ __all__ = [
 ]
 
 
-def autolog(*args: Any, **kwargs: Any) -> None:
+def autolog(
+    log_input_examples: bool = False,
+    log_model_signatures: bool = True,
+    log_models: bool = True,
+    log_datasets: bool = True,
+    disable: bool = False,
+    exclusive: bool = False,
+    disable_for_unsupported_versions: bool = False,
+    silent: bool = False,
+    extra_tags: dict[str, Any] | None = None,
+    exclude_flavors: list[str] | None = None,
+) -> None:
     """Autolog every supported library (scikit-learn); see ``nbtrack.autolog.autolog``."""
     from nbtrack.autolog import autolog as enable
 
-    enable(*args, **kwargs)
+    enable(
+        log_input_examples=log_input_examples,
+        log_model_signatures=log_model_signatures,
+        log_models=log_models,
+        log_datasets=log_datasets,
+        disable=disable,
+        exclusive=exclusive,
+        disable_for_unsupported_versions=disable_for_unsupported_versions,
+        silent=silent,
+        extra_tags=extra_tags,
+        exclude_flavors=exclude_flavors,
+    )
 
 
 # The panels need ipywidgets, anywidget and plotly: imported only when one is shown.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from nbtrack import artifacts, session, tag_keys, tracking
 from nbtrack.artifacts import LocalArtifacts, check_relative, uri_to_path
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from nbtrack.data import Dataset
 
-__all__ = ["get_artifact_uri", "load_table", "log_inputs", "restore_run"]
+__all__ = ["get_artifact_uri", "load_table", "log_inputs", "log_stream", "restore_run"]
 
 
 def get_artifact_uri(artifact_path: str | None = None) -> str:
@@ -39,6 +39,34 @@ def get_artifact_uri(artifact_path: str | None = None) -> str:
     root = session.client().get_run(run_id).info.artifact_uri
     rel = check_relative(artifact_path)
     return f"{root.rstrip('/')}/{rel}" if rel else root
+
+
+def log_stream(stream: IO[bytes], artifact_file: str, run_id: str | None = None) -> None:
+    """Write a binary file-like object (``io.BytesIO``, an open file…) as an artifact.
+
+    Parameters
+    ----------
+    stream
+        Read from its current position to the end.
+    artifact_file
+        The artifact path to write, such as ``"weights/model.bin"``.
+    run_id
+        The run (the active run, started if none, by default).
+    """
+    if not hasattr(stream, "read"):
+        raise InvalidParameter(
+            f"log_stream needs a binary file-like object such as io.BytesIO (found "
+            f"{type(stream).__name__}); for text use log_text"
+        )
+    data = stream.read()
+    if not isinstance(data, bytes):
+        raise InvalidParameter(
+            "log_stream needs a binary stream (it read text); open the file with 'rb' or use "
+            "log_text"
+        )
+    target = run_id or session.active_run_id() or tracking.start_run().info.run_id
+    artifact_uri = session.client().get_run(target).info.artifact_uri
+    LocalArtifacts(artifact_uri).write_bytes(artifact_file, data)
 
 
 def restore_run(run_id: str) -> None:

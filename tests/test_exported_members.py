@@ -27,7 +27,7 @@ EXPECTED = {
     "set_active_model", "set_logged_model_tags",
     "disable_system_metrics_logging", "enable_system_metrics_logging",
     "set_system_metrics_node_id", "set_system_metrics_samples_before_logging",
-    "set_system_metrics_sampling_interval",
+    "set_system_metrics_sampling_interval", "doctor", "log_stream",
 }  # fmt: skip
 
 

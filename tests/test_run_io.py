@@ -183,3 +183,26 @@ def test_image_wraps_arrays_and_logs():
         nbtrack.Image(np.zeros((3, 2, 2)))
     with pytest.raises(InvalidParameter, match=r"\[0, 1\]"):
         nbtrack.Image(np.full((2, 2), 2.5))
+
+
+def test_log_stream_writes_a_binary_stream_as_an_artifact():
+    import io
+
+    with nbtrack.start_run() as run:
+        nbtrack.log_stream(io.BytesIO(b"\x00\x01weights"), "weights/model.bin")
+    path = artifacts.download_artifacts(run_id=run.info.run_id, artifact_path="weights/model.bin")
+    assert Path(path).read_bytes() == b"\x00\x01weights"
+    with pytest.raises(InvalidParameter, match="binary"):
+        nbtrack.log_stream(io.StringIO("text"), "a.txt")
+    with pytest.raises(InvalidParameter, match="file-like"):
+        nbtrack.log_stream(b"bytes", "a.bin")
+
+
+def test_doctor_prints_the_facts_and_masks_variables(capsys, fresh_store):
+    nbtrack.doctor(mask_envs=True)
+    out = capsys.readouterr().out
+    assert f"Tracking URI: sqlite:///{fresh_store}" in out
+    assert "NBTRACK_TRACKING_URI: ***" in out
+    assert "pandas: " in out
+    nbtrack.doctor()
+    assert f"NBTRACK_TRACKING_URI: sqlite:///{fresh_store}" in capsys.readouterr().out
