@@ -153,6 +153,7 @@ def _run_model_code(code_path: Path) -> PythonModel:
     """Run a model-code file in a fresh module and return the model it set."""
     global _model_set
     _model_set = None
+    _set_through_mlflow()  # forget a model an earlier file handed to MLflow
     name = f"nbtrack_code_model_{uuid.uuid4().hex}"
     spec = importlib.util.spec_from_file_location(name, code_path)
     if spec is None or spec.loader is None:

@@ -398,5 +398,5 @@ def _order(order_by: Sequence[dict[str, Any]] | None) -> str:
                 f"cannot order logged models by {field!r}; use an attribute (name, "
                 "creation_timestamp…) or metrics.<key>"
             )
-    terms.append("lm.creation_timestamp DESC, lm.model_id")
+    terms.append("lm.creation_timestamp DESC, lm.rowid DESC")  # newest first, then by insertion
     return ", ".join(terms)
