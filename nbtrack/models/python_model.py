@@ -25,12 +25,13 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from nbtrack.artifacts import download_artifacts
-from nbtrack.errors import InvalidParameter, UnsafeModelError
+from nbtrack.errors import InvalidParameter, UnsafeModelError, missing
 from nbtrack.models.model import (
     PYTHON_VERSION,
     Model,
     ModelInfo,
     folder_size,
+    installed_version,
     pinned,
     prepare_target,
 )
@@ -318,12 +319,10 @@ def _write_model(
     code_paths: list[str] | None,
 ) -> tuple[dict[str, Any], Any]:
     """Write the model's files; return its python_function configuration and the model."""
-    import cloudpickle
-
     conf: dict[str, Any] = {}
     if artifacts:
         conf["artifacts"] = _copy_artifacts(artifacts, target)
-    conf["cloudpickle_version"] = cloudpickle.__version__
+    conf["cloudpickle_version"] = installed_version("cloudpickle")
     conf["code"] = copy_code_paths(code_paths, target)
     conf["env"] = {"conda": "conda.yaml", "virtualenv": "python_env.yaml"}
     if code_file is not None:
@@ -336,13 +335,21 @@ def _write_model(
         model = (
             python_model if isinstance(python_model, PythonModel) else _FunctionModel(python_model)
         )
-        with open(target / PYTHON_MODEL_FILE, "wb") as f:
-            cloudpickle.dump(model, f)
+        _pickle(model, target / PYTHON_MODEL_FILE)
         conf["loader_module"] = PICKLED_MODEL_LOADER
         conf["python_model"] = PYTHON_MODEL_FILE
     conf["python_version"] = PYTHON_VERSION
     conf["streamable"] = False
     return conf, model
+
+
+def _pickle(model: Any, file: Path) -> None:
+    try:
+        import cloudpickle
+    except ImportError as error:
+        raise missing("cloudpickle", "pickle", "pickling a Python model") from error
+    with open(file, "wb") as f:
+        cloudpickle.dump(model, f)
 
 
 def _copy_artifacts(artifacts: dict[str, str], target: Path) -> dict[str, dict[str, str]]:
