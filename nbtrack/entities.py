@@ -168,12 +168,20 @@ class RunInputs:
 
 
 @dataclass(frozen=True, slots=True)
+class RunOutputs:
+    """Everything a run produced: the LoggedModels it output, each at a step (MLflow 3)."""
+
+    model_outputs: list[LoggedModelOutput] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
 class Run:
-    """A run: its info, its data and its inputs."""
+    """A run: its info, its data, its inputs and its outputs."""
 
     info: RunInfo
     data: RunData
     inputs: RunInputs = field(default_factory=RunInputs)
+    outputs: RunOutputs = field(default_factory=RunOutputs)
 
     def to_dictionary(self) -> dict[str, Any]:
         """A plain-dict view, as MLflow's ``Run.to_dictionary``."""

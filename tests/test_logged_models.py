@@ -38,8 +38,8 @@ def test_log_model_creates_a_ready_logged_model_linked_to_its_run(classifier):
         nbtrack.models.Model.load(nbtrack.artifacts.download_artifacts(info.model_uri)).model_id
         == info.model_id
     )
-    outputs = nbtrack.MlflowClient().store.run_model_outputs(run.info.run_id)
-    assert outputs == [(info.model_id, 0)]
+    outputs = nbtrack.get_run(run.info.run_id).outputs.model_outputs
+    assert outputs == [LoggedModelOutput(info.model_id, 0)]
 
 
 def test_models_uri_by_id_loads_and_registers(classifier):
@@ -180,8 +180,8 @@ def test_log_outputs_links_models_to_the_active_run():
     model = nbtrack.initialize_logged_model(name="later")
     with nbtrack.start_run() as run:
         nbtrack.log_outputs([LoggedModelOutput(model.model_id, step=3)])
-    outputs = nbtrack.MlflowClient().store.run_model_outputs(run.info.run_id)
-    assert outputs == [(model.model_id, 3)]
+    outputs = nbtrack.get_run(run.info.run_id).outputs.model_outputs
+    assert outputs == [LoggedModelOutput(model.model_id, 3)]
     with nbtrack.start_run(), pytest.raises(ResourceNotFound):
         nbtrack.log_outputs([LoggedModelOutput("m-" + "1" * 32, step=0)])
 

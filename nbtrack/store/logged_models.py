@@ -15,7 +15,13 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from nbtrack.entities import LifecycleStage, LoggedModel, LoggedModelStatus, Metric
+from nbtrack.entities import (
+    LifecycleStage,
+    LoggedModel,
+    LoggedModelOutput,
+    LoggedModelStatus,
+    Metric,
+)
 from nbtrack.errors import InvalidFilter, InvalidParameter, ResourceNotFound
 from nbtrack.store.database import Database
 from nbtrack.store.filter_syntax import Clause, Parser, Source
@@ -193,17 +199,6 @@ class LoggedModelStore:
                 [(run_id, model_id, step) for model_id, step in outputs],
             )
 
-    def run_model_outputs(self, run_id: str) -> list[tuple[str, int]]:
-        """The (model_id, step) outputs of a run."""
-        return [
-            (row[0], row[1])
-            for row in self.db.query(
-                "SELECT model_id, step FROM run_model_outputs WHERE run_uuid = ? "
-                "ORDER BY step, model_id",
-                (run_id,),
-            )
-        ]
-
     def link_model_version(self, model_id: str, name: str, version: int) -> None:
         """Record that registry version ``name``/``version`` was registered from a model."""
         with self.db.write() as c:
@@ -240,6 +235,19 @@ class LoggedModelStore:
 
 
 # -- rows ---------------------------------------------------------------------------------
+
+
+def model_outputs(
+    c: sqlite3.Connection, run_ids: Sequence[str]
+) -> dict[str, list[LoggedModelOutput]]:
+    """The LoggedModels each run output (``Run.outputs``), by step."""
+    found: dict[str, list[LoggedModelOutput]] = {}
+    for run_id, model_id, step in sorted(
+        fetch_in(c, "SELECT run_uuid, model_id, step FROM run_model_outputs", "run_uuid", run_ids),
+        key=lambda row: (row[2], row[1]),
+    ):
+        found.setdefault(run_id, []).append(LoggedModelOutput(model_id, step))
+    return found
 
 
 def _require(c: sqlite3.Connection, model_id: str) -> None:

@@ -20,6 +20,7 @@ from nbtrack.entities import (
     RunData,
     RunInfo,
     RunInputs,
+    RunOutputs,
     RunStatus,
     RunTag,
     ViewType,
@@ -33,7 +34,7 @@ from nbtrack.store.database import Database
 from nbtrack.store.experiments import (
     ExperimentStore,
 )
-from nbtrack.store.logged_models import LoggedModelStore
+from nbtrack.store.logged_models import LoggedModelStore, model_outputs
 from nbtrack.store.metrics import ROW_WIDTH, MetricBatch, decode_value, encode_value
 from nbtrack.store.purge import PurgeStore
 from nbtrack.store.sql import (
@@ -194,6 +195,7 @@ class TrackingStore(ExperimentStore, PurgeStore, LoggedModelStore):
             ):
                 metrics[rid][key] = decode_value(value, is_nan)
             inputs = self._inputs(c, found)
+            outputs = model_outputs(c, found)
         by_id = {
             row[0]: Run(
                 RunInfo(
@@ -201,6 +203,7 @@ class TrackingStore(ExperimentStore, PurgeStore, LoggedModelStore):
                 ),
                 RunData(metrics[row[0]], params[row[0]], tags[row[0]]),
                 RunInputs(inputs.get(row[0], [])),
+                RunOutputs(outputs.get(row[0], [])),
             )
             for row in infos
         }
