@@ -319,8 +319,8 @@ def log_metric(
 ) -> None:
     """Append a point to a metric of the active run (durable when this returns).
 
-    ``model_id`` (default: the active model, ``set_active_model``) also links the point to
-    that LoggedModel, as in MLflow 3.
+    ``model_id`` (default: the active model, ``set_active_model``, else the models the run
+    output at this step) also links the point to that LoggedModel, as in MLflow 3.
     """
     rid = _run_id_or_active(run_id)
     ts = now_ms() if timestamp is None else timestamp
@@ -346,10 +346,18 @@ def log_metrics(
 
 
 def _link_to_model(model_id: str | None, run_id: str, points: list[Metric]) -> None:
-    """Record metric points on a LoggedModel too: the one named, else the active model."""
+    """Record metric points on LoggedModels too, as MLflow 3 does.
+
+    On the model named, else the active model, else the models the run output at the points'
+    step (``log_model`` outputs its model at step 0).
+    """
+    if not points:
+        return
+    client = session.client()
     target = model_id or session.active_model_id()
-    if target is not None:
-        session.client().log_model_metrics(target, points, run_id)
+    targets = [target] if target else client.store.models_output_at(run_id, points[0].step)
+    for one in targets:
+        client.log_model_metrics(one, points, run_id)
 
 
 def set_tag(key: str, value: Any, synchronous: bool | None = None) -> None:

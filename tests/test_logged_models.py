@@ -201,3 +201,14 @@ def test_the_logged_model_migration_is_the_last_one(fresh_store):
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"logged_models", "logged_model_metrics", "run_model_outputs"} <= tables
     conn.close()
+
+
+def test_metrics_after_log_model_link_to_the_model_output_at_their_step(classifier):
+    with nbtrack.start_run():
+        info = nbtrack.sklearn.log_model(classifier, name="clf")
+        nbtrack.log_metric("accuracy", 0.97)
+        nbtrack.log_metrics({"f1": 0.95})
+        nbtrack.log_metric("epoch_loss", 0.3, step=5)  # no model was output at step 5
+        nbtrack.log_metrics({})
+    got = nbtrack.get_logged_model(info.model_id)
+    assert sorted((m.key, m.value) for m in got.metrics) == [("accuracy", 0.97), ("f1", 0.95)]

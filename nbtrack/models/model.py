@@ -31,7 +31,7 @@ from typing import Any
 
 from nbtrack import session, tag_keys, tracking
 from nbtrack.artifacts import LocalArtifacts, check_relative
-from nbtrack.entities import LoggedModelStatus
+from nbtrack.entities import LoggedModelOutput, LoggedModelStatus
 from nbtrack.errors import (
     ArtifactNotFound,
     InvalidParameter,
@@ -264,8 +264,9 @@ class Model:
         logged = _new_logged_model(client, run, path, target)
         model = cls(artifact_path=path, run_id=run_id, model_id=logged.model_id)
         try:
-            _save_into(root, target, lambda tmp: flavor.save_model(path=tmp, mlflow_model=model,
-                                                                    **kwargs))
+            _save_into(
+                root, target, lambda tmp: flavor.save_model(path=tmp, mlflow_model=model, **kwargs)
+            )
             _record_logged_model(client, run_id, model)
         except BaseException:
             shutil.rmtree(target, ignore_errors=True)
@@ -284,6 +285,7 @@ def _new_logged_model(client: Any, run: Any, name: str, target: Path) -> Any:
     logged = client._create_logged_model(
         run.info.experiment_id, name, run.info.run_id, artifact_location=target.as_uri()
     )
+    client.log_outputs(run.info.run_id, [LoggedModelOutput(logged.model_id, 0)])
     session.record_logged_model(logged.model_id)
     return logged
 
@@ -302,8 +304,11 @@ def _save_into(root: Path, target: Path, save: Any) -> None:
 
 def _record_logged_model(client: Any, run_id: str, model: Model) -> None:
     """Append the model to the run's ``mlflow.log-model.history`` tag, as MLflow 2 did."""
-    entry = {k: v for k, v in model.to_dict().items()
-             if k in ("run_id", "utc_time_created", "artifact_path", "model_uuid")}
+    entry = {
+        k: v
+        for k, v in model.to_dict().items()
+        if k in ("run_id", "utc_time_created", "artifact_path", "model_uuid")
+    }
     entry["flavors"] = model.flavors
     previous = client.get_run(run_id).data.tags.get(tag_keys.LOGGED_MODELS)
     history = [*json.loads(previous), entry] if previous else [entry]
@@ -422,9 +427,7 @@ def write_environment(path: Path, pip_requirements: list[str]) -> None:
         ],
         "name": "mlflow-env",
     }
-    (path / CONDA_ENV_FILE_NAME).write_text(
-        _yaml_dump(conda), encoding="utf-8"
-    )
+    (path / CONDA_ENV_FILE_NAME).write_text(_yaml_dump(conda), encoding="utf-8")
 
 
 def get_model_info(model_uri: str) -> ModelInfo:

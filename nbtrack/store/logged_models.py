@@ -96,12 +96,6 @@ class LoggedModelStore:
             )
             _put(c, "logged_model_tags", model_id, tags or {})
             _put(c, "logged_model_params", model_id, params or {})
-            if source_run_id is not None:
-                c.execute(
-                    "INSERT OR IGNORE INTO run_model_outputs (run_uuid, model_id, step) "
-                    "VALUES (?, ?, 0)",
-                    (source_run_id, model_id),
-                )
             return _models(c, [model_id])[0]
 
     def get_logged_model(self, model_id: str) -> LoggedModel:
@@ -198,6 +192,17 @@ class LoggedModelStore:
                 "VALUES (?, ?, ?)",
                 [(run_id, model_id, step) for model_id, step in outputs],
             )
+
+    def models_output_at(self, run_id: str, step: int) -> list[str]:
+        """The ids of the LoggedModels a run output at this step."""
+        return [
+            row[0]
+            for row in self.db.query(
+                "SELECT model_id FROM run_model_outputs WHERE run_uuid = ? AND step = ? "
+                "ORDER BY model_id",
+                (run_id, step),
+            )
+        ]
 
     def link_model_version(self, model_id: str, name: str, version: int) -> None:
         """Record that registry version ``name``/``version`` was registered from a model."""
