@@ -184,6 +184,8 @@ def log_outputs(models: list[LoggedModelOutput] | None = None) -> None:
     """Record LoggedModels as outputs of the active run (started if none), each at a step."""
     run_id = session.active_run_id() or tracking.start_run().info.run_id
     session.client().log_outputs(run_id, list(models or []))
+    for output in models or []:
+        session.add_model_output(run_id, output.model_id, int(output.step))
 
 
 def create_external_model(

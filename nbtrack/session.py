@@ -207,6 +207,32 @@ def record_logged_model(model_id: str) -> None:
     _last_logged_model_id = model_id
 
 
+_model_outputs: dict[str, list[tuple[str, int]]] = {}
+
+
+def model_outputs(run_id: str) -> list[tuple[str, int]]:
+    """The (model_id, step) outputs of a run, read once and then kept up to date here.
+
+    As MLflow keeps them on its active run: outputs that another process records later are
+    not seen by this one.
+    """
+    found = _model_outputs.get(run_id)
+    if found is None:
+        run = client().get_run(run_id)
+        found = [(o.model_id, o.step) for o in run.outputs.model_outputs]
+        _model_outputs[run_id] = found
+    return found
+
+
+def add_model_output(run_id: str, model_id: str, step: int) -> None:
+    """Note a model output of a run that this process just recorded in the store."""
+    if run_id in _model_outputs:
+        _model_outputs[run_id] = [
+            *(o for o in _model_outputs[run_id] if o[0] != model_id),
+            (model_id, step),
+        ]
+
+
 # -- tests ------------------------------------------------------------------------------
 
 
@@ -216,6 +242,7 @@ def reset() -> None:
     _local.stack = []
     _local.model_id = None
     _last_logged_model_id = None
+    _model_outputs.clear()
     _registry_uri = None
     _clients.clear()
     _active_experiment_id = None

@@ -353,11 +353,11 @@ def _link_to_model(model_id: str | None, run_id: str, points: list[Metric]) -> N
     """
     if not points:
         return
-    client = session.client()
     target = model_id or session.active_model_id()
-    targets = [target] if target else client.store.models_output_at(run_id, points[0].step)
+    step = points[0].step
+    targets = [target] if target else [m for m, s in session.model_outputs(run_id) if s == step]
     for one in targets:
-        client.log_model_metrics(one, points, run_id)
+        session.client().log_model_metrics(one, points, run_id)
 
 
 def set_tag(key: str, value: Any, synchronous: bool | None = None) -> None:

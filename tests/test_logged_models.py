@@ -212,3 +212,14 @@ def test_metrics_after_log_model_link_to_the_model_output_at_their_step(classifi
         nbtrack.log_metrics({})
     got = nbtrack.get_logged_model(info.model_id)
     assert sorted((m.key, m.value) for m in got.metrics) == [("accuracy", 0.97), ("f1", 0.95)]
+
+
+def test_log_outputs_at_a_step_links_later_metrics_at_that_step():
+    model = nbtrack.initialize_logged_model(name="checkpoint")
+    with nbtrack.start_run():
+        nbtrack.log_metric("loss", 0.5, step=3)  # before the output: not linked
+        nbtrack.log_outputs([LoggedModelOutput(model.model_id, step=3)])
+        nbtrack.log_metric("loss", 0.4, step=3)
+        nbtrack.log_metric("loss", 0.3, step=4)
+    got = nbtrack.get_logged_model(model.model_id)
+    assert [(m.value, m.step) for m in got.metrics] == [(0.4, 3)]

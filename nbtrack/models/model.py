@@ -286,6 +286,7 @@ def _new_logged_model(client: Any, run: Any, name: str, target: Path) -> Any:
         run.info.experiment_id, name, run.info.run_id, artifact_location=target.as_uri()
     )
     client.log_outputs(run.info.run_id, [LoggedModelOutput(logged.model_id, 0)])
+    session.add_model_output(run.info.run_id, logged.model_id, 0)
     session.record_logged_model(logged.model_id)
     return logged
 

@@ -193,17 +193,6 @@ class LoggedModelStore:
                 [(run_id, model_id, step) for model_id, step in outputs],
             )
 
-    def models_output_at(self, run_id: str, step: int) -> list[str]:
-        """The ids of the LoggedModels a run output at this step."""
-        return [
-            row[0]
-            for row in self.db.query(
-                "SELECT model_id FROM run_model_outputs WHERE run_uuid = ? AND step = ? "
-                "ORDER BY model_id",
-                (run_id, step),
-            )
-        ]
-
     def link_model_version(self, model_id: str, name: str, version: int) -> None:
         """Record that registry version ``name``/``version`` was registered from a model."""
         with self.db.write() as c:
