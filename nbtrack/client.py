@@ -29,6 +29,7 @@ from nbtrack.entities import (
 )
 from nbtrack.errors import InvalidParameter
 from nbtrack.image import Image as NbtrackImage
+from nbtrack.image import step_image_files
 from nbtrack.logged_models_client import LoggedModelClient
 from nbtrack.naming import random_run_name
 from nbtrack.registry.client import RegistryClient
@@ -340,8 +341,34 @@ class MlflowClient(RegistryClient, LoggedModelClient):
         if entry not in logged:
             self.set_tag(run_id, tag_keys.LOGGED_ARTIFACTS, json.dumps([*logged, entry]))
 
-    def log_image(self, run_id: str, image: Any, artifact_file: str) -> None:
-        """Save a numpy array or PIL image as an image artifact."""
+    def log_image(
+        self,
+        run_id: str,
+        image: Any,
+        artifact_file: str | None = None,
+        key: str | None = None,
+        step: int | None = None,
+        timestamp: int | None = None,
+        synchronous: bool | None = None,
+    ) -> None:
+        """Save a numpy array, PIL image or ``nbtrack.Image`` as an image artifact.
+
+        Either ``artifact_file`` (one image file), or ``key`` with an optional ``step`` and
+        ``timestamp``: a series of images as MLflow logs them for its image charts (under
+        ``images/``, with a thumbnail; the run is tagged ``mlflow.loggedImages``).
+        """
+        if artifact_file is not None and (key, step, timestamp) != (None, None, None):
+            raise InvalidParameter(
+                "log_image takes artifact_file alone, or key with step and timestamp; not both"
+            )
+        if artifact_file is None:
+            if key is None:
+                raise InvalidParameter(
+                    "log_image needs artifact_file (one image, such as 'confusion.png') or key "
+                    "(a series of images by step)"
+                )
+            self._log_step_image(run_id, image, key, step, timestamp)
+            return
         from PIL import Image
 
         if isinstance(image, NbtrackImage):
@@ -350,6 +377,20 @@ class MlflowClient(RegistryClient, LoggedModelClient):
         buffer = io.BytesIO()
         picture.save(buffer, format=Path(artifact_file).suffix.lstrip(".").upper() or "PNG")
         self._artifacts(run_id).write_bytes(artifact_file, buffer.getvalue())
+
+    def _log_step_image(
+        self, run_id: str, image: Any, key: str, step: int | None, timestamp: int | None
+    ) -> None:
+        files = step_image_files(
+            image,
+            key,
+            0 if step is None else validation.whole_number("step", step),
+            now_ms() if timestamp is None else validation.whole_number("timestamp", timestamp),
+        )
+        artifacts = self._artifacts(run_id)
+        for path, data in files.items():
+            artifacts.write_bytes(path, data)
+        self.set_tag(run_id, tag_keys.LOGGED_IMAGES, "True")
 
 
 def _run_id(run_id: object) -> str:

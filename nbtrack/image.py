@@ -8,11 +8,16 @@ Pillow and numpy are imported when an image is built, not at ``import nbtrack``.
 from __future__ import annotations
 
 import os
+import re
+import uuid
 from typing import Any
 
 from nbtrack.errors import InvalidParameter
 
-__all__ = ["Image"]
+__all__ = ["Image", "step_image_files"]
+
+COMPRESSED_IMAGE_SIZE = 256  # the longer side of the thumbnail MLflow's UI shows
+_KEY = re.compile(r"[a-zA-Z0-9_\-./ ]+")
 
 
 class Image:
@@ -83,3 +88,26 @@ def _as_uint8(pixels: Any) -> Any:
     if array.size and (array.min() < 0 or array.max() > 255):
         raise InvalidParameter("integer pixels must lie in [0, 255]; clip or rescale them")
     return array.astype(np.uint8)
+
+
+def step_image_files(image: Any, key: str, step: int, timestamp: int) -> dict[str, bytes]:
+    """The files MLflow writes for an image logged with a key and step (its image charts).
+
+    ``images/<key>+step+<step>+timestamp+<ms>+<uuid>.png`` at full size and the same name
+    ``+compressed.webp`` scaled to fit 256 px; a ``/`` in the key becomes ``~``.
+    """
+    import io
+
+    if not isinstance(key, str) or not _KEY.fullmatch(key):
+        raise InvalidParameter(
+            f"image key {key!r} may only contain letters, digits, _, -, ., spaces and /"
+        )
+    picture = image.to_pil() if isinstance(image, Image) else Image(image).image
+    stem = f"images/{key.replace('/', '~')}+step+{step}+timestamp+{timestamp}+{uuid.uuid4()}"
+    full, small = io.BytesIO(), io.BytesIO()
+    picture.save(full, format="PNG")
+    width, height = picture.size
+    scale = COMPRESSED_IMAGE_SIZE / max(width, height)
+    thumbnail = picture.resize((max(1, int(width * scale)), max(1, int(height * scale))))
+    thumbnail.save(small, format="WEBP")
+    return {f"{stem}.png": full.getvalue(), f"{stem}+compressed.webp": small.getvalue()}

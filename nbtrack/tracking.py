@@ -408,12 +408,22 @@ def log_figure(
 
 
 def log_image(
-    image: Any, artifact_file: str | None = None, run_id: str | None = None, **_: Any
+    image: Any,
+    artifact_file: str | None = None,
+    key: str | None = None,
+    step: int | None = None,
+    timestamp: int | None = None,
+    synchronous: bool | None = None,
+    *,
+    run_id: str | None = None,
 ) -> None:
-    """Save a numpy array or PIL image as an artifact of the active run."""
-    if artifact_file is None:
-        raise InvalidParameter("log_image needs artifact_file, such as 'confusion.png'")
-    session.client().log_image(_run_id_or_active(run_id), image, artifact_file)
+    """Save an image as an artifact of the active run: one file, or a series by key and step.
+
+    See ``MlflowClient.log_image``.
+    """
+    session.client().log_image(
+        _run_id_or_active(run_id), image, artifact_file, key, step, timestamp, synchronous
+    )
 
 
 def log_table(data: Any, artifact_file: str, run_id: str | None = None) -> None:

@@ -97,10 +97,6 @@ SIGNATURE_GAPS = {
     "create_experiment": {"trace_location": TRACING},
     "set_experiment": {"trace_location": TRACING},
     "register_model": {"env_pack": DATABRICKS + " (model serving environments)"},
-    "log_image": {
-        name: "step images (key/step/timestamp) are not logged: pass artifact_file"
-        for name in ("key", "step", "timestamp", "synchronous")
-    },
     "log_metric": {"dataset": "metrics are not linked to datasets"},
     "log_metrics": {"dataset": "metrics are not linked to datasets"},
 }

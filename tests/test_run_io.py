@@ -206,3 +206,29 @@ def test_doctor_prints_the_facts_and_masks_variables(capsys, fresh_store):
     assert "pandas: " in out
     nbtrack.doctor()
     assert f"NBTRACK_TRACKING_URI: sqlite:///{fresh_store}" in capsys.readouterr().out
+
+
+def test_log_image_by_key_and_step_writes_mlflows_image_series():
+    pixels = np.zeros((512, 300, 3), dtype=np.uint8)
+    with nbtrack.start_run() as run:
+        nbtrack.log_image(pixels, key="val/sample", step=2, timestamp=1000)
+        nbtrack.log_image(nbtrack.Image(pixels), key="val/sample", step=3)
+    client = nbtrack.MlflowClient()
+    names = sorted(f.path for f in client.list_artifacts(run.info.run_id, "images"))
+    assert len(names) == 4
+    first = [n for n in names if "+step+2+timestamp+1000+" in n]
+    assert sorted(n.endswith("+compressed.webp") for n in first) == [False, True]
+    assert all(n.startswith("images/val~sample+step+") for n in names)
+    thumb = next(n for n in first if n.endswith(".webp"))
+    root = Path(nbtrack.get_run(run.info.run_id).info.artifact_uri.replace("file://", ""))
+    assert nbtrack.Image(root / thumb).size == (150, 256)
+    assert nbtrack.get_run(run.info.run_id).data.tags["mlflow.loggedImages"] == "True"
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{}, {"artifact_file": "a.png", "step": 1}, {"key": "bad*key"}],
+)
+def test_log_image_argument_errors(kwargs):
+    with nbtrack.start_run(), pytest.raises(InvalidParameter):
+        nbtrack.log_image(np.zeros((2, 2), dtype=np.uint8), **kwargs)
