@@ -223,3 +223,22 @@ def test_log_outputs_at_a_step_links_later_metrics_at_that_step():
         nbtrack.log_metric("loss", 0.3, step=4)
     got = nbtrack.get_logged_model(model.model_id)
     assert [(m.value, m.step) for m in got.metrics] == [(0.4, 3)]
+
+
+def test_a_store_of_the_first_schema_gains_the_logged_model_tables(tmp_path, monkeypatch):
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    for statement in schema.MIGRATIONS[0].split(";"):
+        if statement.strip():
+            conn.execute(statement)
+    conn.execute(f"PRAGMA application_id = {schema.APPLICATION_ID}")
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+    nbtrack.set_tracking_uri(f"sqlite:///{path}")
+    with nbtrack.start_run():
+        model = nbtrack.initialize_logged_model(name="after-upgrade")
+    assert nbtrack.get_logged_model(model.model_id).name == "after-upgrade"
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION
+    conn.close()
