@@ -110,18 +110,19 @@ class LoggedModelClient:
             MLflow's grammar: ``name = 'clf'``, ``status = 'READY'``, ``tags.k = 'v'``,
             ``params.alpha = '0.1'``, ``metrics.accuracy > 0.9`` (the latest point)…
         datasets
-            MLflow filters metrics by dataset; nbtrack records no dataset with model
-            metrics, so passing any is an error.
+            ``[{"dataset_name": "test", "dataset_digest": "…"}]``: ``metrics.<key>``
+            clauses and orderings see only the metrics logged on these datasets
+            (``log_metric(..., dataset=...)``).
         order_by
             Dicts such as ``{"field_name": "metrics.accuracy", "ascending": False}``.
         """
-        if datasets:
-            raise InvalidParameter(
-                "search_logged_models(datasets=...) is not supported: nbtrack records no "
-                "dataset with model metrics; filter with metrics.<key> instead"
-            )
         models, token = self.store.search_logged_models(
-            [str(e) for e in experiment_ids], filter_string, max_results, order_by, page_token
+            [str(e) for e in experiment_ids],
+            filter_string,
+            max_results,
+            order_by,
+            page_token,
+            datasets,
         )
         return PagedList(models, token)
 
@@ -142,10 +143,17 @@ class LoggedModelClient:
         self.store.log_logged_model_params(model_id, _strings(params, "logged model param"))
 
     def log_model_metrics(
-        self, model_id: str, metrics: Sequence[Metric], run_id: str | None = None
+        self,
+        model_id: str,
+        metrics: Sequence[Metric],
+        run_id: str | None = None,
+        dataset: tuple[str, str] | None = None,
     ) -> None:
-        """Append metric points to a model (``log_metric(model_id=...)`` does this)."""
-        self.store.log_logged_model_metrics(model_id, metrics, run_id)
+        """Append metric points to a model (``log_metric(model_id=...)`` does this).
+
+        ``dataset`` is the (name, digest) of the dataset the metrics were computed on.
+        """
+        self.store.log_logged_model_metrics(model_id, metrics, run_id, dataset)
 
     def log_outputs(self, run_id: str, models: list[LoggedModelOutput]) -> None:
         """Record models as outputs of a run, each at a step."""

@@ -315,17 +315,20 @@ def log_metric(
     timestamp: int | None = None,
     run_id: str | None = None,
     model_id: str | None = None,
+    dataset: Dataset | None = None,
     **_: Any,
 ) -> None:
     """Append a point to a metric of the active run (durable when this returns).
 
     ``model_id`` (default: the active model, ``set_active_model``, else the models the run
-    output at this step) also links the point to that LoggedModel, as in MLflow 3.
+    output at this step) also links the point to that LoggedModel, as in MLflow 3;
+    ``dataset`` (``nbtrack.data.from_pandas``…) names the data it was computed on: it
+    becomes an input of the run, and the model's metric records it.
     """
     rid = _run_id_or_active(run_id)
     ts = now_ms() if timestamp is None else timestamp
     session.client().log_metric(rid, key, value, ts, step)
-    _link_to_model(model_id, rid, [Metric(key, value, ts, step or 0)])
+    _link_to_model(model_id, rid, [Metric(key, value, ts, step or 0)], dataset)
 
 
 def log_metrics(
@@ -335,6 +338,7 @@ def log_metrics(
     run_id: str | None = None,
     timestamp: int | None = None,
     model_id: str | None = None,
+    dataset: Dataset | None = None,
     **_: Any,
 ) -> None:
     """Log several metrics at the same step and time (one transaction); see log_metric."""
@@ -342,10 +346,12 @@ def log_metrics(
     ts = now_ms() if timestamp is None else timestamp
     points = [Metric(k, v, ts, step or 0) for k, v in metrics.items()]
     session.client().log_batch(rid, metrics=points)
-    _link_to_model(model_id, rid, points)
+    _link_to_model(model_id, rid, points, dataset)
 
 
-def _link_to_model(model_id: str | None, run_id: str, points: list[Metric]) -> None:
+def _link_to_model(
+    model_id: str | None, run_id: str, points: list[Metric], dataset: Dataset | None = None
+) -> None:
     """Record metric points on LoggedModels too, as MLflow 3 does.
 
     On the model named, else the active model, else the models the run output at the points'
@@ -353,11 +359,16 @@ def _link_to_model(model_id: str | None, run_id: str, points: list[Metric]) -> N
     """
     if not points:
         return
+    pair = None
+    if dataset is not None:
+        entity = dataset.to_entity() if hasattr(dataset, "to_entity") else dataset
+        session.client().log_inputs(run_id, [DatasetInput(entity)])  # type: ignore[arg-type]
+        pair = (entity.name, entity.digest)
     target = model_id or session.active_model_id()
     step = points[0].step
     targets = [target] if target else [m for m, s in session.model_outputs(run_id) if s == step]
     for one in targets:
-        session.client().log_model_metrics(one, points, run_id)
+        session.client().log_model_metrics(one, points, run_id, pair)
 
 
 def set_tag(key: str, value: Any, synchronous: bool | None = None) -> None:

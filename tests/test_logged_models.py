@@ -142,7 +142,7 @@ def test_search_logged_models_filters_orders_and_pages():
         ({"filter_string": "name IN ('a')"}, InvalidFilter),
         ({"order_by": ["name"]}, InvalidParameter),
         ({"order_by": [{"field_name": "colour"}]}, InvalidParameter),
-        ({"datasets": [{"dataset_name": "d"}]}, InvalidParameter),
+        ({"datasets": [{"digest": "d"}]}, InvalidParameter),
         ({"output_format": "json"}, InvalidParameter),
     ],
 )
@@ -242,3 +242,29 @@ def test_a_store_of_the_first_schema_gains_the_logged_model_tables(tmp_path, mon
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION
     conn.close()
+
+
+def test_metrics_on_datasets_and_search_by_dataset():
+    import numpy as np
+
+    train = nbtrack.data.from_numpy(np.arange(6).reshape(3, 2), name="train")
+    test = nbtrack.data.from_numpy(np.arange(4).reshape(2, 2), name="test")
+    nbtrack.set_experiment("by-dataset")
+    with nbtrack.start_run() as run:
+        good = nbtrack.initialize_logged_model(name="good")
+        poor = nbtrack.initialize_logged_model(name="poor")
+        nbtrack.log_metric("acc", 0.99, model_id=good.model_id, dataset=train)
+        nbtrack.log_metric("acc", 0.70, step=1, model_id=good.model_id, dataset=test)
+        nbtrack.log_metrics({"acc": 0.80}, model_id=poor.model_id, dataset=test)
+    inputs = nbtrack.get_run(run.info.run_id).inputs.dataset_inputs
+    assert sorted(i.dataset.name for i in inputs) == ["test", "train"]
+
+    def names(**kwargs):
+        return [m.name for m in nbtrack.search_logged_models(output_format="list", **kwargs)]
+
+    assert names(filter_string="metrics.acc > 0.75") == ["poor"]  # good's latest point: 0.70
+    on_train = [{"dataset_name": "train"}]
+    assert names(filter_string="metrics.acc > 0.75", datasets=on_train) == ["good"]
+    on_test = [{"dataset_name": "test", "dataset_digest": test.digest}]
+    best = names(datasets=on_test, order_by=[{"field_name": "metrics.acc", "ascending": False}])
+    assert best == ["poor", "good"]

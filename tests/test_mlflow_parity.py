@@ -97,8 +97,6 @@ SIGNATURE_GAPS = {
     "create_experiment": {"trace_location": TRACING},
     "set_experiment": {"trace_location": TRACING},
     "register_model": {"env_pack": DATABRICKS + " (model serving environments)"},
-    "log_metric": {"dataset": "metrics are not linked to datasets"},
-    "log_metrics": {"dataset": "metrics are not linked to datasets"},
 }
 
 DESCRIBE = """

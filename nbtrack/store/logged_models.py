@@ -161,15 +161,20 @@ class LoggedModelStore:
             _touch(c, model_id)
 
     def log_logged_model_metrics(
-        self, model_id: str, metrics: Sequence[Metric], run_id: str | None = None
+        self,
+        model_id: str,
+        metrics: Sequence[Metric],
+        run_id: str | None = None,
+        dataset: tuple[str, str] | None = None,
     ) -> None:
-        """Append metric points to a model (from a run, when logged in one)."""
+        """Append metric points to a model (from a run; on a dataset's (name, digest))."""
         with self.db.write() as c:
             _require(c, model_id)
             c.executemany(
                 "INSERT OR IGNORE INTO logged_model_metrics (model_id, key, value, timestamp, "
-                "step, is_nan, run_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [_metric_row(model_id, m, run_id) for m in metrics],
+                "step, is_nan, run_id, dataset_name, dataset_digest) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(*_metric_row(model_id, m, run_id), *(dataset or (None, None))) for m in metrics],
             )
 
     def delete_logged_model(self, model_id: str) -> None:
@@ -210,15 +215,21 @@ class LoggedModelStore:
         max_results: int | None = None,
         order_by: Sequence[dict[str, Any]] | None = None,
         page_token: str | None = None,
+        datasets: Sequence[dict[str, Any]] | None = None,
     ) -> tuple[list[LoggedModel], str | None]:
-        """Models of these experiments matching a filter, one page at a time."""
-        where, args = _where(filter_string)
+        """Models of these experiments matching a filter, one page at a time.
+
+        ``datasets`` (``[{"dataset_name": …, "dataset_digest": …}]``) limits the metrics that
+        ``metrics.<key>`` filters and orderings see to those logged on these datasets.
+        """
+        on = _on_datasets(datasets)
+        where, args = _where(filter_string, on)
         ids = [experiment_int(e) for e in experiment_ids]
         limit = page_limit(max_results)
         offset = decode_page_token(page_token)
         sql = (
             f"SELECT lm.model_id FROM logged_models lm WHERE lm.lifecycle_stage = 'active' "
-            f"AND lm.experiment_id IN ({marks(ids)}){where} ORDER BY {_order(order_by)} "
+            f"AND lm.experiment_id IN ({marks(ids)}){where} ORDER BY {_order(order_by, on)} "
             "LIMIT ? OFFSET ?"
         )
         with self.db.read() as c:
@@ -325,24 +336,51 @@ def _models(c: sqlite3.Connection, model_ids: Sequence[str]) -> list[LoggedModel
 
 # -- search -------------------------------------------------------------------------------
 
-_LATEST_METRIC = (
-    "(SELECT value FROM logged_model_metrics m WHERE m.model_id = lm.model_id AND m.key = ? "
-    "AND m.is_nan = 0 ORDER BY m.step DESC, m.timestamp DESC LIMIT 1)"
-)
+
+def _latest_metric(key_sql: str, on: str) -> str:
+    """SQL for a model's latest value of a metric (on the datasets ``on`` names, if any)."""
+    return (
+        "(SELECT value FROM logged_model_metrics m WHERE m.model_id = lm.model_id "
+        f"AND m.key = {key_sql} AND m.is_nan = 0{on} ORDER BY m.step DESC, m.timestamp DESC "
+        "LIMIT 1)"
+    )
 
 
-def _where(filter_string: str | None) -> tuple[str, list[object]]:
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _on_datasets(datasets: Sequence[dict[str, Any]] | None) -> str:
+    """The SQL condition limiting metrics to some datasets ('' for all metrics)."""
+    if not datasets:
+        return ""
+    parts = []
+    for entry in datasets:
+        name = entry.get("dataset_name") if isinstance(entry, dict) else None
+        if not isinstance(name, str) or not name:
+            raise InvalidParameter(
+                "datasets takes dicts such as {'dataset_name': 'test', 'dataset_digest': "
+                f"'3f2a…'}} (the digest is optional; found {entry!r})"
+            )
+        part = f"m.dataset_name = {_quote(name)}"
+        if digest := entry.get("dataset_digest"):
+            part += f" AND m.dataset_digest = {_quote(str(digest))}"
+        parts.append(f"({part})")
+    return f" AND ({' OR '.join(parts)})"
+
+
+def _where(filter_string: str | None, on: str) -> tuple[str, list[object]]:
     src = Source(filter_string or "", "filter")
     parts: list[str] = []
     args: list[object] = []
     for clause in Parser(src).clauses():
-        sql, clause_args = _clause(src, clause)
+        sql, clause_args = _clause(src, clause, on)
         parts.append(sql)
         args += clause_args
     return "".join(f" AND {p}" for p in parts), args
 
 
-def _clause(src: Source, clause: Clause) -> tuple[str, list[object]]:
+def _clause(src: Source, clause: Clause, on: str) -> tuple[str, list[object]]:
     names = [part for part, _ in clause.ident.parts]
     op = _SQL_OPS.get(clause.op)
     if op is None:
@@ -371,7 +409,7 @@ def _clause(src: Source, clause: Clause) -> tuple[str, list[object]]:
             src.fail(
                 clause.value_tok.pos, "a metric compares with a number", found=clause.value_tok
             )
-        return f"{_LATEST_METRIC} {op} ?", [".".join(names[1:]), clause.value]
+        return f"{_latest_metric('?', on)} {op} ?", [".".join(names[1:]), clause.value]
     raise InvalidFilter(
         f"Invalid filter {src.text!r}: {'.'.join(names)!r} is not a logged model field; use "
         "name, model_id, model_type, status, source_run_id, creation_timestamp, "
@@ -379,7 +417,7 @@ def _clause(src: Source, clause: Clause) -> tuple[str, list[object]]:
     )
 
 
-def _order(order_by: Sequence[dict[str, Any]] | None) -> str:
+def _order(order_by: Sequence[dict[str, Any]] | None, on: str) -> str:
     terms = []
     for entry in order_by or []:
         if not isinstance(entry, dict) or "field_name" not in entry:
@@ -392,8 +430,7 @@ def _order(order_by: Sequence[dict[str, Any]] | None) -> str:
         if field in _ATTRIBUTES:
             terms.append(f"lm.{_ATTRIBUTES[field]} {direction}")
         elif field.startswith("metrics."):
-            key = field[len("metrics.") :].replace("'", "''")
-            metric = _LATEST_METRIC.replace("m.key = ?", f"m.key = '{key}'")
+            metric = _latest_metric(_quote(field[len("metrics.") :]), on)
             terms.append(f"{metric} IS NULL, {metric} {direction}")
         else:
             raise InvalidParameter(
