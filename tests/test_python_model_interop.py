@@ -126,3 +126,40 @@ def test_nbtrack_loads_an_mlflow_model_from_code(tmp_path):
         model = nbtrack.pyfunc.load_model(str(tmp_path / "m"))
         predicted = model.predict(pd.DataFrame({"x": [1.0, 2.0]}))
     assert predicted["x"].tolist() == [3.0, 6.0]
+
+
+def test_mlflow_loads_an_nbtrack_folder_with_code_extra_files_and_conda_env(tmp_path):
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+
+    import nbtrack.sklearn
+
+    x, y = load_iris(return_X_y=True, as_frame=True)
+    model = LogisticRegression(max_iter=500).fit(x, y)
+    helper = tmp_path / "nbt_interop_helper.py"
+    helper.write_text("NAME = 'helper'\n")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("notes")
+    env = {"name": "iris", "dependencies": ["python=3.11", {"pip": ["scikit-learn"]}]}
+    nbtrack.sklearn.save_model(
+        model,
+        tmp_path / "m",
+        code_paths=[str(helper)],
+        extra_files=[str(notes)],
+        conda_env=env,
+    )
+    got = run_mlflow(
+        f"""
+        import json, sys, warnings
+        warnings.simplefilter("ignore")
+        import pandas as pd, mlflow.pyfunc, mlflow.models
+        from sklearn.datasets import load_iris
+        x, _ = load_iris(return_X_y=True, as_frame=True)
+        model = mlflow.pyfunc.load_model({str(tmp_path / "m")!r})
+        import nbt_interop_helper  # MLflow put the model's code/ on sys.path
+        conf = mlflow.models.Model.load({str(tmp_path / "m")!r}).flavors["sklearn"]
+        print(json.dumps([model.predict(x[:5]).tolist(), nbt_interop_helper.NAME,
+                          conf["extra_files"]]))
+        """
+    )
+    assert got == [model.predict(x[:5]).tolist(), "helper", [{"path": "extra_files/notes.txt"}]]
