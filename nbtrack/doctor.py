@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import platform
 import sys
-from importlib.metadata import PackageNotFoundError, version
 
 from nbtrack import session
 from nbtrack.version import __version__
@@ -52,6 +51,8 @@ def doctor(mask_envs: bool = False) -> None:
     if variables:
         lines.append("nbtrack environment variables:")
         lines += [f"  {k}: {'***' if mask_envs else os.environ[k]}" for k in variables]
+    from importlib.metadata import PackageNotFoundError, version  # ~30 ms: only when asked
+
     lines.append("nbtrack dependencies:")
     for name in DEPENDENCIES:
         try:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlite3
 import uuid
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nbtrack.entities import (
     LifecycleStage,
@@ -24,7 +24,6 @@ from nbtrack.entities import (
 )
 from nbtrack.errors import InvalidFilter, InvalidParameter, ResourceNotFound
 from nbtrack.store.database import Database
-from nbtrack.store.filter_syntax import Clause, Parser, Source
 from nbtrack.store.metrics import decode_value, encode_value
 from nbtrack.store.sql import (
     decode_page_token,
@@ -35,6 +34,9 @@ from nbtrack.store.sql import (
     now_ms,
     page_limit,
 )
+
+if TYPE_CHECKING:
+    from nbtrack.store.filter_syntax import Clause, Source
 
 _COLUMNS = (
     "model_id, experiment_id, name, artifact_location, creation_timestamp, "
@@ -370,6 +372,9 @@ def _on_datasets(datasets: Sequence[dict[str, Any]] | None) -> str:
 
 
 def _where(filter_string: str | None, on: str) -> tuple[str, list[object]]:
+    # the filter parser loads on first use, so that import nbtrack stays light
+    from nbtrack.store.filter_syntax import Parser, Source
+
     src = Source(filter_string or "", "filter")
     parts: list[str] = []
     args: list[object] = []
