@@ -7,7 +7,7 @@ the store (call the API for that).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
 
 T = TypeVar("T")
@@ -354,5 +354,5 @@ class LoggedModel:
             "status_message": self.status_message,
             "tags": dict(self.tags),
             "params": dict(self.params),
-            "metrics": [asdict(m) for m in self.metrics or []],
+            "metrics": list(self.metrics or []),
         }

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any, Literal
 
-from nbtrack import session, tracking
+from nbtrack import context, session, tracking
 from nbtrack.artifacts import LocalArtifacts
 from nbtrack.entities import LoggedModel, LoggedModelOutput, LoggedModelStatus
 from nbtrack.errors import InvalidParameter, InvalidState
@@ -79,8 +79,9 @@ def _create(
         experiment_id = (
             client.get_run(run_id).info.experiment_id if run_id else session.active_experiment_id()
         )
+    all_tags = {**context.run_tags(), **(tags or {})}  # where it came from, as MLflow records
     model = client._create_logged_model(
-        str(experiment_id), name, run_id, tags, params, model_type, status=status
+        str(experiment_id), name, run_id, all_tags, params, model_type, status=status
     )
     session.record_logged_model(model.model_id)
     return model

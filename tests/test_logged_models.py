@@ -87,7 +87,8 @@ def test_tags_params_and_their_errors():
     nbtrack.delete_logged_model_tag(model.model_id, "stage")
     nbtrack.log_model_params({"beta": "2"}, model_id=model.model_id)
     got = nbtrack.get_logged_model(model.model_id)
-    assert got.tags == {"team": "b"}
+    assert got.tags["team"] == "b" and "stage" not in got.tags
+    assert {"mlflow.user", "mlflow.source.name", "mlflow.source.type"} <= set(got.tags)
     assert got.params == {"alpha": "1", "beta": "2"}
     with pytest.raises(ResourceNotFound):
         nbtrack.delete_logged_model_tag(model.model_id, "stage")

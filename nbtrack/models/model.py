@@ -29,7 +29,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from nbtrack import session, tag_keys, tracking
+from nbtrack import context, session, tag_keys, tracking
 from nbtrack.artifacts import LocalArtifacts, check_relative
 from nbtrack.entities import LoggedModelOutput, LoggedModelStatus
 from nbtrack.errors import (
@@ -283,7 +283,11 @@ class Model:
 def _new_logged_model(client: Any, run: Any, name: str, target: Path) -> Any:
     """The PENDING LoggedModel (MLflow 3) whose files are the model folder in the run."""
     logged = client._create_logged_model(
-        run.info.experiment_id, name, run.info.run_id, artifact_location=target.as_uri()
+        run.info.experiment_id,
+        name,
+        run.info.run_id,
+        tags=context.run_tags(),
+        artifact_location=target.as_uri(),
     )
     client.log_outputs(run.info.run_id, [LoggedModelOutput(logged.model_id, 0)])
     session.add_model_output(run.info.run_id, logged.model_id, 0)
