@@ -98,7 +98,7 @@ def get_logged_model(model_id: str) -> LoggedModel:
 
 
 def last_logged_model() -> LoggedModel | None:
-    """The LoggedModel most recently created in this process (by log_model or by hand)."""
+    """The LoggedModel most recently created in this thread (by log_model or by hand)."""
     model_id = session.last_logged_model_id()
     return get_logged_model(model_id) if model_id else None
 

@@ -177,7 +177,6 @@ def last_run_id() -> str | None:
 # -- the active model (MLflow 3's LoggedModels) -------------------------------------------
 
 ENV_ACTIVE_MODEL_IDS = ("MLFLOW_ACTIVE_MODEL_ID", "_MLFLOW_ACTIVE_MODEL_ID")
-_last_logged_model_id: str | None = None
 
 
 def active_model_id() -> str | None:
@@ -197,14 +196,13 @@ def set_active_model_id(model_id: str | None) -> None:
 
 
 def last_logged_model_id() -> str | None:
-    """The id of the LoggedModel most recently created in this process, or None."""
-    return _last_logged_model_id
+    """The id of the LoggedModel most recently created in this thread, or None."""
+    return getattr(_local, "last_model_id", None)
 
 
 def record_logged_model(model_id: str) -> None:
-    """Remember a LoggedModel as the last one created (``last_logged_model``)."""
-    global _last_logged_model_id
-    _last_logged_model_id = model_id
+    """Remember a LoggedModel as this thread's last one created (``last_logged_model``)."""
+    _local.last_model_id = model_id
 
 
 _model_outputs: dict[str, list[tuple[str, int]]] = {}
@@ -238,10 +236,10 @@ def add_model_output(run_id: str, model_id: str, step: int) -> None:
 
 def reset() -> None:
     """Forget active runs, clients, the active experiment and ``set_tracking_uri``."""
-    global _active_experiment_id, _last_run_id, _registry_uri, _last_logged_model_id
+    global _active_experiment_id, _last_run_id, _registry_uri
     _local.stack = []
     _local.model_id = None
-    _last_logged_model_id = None
+    _local.last_model_id = None
     _model_outputs.clear()
     _registry_uri = None
     _clients.clear()

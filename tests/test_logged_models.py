@@ -269,3 +269,15 @@ def test_metrics_on_datasets_and_search_by_dataset():
     on_test = [{"dataset_name": "test", "dataset_digest": test.digest}]
     best = names(datasets=on_test, order_by=[{"field_name": "metrics.acc", "ascending": False}])
     assert best == ["poor", "good"]
+
+
+def test_last_logged_model_is_per_thread():
+    import threading
+
+    mine = nbtrack.initialize_logged_model(name="mine")
+    seen = []
+    worker = threading.Thread(target=lambda: seen.append(nbtrack.last_logged_model()))
+    worker.start()
+    worker.join()
+    assert seen == [None]
+    assert nbtrack.last_logged_model().model_id == mine.model_id
