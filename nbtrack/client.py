@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from nbtrack import tag_keys, validation
+from nbtrack import tables, tag_keys, validation
 from nbtrack.artifacts import LocalArtifacts
 from nbtrack.context import user
 from nbtrack.entities import (
@@ -294,6 +294,37 @@ class MlflowClient(RegistryClient, LoggedModelClient):
     def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
         """Write a string as a text artifact."""
         self._artifacts(run_id).write_bytes(artifact_file, text.encode("utf-8"))
+
+    def log_stream(self, run_id: str, stream: Any, artifact_file: str) -> None:
+        """Write a binary file-like object (``io.BytesIO``, an open file…) as an artifact."""
+        data = stream.read() if hasattr(stream, "read") else None
+        if not isinstance(data, bytes):
+            raise InvalidParameter(
+                f"log_stream needs a binary file-like object such as io.BytesIO (found "
+                f"{type(stream).__name__}, or a text stream); for text use log_text"
+            )
+        self._artifacts(run_id).write_bytes(artifact_file, data)
+
+    def load_table(
+        self,
+        experiment_id: str,
+        artifact_file: str,
+        run_ids: list[str] | None = None,
+        extra_columns: list[str] | None = None,
+    ) -> Any:
+        """The ``log_table`` table ``artifact_file`` of an experiment's runs, as one DataFrame.
+
+        See :func:`nbtrack.tables.join_tables` for ``run_ids`` and ``extra_columns``.
+        """
+        found = tables.table_filter(artifact_file)
+        runs: list[Run] = []
+        token = None
+        while True:
+            page = self.search_runs([experiment_id], found or "", page_token=token)
+            runs.extend(page)
+            token = page.token
+            if not token:
+                return tables.join_tables(runs, artifact_file, run_ids, extra_columns)
 
     def log_dict(self, run_id: str, dictionary: dict[str, Any], artifact_file: str) -> None:
         """Write a dict as JSON, or YAML when the file ends in .yaml/.yml."""

@@ -160,6 +160,15 @@ class LoggedModelClient:
         self.store.get_run(run_id)
         self.store.log_model_outputs(run_id, [(m.model_id, int(m.step)) for m in models])
 
+    def log_model_artifact(self, model_id: str, local_path: str) -> None:
+        """Copy a local file into a LoggedModel's artifacts."""
+        LocalArtifacts(self.get_logged_model(model_id).artifact_location).log_artifact(local_path)
+
+    def log_model_artifacts(self, model_id: str, local_dir: str) -> None:
+        """Copy a local folder's contents into a LoggedModel's artifacts."""
+        location = self.get_logged_model(model_id).artifact_location
+        LocalArtifacts(location).log_artifacts(local_dir)
+
     def list_logged_model_artifacts(self, model_id: str, path: str | None = None) -> list[FileInfo]:
         """Files and folders directly under ``path`` in a model's artifacts."""
         location = self.get_logged_model(model_id).artifact_location

@@ -7,15 +7,14 @@ lets :func:`nbtrack.artifacts.download_artifacts` find ``runs:/`` and ``models:/
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from nbtrack import artifacts, session, tag_keys, tracking
 from nbtrack.artifacts import LocalArtifacts, check_relative, uri_to_path
 from nbtrack.client import MlflowClient
-from nbtrack.entities import DatasetInput, InputTag, Run
-from nbtrack.errors import ArtifactNotFound, InvalidParameter
+from nbtrack.entities import DatasetInput, InputTag
+from nbtrack.errors import InvalidParameter
 from nbtrack.registry import resolve_model_uri
 from nbtrack.uri import logged_model_id, parse_runs_uri
 
@@ -53,20 +52,8 @@ def log_stream(stream: IO[bytes], artifact_file: str, run_id: str | None = None)
     run_id
         The run (the active run, started if none, by default).
     """
-    if not hasattr(stream, "read"):
-        raise InvalidParameter(
-            f"log_stream needs a binary file-like object such as io.BytesIO (found "
-            f"{type(stream).__name__}); for text use log_text"
-        )
-    data = stream.read()
-    if not isinstance(data, bytes):
-        raise InvalidParameter(
-            "log_stream needs a binary stream (it read text); open the file with 'rb' or use "
-            "log_text"
-        )
     target = run_id or session.active_run_id() or tracking.start_run().info.run_id
-    artifact_uri = session.client().get_run(target).info.artifact_uri
-    LocalArtifacts(artifact_uri).write_bytes(artifact_file, data)
+    session.client().log_stream(target, stream, artifact_file)
 
 
 def restore_run(run_id: str) -> None:
@@ -141,67 +128,8 @@ def load_table(
     ArtifactNotFound
         If no run holds the table.
     """
-    import pandas as pd
-
-    path = check_relative(artifact_file, "artifact_file")
-    client = session.client()
-    runs = _runs_with_table(client, session.active_experiment_id(), path, run_ids)
-    frames = []
-    for run in runs:
-        table = LocalArtifacts(run.info.artifact_uri).path(path)
-        if not table.is_file():
-            continue
-        frame = _read_table(table)
-        for column in extra_columns or []:
-            name = f"{column}_" if column in frame.columns else column
-            frame[name] = _run_field(run, column)
-        frames.append(frame)
-    if not frames:
-        raise ArtifactNotFound(
-            f"no run of experiment {session.active_experiment_id()} has the table "
-            f"{artifact_file!r}; log it with log_table, or pass run_ids of runs that did",
-            path=artifact_file,
-        )
-    return pd.concat(frames, ignore_index=True)
-
-
-def _runs_with_table(
-    client: MlflowClient, experiment_id: str, path: str, run_ids: list[str] | None
-) -> list[Run]:
-    entry = {"path": path, "type": "table"}
-    runs = client.search_runs([experiment_id], max_results=50_000)
-    wanted = set(run_ids) if run_ids else None
-    return [
-        run
-        for run in runs
-        if (wanted is None or run.info.run_id in wanted)
-        and entry in json.loads(run.data.tags.get(tag_keys.LOGGED_ARTIFACTS, "[]"))
-    ]
-
-
-def _read_table(path: Path) -> pd.DataFrame:
-    import pandas as pd
-
-    content = json.loads(path.read_text(encoding="utf-8"))
-    return pd.DataFrame(content["data"], columns=content["columns"])
-
-
-def _run_field(run: Run, column: str) -> Any:
-    kind, _, key = column.partition(".")
-    sources: dict[str, dict[str, Any]] = {
-        "params": run.data.params,
-        "metrics": run.data.metrics,
-        "tags": run.data.tags,
-    }
-    if key and kind in sources:
-        return sources[kind].get(key)
-    if column in ("run_id", "experiment_id", "status", "run_name"):
-        return getattr(run.info, column)
-    raise InvalidParameter(
-        f"extra column {column!r} is not a run field; use run_id, experiment_id, status, "
-        "run_name, params.<key>, metrics.<key> or tags.<key>",
-        key=column,
-    )
+    experiment_id = session.active_experiment_id()
+    return session.client().load_table(experiment_id, artifact_file, run_ids, extra_columns)
 
 
 # -- locating artifact URIs (for nbtrack.artifacts.download_artifacts) ---------------------

@@ -232,3 +232,28 @@ def test_log_image_by_key_and_step_writes_mlflows_image_series():
 def test_log_image_argument_errors(kwargs):
     with nbtrack.start_run(), pytest.raises(InvalidParameter):
         nbtrack.log_image(np.zeros((2, 2), dtype=np.uint8), **kwargs)
+
+
+@pytest.mark.parametrize("name", ["it's.json", "50%_of.json", "dir/eval.json"])
+def test_client_load_table_with_awkward_names(name):
+    exp_id = nbtrack.create_experiment("awkward")
+    with nbtrack.start_run(experiment_id=exp_id) as run:
+        nbtrack.log_table({"a": [1, 2]}, name)
+    with nbtrack.start_run(experiment_id=exp_id):
+        nbtrack.log_table({"a": [9]}, "other.json")
+    table = nbtrack.MlflowClient().load_table(exp_id, name, extra_columns=["run_id"])
+    assert table.to_dict("list") == {"a": [1, 2], "run_id": [run.info.run_id] * 2}
+
+
+def test_logged_model_artifacts(tmp_path):
+    (tmp_path / "weights.bin").write_bytes(b"w")
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "folder" / "config.json").write_text("{}")
+    model = nbtrack.initialize_logged_model(name="by-hand")
+    client = nbtrack.MlflowClient()
+    client.log_model_artifact(model.model_id, str(tmp_path / "weights.bin"))
+    client.log_model_artifacts(model.model_id, str(tmp_path / "folder"))
+    listed = [f.path for f in client.list_logged_model_artifacts(model.model_id)]
+    assert listed == ["config.json", "weights.bin"]
+    got = artifacts.download_artifacts(f"models:/{model.model_id}", dst_path=str(tmp_path / "d"))
+    assert Path(got, "weights.bin").read_bytes() == b"w"
