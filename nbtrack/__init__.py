@@ -9,8 +9,47 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from nbtrack.async_logging import flush_artifact_async_logging
 from nbtrack.client import Client, MlflowClient
+from nbtrack.doctor import doctor
 from nbtrack.errors import MlflowException, NbtrackError
+from nbtrack.experiments import (
+    delete_experiment_tag,
+    restore_experiment,
+    set_experiment_tag,
+    set_experiment_tags,
+)
+from nbtrack.image import Image
+from nbtrack.logged_models import (
+    ActiveModel,
+    clear_active_model,
+    create_external_model,
+    delete_logged_model_tag,
+    finalize_logged_model,
+    get_active_model_id,
+    get_logged_model,
+    initialize_logged_model,
+    last_logged_model,
+    log_model_params,
+    log_outputs,
+    search_logged_models,
+    set_active_model,
+    set_logged_model_tags,
+)
+from nbtrack.registry_fluent import (
+    search_model_versions,
+    search_registered_models,
+    set_model_version_tag,
+)
+from nbtrack.run_io import get_artifact_uri, load_table, log_inputs, log_stream, restore_run
+from nbtrack.session import get_registry_uri, is_tracking_uri_set, set_registry_uri
+from nbtrack.system_metrics import (
+    disable_system_metrics_logging,
+    enable_system_metrics_logging,
+    set_system_metrics_node_id,
+    set_system_metrics_samples_before_logging,
+    set_system_metrics_sampling_interval,
+)
 from nbtrack.tracking import (
     ActiveRun,
     active_run,
@@ -66,45 +105,82 @@ _LAZY_SUBMODULES = frozenset(
 )
 
 __all__ = [
+    "ActiveModel",
     "ActiveRun",
     "Client",
+    "Image",
     "MlflowClient",
     "MlflowException",
     "NbtrackError",
     "active_run",
     "autolog",
+    "clear_active_model",
     "compare_runs",
     "create_experiment",
+    "create_external_model",
     "delete_experiment",
+    "delete_experiment_tag",
+    "delete_logged_model_tag",
     "delete_run",
     "delete_tag",
+    "disable_system_metrics_logging",
+    "doctor",
+    "enable_system_metrics_logging",
     "end_run",
     "evaluate",
+    "finalize_logged_model",
+    "flush_artifact_async_logging",
     "flush_async_logging",
+    "get_active_model_id",
+    "get_artifact_uri",
     "get_experiment",
     "get_experiment_by_name",
+    "get_logged_model",
     "get_parent_run",
+    "get_registry_uri",
     "get_run",
     "get_tracking_uri",
+    "initialize_logged_model",
+    "is_tracking_uri_set",
     "last_active_run",
+    "last_logged_model",
+    "load_table",
     "log_artifact",
     "log_artifacts",
     "log_dict",
     "log_figure",
     "log_image",
     "log_input",
+    "log_inputs",
     "log_metric",
     "log_metrics",
+    "log_model_params",
+    "log_outputs",
     "log_param",
     "log_params",
+    "log_stream",
     "log_table",
     "log_text",
     "model_card",
     "register_model",
+    "restore_experiment",
+    "restore_run",
     "run",
     "search_experiments",
+    "search_logged_models",
+    "search_model_versions",
+    "search_registered_models",
     "search_runs",
+    "set_active_model",
     "set_experiment",
+    "set_experiment_tag",
+    "set_experiment_tags",
+    "set_logged_model_tags",
+    "set_model_version_tag",
+    "set_registry_uri",
+    "set_system_metrics_node_id",
+    "set_system_metrics_samples_before_logging",
+    "set_system_metrics_sampling_interval",
     "set_tag",
     "set_tags",
     "set_tracking_uri",
@@ -117,11 +193,33 @@ __all__ = [
 ]
 
 
-def autolog(*args: Any, **kwargs: Any) -> None:
+def autolog(
+    log_input_examples: bool = False,
+    log_model_signatures: bool = True,
+    log_models: bool = True,
+    log_datasets: bool = True,
+    disable: bool = False,
+    exclusive: bool = False,
+    disable_for_unsupported_versions: bool = False,
+    silent: bool = False,
+    extra_tags: dict[str, Any] | None = None,
+    exclude_flavors: list[str] | None = None,
+) -> None:
     """Autolog every supported library (scikit-learn); see ``nbtrack.autolog.autolog``."""
     from nbtrack.autolog import autolog as enable
 
-    enable(*args, **kwargs)
+    enable(
+        log_input_examples=log_input_examples,
+        log_model_signatures=log_model_signatures,
+        log_models=log_models,
+        log_datasets=log_datasets,
+        disable=disable,
+        exclusive=exclusive,
+        disable_for_unsupported_versions=disable_for_unsupported_versions,
+        silent=silent,
+        extra_tags=extra_tags,
+        exclude_flavors=exclude_flavors,
+    )
 
 
 # The panels need ipywidgets, anywidget and plotly: imported only when one is shown.
@@ -169,25 +267,91 @@ def model_card(name: str, version_or_alias: str | int = "latest", **kwargs: Any)
     return card(name, version_or_alias, **kwargs)
 
 
-def run(uri: str, entry_point: str = "main", **kwargs: Any) -> Any:
-    """Run an MLproject folder or a notebook as one run; see ``nbtrack.projects.run``."""
+def run(
+    uri: str,
+    entry_point: str = "main",
+    version: str | None = None,
+    parameters: dict[str, Any] | None = None,
+    *,
+    experiment_name: str | None = None,
+    experiment_id: str | None = None,
+    run_name: str | None = None,
+    env_manager: str | None = None,
+    synchronous: bool = True,
+    **kwargs: Any,
+) -> Any:
+    """Run an MLproject folder or a notebook as one run, as ``mlflow.run``.
+
+    See :func:`nbtrack.projects.run` (also ``parallel`` and ``kernel_name``). Arguments after
+    ``parameters`` are keyword-only: MLflow's docker and backend arguments sit between them.
+    """
     from nbtrack.projects import run as launch
 
-    return launch(uri, entry_point, **kwargs)
+    return launch(
+        uri,
+        entry_point,
+        version=version,
+        parameters=parameters,
+        experiment_name=experiment_name,
+        experiment_id=experiment_id,
+        run_name=run_name,
+        env_manager=env_manager,
+        synchronous=synchronous,
+        **kwargs,
+    )
 
 
-def evaluate(*args: Any, **kwargs: Any) -> Any:
-    """Evaluate a model, as ``mlflow.evaluate``; see ``nbtrack.evaluation.evaluate``."""
-    from nbtrack.evaluation import evaluate as run
+def evaluate(
+    model: Any = None,
+    data: Any = None,
+    *,
+    model_type: str | None = None,
+    targets: Any = None,
+    predictions: str | None = None,
+    dataset_path: str | None = None,
+    feature_names: list[str] | None = None,
+    evaluators: Any = None,
+    evaluator_config: dict[str, Any] | None = None,
+    extra_metrics: list[Any] | None = None,
+    custom_artifacts: Any = None,
+    env_manager: str = "local",
+    model_config: dict[str, Any] | None = None,
+    inference_params: dict[str, Any] | None = None,
+    model_id: str | None = None,
+    baseline_model: Any = None,
+) -> Any:
+    """Evaluate a model, as ``mlflow.evaluate``; see :func:`nbtrack.evaluation.evaluate`."""
+    from nbtrack.evaluation import evaluate as evaluate_model
 
-    return run(*args, **kwargs)
+    return evaluate_model(
+        model,
+        data,
+        model_type=model_type,
+        targets=targets,
+        predictions=predictions,
+        dataset_path=dataset_path,
+        feature_names=feature_names,
+        evaluators=evaluators,
+        evaluator_config=evaluator_config,
+        extra_metrics=extra_metrics,
+        custom_artifacts=custom_artifacts,
+        env_manager=env_manager,
+        model_config=model_config,
+        inference_params=inference_params,
+        model_id=model_id,
+        baseline_model=baseline_model,
+    )
 
 
-def validate_evaluation_results(*args: Any, **kwargs: Any) -> None:
-    """The deployment gate; see ``nbtrack.evaluation.validate_evaluation_results``."""
+def validate_evaluation_results(
+    validation_thresholds: dict[str, Any],
+    candidate_result: Any,
+    baseline_result: Any = None,
+) -> None:
+    """The deployment gate; see :func:`nbtrack.evaluation.validate_evaluation_results`."""
     from nbtrack.evaluation import validate_evaluation_results as validate
 
-    validate(*args, **kwargs)
+    validate(validation_thresholds, candidate_result, baseline_result)
 
 
 def load_ipython_extension(ipython: Any) -> None:

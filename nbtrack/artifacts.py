@@ -5,6 +5,10 @@ path it resolves to (symlinks followed) must stay inside the run's folder, so a 
 placed there cannot make nbtrack write or read elsewhere. Files are written to a hidden
 staging name (``.tmp-<host>-<pid>-…``) and renamed into place; a failed write removes its
 staging file, and staging left by a killed process is swept by the next write beside it.
+
+Also ``nbtrack.artifacts.download_artifacts`` (MLflow's ``mlflow.artifacts`` function). Which
+folder a ``runs:/`` or ``models:/`` URI names is a question for the store above this module:
+the fluent layer answers it through :func:`set_locator` (see :mod:`nbtrack.run_io`).
 """
 
 from __future__ import annotations
@@ -21,6 +25,11 @@ from nbtrack.errors import ArtifactNotFound, InvalidParameter, StoreError
 
 STAGING_PREFIX = ".tmp-"
 MAX_NAME_BYTES = 255  # the longest file name common file systems take
+
+Locator = Callable[[str | None, str | None, str | None], Path]
+"""(artifact_uri, run_id, tracking_uri) → the local file or folder they name."""
+
+_locator: Locator | None = None
 
 
 def uri_to_path(uri: str) -> Path:
@@ -284,3 +293,60 @@ def _alive(pid: int) -> bool:
     except OSError:
         return True  # exists, owned by someone else
     return True
+
+
+def set_locator(locator: Locator) -> None:
+    """Install the function that turns artifact URIs and run ids into local paths."""
+    global _locator
+    _locator = locator
+
+
+def download_artifacts(
+    artifact_uri: str | None = None,
+    run_id: str | None = None,
+    artifact_path: str | None = None,
+    dst_path: str | None = None,
+    tracking_uri: str | None = None,
+    registry_uri: str | None = None,
+) -> str:
+    """Copy artifacts to a local folder and return the local path (``mlflow.artifacts``'s).
+
+    Parameters
+    ----------
+    artifact_uri
+        ``runs:/<run_id>/<path>``, ``models:/<name>/<version>``, a ``file:`` URI or a path.
+        Pass either this or ``run_id`` (with an optional ``artifact_path``), not both.
+    run_id, artifact_path
+        A run, and a path inside its artifacts (its whole artifact folder when omitted).
+    dst_path
+        Where to copy to (created if needed); a new temporary folder by default.
+    tracking_uri, registry_uri
+        The store to read (the one in force by default); the registry is in the same store.
+    """
+    if artifact_uri is not None and (run_id is not None or artifact_path is not None):
+        raise InvalidParameter(
+            "pass artifact_uri, or run_id with an optional artifact_path, not both"
+        )
+    if artifact_uri is None and run_id is None:
+        raise InvalidParameter(
+            "download_artifacts needs artifact_uri (such as 'runs:/<run_id>/model') or run_id"
+        )
+    if _locator is None:  # pragma: no cover - nbtrack's package import installs it
+        raise InvalidParameter("import nbtrack before downloading artifacts")
+    source = _locator(artifact_uri, run_id, tracking_uri)
+    if artifact_path:
+        source = LocalArtifacts(str(source)).path(artifact_path)
+    if not source.exists():
+        raise ArtifactNotFound(
+            f"nothing at {artifact_uri or f'run {run_id}'} ({source}); list_artifacts shows "
+            "what a run holds",
+            path=str(source),
+        )
+    if artifact_uri is None and not artifact_path:  # a run's whole folder: its contents
+        import shutil
+        import tempfile
+
+        dest = Path(dst_path) if dst_path else Path(tempfile.mkdtemp(prefix="nbtrack-"))
+        shutil.copytree(source, dest, dirs_exist_ok=True)
+        return str(dest.absolute())
+    return LocalArtifacts(str(source.parent)).download_artifacts(source.name, dst_path)

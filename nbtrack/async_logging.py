@@ -274,3 +274,11 @@ def flush_async_logging() -> None:
         ``wait()`` did not already raise it.
     """
     QUEUE.raise_failures(QUEUE.settle())
+
+
+def flush_artifact_async_logging() -> None:
+    """Wait for asynchronously logged artifacts (MLflow's name).
+
+    Artifacts are always written before the call that logs them returns, so there is
+    never anything to wait for.
+    """

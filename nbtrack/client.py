@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from nbtrack import tag_keys, validation
+from nbtrack import tables, tag_keys, validation
 from nbtrack.artifacts import LocalArtifacts
 from nbtrack.async_logging import QUEUE, RunOperations, drain, is_async
 from nbtrack.context import user
@@ -29,6 +29,9 @@ from nbtrack.entities import (
     ViewType,
 )
 from nbtrack.errors import InvalidParameter
+from nbtrack.image import Image as NbtrackImage
+from nbtrack.image import step_image_files
+from nbtrack.logged_models_client import LoggedModelClient
 from nbtrack.naming import random_run_name
 from nbtrack.registry.client import RegistryClient
 from nbtrack.store import TrackingStore, get_store
@@ -39,7 +42,7 @@ from nbtrack.uri import get_tracking_uri
 SEARCH_MAX_RESULTS_DEFAULT = 1000
 
 
-class MlflowClient(RegistryClient):
+class MlflowClient(RegistryClient, LoggedModelClient):
     """Client of an nbtrack store (``tracking_uri`` defaults to the one in force).
 
     Parameters
@@ -117,6 +120,10 @@ class MlflowClient(RegistryClient):
         """Set a tag on an experiment."""
         validation.validate_key(key, "experiment tag")
         self.store.set_experiment_tag(experiment_id, key, validation.tag_value(key, value))
+
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        """Remove a tag from an experiment."""
+        self.store.delete_experiment_tag(experiment_id, key)
 
     # -- runs -------------------------------------------------------------------------
 
@@ -325,6 +332,37 @@ class MlflowClient(RegistryClient):
         """Write a string as a text artifact."""
         self._artifacts(run_id).write_bytes(artifact_file, text.encode("utf-8"))
 
+    def log_stream(self, run_id: str, stream: Any, artifact_file: str) -> None:
+        """Write a binary file-like object (``io.BytesIO``, an open file…) as an artifact."""
+        data = stream.read() if hasattr(stream, "read") else None
+        if not isinstance(data, bytes):
+            raise InvalidParameter(
+                f"log_stream needs a binary file-like object such as io.BytesIO (found "
+                f"{type(stream).__name__}, or a text stream); for text use log_text"
+            )
+        self._artifacts(run_id).write_bytes(artifact_file, data)
+
+    def load_table(
+        self,
+        experiment_id: str,
+        artifact_file: str,
+        run_ids: list[str] | None = None,
+        extra_columns: list[str] | None = None,
+    ) -> Any:
+        """The ``log_table`` table ``artifact_file`` of an experiment's runs, as one DataFrame.
+
+        See :func:`nbtrack.tables.join_tables` for ``run_ids`` and ``extra_columns``.
+        """
+        found = tables.table_filter(artifact_file)
+        runs: list[Run] = []
+        token = None
+        while True:
+            page = self.search_runs([experiment_id], found or "", page_token=token)
+            runs.extend(page)
+            token = page.token
+            if not token:
+                return tables.join_tables(runs, artifact_file, run_ids, extra_columns)
+
     def log_dict(self, run_id: str, dictionary: dict[str, Any], artifact_file: str) -> None:
         """Write a dict as JSON, or YAML when the file ends in .yaml/.yml."""
         if artifact_file.endswith((".yaml", ".yml")):
@@ -371,14 +409,56 @@ class MlflowClient(RegistryClient):
         if entry not in logged:
             self.set_tag(run_id, tag_keys.LOGGED_ARTIFACTS, json.dumps([*logged, entry]))
 
-    def log_image(self, run_id: str, image: Any, artifact_file: str) -> None:
-        """Save a numpy array or PIL image as an image artifact."""
+    def log_image(
+        self,
+        run_id: str,
+        image: Any,
+        artifact_file: str | None = None,
+        key: str | None = None,
+        step: int | None = None,
+        timestamp: int | None = None,
+        synchronous: bool | None = None,
+    ) -> None:
+        """Save a numpy array, PIL image or ``nbtrack.Image`` as an image artifact.
+
+        Either ``artifact_file`` (one image file), or ``key`` with an optional ``step`` and
+        ``timestamp``: a series of images as MLflow logs them for its image charts (under
+        ``images/``, with a thumbnail; the run is tagged ``mlflow.loggedImages``).
+        """
+        if artifact_file is not None and (key, step, timestamp) != (None, None, None):
+            raise InvalidParameter(
+                "log_image takes artifact_file alone, or key with step and timestamp; not both"
+            )
+        if artifact_file is None:
+            if key is None:
+                raise InvalidParameter(
+                    "log_image needs artifact_file (one image, such as 'confusion.png') or key "
+                    "(a series of images by step)"
+                )
+            self._log_step_image(run_id, image, key, step, timestamp)
+            return
         from PIL import Image
 
+        if isinstance(image, NbtrackImage):
+            image = image.to_pil()
         picture = image if hasattr(image, "save") else Image.fromarray(image)
         buffer = io.BytesIO()
         picture.save(buffer, format=Path(artifact_file).suffix.lstrip(".").upper() or "PNG")
         self._artifacts(run_id).write_bytes(artifact_file, buffer.getvalue())
+
+    def _log_step_image(
+        self, run_id: str, image: Any, key: str, step: int | None, timestamp: int | None
+    ) -> None:
+        files = step_image_files(
+            image,
+            key,
+            0 if step is None else validation.whole_number("step", step),
+            now_ms() if timestamp is None else validation.whole_number("timestamp", timestamp),
+        )
+        artifacts = self._artifacts(run_id)
+        for path, data in files.items():
+            artifacts.write_bytes(path, data)
+        self.set_tag(run_id, tag_keys.LOGGED_IMAGES, "True")
 
 
 def _run_id(run_id: object) -> str:

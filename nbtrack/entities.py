@@ -289,19 +289,38 @@ class RunInputs(_Record):
         _set(self, "dataset_inputs", [] if dataset_inputs is None else dataset_inputs)
 
 
-class Run(_Record):
-    """A run: its info, its data and its inputs."""
+class RunOutputs(_Record):
+    """Everything a run produced: the LoggedModels it output, each at a step (MLflow 3)."""
 
-    _fields = ("info", "data", "inputs")
+    _fields = ("model_outputs",)
+    __slots__ = __match_args__ = _fields  # matched as a dataclass: case Param(key, value)
+    model_outputs: list[LoggedModelOutput]
+
+    def __init__(self, model_outputs: list[LoggedModelOutput] | None = None) -> None:
+        _set(self, "model_outputs", [] if model_outputs is None else model_outputs)
+
+
+class Run(_Record):
+    """A run: its info, its data, its inputs and its outputs."""
+
+    _fields = ("info", "data", "inputs", "outputs")
     __slots__ = __match_args__ = _fields  # matched as a dataclass: case Param(key, value)
     info: RunInfo
     data: RunData
     inputs: RunInputs
+    outputs: RunOutputs
 
-    def __init__(self, info: RunInfo, data: RunData, inputs: RunInputs | None = None) -> None:
+    def __init__(
+        self,
+        info: RunInfo,
+        data: RunData,
+        inputs: RunInputs | None = None,
+        outputs: RunOutputs | None = None,
+    ) -> None:
         _set(self, "info", info)
         _set(self, "data", data)
         _set(self, "inputs", RunInputs() if inputs is None else inputs)
+        _set(self, "outputs", RunOutputs() if outputs is None else outputs)
 
     def to_dictionary(self) -> dict[str, Any]:
         """A plain-dict view, as MLflow's ``Run.to_dictionary``."""
@@ -439,6 +458,7 @@ class ModelVersion(_Record):
         "tags",
         "run_link",
         "aliases",
+        "model_id",
     )
     __slots__ = __match_args__ = _fields  # matched as a dataclass: case Param(key, value)
     name: str
@@ -455,6 +475,7 @@ class ModelVersion(_Record):
     tags: dict[str, str]
     run_link: str | None
     aliases: list[str]
+    model_id: str | None  # the LoggedModel the version was registered from
 
     def __init__(
         self,
@@ -472,6 +493,7 @@ class ModelVersion(_Record):
         tags: dict[str, str] | None = None,
         run_link: str | None = None,
         aliases: list[str] | None = None,
+        model_id: str | None = None,
     ) -> None:
         _set(self, "name", name)
         _set(self, "version", version)
@@ -487,6 +509,7 @@ class ModelVersion(_Record):
         _set(self, "tags", {} if tags is None else tags)
         _set(self, "run_link", run_link)
         _set(self, "aliases", [] if aliases is None else aliases)
+        _set(self, "model_id", model_id)
 
 
 class PagedList(list, Generic[T]):  # type: ignore[type-arg]
@@ -495,3 +518,156 @@ class PagedList(list, Generic[T]):  # type: ignore[type-arg]
     def __init__(self, items: list[T], token: str | None) -> None:
         super().__init__(items)
         self.token = token
+
+
+# -- LoggedModels (MLflow 3) -----------------------------------------------------------
+
+MODEL_ID_PREFIX = "m-"
+
+
+class LoggedModelStatus:
+    """Where a LoggedModel stands: PENDING while its files are written, then READY or FAILED."""
+
+    UNSPECIFIED = "UNSPECIFIED"
+    PENDING = "PENDING"
+    READY = "READY"
+    FAILED = "FAILED"
+    ALL = (PENDING, READY, FAILED)
+
+
+class LoggedModelTag(_Record):
+    """A tag of a LoggedModel."""
+
+    _fields = ("key", "value")
+    __slots__ = __match_args__ = _fields  # matched as a dataclass: case Param(key, value)
+    key: str
+    value: str
+
+    def __init__(self, key: str, value: str) -> None:
+        _set(self, "key", key)
+        _set(self, "value", value)
+
+
+class LoggedModelParameter(_Record):
+    """A param of a LoggedModel (set once: the model's configuration)."""
+
+    _fields = ("key", "value")
+    __slots__ = __match_args__ = _fields  # matched as a dataclass: case Param(key, value)
+    key: str
+    value: str
+
+    def __init__(self, key: str, value: str) -> None:
+        _set(self, "key", key)
+        _set(self, "value", value)
+
+
+class LoggedModelOutput(_Record):
+    """A model a run produced, at a step (``log_outputs``)."""
+
+    _fields = ("model_id", "step")
+    __slots__ = __match_args__ = _fields  # matched as a dataclass: case Param(key, value)
+    model_id: str
+    step: int
+
+    def __init__(self, model_id: str, step: int) -> None:
+        _set(self, "model_id", model_id)
+        _set(self, "step", step)
+
+
+class LoggedModelInput(_Record):
+    """A model a run consumed."""
+
+    _fields = ("model_id",)
+    __slots__ = __match_args__ = _fields  # matched as a dataclass: case Param(key, value)
+    model_id: str
+
+    def __init__(self, model_id: str) -> None:
+        _set(self, "model_id", model_id)
+
+
+class LoggedModel:
+    """A logged model: identity, lineage (source run), status, tags, params and metrics.
+
+    Mutable, as MLflow's: the fluent API fills ``metrics`` when it reads them.
+    """
+
+    _fields = (
+        "experiment_id",
+        "model_id",
+        "name",
+        "artifact_location",
+        "creation_timestamp",
+        "last_updated_timestamp",
+        "model_type",
+        "source_run_id",
+        "status",
+        "status_message",
+        "tags",
+        "params",
+        "metrics",
+    )
+    __slots__ = _fields
+
+    def __init__(
+        self,
+        experiment_id: str,
+        model_id: str,
+        name: str,
+        artifact_location: str,
+        creation_timestamp: int,
+        last_updated_timestamp: int,
+        model_type: str | None = None,
+        source_run_id: str | None = None,
+        status: str = LoggedModelStatus.READY,
+        status_message: str | None = None,
+        tags: dict[str, str] | None = None,
+        params: dict[str, str] | None = None,
+        metrics: list[Metric] | None = None,
+    ) -> None:
+        self.experiment_id = experiment_id
+        self.model_id = model_id
+        self.name = name
+        self.artifact_location = artifact_location
+        self.creation_timestamp = creation_timestamp
+        self.last_updated_timestamp = last_updated_timestamp
+        self.model_type = model_type
+        self.source_run_id = source_run_id
+        self.status = status
+        self.status_message = status_message
+        self.tags: dict[str, str] = {} if tags is None else tags
+        self.params: dict[str, str] = {} if params is None else params
+        self.metrics = metrics
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return all(getattr(self, f) == getattr(other, f) for f in self._fields)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable: not hashable, as a dataclass
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields)
+        return f"LoggedModel({shown})"
+
+    @property
+    def model_uri(self) -> str:
+        """``models:/<model_id>``: the URI that loads this model."""
+        return f"models:/{self.model_id}"
+
+    def to_dictionary(self) -> dict[str, Any]:
+        """The model as a plain dict (MLflow's ``to_dictionary``)."""
+        return {
+            "experiment_id": self.experiment_id,
+            "model_id": self.model_id,
+            "name": self.name,
+            "artifact_location": self.artifact_location,
+            "creation_timestamp": self.creation_timestamp,
+            "last_updated_timestamp": self.last_updated_timestamp,
+            "model_type": self.model_type,
+            "source_run_id": self.source_run_id,
+            "status": self.status,
+            "status_message": self.status_message,
+            "tags": dict(self.tags),
+            "params": dict(self.params),
+            "metrics": list(self.metrics or []),
+        }

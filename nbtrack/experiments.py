@@ -78,6 +78,27 @@ def delete_experiment(experiment_id: str) -> None:
     session.forget_experiment(experiment_id)
 
 
+def restore_experiment(experiment_id: str) -> None:
+    """Restore a deleted experiment and its runs."""
+    session.client().restore_experiment(experiment_id)
+
+
+def set_experiment_tag(key: str, value: Any) -> None:
+    """Set a tag on the active experiment."""
+    session.client().set_experiment_tag(session.active_experiment_id(), key, value)
+
+
+def set_experiment_tags(tags: dict[str, Any]) -> None:
+    """Set several tags on the active experiment."""
+    for key, value in tags.items():
+        set_experiment_tag(key, value)
+
+
+def delete_experiment_tag(key: str) -> None:
+    """Remove a tag from the active experiment."""
+    session.client().delete_experiment_tag(session.active_experiment_id(), key)
+
+
 # -- runs -----------------------------------------------------------------------------
 
 

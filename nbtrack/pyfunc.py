@@ -14,15 +14,34 @@ import warnings
 from typing import Any
 
 from nbtrack.errors import InvalidParameter
+from nbtrack.models import python_model
 from nbtrack.models import sklearn as sklearn_serialization
 from nbtrack.models.enforcement import SchemaEnforcer, enforce_params
 from nbtrack.models.model import Model
+from nbtrack.models.packaging import add_code_to_path
+from nbtrack.models.python_model import (
+    PythonModel,
+    PythonModelContext,
+    get_default_pip_requirements,
+    log_model,
+    save_model,
+)
 from nbtrack.models.uri import local_model_path
 
 FLAVOR_NAME = "python_function"
 _SKLEARN_LOADERS = ("mlflow.sklearn", "nbtrack.sklearn")
+_PYTHON_MODEL_LOADERS = (python_model.CODE_MODEL_LOADER, python_model.PICKLED_MODEL_LOADER)
 
-__all__ = ["FLAVOR_NAME", "PyFuncModel", "load_model"]
+__all__ = [
+    "FLAVOR_NAME",
+    "PyFuncModel",
+    "PythonModel",
+    "PythonModelContext",
+    "get_default_pip_requirements",
+    "load_model",
+    "log_model",
+    "save_model",
+]
 
 
 class PyFuncModel:
@@ -31,8 +50,13 @@ class PyFuncModel:
     Built by :func:`load_model`; ``metadata`` is the model's :class:`~nbtrack.models.Model`.
     """
 
-    def __init__(self, model_meta: Model, model_impl: Any, predict_fn: str = "predict",
-                 model_path: str | None = None):
+    def __init__(
+        self,
+        model_meta: Model,
+        model_impl: Any,
+        predict_fn: str = "predict",
+        model_path: str | None = None,
+    ):
         if not hasattr(model_impl, predict_fn):
             raise InvalidParameter(
                 f"the model has no {predict_fn!r} method; save it with a pyfunc_predict_fn it has"
@@ -117,6 +141,7 @@ def load_model(
     model_uri: str,
     suppress_warnings: bool = False,
     dst_path: str | None = None,
+    model_config: dict[str, Any] | None = None,
     *,
     trusted_types: list[str] | None = None,
     allow_pickle: bool = False,
@@ -133,12 +158,17 @@ def load_model(
         Do not warn when the model was saved with another Python or scikit-learn version.
     dst_path
         Copy the model folder into this existing folder and load it from there.
+    model_config
+        Custom Python models: settings that override the saved ``model_config`` (the model
+        sees them as ``context.model_config``).
     trusted_types
         Extra types to trust in a skops file, e.g. ``["mypackage.MyEstimator"]``. Classes
         from scikit-learn, numpy and scipy are trusted already; anything else is refused.
     allow_pickle
-        Load a "pickle" or "cloudpickle" model file. Unpickling runs whatever code the file
-        holds, so it is refused unless you trust where the file came from and say so here.
+        Load a "pickle" or "cloudpickle" model file (a scikit-learn model or a pickled custom
+        Python model). Unpickling runs whatever code the file holds, so it is refused unless
+        you trust where the file came from and say so here. Custom models saved from a code
+        file (``python_model="model.py"``) need no pickle: loading runs that file.
 
     Raises
     ------
@@ -155,16 +185,24 @@ def load_model(
             model_uri=model_uri,
         )
     loader = conf.get("loader_module")
+    if loader in _PYTHON_MODEL_LOADERS:
+        custom = python_model.load_pyfunc(path, conf, allow_pickle, model_config)
+        return PyFuncModel(meta, custom, "predict", str(path))
     if loader not in _SKLEARN_LOADERS:
         raise InvalidParameter(
-            f"nbtrack loads scikit-learn models (loader_module mlflow.sklearn); the model at "
+            f"nbtrack loads scikit-learn and custom Python models (loader_module mlflow.sklearn, "
+            f"{', '.join(_PYTHON_MODEL_LOADERS)}); the model at "
             f"{model_uri!r} uses {loader!r}: load it with mlflow.pyfunc.load_model",
             model_uri=model_uri,
         )
     if not suppress_warnings:
         _warn_python_version(conf.get("python_version"))
+    add_code_to_path(path, conf)
     impl = sklearn_serialization.load_pyfunc(
-        path, meta, trusted_types=trusted_types, allow_pickle=allow_pickle,
+        path,
+        meta,
+        trusted_types=trusted_types,
+        allow_pickle=allow_pickle,
         suppress_warnings=suppress_warnings,
     )
     return PyFuncModel(meta, impl, conf.get("predict_fn", "predict"), str(path))

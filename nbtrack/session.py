@@ -14,7 +14,7 @@ import os
 import threading
 from typing import TYPE_CHECKING, Protocol
 
-from nbtrack import uri as _uri
+from nbtrack import uri as uris  # set_tracking_uri(uri=...) names its parameter as MLflow
 from nbtrack.client import MlflowClient
 from nbtrack.entities import Experiment, RunInfo
 from nbtrack.errors import InvalidParameter, ResourceAlreadyExists
@@ -39,6 +39,7 @@ _lock = threading.Lock()
 _clients: dict[str, MlflowClient] = {}
 _active_experiment_id: str | None = None
 _last_run_id: str | None = None
+_registry_uri: str | None = None
 
 
 # -- tracking URI and client ------------------------------------------------------------
@@ -46,24 +47,59 @@ _last_run_id: str | None = None
 
 def get_tracking_uri() -> str:
     """The tracking URI in force."""
-    return _uri.get_tracking_uri()
+    return uris.get_tracking_uri()
 
 
 def set_tracking_uri(uri: str | os.PathLike[str]) -> None:
     """Send everything that follows to another store; the active experiment is forgotten."""
     global _active_experiment_id
     try:
-        before: str | None = _uri.get_tracking_uri()
+        before: str | None = uris.get_tracking_uri()
     except InvalidParameter:  # MLFLOW_TRACKING_URI alone: no store was in use yet
         before = None
-    _uri.set_tracking_uri(uri)
-    if _uri.get_tracking_uri() != before:
+    uris.set_tracking_uri(uri)
+    if uris.get_tracking_uri() != before:
         _active_experiment_id = None  # an experiment id means nothing in another store
+
+
+def is_tracking_uri_set() -> bool:
+    """Whether a tracking URI was chosen (``set_tracking_uri`` or ``NBTRACK_TRACKING_URI``)."""
+    return uris.is_tracking_uri_set()
+
+
+def get_registry_uri() -> str:
+    """The registry URI: the model registry lives in the tracking store, so its URI."""
+    registry = _registry_uri
+    if registry is not None and uris.db_path(registry) == uris.db_path(uris.get_tracking_uri()):
+        return registry
+    return uris.get_tracking_uri()
+
+
+def set_registry_uri(uri: str) -> None:
+    """Name the registry's store, which must be the tracking store (one SQLite file holds both).
+
+    Raises
+    ------
+    InvalidParameter
+        If the URI names another store or a remote registry (``databricks-uc``…).
+    """
+    global _registry_uri
+    try:
+        path = uris.db_path(uri)
+    except InvalidParameter:  # a remote registry: databricks://…, http://…
+        path = None
+    if path is None or path != uris.db_path(uris.get_tracking_uri()):
+        raise InvalidParameter(
+            f"registry URI {uri!r} is not the tracking store "
+            f"({uris.get_tracking_uri()}); nbtrack keeps the model registry in the tracking "
+            "store's file: call set_tracking_uri instead, or drop set_registry_uri"
+        )
+    _registry_uri = uri
 
 
 def client() -> MlflowClient:
     """The client of the store in force (one per tracking URI, shared by all threads)."""
-    tracking_uri = _uri.get_tracking_uri()
+    tracking_uri = uris.get_tracking_uri()
     found = _clients.get(tracking_uri)
     if found is None:
         with _lock:
@@ -156,14 +192,75 @@ def last_run_id() -> str | None:
     return _last_run_id
 
 
+# -- the active model (MLflow 3's LoggedModels) -------------------------------------------
+
+ENV_ACTIVE_MODEL_IDS = ("MLFLOW_ACTIVE_MODEL_ID", "_MLFLOW_ACTIVE_MODEL_ID")
+
+
+def active_model_id() -> str | None:
+    """The active model of this thread (``set_active_model``), else ``MLFLOW_ACTIVE_MODEL_ID``."""
+    found = getattr(_local, "model_id", None)
+    if found is not None:
+        return str(found)
+    for var in ENV_ACTIVE_MODEL_IDS:
+        if value := os.environ.get(var):
+            return value
+    return None
+
+
+def set_active_model_id(model_id: str | None) -> None:
+    """Make a LoggedModel this thread's active model (None: no active model)."""
+    _local.model_id = model_id
+
+
+def last_logged_model_id() -> str | None:
+    """The id of the LoggedModel most recently created in this thread, or None."""
+    return getattr(_local, "last_model_id", None)
+
+
+def record_logged_model(model_id: str) -> None:
+    """Remember a LoggedModel as this thread's last one created (``last_logged_model``)."""
+    _local.last_model_id = model_id
+
+
+_model_outputs: dict[str, list[tuple[str, int]]] = {}
+
+
+def model_outputs(run_id: str) -> list[tuple[str, int]]:
+    """The (model_id, step) outputs of a run, read once and then kept up to date here.
+
+    As MLflow keeps them on its active run: outputs that another process records later are
+    not seen by this one.
+    """
+    found = _model_outputs.get(run_id)
+    if found is None:
+        run = client().get_run(run_id)
+        found = [(o.model_id, o.step) for o in run.outputs.model_outputs]
+        _model_outputs[run_id] = found
+    return found
+
+
+def add_model_output(run_id: str, model_id: str, step: int) -> None:
+    """Note a model output of a run that this process just recorded in the store."""
+    if run_id in _model_outputs:
+        _model_outputs[run_id] = [
+            *(o for o in _model_outputs[run_id] if o[0] != model_id),
+            (model_id, step),
+        ]
+
+
 # -- tests ------------------------------------------------------------------------------
 
 
 def reset() -> None:
     """Forget active runs, clients, the active experiment and ``set_tracking_uri``."""
-    global _active_experiment_id, _last_run_id
+    global _active_experiment_id, _last_run_id, _registry_uri
     _local.stack = []
+    _local.model_id = None
+    _local.last_model_id = None
+    _model_outputs.clear()
+    _registry_uri = None
     _clients.clear()
     _active_experiment_id = None
     _last_run_id = None
-    _uri.reset_tracking_uri()
+    uris.reset_tracking_uri()

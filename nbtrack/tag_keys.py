@@ -19,6 +19,7 @@ GIT_BRANCH = "mlflow.source.git.branch"
 AUTOLOGGING = "mlflow.autologging"
 LOGGED_ARTIFACTS = "mlflow.loggedArtifacts"
 LOGGED_MODELS = "mlflow.log-model.history"
+LOGGED_IMAGES = "mlflow.loggedImages"  # images logged by key and step (MLflow's image charts)
 
 # -- MLflow's dataset input tags --------------------------------------------------------
 DATASET_CONTEXT = "mlflow.data.context"

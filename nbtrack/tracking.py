@@ -15,7 +15,7 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any, cast
 
-from nbtrack import async_logging, context, session, tag_keys
+from nbtrack import async_logging, context, session, system_metrics, tag_keys
 from nbtrack.async_logging import RunOperations
 from nbtrack.client import MlflowClient
 from nbtrack.entities import (
@@ -51,6 +51,7 @@ from nbtrack.registry import DEFAULT_AWAIT_MAX_SLEEP_SECONDS
 from nbtrack.registry.validation import model_name
 from nbtrack.session import get_tracking_uri, set_tracking_uri
 from nbtrack.store.sql import now_ms
+from nbtrack.system_metrics import SystemMetricsMonitor
 
 if TYPE_CHECKING:
     from nbtrack.data import Dataset
@@ -102,6 +103,7 @@ class ActiveRun:
 
     def __init__(self, run: Run):
         self._run = run
+        self._system_metrics: SystemMetricsMonitor | None = None
 
     @property
     def info(self) -> RunInfo:
@@ -170,7 +172,9 @@ def start_run(
     tags, description
         Tags to set, and a description stored as ``mlflow.note.content``.
     log_system_metrics
-        Accepted for MLflow compatibility; system metrics are not collected.
+        Sample CPU, memory, disk, network (and GPU) metrics in a background thread while
+        the run is active (:mod:`nbtrack.system_metrics`); None follows
+        ``enable_system_metrics_logging`` / ``MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING``.
     """
     stack = session.run_stack()
     if stack and not nested and parent_run_id is None:
@@ -196,6 +200,12 @@ def start_run(
     active = ActiveRun(run)
     session.push_run(active)
     _register_atexit()
+    if system_metrics.is_enabled() if log_system_metrics is None else log_system_metrics:
+        monitor = SystemMetricsMonitor(
+            run.info.run_id, client.tracking_uri, resume_logging=run_id is not None
+        )
+        monitor.start()
+        active._system_metrics = monitor
     return active
 
 
@@ -273,6 +283,9 @@ def end_run(status: str = RunStatus.FINISHED) -> None:
             f"status must be one of {', '.join(RunStatus.ALL)} (found {status!r})"
         )
     run = stack[-1]
+    monitor = getattr(run, "_system_metrics", None)
+    if monitor is not None:
+        monitor.finish()
     try:
         session.client().set_terminated(run.info.run_id, status)
     except AsyncLoggingError:
@@ -343,16 +356,24 @@ def log_metric(
     synchronous: bool | None = None,
     timestamp: int | None = None,
     run_id: str | None = None,
+    model_id: str | None = None,
+    dataset: Dataset | None = None,
     **_: Any,
 ) -> RunOperations | None:
     """Append a point to a metric of the active run (durable when this returns).
 
     With ``synchronous=False`` (or ``MLFLOW_ENABLE_ASYNC_LOGGING=true``) the point is queued
     and a ``RunOperations`` returned at once; its ``wait()`` blocks until it has committed.
+    ``model_id`` (default: the active model, ``set_active_model``, else the models the run
+    output at this step) also links the point to that LoggedModel, as in MLflow 3;
+    ``dataset`` (``nbtrack.data.from_pandas``…) names the data it was computed on: it
+    becomes an input of the run, and the model's metric records it.
     """
-    return session.client().log_metric(
-        _run_id_or_active(run_id), key, value, timestamp, step, synchronous
-    )
+    rid = _run_id_or_active(run_id)
+    ts = now_ms() if timestamp is None else timestamp
+    done = session.client().log_metric(rid, key, value, ts, step, synchronous)
+    _link_to_model(model_id, rid, [Metric(key, value, ts, step or 0)], dataset)
+    return done
 
 
 def log_metrics(
@@ -361,13 +382,39 @@ def log_metrics(
     synchronous: bool | None = None,
     run_id: str | None = None,
     timestamp: int | None = None,
+    model_id: str | None = None,
+    dataset: Dataset | None = None,
     **_: Any,
 ) -> RunOperations | None:
-    """Log several metrics at the same step and time (one transaction)."""
+    """Log several metrics at the same step and time (one transaction); see log_metric."""
     rid = _run_id_or_active(run_id)
     ts = now_ms() if timestamp is None else timestamp
     points = [Metric(k, v, ts, step or 0) for k, v in metrics.items()]
-    return session.client().log_batch(rid, metrics=points, synchronous=synchronous)
+    done = session.client().log_batch(rid, metrics=points, synchronous=synchronous)
+    _link_to_model(model_id, rid, points, dataset)
+    return done
+
+
+def _link_to_model(
+    model_id: str | None, run_id: str, points: list[Metric], dataset: Dataset | None = None
+) -> None:
+    """Record metric points on LoggedModels too, as MLflow 3 does.
+
+    On the model named, else the active model, else the models the run output at the points'
+    step (``log_model`` outputs its model at step 0).
+    """
+    if not points:
+        return
+    pair = None
+    if dataset is not None:
+        entity = dataset.to_entity() if hasattr(dataset, "to_entity") else dataset
+        session.client().log_inputs(run_id, [DatasetInput(entity)])  # type: ignore[arg-type]
+        pair = (entity.name, entity.digest)
+    target = model_id or session.active_model_id()
+    step = points[0].step
+    targets = [target] if target else [m for m, s in session.model_outputs(run_id) if s == step]
+    for one in targets:
+        session.client().log_model_metrics(one, points, run_id, pair)
 
 
 def set_tag(key: str, value: Any, synchronous: bool | None = None) -> RunOperations | None:
@@ -431,12 +478,22 @@ def log_figure(
 
 
 def log_image(
-    image: Any, artifact_file: str | None = None, run_id: str | None = None, **_: Any
+    image: Any,
+    artifact_file: str | None = None,
+    key: str | None = None,
+    step: int | None = None,
+    timestamp: int | None = None,
+    synchronous: bool | None = None,
+    *,
+    run_id: str | None = None,
 ) -> None:
-    """Save a numpy array or PIL image as an artifact of the active run."""
-    if artifact_file is None:
-        raise InvalidParameter("log_image needs artifact_file, such as 'confusion.png'")
-    session.client().log_image(_run_id_or_active(run_id), image, artifact_file)
+    """Save an image as an artifact of the active run: one file, or a series by key and step.
+
+    See ``MlflowClient.log_image``.
+    """
+    session.client().log_image(
+        _run_id_or_active(run_id), image, artifact_file, key, step, timestamp, synchronous
+    )
 
 
 def log_table(data: Any, artifact_file: str, run_id: str | None = None) -> None:

@@ -14,6 +14,7 @@ for a file name: a tracking server (``http(s)://``: share with it through ``nbtr
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -69,6 +70,11 @@ def get_tracking_uri() -> str:
             ) from None
         return mlflow_uri
     return DEFAULT_TRACKING_URI
+
+
+def is_tracking_uri_set() -> bool:
+    """Whether a tracking URI was chosen (``set_tracking_uri`` or the environment)."""
+    return _tracking_uri is not None or bool(os.environ.get(ENV_TRACKING_URI))
 
 
 def reset_tracking_uri() -> None:
@@ -140,6 +146,15 @@ def parse_runs_uri(uri: str) -> tuple[str, str]:
             f"model URI {uri!r} names no run; write runs:/<run_id>/<path>", model_uri=uri
         )
     return run_id, path.strip("/")
+
+
+_LOGGED_MODEL_URI = re.compile(r"models:/+(m-[0-9a-f]{32})/?")
+
+
+def logged_model_id(uri: str) -> str | None:
+    """The id in ``models:/<model_id>`` (MLflow 3's LoggedModel URI), else None."""
+    match = _LOGGED_MODEL_URI.fullmatch(uri)
+    return match[1] if match else None
 
 
 def artifact_root(path: Path) -> Path:

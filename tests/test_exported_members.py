@@ -18,7 +18,19 @@ EXPECTED = {
     "log_param", "log_params", "log_table", "log_text", "model_card", "register_model",
     "run", "search_experiments", "search_runs", "set_experiment", "set_tag", "set_tags",
     "set_tracking_uri", "show_registry", "show_run", "show_runs", "show_sweep", "start_run",
-    "evaluate", "validate_evaluation_results", "flush_async_logging",
+    "evaluate", "validate_evaluation_results",
+    # MLflow 3 parity (issue 17)
+    "Image", "delete_experiment_tag", "flush_artifact_async_logging", "flush_async_logging",
+    "get_artifact_uri", "get_registry_uri", "is_tracking_uri_set", "load_table", "log_inputs",
+    "restore_experiment", "restore_run", "search_model_versions", "search_registered_models",
+    "set_experiment_tag", "set_experiment_tags", "set_model_version_tag", "set_registry_uri",
+    "ActiveModel", "clear_active_model", "create_external_model", "delete_logged_model_tag",
+    "finalize_logged_model", "get_active_model_id", "get_logged_model", "initialize_logged_model",
+    "last_logged_model", "log_model_params", "log_outputs", "search_logged_models",
+    "set_active_model", "set_logged_model_tags",
+    "disable_system_metrics_logging", "enable_system_metrics_logging",
+    "set_system_metrics_node_id", "set_system_metrics_samples_before_logging",
+    "set_system_metrics_sampling_interval", "doctor", "log_stream",
 }  # fmt: skip
 
 

@@ -1,7 +1,8 @@
 """``nbtrack.models``: the model format, as ``mlflow.models``.
 
 :class:`Model` is a model folder's ``MLmodel`` file, :class:`ModelInfo` what ``log_model``
-returns, :class:`ModelSignature` and :func:`infer_signature` describe what a model takes.
+returns, :class:`ModelSignature` and :func:`infer_signature` describe what a model takes;
+:func:`set_model` names the model a model-code file defines (custom Python models).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from nbtrack.models.model import Model, ModelInfo, get_model_info
+from nbtrack.models.python_model import set_model
 from nbtrack.models.signature import ModelSignature, infer_signature
 
 __all__ = [
@@ -25,6 +27,7 @@ __all__ = [
     "infer_signature",
     "make_metric",
     "serve",
+    "set_model",
 ]
 
 # Evaluation (as ``mlflow.models.evaluate`` and friends) needs numpy and scikit-learn:

@@ -25,8 +25,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from nbtrack import session, tag_keys, tracking
+from nbtrack import context, session, tag_keys, tracking
 from nbtrack.artifacts import LocalArtifacts, check_relative
+from nbtrack.entities import LoggedModelOutput, LoggedModelStatus
 from nbtrack.errors import (
     ArtifactNotFound,
     InvalidParameter,
@@ -327,16 +328,20 @@ class Model:
                 run_id=run_id,
                 path=path,
             )
-        model = cls(artifact_path=path, run_id=run_id)
-        _save_into(root, target, lambda tmp: flavor.save_model(path=tmp, mlflow_model=model,
-                                                                **kwargs))
+        logged = _new_logged_model(client, run, path, target)
+        model = cls(artifact_path=path, run_id=run_id, model_id=logged.model_id)
         try:
+            _save_into(
+                root, target, lambda tmp: flavor.save_model(path=tmp, mlflow_model=model, **kwargs)
+            )
             _record_logged_model(client, run_id, model)
         except BaseException:
             import shutil
 
             shutil.rmtree(target, ignore_errors=True)
+            client.finalize_logged_model(logged.model_id, LoggedModelStatus.FAILED)
             raise
+        client.finalize_logged_model(logged.model_id, LoggedModelStatus.READY)
         info = model.get_model_info()
         if registered_model_name is not None:
             version = tracking.register_model(info.model_uri, registered_model_name)
@@ -376,6 +381,21 @@ def _new_uuid() -> str:
     return uuid.uuid4().hex
 
 
+def _new_logged_model(client: Any, run: Any, name: str, target: Path) -> Any:
+    """The PENDING LoggedModel (MLflow 3) whose files are the model folder in the run."""
+    logged = client._create_logged_model(
+        run.info.experiment_id,
+        name,
+        run.info.run_id,
+        tags=context.run_tags(),
+        artifact_location=target.as_uri(),
+    )
+    client.log_outputs(run.info.run_id, [LoggedModelOutput(logged.model_id, 0)])
+    session.add_model_output(run.info.run_id, logged.model_id, 0)
+    session.record_logged_model(logged.model_id)
+    return logged
+
+
 def _save_into(root: Path, target: Path, save: Any) -> None:
     """Write a model folder next to its final place, then move it there in one rename."""
     import shutil  # shutil and tempfile load when a model is saved, not at import
@@ -396,8 +416,11 @@ def _save_into(root: Path, target: Path, save: Any) -> None:
 
 def _record_logged_model(client: Any, run_id: str, model: Model) -> None:
     """Append the model to the run's ``mlflow.log-model.history`` tag, as MLflow 2 did."""
-    entry = {k: v for k, v in model.to_dict().items()
-             if k in ("run_id", "utc_time_created", "artifact_path", "model_uuid")}
+    entry = {
+        k: v
+        for k, v in model.to_dict().items()
+        if k in ("run_id", "utc_time_created", "artifact_path", "model_uuid")
+    }
     entry["flavors"] = model.flavors
     previous = client.get_run(run_id).data.tags.get(tag_keys.LOGGED_MODELS)
     history = [*json.loads(previous), entry] if previous else [entry]
@@ -516,9 +539,7 @@ def write_environment(path: Path, pip_requirements: list[str]) -> None:
         ],
         "name": "mlflow-env",
     }
-    (path / CONDA_ENV_FILE_NAME).write_text(
-        _yaml_dump(conda), encoding="utf-8"
-    )
+    (path / CONDA_ENV_FILE_NAME).write_text(_yaml_dump(conda), encoding="utf-8")
 
 
 def get_model_info(model_uri: str) -> ModelInfo:

@@ -24,8 +24,12 @@ from nbtrack.models.model import (
     folder_size,
     pinned,
     prepare_target,
-    requirements,
-    write_environment,
+)
+from nbtrack.models.packaging import (
+    add_code_to_path,
+    copy_code_paths,
+    copy_extra_files,
+    write_model_environment,
 )
 from nbtrack.models.signature import ModelSignature, save_example, signature_from_example
 from nbtrack.models.uri import local_model_path
@@ -75,6 +79,9 @@ def save_model(
     metadata: dict[str, Any] | None = None,
     skops_trusted_types: list[str] | None = None,
     mlflow_model: Model | None = None,
+    conda_env: dict[str, Any] | str | None = None,
+    code_paths: list[str] | None = None,
+    extra_files: list[str] | None = None,
 ) -> None:
     """Save a fitted scikit-learn model to a new local folder, in MLflow's model format.
 
@@ -104,6 +111,14 @@ def save_model(
         loader still needs them passed as ``trusted_types``).
     mlflow_model
         The :class:`~nbtrack.models.Model` to fill in (``log_model`` passes its own).
+    conda_env
+        A conda environment (dict or YAML file) to write as ``conda.yaml`` instead of the
+        default one; its pip list becomes ``requirements.txt``.
+    code_paths
+        Files or folders of code the model needs (custom transformers…), copied under
+        ``code/`` and put on ``sys.path`` when the model loads.
+    extra_files
+        Files to ship with the model, copied under ``extra_files/`` and listed in ``MLmodel``.
 
     Raises
     ------
@@ -125,6 +140,8 @@ def save_model(
         model_file, trusted = _flavor.dump(
             sk_model, target, serialization_format, skops_trusted_types
         )
+        code = copy_code_paths(code_paths, target)
+        extra = copy_extra_files(extra_files, target)
         if hasattr(sk_model, pyfunc_predict_fn):
             model.add_flavor(
                 "python_function",
@@ -132,6 +149,7 @@ def save_model(
                 model_path=model_file,
                 predict_fn=pyfunc_predict_fn,
                 env={"conda": "conda.yaml", "virtualenv": "python_env.yaml"},
+                **({"code": code} if code else {}),
                 python_version=PYTHON_VERSION,
             )
         model.add_flavor(
@@ -139,8 +157,9 @@ def save_model(
             pickled_model=model_file,
             sklearn_version=sklearn.__version__,
             serialization_format=serialization_format,
-            code=None,
+            code=code,
             skops_trusted_types=trusted,
+            **extra,
         )
         model.nbtrack_version = __version__
         model.model_size_bytes = folder_size(target)
@@ -149,7 +168,9 @@ def save_model(
             include_cloudpickle=serialization_format == SERIALIZATION_FORMAT_CLOUDPICKLE,
             include_skops=serialization_format == SERIALIZATION_FORMAT_SKOPS,
         )
-        write_environment(target, requirements(defaults, pip_requirements, extra_pip_requirements))
+        write_model_environment(
+            target, defaults, conda_env, pip_requirements, extra_pip_requirements
+        )
     except BaseException:
         shutil.rmtree(target, ignore_errors=True)
         if existed:
@@ -184,6 +205,9 @@ def log_model(
     pyfunc_predict_fn: str = "predict",
     metadata: dict[str, Any] | None = None,
     skops_trusted_types: list[str] | None = None,
+    conda_env: dict[str, Any] | str | None = None,
+    code_paths: list[str] | None = None,
+    extra_files: list[str] | None = None,
 ) -> ModelInfo:
     """Log a fitted scikit-learn model into the active run (started if none is active).
 
@@ -203,7 +227,8 @@ def log_model(
     await_registration_for
         Accepted for MLflow compatibility: registration is done when this returns.
     serialization_format, signature, input_example, pip_requirements, \
-extra_pip_requirements, pyfunc_predict_fn, metadata, skops_trusted_types
+extra_pip_requirements, pyfunc_predict_fn, metadata, skops_trusted_types, conda_env, \
+code_paths, extra_files
         As in :func:`save_model`.
 
     Returns
@@ -225,6 +250,9 @@ extra_pip_requirements, pyfunc_predict_fn, metadata, skops_trusted_types
         pyfunc_predict_fn=pyfunc_predict_fn,
         metadata=metadata,
         skops_trusted_types=skops_trusted_types,
+        conda_env=conda_env,
+        code_paths=code_paths,
+        extra_files=extra_files,
     )
 
 
@@ -257,4 +285,6 @@ def load_model(
         The file holds untrusted types, or is a pickle and ``allow_pickle`` is False.
     """
     folder = local_model_path(model_uri, dst_path)
-    return _flavor.load_model_from_folder(folder, Model.load(folder), trusted_types, allow_pickle)
+    meta = Model.load(folder)
+    add_code_to_path(folder, meta.flavors.get(FLAVOR_NAME, {}))
+    return _flavor.load_model_from_folder(folder, meta, trusted_types, allow_pickle)

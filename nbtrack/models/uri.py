@@ -4,6 +4,7 @@
 * ``models:/<name>/<version>``, ``models:/<name>@<alias>``, ``models:/<name>/<stage>``
   (None, Staging, Production, Archived) and ``models:/<name>/latest`` – a registered
   version's snapshot, found by the registry's one resolver (:mod:`nbtrack.registry.resolver`);
+* ``models:/<model_id>`` – a LoggedModel (MLflow 3), by its id;
 * ``file:///abs/path`` or a plain path – a folder written by ``save_model``.
 
 Everything is local, so resolving a URI copies nothing: models load straight from the store.
@@ -18,7 +19,7 @@ from nbtrack import session
 from nbtrack.artifacts import LocalArtifacts, uri_to_path
 from nbtrack.errors import ArtifactNotFound, InvalidParameter
 from nbtrack.registry import resolve_model_uri
-from nbtrack.uri import parse_runs_uri
+from nbtrack.uri import logged_model_id, parse_runs_uri
 
 
 def local_model_path(model_uri: str | os.PathLike[str], dst_path: str | None = None) -> Path:
@@ -36,6 +37,8 @@ def local_model_path(model_uri: str | os.PathLike[str], dst_path: str | None = N
         raise InvalidParameter(f"model_uri must be a non-empty string (found {model_uri!r})")
     if uri.startswith("runs:"):
         folder = _run_folder(uri)
+    elif model_id := logged_model_id(uri):
+        folder = uri_to_path(session.client().get_logged_model(model_id).artifact_location)
     elif uri.startswith("models:"):
         folder = _registered_folder(uri)
     elif uri.startswith("file:") or "://" not in uri:

@@ -211,7 +211,7 @@ class RegistryClient:
             return target.as_uri()
 
         try:
-            return store.create_model_version(
+            version = store.create_model_version(
                 name,
                 snapshots.source_text(source),
                 run_id or source_run,
@@ -227,6 +227,15 @@ class RegistryClient:
 
             shutil.rmtree(placed[0] if placed else staged, ignore_errors=True)
             raise
+        return self._link_logged_model(version, folder)
+
+    def _link_logged_model(self, version: ModelVersion, folder: Path) -> ModelVersion:
+        """Link a new version to the LoggedModel its folder came from (MLflow 3)."""
+        model_id = snapshots.folder_model_id(folder)
+        if model_id is None:
+            return version
+        self.store.link_model_version(model_id, version.name, int(version.version))
+        return self.get_model_version(version.name, version.version)
 
     def get_model_version(self, name: str, version: str | int) -> ModelVersion:
         """One version of a registered model."""

@@ -15,7 +15,7 @@ from nbtrack.artifacts import LocalArtifacts, uri_to_path
 from nbtrack.entities import Run
 from nbtrack.errors import ArtifactNotFound, InvalidParameter, RegistryError
 from nbtrack.registry.resolver import resolve_model_uri
-from nbtrack.uri import parse_runs_uri
+from nbtrack.uri import logged_model_id, parse_runs_uri
 
 MODELS_FOLDER = "models"
 MLMODEL_FILE = "MLmodel"
@@ -23,6 +23,7 @@ MLMODEL_FILE = "MLmodel"
 
 if TYPE_CHECKING:  # a type only: no Protocol class is built at import
     from nbtrack.registry.resolver import VersionSource
+    from nbtrack.store import TrackingStore
 
     class SourceReader(VersionSource, Protocol):
         """What reading a source needs: ``MlflowClient``'s run and registry lookups."""
@@ -32,6 +33,10 @@ if TYPE_CHECKING:  # a type only: no Protocol class is built at import
 
         def get_model_version_download_uri(self, name: str, version: str | int) -> str:
             """A version's files, for a ``models:/`` source."""
+
+        @property
+        def store(self) -> TrackingStore:
+            """The tracking store, for a ``models:/<model_id>`` source (a LoggedModel)."""
 
 
 def source_folder(client: SourceReader, source: object) -> tuple[Path, str | None]:
@@ -44,6 +49,9 @@ def source_folder(client: SourceReader, source: object) -> tuple[Path, str | Non
     if source.startswith("runs:"):
         run_id, path = parse_runs_uri(source)
         folder = LocalArtifacts(client.get_run(run_id).info.artifact_uri).path(path)
+    elif model_id := logged_model_id(source):
+        logged = client.store.get_logged_model(model_id)
+        folder, run_id = uri_to_path(logged.artifact_location), logged.source_run_id
     elif source.startswith("models:"):
         version = resolve_model_uri(client, source)
         folder = uri_to_path(client.get_model_version_download_uri(version.name, version.version))
@@ -58,6 +66,18 @@ def source_folder(client: SourceReader, source: object) -> tuple[Path, str | Non
             path=str(folder),
         )
     return folder, run_id
+
+
+def folder_model_id(folder: Path) -> str | None:
+    """The LoggedModel id a model folder's ``MLmodel`` records (MLflow 3), or None."""
+    import yaml
+
+    try:
+        meta = yaml.safe_load((folder / MLMODEL_FILE).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return None
+    model_id = meta.get("model_id") if isinstance(meta, dict) else None
+    return model_id if isinstance(model_id, str) and model_id else None
 
 
 def source_text(source: str) -> str:

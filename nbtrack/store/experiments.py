@@ -12,6 +12,7 @@ from nbtrack.errors import (
     InvalidParameter,
     InvalidState,
     ResourceAlreadyExists,
+    ResourceNotFound,
 )
 from nbtrack.store.database import Database
 from nbtrack.store.sql import (
@@ -201,4 +202,20 @@ class ExperimentStore:
                 "INSERT OR REPLACE INTO experiment_tags (experiment_id, key, value) "
                 "VALUES (?, ?, ?)",
                 (exp.experiment_id, key, value),
+            )
+
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        """Remove a tag from an experiment; a missing tag is an error, as in MLflow."""
+        exp = self.get_experiment(experiment_id)
+        with self.db.write() as c:
+            gone = c.execute(
+                "DELETE FROM experiment_tags WHERE experiment_id = ? AND key = ?",
+                (exp.experiment_id, key),
+            ).rowcount
+        if not gone:
+            raise ResourceNotFound(
+                f"experiment {exp.experiment_id} has no tag {key!r}; "
+                "get_experiment(...).tags lists its tags",
+                experiment_id=exp.experiment_id,
+                key=key,
             )

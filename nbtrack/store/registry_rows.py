@@ -96,6 +96,12 @@ def build_versions(c: sqlite3.Connection, rows: list[tuple]) -> list[ModelVersio
         names,
     ):
         aliases.setdefault((name, version), []).append(alias)
+    model_ids = {
+        (name, version): model_id
+        for name, version, model_id in fetch_in(
+            c, "SELECT name, version, model_id FROM logged_model_versions", "name", names
+        )
+    }
     return [
         ModelVersion(
             name=row[0],
@@ -112,6 +118,7 @@ def build_versions(c: sqlite3.Connection, rows: list[tuple]) -> list[ModelVersio
             tags=tags.get((row[0], row[1]), {}),
             run_link=row[11],
             aliases=sorted(aliases.get((row[0], row[1]), [])),
+            model_id=model_ids.get((row[0], row[1])),
         )
         for row in rows
     ]

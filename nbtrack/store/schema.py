@@ -15,6 +15,10 @@ Datasette, pandas.read_sql). Tables follow MLflow's SQL store:
   ``model_versions``, ``model_version_tags``, ``model_card_sections`` (the registry)
 - ``sync_runs``, ``sync_metrics``, ``sync_artifacts``, ``sync_model_versions`` (what
   ``nbtrack sync`` and ``nbtrack import`` moved, per server: the no-duplicates record)
+- ``logged_models`` with ``logged_model_tags``, ``logged_model_params`` and
+  ``logged_model_metrics``; ``run_model_outputs`` (which run produced which model) and
+  ``logged_model_versions`` (which registry version came from which model): MLflow 3's
+  LoggedModels (migration 3)
 
 Times are milliseconds since the epoch. ±inf metric values are stored as
 ±1.7976931348623157e308, as MLflow stores them, and read back as ±inf.
@@ -213,6 +217,70 @@ MIGRATIONS: tuple[str, ...] = (
     );
     """,
 )
+
+
+# -- migration: LoggedModels (issue 17) ------------------------------------------------------
+# Kept apart so that the lead can renumber it against other branches' migrations at merge.
+
+LOGGED_MODELS_MIGRATION = """
+    CREATE TABLE logged_models (
+        model_id               TEXT PRIMARY KEY,
+        experiment_id          INTEGER NOT NULL,  -- no REFERENCES: gc purges experiments
+        name                   TEXT NOT NULL,
+        artifact_location      TEXT NOT NULL,
+        creation_timestamp     INTEGER NOT NULL,
+        last_updated_timestamp INTEGER NOT NULL,
+        status                 TEXT NOT NULL CHECK (status IN ('PENDING', 'READY', 'FAILED')),
+        status_message         TEXT,
+        model_type             TEXT,
+        source_run_id          TEXT,
+        lifecycle_stage        TEXT NOT NULL DEFAULT 'active'
+                               CHECK (lifecycle_stage IN ('active', 'deleted'))
+    );
+    CREATE INDEX logged_models_experiment ON logged_models (experiment_id, creation_timestamp);
+    CREATE INDEX logged_models_run ON logged_models (source_run_id);
+    CREATE TABLE logged_model_tags (
+        model_id TEXT NOT NULL REFERENCES logged_models (model_id),
+        key      TEXT NOT NULL,
+        value    TEXT NOT NULL,
+        PRIMARY KEY (model_id, key)
+    ) WITHOUT ROWID;
+    CREATE TABLE logged_model_params (
+        model_id TEXT NOT NULL REFERENCES logged_models (model_id),
+        key      TEXT NOT NULL,
+        value    TEXT NOT NULL,
+        PRIMARY KEY (model_id, key)
+    ) WITHOUT ROWID;
+    CREATE TABLE logged_model_metrics (
+        model_id       TEXT NOT NULL REFERENCES logged_models (model_id),
+        key            TEXT NOT NULL,
+        value          REAL NOT NULL,
+        timestamp      INTEGER NOT NULL,
+        step           INTEGER NOT NULL,
+        is_nan         INTEGER NOT NULL DEFAULT 0,
+        run_id         TEXT NOT NULL DEFAULT '',
+        dataset_name   TEXT,
+        dataset_digest TEXT,
+        PRIMARY KEY (model_id, key, step, timestamp, run_id, value, is_nan)
+    ) WITHOUT ROWID;
+    CREATE TABLE run_model_outputs (
+        run_uuid TEXT NOT NULL,  -- no REFERENCES: gc purges runs, readers join
+        model_id TEXT NOT NULL REFERENCES logged_models (model_id),
+        step     INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (run_uuid, model_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX run_model_outputs_model ON run_model_outputs (model_id);
+    CREATE TABLE logged_model_versions (
+        model_id TEXT NOT NULL REFERENCES logged_models (model_id),
+        name     TEXT NOT NULL
+                 REFERENCES registered_models (name) ON UPDATE CASCADE ON DELETE CASCADE,
+        version  INTEGER NOT NULL,
+        PRIMARY KEY (name, version)
+    );
+    CREATE INDEX logged_model_versions_model ON logged_model_versions (model_id);
+"""
+
+MIGRATIONS = (*MIGRATIONS, LOGGED_MODELS_MIGRATION)
 
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -19,6 +19,7 @@ from nbtrack.entities import (
     RunData,
     RunInfo,
     RunInputs,
+    RunOutputs,
     RunStatus,
     RunTag,
     ViewType,
@@ -32,6 +33,7 @@ from nbtrack.store.database import Database
 from nbtrack.store.experiments import (
     ExperimentStore,
 )
+from nbtrack.store.logged_models import LoggedModelStore, model_outputs
 from nbtrack.store.metrics import ROW_WIDTH, MetricBatch, decode_value, encode_value
 from nbtrack.store.purge import PurgeStore
 from nbtrack.store.sql import (
@@ -97,7 +99,7 @@ class RunTable(NamedTuple):
     tags: list[tuple[str, str, str]]
 
 
-class TrackingStore(ExperimentStore, PurgeStore):
+class TrackingStore(ExperimentStore, PurgeStore, LoggedModelStore):
     """Tracking operations on one store file; artifacts live under ``artifact_root``."""
 
     def __init__(self, db: Database, artifact_root: Path):
@@ -194,6 +196,7 @@ class TrackingStore(ExperimentStore, PurgeStore):
             ):
                 metrics[rid][key] = decode_value(value, is_nan)
             inputs = self._inputs(c, found)
+            outputs = model_outputs(c, found)
         by_id = {
             row[0]: Run(
                 RunInfo(
@@ -201,6 +204,7 @@ class TrackingStore(ExperimentStore, PurgeStore):
                 ),
                 RunData(metrics[row[0]], params[row[0]], tags[row[0]]),
                 RunInputs(inputs.get(row[0], [])),
+                RunOutputs(outputs.get(row[0], [])),
             )
             for row in infos
         }
