@@ -34,11 +34,15 @@ lint: $(STAMP)
 check: lint
 	$(BIN)/python -m pytest -q -m "not slow and not browser"
 
-test: $(STAMP) lint
+# Everything the tests start is set up here: Chromium (browser tests), PostgreSQL (sync
+# against an MLflow server backed by it) and MLflow itself in its own venv (interop, parity,
+# evaluation and serving comparisons, the servers that sync talks to).
+test: $(STAMP) $(BENCH_VENV)/.installed lint
 	bash scripts/setup-browser.sh
-	$(BIN)/python -m pytest
+	bash scripts/setup-postgres.sh
+	NBTRACK_MLFLOW_PYTHON=$(abspath $(BENCH_VENV))/bin/python $(BIN)/python -m pytest
 
-$(BENCH_VENV)/.installed:
+$(BENCH_VENV)/.installed: Makefile
 	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/python -m pip install -q --upgrade pip
 	$(BENCH_VENV)/bin/python -m pip install -q "mlflow==$(MLFLOW_VERSION)" scikit-learn psycopg2-binary
