@@ -10,7 +10,7 @@
  * @typedef {{ group: string, key: string, label: string, sort: string | null, varies: boolean }} Column
  * @typedef {{ id?: string, more?: string, hidden?: number, depth: number, name?: string,
  *   status?: string, start?: number, end?: number | null, user?: string, source?: string,
- *   children?: number, descendants?: number, p?: Record<string, string>,
+ *   children?: number, descendants?: number, models?: boolean, p?: Record<string, string>,
  *   m?: Record<string, number | string>, t?: Record<string, string>,
  *   s?: Record<string, Array<number | string>> }} Row
  * @typedef {import("@anywidget/types").AnyModel} Model
@@ -287,6 +287,13 @@ function render({ model, el }) {
           class: "nbt-chip", textContent: "sweep",
           title: `Parallel coordinates of the ${row.descendants} runs under this one`,
           dataset: { action: "sweep", run: id },
+        }));
+      }
+      if (actions && row.models) {
+        nameParts.push(h("button", {
+          class: "nbt-chip nbt-register", textContent: "register",
+          title: "Register this run's model in the model registry",
+          dataset: { action: "register", run: id },
         }));
       }
       const tds = cols.map((col, i) => {

@@ -181,6 +181,7 @@ def _rows(
             "source": data["t"].get(tag_keys.SOURCE_NAME, ""),
             "children": counts.get(run_id, 0),
             "descendants": descendants.get(run_id, 0),
+            "models": tag_keys.LOGGED_MODELS in data["t"],
             "p": data["p"],
             "m": data["m"],
             "t": {k: v for k, v in data["t"].items() if not k.startswith(tag_keys.SYSTEM_PREFIXES)},

@@ -22,6 +22,7 @@ from nbtrack.entities import FileInfo, Run
 from nbtrack.panels import plots, static
 from nbtrack.panels.base import Panel
 from nbtrack.panels.charts import Chart
+from nbtrack.panels.register import RegisterModel
 
 TEXT_SUFFIXES = frozenset({
     ".txt", ".log", ".json", ".yaml", ".yml", ".md", ".py", ".csv", ".tsv", ".toml", ".cfg",
@@ -82,13 +83,22 @@ class RunDetail(Panel):
         self.inputs = ipywidgets.HTML()
         self.model = ipywidgets.HTML()
         self.chart_box = ipywidgets.Box()
+        self.register_button = ipywidgets.Button(
+            description="Register model", icon="plus", tooltip="Register this run's model",
+            layout={"width": "auto", "display": "none"},
+        )
+        self.register_button.add_class("nbtrack-register-open")
+        self.register_box = ipywidgets.VBox()
+        self.register_form: RegisterModel | None = None  # opened by the button
+        self._live = live
         charts = ipywidgets.VBox([self.metric_choice, self.no_charts, self.chart_box])
         self.tabs = ipywidgets.Tab(
             children=[self.overview, charts, self.source, self.files, self.inputs, self.model],
             titles=TABS,
         )
         super().__init__(client=client, live=live)
-        self._frame(self.header, self.tabs)
+        self._frame(self.header, self.register_button, self.register_box, self.tabs)
+        self.register_button.on_click(self.callback(lambda _: self.open_register()))
         self.metric_choice.observe(self.callback(lambda _: self._draw_chart()), names=["value"])
 
     # -- reading ----------------------------------------------------------------------
@@ -109,7 +119,18 @@ class RunDetail(Panel):
             self.metric_choice.value = (
                 current if current in keys else self.first_with_history([self.run_id], keys)
             )
+        has_model = tag_keys.LOGGED_MODELS in self.run.data.tags or any(
+            Path(a.path).name == "MLmodel" for a in self.artifacts
+        )
+        self.register_button.layout.display = None if has_model else "none"
         self._draw_chart()
+
+    def open_register(self) -> RegisterModel:
+        """Open the "Register model" form of this run above the tabs."""
+        if self.register_form is None:
+            self.register_form = RegisterModel(self.run_id, client=self.client, live=self._live)
+            self.register_box.children = (self.register_form,)
+        return self.register_form
 
     def _draw_chart(self) -> None:
         key = self.metric_choice.value

@@ -25,6 +25,7 @@ from nbtrack.panels import static
 from nbtrack.panels.assets import widget_file
 from nbtrack.panels.base import Panel
 from nbtrack.panels.compare import CompareRuns
+from nbtrack.panels.register import RegisterModel
 from nbtrack.panels.run_detail import RunDetail
 from nbtrack.store import search
 from nbtrack.store.panels import RunScope, panel_queries
@@ -267,6 +268,8 @@ class RunTable(Panel):
             self.open_sweep(run_id)
         elif action == "open" and isinstance(run_id, str):
             self.open_run(run_id)
+        elif action == "register" and isinstance(run_id, str):
+            self.open_register(run_id)
         elif action == "more" and isinstance(run_id, str):
             self._child_limits[run_id] = self._child_limits.get(run_id, self.grid.page_size) * 2
             self.refresh()
@@ -307,6 +310,12 @@ class RunTable(Panel):
     def open_run(self, run_id: str) -> Panel:
         """Open one run's detail below the table."""
         panel = RunDetail(run_id, client=self.client, live=self._live)
+        self._open(panel)
+        return panel
+
+    def open_register(self, run_id: str) -> Panel:
+        """Open the "Register model" form of one run below the table."""
+        panel = RegisterModel(run_id, client=self.client, live=self._live)
         self._open(panel)
         return panel
 

@@ -93,7 +93,7 @@ class ParallelCoordinates(Panel):
         self.color_choice = ipywidgets.Dropdown(description="Colour by", layout={"width": "24em"})
         self.figure: ParallelChart | None = None  # created with its data by the first refresh
         self.table = RunTable(under=parent_run_id, tree=False, page_size=25, client=client,
-                              actions=False, title="Runs inside the brushes", live=live)
+                              title="Runs inside the brushes", live=live)
         super().__init__(client=client, live=live)
         self._frame(self.title, self.color_choice, self.figure, self.table)
         self.color_choice.observe(self.callback(lambda _: self._draw_color()), names=["value"])
