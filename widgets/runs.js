@@ -10,7 +10,7 @@
  * @typedef {{ group: string, key: string, label: string, sort: string | null, varies: boolean }} Column
  * @typedef {{ id?: string, more?: string, hidden?: number, depth: number, name?: string,
  *   status?: string, start?: number, end?: number | null, user?: string, source?: string,
- *   children?: number, descendants?: number, models?: boolean, p?: Record<string, string>,
+ *   children?: number, descendants?: number, models?: boolean, error?: string, p?: Record<string, string>,
  *   m?: Record<string, number | string>, t?: Record<string, string>,
  *   s?: Record<string, Array<number | string>> }} Row
  * @typedef {import("@anywidget/types").AnyModel} Model
@@ -132,8 +132,11 @@ function parseOrder(order) {
 function cell(col, row) {
   if (col.group === "attributes") {
     switch (col.key) {
-      case "status":
-        return h("span", { class: `nbt-badge nbt-${(row.status || "").toLowerCase()}` }, [row.status || ""]);
+      case "status": {
+        const badge = h("span", { class: `nbt-badge nbt-${(row.status || "").toLowerCase()}` }, [row.status || ""]);
+        if (!row.error) return badge;
+        return h("span", { class: "nbt-status" }, [badge, h("span", { class: "nbt-error-line", title: row.error }, [row.error])]);
+      }
       case "start_time":
         return h("span", { class: "nbt-ago", title: formatTime(row.start), dataset: { ms: String(row.start || "") } },
           [timeAgo(row.start)]);
@@ -179,6 +182,7 @@ function render({ model, el }) {
   const unselectButton = h("button", { class: "nbt-button nbt-quiet", textContent: "Clear selection" });
   const title = h("div", { class: "nbt-title" });
   const error = h("div", { class: "nbt-error", role: "alert" });
+  const note = h("div", { class: "nbt-note" });
   const thead = h("thead");
   const tbody = h("tbody");
   const table = h("table", { class: "nbt-table" }, [thead, tbody]);
@@ -194,7 +198,7 @@ function render({ model, el }) {
     filterInput, applyButton, clearFilter, treeLabel, constantLabel, h("span", { class: "nbt-spacer" }),
     count, compareButton, unselectButton,
   ]);
-  const root = h("div", { class: "nbt-runs" }, [title, toolbar, error, scroller, empty, pager]);
+  const root = h("div", { class: "nbt-runs" }, [title, toolbar, error, note, scroller, empty, pager]);
   el.append(root);
 
   /** The columns shown: all, or only those whose values differ between runs. @returns {Column[]} */
@@ -357,6 +361,9 @@ function render({ model, el }) {
     error.textContent = message;
     error.style.display = message ? "" : "none";
     filterInput.classList.toggle("nbt-invalid", Boolean(message));
+    note.textContent = message ? "" : model.get("filter_note") || "";
+    note.style.display = note.textContent ? "" : "none";
+    filterInput.placeholder = model.get("placeholder") || "Filter: metrics.rmse < 1 and params.alpha = '0.5'";
     clearFilter.style.display = model.get("filter") || filterInput.value ? "" : "none";
     treeBox.checked = Boolean(model.get("tree"));
     constantBox.checked = Boolean(model.get("hide_constant"));
@@ -453,6 +460,8 @@ function render({ model, el }) {
     ["change:selected_run_ids", drawSelection],
     ["change:filter", drawFilter],
     ["change:filter_error", drawFilter],
+    ["change:filter_note", drawFilter],
+    ["change:placeholder", drawFilter],
     ["change:tree", drawFilter],
     ["change:title", drawFilter],
     ["change:total", drawCounts],

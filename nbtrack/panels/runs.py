@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import anywidget
@@ -20,8 +21,8 @@ import traitlets
 from nbtrack.client import MlflowClient
 from nbtrack.errors import InvalidFilter, InvalidParameter
 from nbtrack.frames import runs_frame
+from nbtrack.panels import filter_keys, static
 from nbtrack.panels import rows as table_rows
-from nbtrack.panels import static
 from nbtrack.panels.assets import widget_file
 from nbtrack.panels.base import Panel
 from nbtrack.panels.compare import CompareRuns
@@ -48,6 +49,8 @@ class RunGrid(anywidget.AnyWidget):
     roots = traitlets.Int(0).tag(sync=True)
     filter = traitlets.Unicode("").tag(sync=True)
     filter_error = traitlets.Unicode("").tag(sync=True)
+    filter_note = traitlets.Unicode("").tag(sync=True)
+    placeholder = traitlets.Unicode("").tag(sync=True)
     order_by = traitlets.List(traitlets.Unicode()).tag(sync=True)
     page = traitlets.Int(0).tag(sync=True)
     page_size = traitlets.Int(50).tag(sync=True)
@@ -170,11 +173,12 @@ class RunTable(Panel):
         try:
             content = table_rows.build(self.queries, self._scope(), self._state())
         except InvalidFilter as exc:
-            self.grid.filter_error = str(exc)
+            self._on_bad_filter(exc)
             return
         self._content = content
         with self.grid.hold_sync():
             self.grid.filter_error = ""
+            self.grid.placeholder = _placeholder(content)
             if self.grid.columns != content.columns:
                 self.grid.columns = content.columns
             if self.grid.rows != content.rows:
@@ -184,7 +188,27 @@ class RunTable(Panel):
             with self._quiet():
                 self.grid.page = content.page  # clamped when the rows shrank
 
+    def _on_bad_filter(self, exc: InvalidFilter) -> None:
+        """Prefix bare keys that name one metric, param or tag; else say what went wrong."""
+        with self.queries.shown(replace(self._scope(), filter_string=None)) as shown:
+            stats = shown.key_stats()
+        keys = {group: [s.key for s in found] for group, found in stats.items()}
+        fixed = filter_keys.resolve(self.grid.filter, keys)
+        if fixed.resolved and not fixed.problems and fixed.filter != self.grid.filter:
+            try:
+                search.runs_query(fixed.filter, list(self.grid.order_by))
+            except InvalidFilter:
+                pass
+            else:
+                note = ", ".join(f"{bare} as {full}" for bare, full in fixed.resolved)
+                self.grid.filter = fixed.filter  # its observer shows the runs
+                self.grid.filter_note = f"Read {note}."
+                return
+        self.grid.filter_note = ""
+        self.grid.filter_error = "; ".join(fixed.problems) if fixed.problems else str(exc)
+
     def _on_filter(self, change: dict) -> None:
+        self.grid.filter_note = ""
         self._child_limits.clear()
         self._first_page()
 
@@ -330,6 +354,18 @@ class RunTable(Panel):
         """The current page as a text table."""
         content = self._content or table_rows.TableContent([], [], 0, 0, 0)
         return static.runs_text(content, self.grid.filter)
+
+
+def _placeholder(content: table_rows.TableContent) -> str:
+    """An example filter from the first metric and param shown, with a value of them."""
+    found: dict[str, tuple[str, object] | None] = {"metrics": None, "params": None}
+    for group, field in (("metrics", "m"), ("params", "p")):
+        key = next((c["key"] for c in content.columns if c["group"] == group), None)
+        if key is None:
+            continue
+        value = next((r[field][key] for r in content.rows if key in r.get(field, {})), None)
+        found[group] = (key, value)
+    return filter_keys.placeholder(found["metrics"], found["params"])
 
 
 def _page_size(value: int) -> int:

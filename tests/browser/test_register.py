@@ -67,7 +67,8 @@ def test_sweep_brush_register_alias_card(open_notebook, artifacts_dir: Path):
     form.get_by_text("Registered iris-best version 1").wait_for(timeout=30_000)
     assert (
         nb.append_and_run(
-            "v = nbtrack.MlflowClient().get_model_version('iris-best', '1'); print(v.run_id == best)"
+            "v = nbtrack.MlflowClient().get_model_version('iris-best', '1')\n"
+            "print(v.run_id == best)"
         )
         == "True"
     )
