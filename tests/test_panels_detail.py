@@ -49,8 +49,8 @@ def test_header_and_overview(run_id):
 
 def test_metric_history_chart(run_id):
     detail = show_run(run_id, live=False)
-    assert detail.metric_choice.options == ("acc", "loss")
-    detail.metric_choice.value = "loss"
+    assert detail.metric_choice.options == ("loss",)  # acc, logged once, is no chart
+    assert "Logged once" in detail.logged_once.value and "0.75" in detail.logged_once.value
     (series,) = detail.figure.data["series"]
     assert series["x"] == [0, 1, 2, 3]
     assert series["y"] == pytest.approx([1, 0.5, 1 / 3, 0.25])
@@ -101,3 +101,54 @@ def test_static_renderings(run_id):
 def test_unknown_run():
     with pytest.raises(RunNotFound):
         show_run("0" * 32, live=False)
+
+
+def test_single_step_metrics_are_values_not_dots():
+    with nbtrack.start_run() as run:
+        nbtrack.log_metrics({"accuracy": 0.93, "f1": 0.9})
+    detail = show_run(run.info.run_id, live=False)
+    assert detail.metric_choice.options == () and detail.figure is None
+    assert detail.metric_choice.layout.display == "none"
+    assert "logged once" in detail.no_charts.value
+    assert "accuracy" in detail.logged_once.value and "0.93" in detail.logged_once.value
+
+
+def test_failed_run_shows_its_error_first():
+    run = nbtrack.start_run(run_name="broken")
+    nbtrack.log_param("alpha", -1)
+    nbtrack.log_text(
+        "Traceback (most recent call last):\n  File x\nValueError: alpha < 0\n", "traceback.txt"
+    )
+    nbtrack.end_run("FAILED")
+    detail = show_run(run.info.run_id, live=False)
+    overview = detail.overview.value
+    assert overview.startswith('<div class="nbtrack-failure"')
+    assert "ValueError: alpha &lt; 0" in overview and "Traceback" in overview
+    assert overview.index("nbtrack-failure") < overview.index("Parameters")
+    assert "error: ValueError: alpha < 0" in detail.static_text()
+    assert "nbtrack-failure" in detail.static_html()
+    with pytest.raises(ValueError), nbtrack.start_run(run_name="raised") as raised:
+        raise ValueError("no traceback stored by a with block")
+    assert "without storing a traceback" in show_run(raised.info.run_id, live=False).overview.value
+
+
+def test_registered_versions_listed_and_opened():
+    from sklearn.linear_model import LinearRegression
+
+    import nbtrack.sklearn
+
+    with nbtrack.start_run() as run:
+        model = LinearRegression().fit([[0.0], [1.0]], [0.0, 1.0])
+        nbtrack.sklearn.log_model(model, name="model", registered_model_name="lin")
+    client = nbtrack.MlflowClient()
+    client.set_registered_model_alias("lin", "champion", "1")
+    detail = show_run(run.info.run_id, live=False)
+    buttons = detail.versions_box.children[1].children
+    assert [b.description for b in buttons] == ["lin version 1 @champion"]
+    buttons[0].click()
+    assert detail.registry is not None and detail.registry.model == "lin"
+    assert detail.registry.version.version == "1"
+    with nbtrack.start_run() as bare:
+        pass
+    empty = show_run(bare.info.run_id, live=False)
+    assert "No model of this run is registered" in empty.versions_box.children[0].value

@@ -164,6 +164,7 @@ function cell(col, row) {
 function render({ model, el }) {
   /** @type {number | null} */
   let anchor = null; // index of the last row clicked, for shift-click ranges
+  let lastSent = model.get("filter") || ""; // the filter this view last sent or showed
 
   const filterInput = h("input", {
     class: "nbt-filter", type: "text", spellcheck: false,
@@ -356,7 +357,12 @@ function render({ model, el }) {
   }
 
   function drawFilter() {
-    if (document.activeElement !== filterInput) filterInput.value = model.get("filter") || "";
+    // a filter the kernel rewrote (a bare key prefixed) replaces what was typed, even in focus
+    const current = model.get("filter") || "";
+    if (document.activeElement !== filterInput || current !== lastSent) {
+      filterInput.value = current;
+      lastSent = current;
+    }
     const message = model.get("filter_error") || "";
     error.textContent = message;
     error.style.display = message ? "" : "none";
@@ -382,7 +388,8 @@ function render({ model, el }) {
 
   const applyFilter = () => {
     if (filterInput.value.trim() === (model.get("filter") || "").trim() && !model.get("filter_error")) return;
-    save("filter", filterInput.value.trim());
+    lastSent = filterInput.value.trim();
+    save("filter", lastSent);
   };
   filterInput.addEventListener("keydown", (event) => {
     if (event.key === "Enter") applyFilter();

@@ -1,0 +1,76 @@
+"""Failed runs and bare filter keys in a real JupyterLab.
+
+A ``%%track`` cell raises, so its run ends FAILED with its traceback stored. The run table
+must show that row's exception line, offer a filter example built from the experiment's
+own keys, and read a bare ``rmse < 56`` as ``metrics.rmse < 56`` (saying so); the run
+detail of the failed run must open on the error. Screenshots go to tests/artifacts/browser.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nbformat.v4 import new_code_cell, new_notebook
+
+SETUP = """\
+%load_ext nbtrack
+import nbtrack
+nbtrack.set_experiment("failures")
+for i in range(4):
+    with nbtrack.start_run(run_name=f"fit-{i}"):
+        nbtrack.log_param("alpha", i)
+        nbtrack.log_metric("rmse", 55.0 + i)
+"""
+FAILING = """\
+%%track --name broken-fit
+nbtrack.log_param("alpha", -1)
+raise ValueError("alpha must be >= 0, got -1")
+"""
+TABLE = "table = nbtrack.show_runs()\ntable"
+DETAIL = """\
+failed = nbtrack.search_runs(filter_string="status = 'FAILED'").iloc[0]["run_id"]
+nbtrack.show_run(failed)
+"""
+CELLS = [new_code_cell(c) for c in (SETUP, FAILING, TABLE, DETAIL)]
+
+
+def test_failed_row_error_line_bare_key_and_detail(open_notebook, artifacts_dir: Path):
+    nb = open_notebook(new_notebook(cells=CELLS), "failures.ipynb")
+    assert nb.run_cell(0), nb.errors()
+    assert not nb.run_cell(1)  # the cell raises: its run ends FAILED
+    assert nb.run_cell(2), nb.errors()
+    assert nb.run_cell(3), nb.errors()
+    nb.wait_widgets_rendered()
+
+    table = nb.output(2)
+    row = table.locator("tbody tr[data-id]", has_text="broken-fit")
+    row.wait_for(timeout=30_000)
+    assert row.locator(".nbt-badge").inner_text() == "FAILED"
+    line = row.locator(".nbt-error-line").inner_text()
+    assert line == "ValueError: alpha must be >= 0, got -1"
+    assert table.locator("tbody tr[data-id] .nbt-error-line").count() == 1
+    heads = table.locator("thead tr.nbt-keys th").all_inner_texts()
+    assert heads[:3] == ["Run name", "Status", "rmse"]  # metrics right after the status
+    box = table.locator("input.nbt-filter")
+    placeholder = box.get_attribute("placeholder") or ""
+    assert "metrics.rmse" in placeholder and "params.alpha" in placeholder
+    table.screenshot(path=str(artifacts_dir / "failures-table.png"))
+
+    box.fill("rmse < 56.5")
+    box.press("Enter")
+    table.locator(".nbt-note", has_text="Read rmse as metrics.rmse.").wait_for(timeout=30_000)
+    table.locator(".nbt-count", has_text="2 runs").wait_for(timeout=30_000)
+    assert box.input_value() == "metrics.rmse < 56.5"
+    assert nb.append_and_run("print(table.filter)") == "metrics.rmse < 56.5"
+    box.fill("rmsee < 3")
+    box.press("Enter")
+    table.locator(".nbt-error", has_text="did you mean metrics.rmse?").wait_for(timeout=30_000)
+    table.screenshot(path=str(artifacts_dir / "failures-table-filter.png"))
+
+    detail = nb.output(3)
+    failure = detail.locator(".nbtrack-failure")
+    failure.wait_for(timeout=30_000)
+    assert "Failed: ValueError: alpha must be >= 0, got -1" in failure.inner_text()
+    detail.screenshot(path=str(artifacts_dir / "failures-detail.png"))
+    expected = "cell 1: Python exception ValueError: alpha must be >= 0, got -1"
+    assert nb.errors() == [expected]  # the failing cell's own error, nothing else
