@@ -31,6 +31,7 @@ from nbtrack.panels.runs import RunTable
 if TYPE_CHECKING:
     import pandas as pd
 
+TIMING_METRICS = frozenset({"mean_fit_time", "std_fit_time", "mean_score_time", "std_score_time"})
 LOG_SPAN = 50.0  # max/min ratio from which a positive param gets a log axis
 MIN_WIDTH, MAX_WIDTH = 640, 1180
 HEIGHT = 420
@@ -67,11 +68,16 @@ class ParallelCoordinates(Panel):
     parent_run_id
         The parent run; its descendants at every depth are drawn.
     color_by
-        The metric that colours the lines (default: the first metric).
+        The metric that colours the lines (default: the search's own score: the metric
+        the parent's ``refit`` or ``scoring`` param names, else ``mean_test_score``, else
+        ``rank_test_score``, else the first metric that is not a timing).
     client
         The client to read through (default: current tracking URI).
     live
         Refresh when the store changes (default True).
+    timings
+        Whether timing metrics (``mean_fit_time``, ``std_score_time``, any ``*_time``)
+        get axes (default False: they are off the axes, still in the linked table).
     """
 
     def __init__(
@@ -80,8 +86,10 @@ class ParallelCoordinates(Panel):
         color_by: str | None = None,
         client: MlflowClient | None = None,
         live: bool = True,
+        timings: bool = False,
     ):
         client = client or MlflowClient()
+        self.timings = timings
         self.parent = client.get_run(parent_run_id)  # unknown ids fail here
         self.parent_run_id = parent_run_id
         self.run_ids: list[str] = []
@@ -117,7 +125,9 @@ class ParallelCoordinates(Panel):
             if len({params[key].get(i) for i in ids}) > 1
         ]
         self._metric_values = {
-            key: [_finite(metrics[key].get(i)) for i in ids] for key in sorted(metrics)
+            key: [_finite(metrics[key].get(i)) for i in ids]
+            for key in sorted(metrics)
+            if self.timings or not is_timing(key)
         }
         axes += [Axis(key, "metric", tuple(v)) for key, v in self._metric_values.items()]
         changed = ids != self.run_ids or axes != self.axes
@@ -130,7 +140,9 @@ class ParallelCoordinates(Panel):
         if list(self.color_choice.options) != keys:
             wanted = self.color_choice.value or self._wanted_color
             self.color_choice.options = keys
-            self.color_choice.value = wanted if wanted in keys else (keys[0] if keys else None)
+            self.color_choice.value = (
+                wanted if wanted in keys else search_score(self.parent.data.params, keys)
+            )
         if changed or self.figure is None:
             self._draw()
 
@@ -252,6 +264,21 @@ class ParallelCoordinates(Panel):
 
 
 # -- axes -------------------------------------------------------------------------------
+
+
+def is_timing(key: str) -> bool:
+    """Whether a metric measures time (scikit-learn's fit and score times, any ``*_time``)."""
+    return key in TIMING_METRICS or key.endswith("_time")
+
+
+def search_score(parent_params: dict[str, str], keys: Sequence[str]) -> str | None:
+    """The metric a search optimised, among ``keys``: the one its lines are coloured by."""
+    named = [parent_params.get("refit"), parent_params.get("scoring")]
+    wanted = [f"mean_test_{n}" for n in named if n and n not in ("True", "False", "None")]
+    wanted += [n for n in named if n]
+    wanted += ["mean_test_score", "rank_test_score"]
+    found = next((k for k in wanted if k in keys), None)
+    return found or next((k for k in keys if not is_timing(k)), keys[0] if keys else None)
 
 
 def _finite(value: float | None) -> float | None:
