@@ -6,7 +6,7 @@ import pytest
 
 import nbtrack
 from nbtrack.errors import InvalidParameter, RunNotFound
-from nbtrack.panels import compare_runs
+from nbtrack.panels import compare_runs, plots
 from nbtrack.store import panels as store_panels
 
 
@@ -21,13 +21,15 @@ def run_ids():
     ids = []
     for i, (c, kernel) in enumerate([(1.0, "rbf"), (10.0, "rbf"), (10.0, "linear")]):
         with nbtrack.start_run(run_name=f"svm-{i}") as run:
-            nbtrack.log_params({
-                "memory": "None",
-                "svc__C": c,
-                "svc__kernel": kernel,
-                "scaler__with_mean": True,
-                "seed": i,
-            })
+            nbtrack.log_params(
+                {
+                    "memory": "None",
+                    "svc__C": c,
+                    "svc__kernel": kernel,
+                    "scaler__with_mean": True,
+                    "seed": i,
+                }
+            )
             for step in range(3):
                 nbtrack.log_metric("loss", (3 - step) / (i + 1), step=step)
             nbtrack.log_metric("acc", 0.7 + i / 10)
@@ -72,6 +74,8 @@ def test_overlaid_histories_and_bars(run_ids):
     bars = {m["key"]: m["values"] for m in panel.bars.data["metrics"]}
     assert bars["acc"] == pytest.approx([0.7, 0.8, 0.9])
     assert bars["loss"] == pytest.approx([1.0, 0.5, 1 / 3])
+    best = {m["key"]: m["best"] for m in panel.bars.data["metrics"]}
+    assert best == {"acc": 2, "loss": 2}  # highest accuracy, lowest loss
 
 
 def test_same_names_are_told_apart():
@@ -111,3 +115,19 @@ def test_static_renderings(run_ids):
 def test_bad_input(run_ids, error):
     with pytest.raises(error):
         compare_runs(run_ids, live=False)
+
+
+@pytest.mark.parametrize(
+    ("key", "values", "best"),
+    [
+        ("rmse", [55.47, 55.48, 55.70], 0),
+        ("accuracy", [0.9, 0.95, float("nan")], 1),
+        ("val_loss", [None, 0.3, 0.2], 2),
+        ("rank_test_score", [3, 1, 2], 1),
+        ("mean_fit_time", [0.2, 0.1, 0.3], 1),
+        ("f1", [0.5, 0.5, 0.4], 0),
+        ("r2", [None, float("nan")], None),
+    ],
+)
+def test_best_value_per_metric(key, values, best):
+    assert plots.best_index(key, values) == best

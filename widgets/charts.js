@@ -257,7 +257,8 @@ function drawBars(/** @type {any} */ model, /** @type {HTMLElement} */ root, /**
   const layout = model.get("chart_layout") || {};
   /** @type {string[]} */ const names = data.names || [];
   /** @type {string[]} */ const colors = data.colors || [];
-  /** @type {Array<{ key: string, values: Array<number | null> }>} */ const metrics = data.metrics || [];
+  /** @type {Array<{ key: string, values: Array<number | null>, best?: number | null, lower_is_better?: boolean }>} */
+  const metrics = data.metrics || [];
   const width = layout.width || 560;
   const cols = Math.max(1, Math.min(3, metrics.length));
   const cellW = width / cols;
@@ -288,13 +289,23 @@ function drawBars(/** @type {any} */ model, /** @type {HTMLElement} */ root, /**
       if (v === null || !Number.isFinite(v)) return;
       const base = sy(Math.max(lo, Math.min(hi, 0 >= lo && 0 <= hi ? 0 : lo)));
       const top = sy(v);
+      const isBest = metric.best === i;
+      const x = ox + m.l + i * slot + slot * 0.15;
       const bar = svg("rect", {
-        x: ox + m.l + i * slot + slot * 0.15, width: Math.max(1, slot * 0.7),
+        x, width: Math.max(1, slot * 0.7),
         y: Math.min(base, top), height: Math.max(1, Math.abs(base - top)),
-        fill: colors[i] || VIRIDIS[3], class: "nbc-bar",
+        fill: colors[i] || VIRIDIS[3], class: isBest ? "nbc-bar nbc-best" : "nbc-bar",
       });
+      const why = metric.lower_is_better ? "lowest" : "highest";
       bar.addEventListener("pointermove", (event) => showTip(tip, root, event,
-        `${esc(names[i])}<br>${esc(metric.key)}: <b>${formatNumber(v)}</b>`));
+        `${esc(names[i])}<br>${esc(metric.key)}: <b>${formatNumber(v)}</b>${isBest ? `<br>best (${why})` : ""}`));
+      if (isBest) {
+        const star = text("★", { x: x + Math.max(1, slot * 0.7) / 2, y: Math.max(oy + m.t + 10, top - 3), class: "nbc-best-mark", "text-anchor": "middle" });
+        const title = svg("title", {});
+        title.textContent = `best ${metric.key}: ${names[i]} (${why})`;
+        star.append(title);
+        chart.append(star);
+      }
       bar.addEventListener("pointerleave", () => { tip.style.display = "none"; });
       chart.append(bar);
       bars++;

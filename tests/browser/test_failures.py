@@ -67,6 +67,21 @@ def test_failed_row_error_line_bare_key_and_detail(open_notebook, artifacts_dir:
     table.locator(".nbt-error", has_text="did you mean metrics.rmse?").wait_for(timeout=30_000)
     table.screenshot(path=str(artifacts_dir / "failures-table-filter.png"))
 
+    # Compare three runs: the rmse bars show their differences, the lowest is marked best.
+    table.locator("button", has_text="Clear").first.click()
+    table.locator(".nbt-count", has_text="5 runs").wait_for(timeout=30_000)
+    for name in ("fit-0", "fit-1", "fit-2"):
+        table.locator("tbody tr[data-id]", has_text=name).locator("input").check()
+    table.locator("button", has_text="Compare 3 runs").click()
+    bars = table.locator(".nbc-bars[data-drawn]")
+    bars.wait_for(timeout=30_000)
+    assert bars.locator(".nbc-bar").count() == 3
+    assert bars.locator(".nbc-best").count() == 1
+    assert "fit-0" in bars.locator(".nbc-best-mark title").text_content()
+    ticks = [float(t) for t in bars.locator(".nbc-tick").all_text_contents()]
+    assert min(ticks) > 50  # not from zero: 55, 56, 57 look different
+    bars.screenshot(path=str(artifacts_dir / "failures-compare-bars.png"))
+
     detail = nb.output(3)
     failure = detail.locator(".nbtrack-failure")
     failure.wait_for(timeout=30_000)
