@@ -371,3 +371,14 @@ def test_failed_rows_carry_their_exception_line():
     errors = {r["name"]: r["error"] for r in table.grid.rows}
     assert errors == {"ok": "", "broken": "ValueError: alpha < 0"}
     assert run.info.run_id in [r["id"] for r in table.grid.rows]
+
+
+def test_timing_metrics_after_the_scores():
+    nbtrack.set_experiment("timed")
+    for i in range(2):
+        with nbtrack.start_run():
+            nbtrack.log_metrics({"mean_fit_time": i, "a_time": i, "mean_test_score": i / 2})
+    table = show_runs(live=False)
+    metrics = [c["key"] for c in table.grid.columns if c["group"] == "metrics"]
+    assert metrics == ["mean_test_score", "a_time", "mean_fit_time"]
+    assert table.grid.placeholder.startswith("Filter: metrics.mean_test_score <")

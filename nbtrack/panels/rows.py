@@ -28,7 +28,13 @@ ATTRIBUTES: tuple[tuple[str, str, str | None], ...] = (
     ("user_id", "User", "attributes.user_id"),
     ("source", "Source", f"tags.`{tag_keys.SOURCE_NAME}`"),
 )
+TIMING_METRICS = frozenset({"mean_fit_time", "std_fit_time", "mean_score_time", "std_score_time"})
 LEADING_ATTRIBUTES = 2  # run name and status come first; the other attributes last
+
+
+def is_timing(key: str) -> bool:
+    """Whether a metric measures time (scikit-learn's fit and score times, any ``*_time``)."""
+    return key in TIMING_METRICS or key.endswith("_time")
 
 
 def json_number(value: float) -> float | str:
@@ -85,6 +91,8 @@ def columns(stats: dict[str, list[KeyStat]], total: int) -> list[dict[str, Any]]
         ]
         varying = [s for s in keys if s.varies or s.present < total]
         constant = [s for s in keys if not (s.varies or s.present < total)]
+        if group == "metrics":  # timings after the scores: they are rarely what is sought
+            varying.sort(key=lambda s: is_timing(s.key))
         cols += [
             {"group": group, "key": s.key, "label": s.key, "sort": order_column(group, s.key),
              "varies": s in varying}

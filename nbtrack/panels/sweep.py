@@ -26,12 +26,12 @@ from nbtrack.frames import runs_frame
 from nbtrack.panels import static
 from nbtrack.panels.base import Panel
 from nbtrack.panels.charts import ParallelChart
+from nbtrack.panels.rows import is_timing
 from nbtrack.panels.runs import RunTable
 
 if TYPE_CHECKING:
     import pandas as pd
 
-TIMING_METRICS = frozenset({"mean_fit_time", "std_fit_time", "mean_score_time", "std_score_time"})
 LOG_SPAN = 50.0  # max/min ratio from which a positive param gets a log axis
 MIN_WIDTH, MAX_WIDTH = 640, 1180
 HEIGHT = 420
@@ -264,11 +264,6 @@ class ParallelCoordinates(Panel):
 
 
 # -- axes -------------------------------------------------------------------------------
-
-
-def is_timing(key: str) -> bool:
-    """Whether a metric measures time (scikit-learn's fit and score times, any ``*_time``)."""
-    return key in TIMING_METRICS or key.endswith("_time")
 
 
 def search_score(parent_params: dict[str, str], keys: Sequence[str]) -> str | None:

@@ -28,9 +28,23 @@ with nbtrack.start_run(run_name="search") as parent:
             nbtrack.sklearn.log_model(LogisticRegression(C=c).fit(x, y), name="model")
 best = nbtrack.search_runs(filter_string="metrics.accuracy > 0.9").iloc[0]["run_id"]
 """
+GRID = """\
+from sklearn.datasets import load_iris
+from sklearn.model_selection import GridSearchCV
+from sklearn.tree import DecisionTreeClassifier
+nbtrack.sklearn.autolog(log_models=False)
+X, Y = load_iris(return_X_y=True)
+with nbtrack.start_run(run_name="grid") as grid_run:
+    space = {"max_depth": [1, 2, 3], "min_samples_leaf": [1, 5]}
+    GridSearchCV(DecisionTreeClassifier(random_state=0), space, cv=3).fit(X, Y)
+nbtrack.sklearn.autolog(disable=True)
+grid = nbtrack.show_sweep(grid_run.info.run_id)
+grid
+"""
 CELLS = [
     new_code_cell(SETUP),
     new_code_cell("sweep = nbtrack.show_sweep(parent.info.run_id)\nsweep"),
+    new_code_cell(GRID),
 ]
 SWEEP = 1
 
@@ -86,8 +100,20 @@ def test_sweep_brush_register_alias_card(open_notebook, artifacts_dir: Path):
         == "{'champion': '1'}"
     )
 
+    # A GridSearchCV sweep: no timing axes, lines coloured by the search's mean_test_score.
+    grid = nb.output(SWEEP + 1)
+    grid.locator(".nbc-parcoords .nbc-run").first.wait_for(state="attached", timeout=30_000)
+    labels = [
+        grid.locator(".nbc-pc-axis").nth(i).get_attribute("data-label")
+        for i in range(grid.locator(".nbc-pc-axis").count())
+    ]
+    assert labels and not [label for label in labels if label.endswith("_time")], labels
+    assert {"max_depth", "min_samples_leaf", "mean_test_score"} <= set(labels)
+    assert "mean_test_score" in grid.locator(".nbc-colorbar").text_content()
+    assert grid.locator("select").first.input_value() == "mean_test_score"
+
     nb.wait_widgets_rendered()
     sweep.scroll_into_view_if_needed()
-    nb.screenshot_outputs(artifacts_dir, "register", cells=[SWEEP])
+    nb.screenshot_outputs(artifacts_dir, "register", cells=[SWEEP, SWEEP + 1])
     form.screenshot(path=str(artifacts_dir / "register-form-and-card.png"))
     nb.assert_no_errors()
