@@ -131,6 +131,7 @@ def test_sweep_table_registers_the_best_run(sweep):
     panel.brush("accuracy", 0.88, 1.0)
     assert panel.selected_run_ids == [ids[2]]
     assert panel.table.grid.actions  # the linked table is the full run table
+    assert not panel.table.grid.tree_toggle  # listed flat: no "Nest child runs" box
     assert [row["id"] for row in panel.table.grid.rows] == [ids[2]]
     form = panel.table.open_register(ids[2])
     assert form.register("best").run_id == ids[2]

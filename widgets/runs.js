@@ -372,6 +372,7 @@ function render({ model, el }) {
     filterInput.placeholder = model.get("placeholder") || "Filter: metrics.rmse < 1 and params.alpha = '0.5'";
     clearFilter.style.display = model.get("filter") || filterInput.value ? "" : "none";
     treeBox.checked = Boolean(model.get("tree"));
+    treeLabel.style.display = model.get("tree_toggle") === false ? "none" : "";
     constantBox.checked = Boolean(model.get("hide_constant"));
     title.textContent = model.get("title") || "";
     title.style.display = model.get("title") ? "" : "none";
@@ -471,6 +472,7 @@ function render({ model, el }) {
     ["change:placeholder", drawFilter],
     ["change:tree", drawFilter],
     ["change:title", drawFilter],
+    ["change:tree_toggle", drawFilter],
     ["change:total", drawCounts],
     ["change:roots", drawCounts],
     ["change:page", drawCounts],

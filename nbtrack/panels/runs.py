@@ -56,6 +56,7 @@ class RunGrid(anywidget.AnyWidget):
     page_size = traitlets.Int(50).tag(sync=True)
     tree = traitlets.Bool(True).tag(sync=True)
     hide_constant = traitlets.Bool(False).tag(sync=True)
+    tree_toggle = traitlets.Bool(True).tag(sync=True)  # offer the "Nest child runs" box
     expanded = traitlets.List(traitlets.Unicode()).tag(sync=True)
     selected_run_ids = traitlets.List(traitlets.Unicode()).tag(sync=True)
     title = traitlets.Unicode("").tag(sync=True)

@@ -102,6 +102,7 @@ class ParallelCoordinates(Panel):
         self.figure: ParallelChart | None = None  # created with its data by the first refresh
         self.table = RunTable(under=parent_run_id, tree=False, page_size=25, client=client,
                               title="Runs inside the brushes", live=live)
+        self.table.grid.tree_toggle = False  # a sweep's runs are listed flat
         super().__init__(client=client, live=live)
         self._frame(self.title, self.color_choice, self.figure, self.table)
         self.color_choice.observe(self.callback(lambda _: self._draw_color()), names=["value"])
