@@ -152,3 +152,34 @@ def test_registered_versions_listed_and_opened():
         pass
     empty = show_run(bare.info.run_id, live=False)
     assert "No model of this run is registered" in empty.versions_box.children[0].value
+
+
+def test_edit_tab_renames_notes_tags_deletes_and_restores(run_id):
+    detail = show_run(run_id, live=False)
+    editor = detail.editor
+    assert editor.name.value == "detailed" and editor.note.value == "a run to look at"
+    editor.name.value = "renamed"
+    editor.note.value = "better than the baseline"
+    editor.tag_key.value, editor.tag_value.value = "stage", "review"
+    for button in ("Rename", "Save note", "Set tag"):
+        next(b for row in editor.children[:3] for b in row.children
+             if getattr(b, "description", "") == button).click()
+    run = nbtrack.MlflowClient().get_run(run_id)
+    assert run.info.run_name == "renamed"
+    assert run.data.tags["mlflow.note.content"] == "better than the baseline"
+    assert run.data.tags["stage"] == "review"
+    assert "renamed" in detail.header.value and "better than the baseline" in detail.header.value
+    editor.delete_button.click()
+    assert nbtrack.MlflowClient().get_run(run_id).info.lifecycle_stage == "deleted"
+    assert editor.delete_button.description == "Restore run" and "deleted" in detail.header.value
+    editor.delete_button.click()
+    assert nbtrack.MlflowClient().get_run(run_id).info.lifecycle_stage == "active"
+
+
+def test_edit_tab_reports_a_refused_tag(run_id):
+    detail = show_run(run_id, live=False)
+    detail.editor.tag_key.value = ""
+    next(b for b in detail.editor.children[2].children
+         if getattr(b, "description", "") == "Set tag").click()
+    assert "Not changed" in detail.editor.status.value
+    assert nbtrack.MlflowClient().get_run(run_id).data.tags.get("") is None

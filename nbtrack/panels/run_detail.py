@@ -25,6 +25,7 @@ from nbtrack.panels.charts import Chart
 from nbtrack.panels.failures import error_line, traceback_text
 from nbtrack.panels.register import RegisterModel
 from nbtrack.panels.registry import RegistryBrowser
+from nbtrack.panels.run_edit import RunEditor
 
 TEXT_SUFFIXES = frozenset(
     {
@@ -59,7 +60,7 @@ SOURCE_TAGS = (
     (tag_keys.GIT_BRANCH, "Git branch"),
     (tag_keys.PYTHON_VERSION, "Python"),
 )
-TABS = ("Overview", "Charts", "Source", "Artifacts", "Inputs", "Model")
+TABS = ("Overview", "Charts", "Source", "Artifacts", "Inputs", "Model", "Edit")
 
 
 @dataclass(frozen=True)
@@ -120,8 +121,10 @@ class RunDetail(Panel):
             [self.metric_choice, self.no_charts, self.chart_box, self.logged_once]
         )
         model_tab = ipywidgets.VBox([self.versions_box, self.model])
+        self.editor = RunEditor(client, run_id, changed=lambda: self.refresh())
         self.tabs = ipywidgets.Tab(
-            children=[self.overview, charts, self.source, self.files, self.inputs, model_tab],
+            children=[self.overview, charts, self.source, self.files, self.inputs, model_tab,
+                      self.editor],
             titles=TABS,
         )
         super().__init__(client=client, live=live)
@@ -134,6 +137,7 @@ class RunDetail(Panel):
     def _update(self) -> None:
         self.run = self.client.get_run(self.run_id)
         self.artifacts = _read_artifacts(self.run.info.artifact_uri, self._previews)
+        self.editor.show(self.run)
         _set(self.header, _header(self.client, self.run))
         _set(self.overview, _failure(self.run) + _overview(self.run))
         _set(self.source, _source(self.run, self.artifacts))
@@ -281,9 +285,14 @@ def _header(client: MlflowClient, run: Run) -> str:
         for k, v in facts
     )
     description = f'<p style="margin:4px 0">{static.esc(note)}</p>' if note else ""
+    deleted = (
+        ' <span style="color:#b91c1c;font-size:12px">deleted</span>'
+        if info.lifecycle_stage == "deleted"
+        else ""
+    )
     return (
         f'<div style="font-size:15px;font-weight:600;margin:2px 0 4px">'
-        f"{static.esc(info.run_name)} {static.badge(info.status)}</div>"
+        f"{static.esc(info.run_name)} {static.badge(info.status)}{deleted}</div>"
         f'<div style="font-size:12px;line-height:1.8">{items}</div>{description}'
     )
 

@@ -87,5 +87,23 @@ def test_failed_row_error_line_bare_key_and_detail(open_notebook, artifacts_dir:
     failure.wait_for(timeout=30_000)
     assert "Failed: ValueError: alpha must be >= 0, got -1" in failure.inner_text()
     detail.screenshot(path=str(artifacts_dir / "failures-detail.png"))
+
+    # The Edit tab renames the run and saves a note; the header shows both.
+    detail.locator(".lm-TabBar-tab", has_text="Edit").click()
+    detail.locator("input[placeholder='run name']").fill("broken-fit-alpha")
+    detail.locator("button", has_text="Rename").click()
+    detail.locator("textarea[placeholder^='A note']").fill("alpha must not be negative")
+    detail.locator("button", has_text="Save note").click()
+    detail.get_by_text("Done: note saved.").wait_for(timeout=30_000)
+    detail.get_by_text("alpha must not be negative").first.wait_for(timeout=30_000)
+    assert "broken-fit-alpha" in detail.locator(".widget-html").first.inner_text()
+    assert (
+        nb.append_and_run(
+            "r = nbtrack.get_run(failed)\n"
+            "print(r.info.run_name, '|', r.data.tags['mlflow.note.content'])"
+        )
+        == "broken-fit-alpha | alpha must not be negative"
+    )
+    detail.screenshot(path=str(artifacts_dir / "failures-detail-edit.png"))
     expected = "cell 1: Python exception ValueError: alpha must be >= 0, got -1"
     assert nb.errors() == [expected]  # the failing cell's own error, nothing else
