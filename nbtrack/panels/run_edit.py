@@ -47,16 +47,17 @@ class RunEditor(ipywidgets.VBox):
         self.status = ipywidgets.HTML()
         self.delete_button = ipywidgets.Button(description="Delete run", icon="trash")
         buttons = {}
-        for label, icon, action in (
+        actions: tuple[tuple[str, str, Callable[[], None]], ...] = (
             ("Rename", "pencil", self.rename),
             ("Save note", "save", self.save_note),
             ("Set tag", "tag", self.set_tag),
-        ):
-            buttons[label] = ipywidgets.Button(description=label, icon=icon)
-            buttons[label].on_click(self._report(lambda _, act=action: act()))
-        self.delete_button.on_click(self._report(lambda _: self.toggle_deleted()))
+        )
+        for title, icon, action in actions:
+            buttons[title] = ipywidgets.Button(description=title, icon=icon)
+            buttons[title].on_click(self._report(action))
+        self.delete_button.on_click(self._report(self.toggle_deleted))
         self._filled = False
-        label = {"layout": {"width": "6em"}}
+        label: dict[str, Any] = {"layout": {"width": "6em"}}
         super().__init__(
             [
                 ipywidgets.HBox([ipywidgets.Label("Name", **label), self.name, buttons["Rename"]]),
@@ -120,10 +121,12 @@ class RunEditor(ipywidgets.VBox):
         self.status.value = f'<span style="color:#15803d">Done: {static.esc(what)}.</span>'
         self._changed()
 
-    def _report(self, fn: Callable[[Any], None]) -> Callable[[Any], None]:
-        def run(arg: Any) -> None:
+    def _report(self, fn: Callable[[], None]) -> Callable[[Any], None]:
+        """A button callback running ``fn``; a refused value is shown, not raised."""
+
+        def run(_button: Any) -> None:
             try:
-                fn(arg)
+                fn()
             except NbtrackError as exc:
                 self.status.value = (
                     f'<span style="color:#b91c1c">Not changed: {static.esc(exc)}</span>'
