@@ -169,7 +169,7 @@ def gather(client: MlflowClient, name: str, version_or_alias: str | int) -> Card
         evaluation_runs=evaluations,
         sweep_runs=[r for r in children if r.info.run_id not in evaluation_ids],
         run_datasets={
-            r.info.run_id: [_dataset_facts(d.dataset, d.tags) for d in r.inputs.dataset_inputs]
+            r.info.run_id: [dataset_facts(d.dataset, d.tags) for d in r.inputs.dataset_inputs]
             for r in ([run] if run else []) + evaluations
         },
         model_type=model_type,
@@ -491,7 +491,8 @@ def _short(class_path: str) -> str:
 # -- datasets ---------------------------------------------------------------------------
 
 
-def _dataset_facts(dataset: Dataset, tags: list[Any]) -> DatasetFacts:
+def dataset_facts(dataset: Dataset, tags: list[Any]) -> DatasetFacts:
+    """A dataset input as people read it: context, source, rows, columns with their types."""
     context = next((t.value for t in tags if t.key == tag_keys.DATASET_CONTEXT), None)
     profile = _json(dataset.profile)
     rows = profile.get("num_rows") if isinstance(profile, dict) else None

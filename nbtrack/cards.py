@@ -148,7 +148,7 @@ class ModelCard:
         renderer = MarkdownIt("commonmark", {"html": False}).enable("table")
         front = yaml.safe_dump(self.metadata, sort_keys=False, allow_unicode=True)
         return (
-            '<div class="nbtrack-model-card">'
+            '<div class="nbtrack-model-card" style="overflow-wrap:anywhere;max-width:100%">'
             f"{renderer.render(self.body())}"
             "<details><summary>Hugging Face Hub metadata</summary>"
             f"<pre>{html.escape(front)}</pre></details></div>"

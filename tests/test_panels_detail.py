@@ -71,7 +71,10 @@ def test_artifacts_are_previewed_or_listed(run_id):
 
 def test_inputs_and_missing_model(run_id):
     detail = show_run(run_id, live=False)
-    assert "train-set" in detail.inputs.value and "training" in detail.inputs.value
+    inputs = detail.inputs.value
+    assert "train-set" in inputs and "training" in inputs
+    assert "x: double" in inputs and ">2</td>" in inputs  # columns and rows, read
+    assert "mlflow_colspec" not in inputs and "{&quot;" not in inputs  # no raw JSON
     assert "No model logged" in detail.model.value
 
 
@@ -162,8 +165,12 @@ def test_edit_tab_renames_notes_tags_deletes_and_restores(run_id):
     editor.note.value = "better than the baseline"
     editor.tag_key.value, editor.tag_value.value = "stage", "review"
     for button in ("Rename", "Save note", "Set tag"):
-        next(b for row in editor.children[:3] for b in row.children
-             if getattr(b, "description", "") == button).click()
+        next(
+            b
+            for row in editor.children[:3]
+            for b in row.children
+            if getattr(b, "description", "") == button
+        ).click()
     run = nbtrack.MlflowClient().get_run(run_id)
     assert run.info.run_name == "renamed"
     assert run.data.tags["mlflow.note.content"] == "better than the baseline"
@@ -179,7 +186,8 @@ def test_edit_tab_renames_notes_tags_deletes_and_restores(run_id):
 def test_edit_tab_reports_a_refused_tag(run_id):
     detail = show_run(run_id, live=False)
     detail.editor.tag_key.value = ""
-    next(b for b in detail.editor.children[2].children
-         if getattr(b, "description", "") == "Set tag").click()
+    next(
+        b for b in detail.editor.children[2].children if getattr(b, "description", "") == "Set tag"
+    ).click()
     assert "Not changed" in detail.editor.status.value
     assert nbtrack.MlflowClient().get_run(run_id).data.tags.get("") is None

@@ -17,6 +17,7 @@ import ipywidgets
 
 from nbtrack import display, tag_keys
 from nbtrack.artifacts import LocalArtifacts
+from nbtrack.card_facts import dataset_facts
 from nbtrack.client import MlflowClient
 from nbtrack.entities import FileInfo, ModelVersion, Run
 from nbtrack.panels import plots, static
@@ -123,8 +124,15 @@ class RunDetail(Panel):
         model_tab = ipywidgets.VBox([self.versions_box, self.model])
         self.editor = RunEditor(client, run_id, changed=lambda: self.refresh())
         self.tabs = ipywidgets.Tab(
-            children=[self.overview, charts, self.source, self.files, self.inputs, model_tab,
-                      self.editor],
+            children=[
+                self.overview,
+                charts,
+                self.source,
+                self.files,
+                self.inputs,
+                model_tab,
+                self.editor,
+            ],
             titles=TABS,
         )
         super().__init__(client=client, live=live)
@@ -383,10 +391,24 @@ def _inputs(run: Run) -> str:
         return '<p style="color:#6b7280">No dataset inputs logged.</p>'
     rows = []
     for item in items:
-        d = item.dataset
-        context = ", ".join(f"{t.key}={t.value}" for t in item.tags)
-        rows.append((d.name, d.digest, d.source_type, d.source, context))
-    return static.html_table(("Name", "Digest", "Source type", "Source", "Tags"), rows)
+        facts = dataset_facts(item.dataset, item.tags)
+        other = ", ".join(
+            f"{t.key}={t.value}" for t in item.tags if t.key != tag_keys.DATASET_CONTEXT
+        )
+        rows.append(
+            (
+                facts.name,
+                facts.context or "",
+                facts.source,
+                "" if facts.rows is None else f"{facts.rows:,}",
+                facts.schema,
+                facts.digest,
+                other,
+            )
+        )
+    return static.html_table(
+        ("Name", "Context", "Source", "Rows", "Columns", "Digest", "Other tags"), rows
+    )
 
 
 def _models(artifacts: list[Artifact]) -> str:
