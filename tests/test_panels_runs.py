@@ -382,3 +382,17 @@ def test_timing_metrics_after_the_scores():
     metrics = [c["key"] for c in table.grid.columns if c["group"] == "metrics"]
     assert metrics == ["mean_test_score", "a_time", "mean_fit_time"]
     assert table.grid.placeholder.startswith("Filter: metrics.mean_test_score <")
+
+
+def test_export_every_shown_run_as_csv(keyed, tmp_path):
+    import pandas as pd
+
+    table = show_runs(live=False, page_size=1)
+    table.filter = "metrics.rmse > 52"
+    table.grid.order_by = ["metrics.rmse DESC"]
+    path = tmp_path / "runs.csv"
+    assert table.to_csv(str(path)) is None
+    frame = pd.read_csv(path)
+    assert list(frame["tags.mlflow.runName"]) == ["r2", "r1"]  # all pages, in the sort
+    assert list(frame["metrics.rmse"]) == [60.0, 55.0]
+    assert table.to_csv().splitlines()[0].startswith("run_id,")

@@ -181,6 +181,8 @@ function render({ model, el }) {
   const count = h("span", { class: "nbt-count" });
   const compareButton = h("button", { class: "nbt-button nbt-primary", textContent: "Compare" });
   const unselectButton = h("button", { class: "nbt-button nbt-quiet", textContent: "Clear selection" });
+  const exportButton = h("button", { class: "nbt-button nbt-quiet nbt-export", textContent: "Export CSV",
+    title: "Download every shown run (all pages, this filter and sort) as CSV" });
   const title = h("div", { class: "nbt-title" });
   const error = h("div", { class: "nbt-error", role: "alert" });
   const note = h("div", { class: "nbt-note" });
@@ -197,7 +199,7 @@ function render({ model, el }) {
   const pager = h("div", { class: "nbt-pager" }, [prev, pageInfo, next, sizeSelect]);
   const toolbar = h("div", { class: "nbt-toolbar" }, [
     filterInput, applyButton, clearFilter, treeLabel, constantLabel, h("span", { class: "nbt-spacer" }),
-    count, compareButton, unselectButton,
+    count, compareButton, unselectButton, exportButton,
   ]);
   const root = h("div", { class: "nbt-runs" }, [title, toolbar, error, note, scroller, empty, pager]);
   el.append(root);
@@ -412,6 +414,18 @@ function render({ model, el }) {
   constantBox.addEventListener("change", () => save("hide_constant", constantBox.checked));
   compareButton.addEventListener("click", () => model.send({ action: "compare" }));
   unselectButton.addEventListener("click", () => save("selected_run_ids", []));
+  exportButton.addEventListener("click", () => model.send({ action: "export" }));
+  /** The kernel's answer to Export CSV: save it as a file. @param {any} msg */
+  const onCustom = (msg) => {
+    if (!msg || typeof msg.csv !== "string") return;
+    const url = URL.createObjectURL(new Blob([msg.csv], { type: "text/csv" }));
+    const link = h("a", { href: url, download: msg.download || "runs.csv" });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+  };
+  model.on("msg:custom", onCustom);
   prev.addEventListener("click", () => save("page", Math.max(0, (model.get("page") || 0) - 1)));
   next.addEventListener("click", () => save("page", (model.get("page") || 0) + 1));
   sizeSelect.addEventListener("change", () => save("page_size", Number(sizeSelect.value)));
@@ -494,6 +508,7 @@ function render({ model, el }) {
   return () => {
     clearInterval(ticker);
     for (const [event, fn] of handlers) model.off(event, fn);
+    model.off("msg:custom", onCustom);
     root.remove();
   };
 }

@@ -34,6 +34,7 @@ from nbtrack.store.panels import RunScope, panel_queries
 if TYPE_CHECKING:
     import pandas as pd
 
+EXPORT_NAME = "nbtrack-runs.csv"  # the file name the browser saves an export under
 _VIEW_TRAITS = ["order_by", "page", "page_size", "tree", "expanded"]
 
 
@@ -263,6 +264,20 @@ class RunTable(Panel):
         """The selected runs as a ``search_runs``-style DataFrame, in selection order."""
         return runs_frame(self.client.store, self.selected_run_ids)
 
+    def shown_frame(self) -> pd.DataFrame:
+        """Every run the table shows (all pages, in its sort) as a ``search_runs`` DataFrame."""
+        with self.queries.shown(self._scope()) as shown:
+            total, _ = shown.counts()
+            ids = shown.page(list(self.grid.order_by), 0, max(total, 1))
+        return runs_frame(self.client.store, ids)
+
+    def to_csv(self, path: str | None = None) -> str | None:
+        """The shown runs as CSV (``search_runs`` columns): written to ``path``, or returned.
+
+        The table's "Export CSV" button downloads the same text in the browser.
+        """
+        return self.shown_frame().to_csv(path, index=False)
+
     @property
     def filter(self) -> str:
         """The filter in force; assign a ``search_runs`` filter string to change it."""
@@ -295,6 +310,8 @@ class RunTable(Panel):
             self.open_run(run_id)
         elif action == "register" and isinstance(run_id, str):
             self.open_register(run_id)
+        elif action == "export":
+            self.grid.send({"download": EXPORT_NAME, "csv": self.to_csv()})
         elif action == "more" and isinstance(run_id, str):
             self._child_limits[run_id] = self._child_limits.get(run_id, self.grid.page_size) * 2
             self.refresh()

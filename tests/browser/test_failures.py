@@ -70,6 +70,15 @@ def test_failed_row_error_line_bare_key_and_detail(open_notebook, artifacts_dir:
     # Compare three runs: the rmse bars show their differences, the lowest is marked best.
     table.locator("button", has_text="Clear").first.click()
     table.locator(".nbt-count", has_text="5 runs").wait_for(timeout=30_000)
+    # Export CSV downloads every shown run.
+    with nb.page.expect_download(timeout=30_000) as download:
+        table.locator("button.nbt-export").click()
+    saved = artifacts_dir / "failures-export.csv"
+    download.value.save_as(saved)
+    assert download.value.suggested_filename == "nbtrack-runs.csv"
+    lines = saved.read_text().splitlines()
+    assert lines[0].startswith("run_id,") and len(lines) == 6  # header + 5 runs
+
     for name in ("fit-0", "fit-1", "fit-2"):
         table.locator("tbody tr[data-id]", has_text=name).locator("input").check()
     table.locator("button", has_text="Compare 3 runs").click()
