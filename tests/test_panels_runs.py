@@ -396,3 +396,26 @@ def test_export_every_shown_run_as_csv(keyed, tmp_path):
     assert list(frame["tags.mlflow.runName"]) == ["r2", "r1"]  # all pages, in the sort
     assert list(frame["metrics.rmse"]) == [60.0, 55.0]
     assert table.to_csv().splitlines()[0].startswith("run_id,")
+
+
+def test_experiment_switcher(keyed):
+    other = nbtrack.set_experiment("other").experiment_id
+    with nbtrack.start_run(run_name="elsewhere"):
+        pass
+    table = show_runs("keyed", live=False)
+    names_of = [name for _, name in table.grid.experiment_choices]
+    assert names_of == sorted(names_of) and {"other", "keyed"} <= set(names_of)
+    keyed_id = table.experiment_id
+    assert table.grid.experiment == keyed_id and sorted(names(table)) == ["r0", "r1", "r2"]
+    table.selected_run_ids = [table.grid.rows[0]["id"]]
+    table.experiment_id = other
+    assert names(table) == ["elsewhere"] and table.selected_run_ids == []
+    table.grid.experiment = keyed_id
+    assert sorted(names(table)) == ["r0", "r1", "r2"]
+
+
+def test_experiment_switcher_only_for_one_experiment(keyed):
+    table = show_runs("*", live=False)
+    assert table.grid.experiment == "" and table.grid.experiment_choices == []
+    with pytest.raises(InvalidParameter, match="fixed set of runs"):
+        table.experiment_id = "0"

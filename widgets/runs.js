@@ -166,6 +166,7 @@ function render({ model, el }) {
   let anchor = null; // index of the last row clicked, for shift-click ranges
   let lastSent = model.get("filter") || ""; // the filter this view last sent or showed
 
+  const experimentSelect = h("select", { class: "nbt-experiment", title: "The experiment shown" });
   const filterInput = h("input", {
     class: "nbt-filter", type: "text", spellcheck: false,
     placeholder: "Filter: metrics.rmse < 1 and params.alpha = '0.5'",
@@ -198,7 +199,7 @@ function render({ model, el }) {
     PAGE_SIZES.map((n) => h("option", { value: String(n), textContent: `${n} per page` })));
   const pager = h("div", { class: "nbt-pager" }, [prev, pageInfo, next, sizeSelect]);
   const toolbar = h("div", { class: "nbt-toolbar" }, [
-    filterInput, applyButton, clearFilter, treeLabel, constantLabel, h("span", { class: "nbt-spacer" }),
+    experimentSelect, filterInput, applyButton, clearFilter, treeLabel, constantLabel, h("span", { class: "nbt-spacer" }),
     count, compareButton, unselectButton, exportButton,
   ]);
   const root = h("div", { class: "nbt-runs" }, [title, toolbar, error, note, scroller, empty, pager]);
@@ -376,8 +377,22 @@ function render({ model, el }) {
     treeBox.checked = Boolean(model.get("tree"));
     treeLabel.style.display = model.get("tree_toggle") === false ? "none" : "";
     constantBox.checked = Boolean(model.get("hide_constant"));
+    drawExperiments();
     title.textContent = model.get("title") || "";
     title.style.display = model.get("title") ? "" : "none";
+  }
+
+  function drawExperiments() {
+    /** @type {string[][]} */ const choices = model.get("experiment_choices") || [];
+    const current = model.get("experiment") || "";
+    experimentSelect.style.display = choices.length && current ? "" : "none";
+    const wanted = choices.map(([id, name]) => `${id}\u0000${name}`).join("\u0001");
+    if (experimentSelect.dataset.options !== wanted) {
+      experimentSelect.replaceChildren(...choices.map(([id, name]) =>
+        h("option", { value: id, textContent: `Experiment: ${name}` })));
+      experimentSelect.dataset.options = wanted;
+    }
+    experimentSelect.value = current;
   }
 
   function drawAll() {
@@ -415,6 +430,7 @@ function render({ model, el }) {
   compareButton.addEventListener("click", () => model.send({ action: "compare" }));
   unselectButton.addEventListener("click", () => save("selected_run_ids", []));
   exportButton.addEventListener("click", () => model.send({ action: "export" }));
+  experimentSelect.addEventListener("change", () => save("experiment", experimentSelect.value));
   /** The kernel's answer to Export CSV: save it as a file. @param {any} msg */
   const onCustom = (msg) => {
     if (!msg || typeof msg.csv !== "string") return;
@@ -487,6 +503,8 @@ function render({ model, el }) {
     ["change:tree", drawFilter],
     ["change:title", drawFilter],
     ["change:tree_toggle", drawFilter],
+    ["change:experiment", drawFilter],
+    ["change:experiment_choices", drawFilter],
     ["change:total", drawCounts],
     ["change:roots", drawCounts],
     ["change:page", drawCounts],

@@ -58,6 +58,8 @@ class RunGrid(anywidget.AnyWidget):
     tree = traitlets.Bool(True).tag(sync=True)
     hide_constant = traitlets.Bool(False).tag(sync=True)
     tree_toggle = traitlets.Bool(True).tag(sync=True)  # offer the "Nest child runs" box
+    experiment = traitlets.Unicode("").tag(sync=True)  # the one experiment shown, if one
+    experiment_choices = traitlets.List(traitlets.List(traitlets.Unicode())).tag(sync=True)
     expanded = traitlets.List(traitlets.Unicode()).tag(sync=True)
     selected_run_ids = traitlets.List(traitlets.Unicode()).tag(sync=True)
     title = traitlets.Unicode("").tag(sync=True)
@@ -146,6 +148,7 @@ class RunTable(Panel):
         super().__init__(client=client, live=live)
         self._frame(self.grid, self.detail)
         self.grid.observe(self.callback(self._on_filter), names=["filter"])
+        self.grid.observe(self.callback(self._on_experiment), names=["experiment"])
         self.grid.observe(self.callback(self._on_view), names=_VIEW_TRAITS)
         self.grid.on_msg(self.callback(self._on_msg))
 
@@ -179,6 +182,7 @@ class RunTable(Panel):
             return
         self._content = content
         with self.grid.hold_sync():
+            self._offer_experiments()
             self.grid.filter_error = ""
             self.grid.placeholder = _placeholder(content)
             if self.grid.columns != content.columns:
@@ -189,6 +193,51 @@ class RunTable(Panel):
             self.grid.roots = content.roots
             with self._quiet():
                 self.grid.page = content.page  # clamped when the rows shrank
+
+    def _switchable(self) -> bool:
+        """One experiment shown, not a run's descendants or a fixed set: it can switch."""
+        ids = self._experiment_ids
+        return ids is not None and len(ids) == 1 and self._under is None and self._run_ids is None
+
+    def _offer_experiments(self) -> None:
+        if not self._switchable() or not self.grid.actions:
+            return
+        found = self.client.search_experiments(max_results=None)
+        choices = [[e.experiment_id, e.name] for e in sorted(found, key=lambda e: e.name)]
+        if self.grid.experiment_choices != choices:
+            self.grid.experiment_choices = choices
+        current = self._experiment_ids[0] if self._experiment_ids else ""
+        if self.grid.experiment != current:
+            with self._quiet():
+                self.grid.experiment = current
+
+    def _on_experiment(self, change: dict) -> None:
+        if self._updating or not change["new"] or not self._switchable():
+            return
+        self._experiment_ids = (change["new"],)
+        self._child_limits.clear()
+        with self._quiet():
+            self.grid.expanded = []
+            self.grid.selected_run_ids = []
+        self._first_page()
+
+    @property
+    def experiment_id(self) -> str | None:
+        """The experiment shown when the table shows one; assign an id to switch to it."""
+        ids = self._experiment_ids
+        return ids[0] if ids is not None and len(ids) == 1 else None
+
+    @experiment_id.setter
+    def experiment_id(self, value: str) -> None:
+        if not self._switchable():
+            raise InvalidParameter(
+                "this table shows a fixed set of runs (under=, run_ids= or several "
+                "experiments): open nbtrack.show_runs(experiment) to see another experiment",
+                argument="experiment_id",
+                value=value,
+            )
+        self.client.get_experiment(value)  # an unknown id fails here, naming it
+        self.grid.experiment = value
 
     def _on_bad_filter(self, exc: InvalidFilter) -> None:
         """Prefix bare keys that name one metric, param or tag; else say what went wrong."""

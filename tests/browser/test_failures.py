@@ -79,6 +79,14 @@ def test_failed_row_error_line_bare_key_and_detail(open_notebook, artifacts_dir:
     lines = saved.read_text().splitlines()
     assert lines[0].startswith("run_id,") and len(lines) == 6  # header + 5 runs
 
+    # The experiment switcher: another experiment's runs, then back.
+    switcher = table.locator("select.nbt-experiment")
+    switcher.select_option(label="Experiment: Default")
+    table.locator(".nbt-count", has_text="0 runs").wait_for(timeout=30_000)
+    assert nb.append_and_run("print(table.experiment_id)") == "0"
+    switcher.select_option(label="Experiment: failures")
+    table.locator(".nbt-count", has_text="5 runs").wait_for(timeout=30_000)
+
     for name in ("fit-0", "fit-1", "fit-2"):
         table.locator("tbody tr[data-id]", has_text=name).locator("input").check()
     table.locator("button", has_text="Compare 3 runs").click()
