@@ -191,3 +191,43 @@ def test_edit_tab_reports_a_refused_tag(run_id):
     ).click()
     assert "Not changed" in detail.editor.status.value
     assert nbtrack.MlflowClient().get_run(run_id).data.tags.get("") is None
+
+
+def test_chart_overlay_time_axis_log_scale_and_smoothing():
+    from nbtrack.entities import Metric
+
+    with nbtrack.start_run() as run:
+        client = nbtrack.MlflowClient()
+        for step in range(4):
+            client.log_batch(run.info.run_id, metrics=[
+                Metric("loss", 10.0 ** -step, 1_000 + 500 * step, step),
+                Metric("val_loss", 2 * 10.0 ** -step, 1_000 + 500 * step, step),
+            ])
+    detail = show_run(run.info.run_id, live=False)
+    options = detail.chart_options
+    assert detail.metric_choice.value == "loss" and options.overlay.options == ("val_loss",)
+    options.overlay.value = ("val_loss",)
+    names = [s["name"] for s in detail.figure.data["series"]]
+    assert names == ["loss", "val_loss"] and detail.figure.chart_layout["y_title"] == "value"
+    options.x_axis.value = "relative"
+    assert detail.figure.data["series"][0]["x"] == [0.0, 0.5, 1.0, 1.5]
+    assert detail.figure.chart_layout["x_title"] == "seconds since the first point"
+    options.log_scale.value = True
+    assert detail.figure.chart_layout["y_log"] is True
+    options.smoothing.value = 0.5
+    smoothed = detail.figure.data["series"][0]["y"]
+    assert smoothed[0] == pytest.approx(1.0) and smoothed[1] > 0.1  # pulled toward the past
+
+
+@pytest.mark.parametrize(
+    ("values", "weight", "expected"),
+    [
+        ([1.0, 1.0, 1.0], 0.9, [1.0, 1.0, 1.0]),  # bias-corrected: a constant stays put
+        ([0.0, 2.0], 0.5, [0.0, 4 / 3]),
+        ([1.0, float("nan"), 1.0], 0.5, [1.0, float("nan"), 1.0]),
+    ],
+)
+def test_smoothing_is_a_bias_corrected_moving_average(values, weight, expected):
+    from nbtrack.panels.chart_options import smooth
+
+    assert smooth(values, weight) == pytest.approx(expected, nan_ok=True)

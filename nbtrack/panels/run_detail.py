@@ -22,6 +22,8 @@ from nbtrack.client import MlflowClient
 from nbtrack.entities import FileInfo, ModelVersion, Run
 from nbtrack.panels import plots, static
 from nbtrack.panels.base import Panel
+from nbtrack.panels.chart_options import X_TITLES, ChartOptions
+from nbtrack.panels.chart_options import series as chart_series
 from nbtrack.panels.charts import Chart
 from nbtrack.panels.failures import error_line, traceback_text
 from nbtrack.panels.register import RegisterModel
@@ -118,8 +120,15 @@ class RunDetail(Panel):
         self.register_box = ipywidgets.VBox()
         self.register_form: RegisterModel | None = None  # opened by the button
         self._live = live
+        self.chart_options = ChartOptions()
         charts = ipywidgets.VBox(
-            [self.metric_choice, self.no_charts, self.chart_box, self.logged_once]
+            [
+                self.metric_choice,
+                self.chart_options,
+                self.no_charts,
+                self.chart_box,
+                self.logged_once,
+            ]
         )
         model_tab = ipywidgets.VBox([self.versions_box, self.model])
         self.editor = RunEditor(client, run_id, changed=lambda: self.refresh())
@@ -139,6 +148,7 @@ class RunDetail(Panel):
         self._frame(self.header, self.register_button, self.register_box, self.tabs)
         self.register_button.on_click(self.callback(lambda _: self.open_register()))
         self.metric_choice.observe(self.callback(lambda _: self._draw_chart()), names=["value"])
+        self.chart_options.watch(self.callback(lambda _: self._draw_chart()))
 
     # -- reading ----------------------------------------------------------------------
 
@@ -159,6 +169,7 @@ class RunDetail(Panel):
         once = {k: self.run.data.metrics[k] for k in metrics if k not in stepped}
         _set(self.logged_once, _kv_table("Logged once", once, "") if once else "")
         self.metric_choice.layout.display = None if keys else "none"
+        self.chart_options.layout.display = None if keys else "none"
         if list(self.metric_choice.options) != keys:
             current = self.metric_choice.value
             self.metric_choice.options = keys
@@ -230,12 +241,24 @@ class RunDetail(Panel):
         self.chart_box.layout.display = None if key else "none"
         if not key:
             return
-        series = [([m.step for m in history], [m.value for m in history])]
+        options = self.chart_options
+        options.offer(self.metric_choice.options, key)
+        keys = [key, *options.overlay.value]
+        histories = [history] + [self.client.get_metric_history(self.run_id, k) for k in keys[1:]]
+        drawn = [chart_series(h, options.x_axis.value, options.smoothing.value) for h in histories]
+        y_title = key if len(keys) == 1 else "value"
+        layout = {
+            "x_title": X_TITLES[options.x_axis.value],
+            "y_log": options.log_scale.value,
+            "title": "",
+        }  # the legend names the metrics
         if self.figure is None:
-            self.figure = plots.history_chart([key], series, key)
+            self.figure = plots.history_chart(keys, drawn, y_title)
+            self.figure.update(**layout)
             self.chart_box.children = (self.figure,)
         else:
-            plots.set_history(self.figure, [key], series, key)
+            plots.set_history(self.figure, keys, drawn, y_title)
+            self.figure.update(**layout)
 
     # -- static rendering -------------------------------------------------------------
 

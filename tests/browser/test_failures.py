@@ -31,7 +31,14 @@ DETAIL = """\
 failed = nbtrack.search_runs(filter_string="status = 'FAILED'").iloc[0]["run_id"]
 nbtrack.show_run(failed)
 """
-CELLS = [new_code_cell(c) for c in (SETUP, FAILING, TABLE, DETAIL)]
+CURVES = """\
+nbtrack.set_experiment("curves")
+with nbtrack.start_run(run_name="curves") as curves:
+    for step in range(6):
+        nbtrack.log_metrics({"loss": 10.0 ** -step, "val_loss": 2 * 10.0 ** -step}, step=step)
+nbtrack.show_run(curves.info.run_id)
+"""
+CELLS = [new_code_cell(c) for c in (SETUP, FAILING, TABLE, DETAIL, CURVES)]
 
 
 def test_failed_row_error_line_bare_key_and_detail(open_notebook, artifacts_dir: Path):
@@ -40,6 +47,7 @@ def test_failed_row_error_line_bare_key_and_detail(open_notebook, artifacts_dir:
     assert not nb.run_cell(1)  # the cell raises: its run ends FAILED
     assert nb.run_cell(2), nb.errors()
     assert nb.run_cell(3), nb.errors()
+    assert nb.run_cell(4), nb.errors()
     nb.wait_widgets_rendered()
 
     table = nb.output(2)
@@ -122,5 +130,21 @@ def test_failed_row_error_line_bare_key_and_detail(open_notebook, artifacts_dir:
         == "broken-fit-alpha | alpha must not be negative"
     )
     detail.screenshot(path=str(artifacts_dir / "failures-detail-edit.png"))
+    # Charts: overlay val_loss on loss, log scale: two traces, ticks at powers of ten.
+    curves = nb.output(4)
+    curves.locator(".lm-TabBar-tab", has_text="Charts").click()
+    curves.locator(".nbc-lines .nbc-trace").first.wait_for(state="attached", timeout=30_000)
+    curves.locator("select[multiple]").select_option("val_loss")
+    curves.locator("label", has_text="Log scale").click()
+    curves.locator(".nbc-lines .nbc-trace").nth(1).wait_for(state="attached", timeout=30_000)
+    nb.page.wait_for_function(
+        "el => [...el.querySelectorAll('.nbc-lines .nbc-tick')]"
+        ".some(t => t.textContent === '1.00e-4')",
+        arg=curves.element_handle(),
+        timeout=30_000,
+    )
+    assert curves.locator(".nbc-lines .nbc-trace").count() == 2
+    curves.screenshot(path=str(artifacts_dir / "failures-curves-log.png"))
+
     expected = "cell 1: Python exception ValueError: alpha must be >= 0, got -1"
     assert nb.errors() == [expected]  # the failing cell's own error, nothing else
