@@ -29,7 +29,7 @@ LOWER_IS_BETTER = ("loss", "error", "err", "rmse", "mse", "mae", "mape", "time",
 WIDTH = 560
 HEIGHT = 300
 
-History = tuple[Sequence[int], Sequence[float]]
+History = tuple[Sequence[float], Sequence[float]]  # x (step or seconds), y
 
 
 def color(index: int) -> str:
