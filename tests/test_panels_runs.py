@@ -419,3 +419,28 @@ def test_experiment_switcher_only_for_one_experiment(keyed):
     assert table.grid.experiment == "" and table.grid.experiment_choices == []
     with pytest.raises(InvalidParameter, match="fixed set of runs"):
         table.experiment_id = "0"
+
+
+def test_column_choices_are_remembered_with_the_experiment(keyed):
+    table = show_runs("keyed", live=False)
+    assert table.grid.column_prefs == {}
+    table.grid.column_prefs = {"hidden": ["params.score"], "pinned": ["params.alpha"]}
+    experiment = nbtrack.MlflowClient().get_experiment(table.experiment_id)
+    assert json.loads(experiment.tags["nbtrack.panel.columns"]) == {
+        "hidden": ["params.score"],
+        "pinned": ["params.alpha"],
+    }
+    again = show_runs("keyed", live=False)  # a new table of the experiment: same choices
+    assert again.grid.column_prefs == {"hidden": ["params.score"], "pinned": ["params.alpha"]}
+    other = nbtrack.set_experiment("other").experiment_id
+    again.experiment_id = other
+    assert again.grid.column_prefs == {}  # each experiment keeps its own
+
+
+def test_damaged_column_choices_are_ignored(keyed):
+    client = nbtrack.MlflowClient()
+    experiment_id = client.get_experiment_by_name("keyed").experiment_id
+    client.set_experiment_tag(experiment_id, "nbtrack.panel.columns", "{not json")
+    assert show_runs("keyed", live=False).grid.column_prefs == {}
+    client.set_experiment_tag(experiment_id, "nbtrack.panel.columns", '{"hidden": [1, "a"]}')
+    assert show_runs("keyed", live=False).grid.column_prefs == {"hidden": ["a"]}

@@ -182,6 +182,9 @@ function render({ model, el }) {
   const count = h("span", { class: "nbt-count" });
   const compareButton = h("button", { class: "nbt-button nbt-primary", textContent: "Compare" });
   const unselectButton = h("button", { class: "nbt-button nbt-quiet", textContent: "Clear selection" });
+  const columnsButton = h("button", { class: "nbt-button nbt-quiet nbt-columns-button", textContent: "Columns",
+    title: "Show, hide and pin columns (remembered with the experiment)" });
+  const chooser = h("div", { class: "nbt-chooser", style: "display:none" });
   const exportButton = h("button", { class: "nbt-button nbt-quiet nbt-export", textContent: "Export CSV",
     title: "Download every shown run (all pages, this filter and sort) as CSV" });
   const title = h("div", { class: "nbt-title" });
@@ -200,14 +203,25 @@ function render({ model, el }) {
   const pager = h("div", { class: "nbt-pager" }, [prev, pageInfo, next, sizeSelect]);
   const toolbar = h("div", { class: "nbt-toolbar" }, [
     experimentSelect, filterInput, applyButton, clearFilter, treeLabel, constantLabel, h("span", { class: "nbt-spacer" }),
-    count, compareButton, unselectButton, exportButton,
+    count, compareButton, unselectButton, columnsButton, exportButton,
   ]);
-  const root = h("div", { class: "nbt-runs" }, [title, toolbar, error, note, scroller, empty, pager]);
+  const root = h("div", { class: "nbt-runs" }, [title, toolbar, chooser, error, note, scroller, empty, pager]);
   el.append(root);
 
-  /** The columns shown: all, or only those whose values differ between runs. @returns {Column[]} */
-  const columns = () => (model.get("columns") || []).filter(
-    (/** @type {Column} */ c) => !model.get("hide_constant") || c.varies || c.group === "attributes");
+  /** A column's id in the saved choices: "metrics.rmse". @param {Column} c */
+  const colId = (c) => `${c.group}.${c.key}`;
+  /** The columns shown: not hidden, pinned ones right after name and status, and only
+   * those whose values differ between runs when asked. @returns {Column[]} */
+  const columns = () => {
+    const prefs = model.get("column_prefs") || {};
+    const hidden = new Set(prefs.hidden || []);
+    /** @type {Column[]} */ const all = (model.get("columns") || []).filter((/** @type {Column} */ c) =>
+      !hidden.has(colId(c)) && (!model.get("hide_constant") || c.varies || c.group === "attributes"));
+    const lead = all.filter((c) => c.group === "attributes" && (c.key === "run_name" || c.key === "status"));
+    const pins = (prefs.pinned || []).map((/** @type {string} */ p) => all.find((c) => colId(c) === p))
+      .filter((/** @type {Column | undefined} */ c) => c && !lead.includes(c));
+    return [...lead, ...pins, ...all.filter((c) => !lead.includes(c) && !pins.includes(c))];
+  };
   /** @returns {Row[]} */ const rows = () => model.get("rows") || [];
   /** @returns {string[]} */ const selected = () => model.get("selected_run_ids") || [];
 
@@ -395,6 +409,28 @@ function render({ model, el }) {
     experimentSelect.value = current;
   }
 
+  function drawChooser() {
+    if (chooser.style.display === "none") return;
+    const prefs = model.get("column_prefs") || {};
+    const hidden = new Set(prefs.hidden || []);
+    const pinned = new Set(prefs.pinned || []);
+    const rows = (model.get("columns") || [])
+      .filter((/** @type {Column} */ c) => !(c.group === "attributes" && (c.key === "run_name" || c.key === "status")))
+      .map((/** @type {Column} */ c) => {
+        const id = colId(c);
+        const show = h("input", { type: "checkbox", checked: !hidden.has(id), dataset: { col: id, what: "show" } });
+        const pin = h("input", { type: "checkbox", checked: pinned.has(id), dataset: { col: id, what: "pin" } });
+        return h("tr", { dataset: { col: id } }, [
+          h("td", {}, [show]), h("td", {}, [pin]),
+          h("td", {}, [c.group === "attributes" ? c.label : id]),
+        ]);
+      });
+    chooser.replaceChildren(h("table", {}, [
+      h("thead", {}, [h("tr", {}, [h("th", {}, ["Show"]), h("th", {}, ["Pin"]), h("th", {}, ["Column"])])]),
+      h("tbody", {}, rows),
+    ]));
+  }
+
   function drawAll() {
     drawHead();
     drawBody();
@@ -430,6 +466,23 @@ function render({ model, el }) {
   compareButton.addEventListener("click", () => model.send({ action: "compare" }));
   unselectButton.addEventListener("click", () => save("selected_run_ids", []));
   exportButton.addEventListener("click", () => model.send({ action: "export" }));
+  columnsButton.addEventListener("click", () => {
+    chooser.style.display = chooser.style.display === "none" ? "" : "none";
+    drawChooser();
+  });
+  chooser.addEventListener("change", (event) => {
+    const box = /** @type {HTMLInputElement} */ (event.target);
+    const id = box.dataset.col;
+    if (!id) return;
+    const prefs = model.get("column_prefs") || {};
+    const hidden = (prefs.hidden || []).filter((/** @type {string} */ x) => x !== id);
+    const pinned = (prefs.pinned || []).filter((/** @type {string} */ x) => x !== id);
+    if (box.dataset.what === "show" && !box.checked) hidden.push(id);
+    if (box.dataset.what === "show" && box.checked && (prefs.pinned || []).includes(id)) pinned.push(id);
+    if (box.dataset.what === "pin" && box.checked) pinned.push(id);
+    if (box.dataset.what === "pin" && (prefs.hidden || []).includes(id)) hidden.push(id);
+    save("column_prefs", { hidden, pinned });
+  });
   experimentSelect.addEventListener("change", () => save("experiment", experimentSelect.value));
   /** The kernel's answer to Export CSV: save it as a file. @param {any} msg */
   const onCustom = (msg) => {
@@ -490,7 +543,7 @@ function render({ model, el }) {
 
   // -- model changes ------------------------------------------------------------------
 
-  const onColumns = () => { drawHead(); drawBody(); };
+  const onColumns = () => { drawHead(); drawBody(); drawChooser(); };
   const onRows = () => { drawBody(); drawHead(); drawCounts(); };
   const handlers = /** @type {Array<[string, () => void]>} */ ([
     ["change:columns", onColumns],
@@ -512,6 +565,7 @@ function render({ model, el }) {
     ["change:order_by", drawHead],
     ["change:expanded", drawBody],
     ["change:hide_constant", () => { drawFilter(); onColumns(); }],
+    ["change:column_prefs", () => { onColumns(); drawChooser(); }],
   ]);
   for (const [event, fn] of handlers) model.on(event, fn);
   drawAll();

@@ -9,6 +9,7 @@ detail panels below the table.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -34,6 +35,7 @@ from nbtrack.store.panels import RunScope, panel_queries
 if TYPE_CHECKING:
     import pandas as pd
 
+COLUMNS_TAG = "nbtrack.panel.columns"  # experiment tag: the run table's column choices
 EXPORT_NAME = "nbtrack-runs.csv"  # the file name the browser saves an export under
 _VIEW_TRAITS = ["order_by", "page", "page_size", "tree", "expanded"]
 
@@ -60,6 +62,8 @@ class RunGrid(anywidget.AnyWidget):
     tree_toggle = traitlets.Bool(True).tag(sync=True)  # offer the "Nest child runs" box
     experiment = traitlets.Unicode("").tag(sync=True)  # the one experiment shown, if one
     experiment_choices = traitlets.List(traitlets.List(traitlets.Unicode())).tag(sync=True)
+    # the user's column choices: {"hidden": ["params.alpha", ...], "pinned": [...]}
+    column_prefs = traitlets.Dict().tag(sync=True)
     expanded = traitlets.List(traitlets.Unicode()).tag(sync=True)
     selected_run_ids = traitlets.List(traitlets.Unicode()).tag(sync=True)
     title = traitlets.Unicode("").tag(sync=True)
@@ -144,11 +148,14 @@ class RunTable(Panel):
                                               "padding": "6px 0 0 0", "margin": "8px 0 0 0"})
         self.detail.add_class("nbtrack-subpanel")
         self._updating = False
+        self._loading = False  # set while the stored column choices are applied
         self._live = live  # panels opened below the table refresh as the table does
         super().__init__(client=client, live=live)
         self._frame(self.grid, self.detail)
         self.grid.observe(self.callback(self._on_filter), names=["filter"])
         self.grid.observe(self.callback(self._on_experiment), names=["experiment"])
+        self._load_columns()
+        self.grid.observe(self.callback(self._save_columns), names=["column_prefs"])
         self.grid.observe(self.callback(self._on_view), names=_VIEW_TRAITS)
         self.grid.on_msg(self.callback(self._on_msg))
 
@@ -215,11 +222,36 @@ class RunTable(Panel):
         if self._updating or not change["new"] or not self._switchable():
             return
         self._experiment_ids = (change["new"],)
+        self._load_columns()
         self._child_limits.clear()
         with self._quiet():
             self.grid.expanded = []
             self.grid.selected_run_ids = []
         self._first_page()
+
+    def _load_columns(self) -> None:
+        """The column choices stored with the experiment shown (none for several)."""
+        prefs: dict = {}
+        if self.experiment_id is not None:
+            text = self.client.get_experiment(self.experiment_id).tags.get(COLUMNS_TAG)
+            try:
+                found = json.loads(text) if text else {}
+            except ValueError:
+                found = {}
+            if isinstance(found, dict):
+                prefs = {k: [str(x) for x in found.get(k, []) if isinstance(x, str)]
+                         for k in ("hidden", "pinned") if isinstance(found.get(k), list)}
+        self._loading = True
+        try:
+            self.grid.column_prefs = prefs
+        finally:
+            self._loading = False
+
+    def _save_columns(self, change: dict) -> None:
+        if self._loading or self.experiment_id is None:
+            return
+        prefs = {k: list(change["new"].get(k, [])) for k in ("hidden", "pinned")}
+        self.client.set_experiment_tag(self.experiment_id, COLUMNS_TAG, json.dumps(prefs))
 
     @property
     def experiment_id(self) -> str | None:

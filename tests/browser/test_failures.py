@@ -87,6 +87,29 @@ def test_failed_row_error_line_bare_key_and_detail(open_notebook, artifacts_dir:
     lines = saved.read_text().splitlines()
     assert lines[0].startswith("run_id,") and len(lines) == 6  # header + 5 runs
 
+    # The column chooser: hide User, pin alpha first; the choice is stored with the experiment.
+    table.locator("button.nbt-columns-button").click()
+    table.locator(
+        ".nbt-chooser tr[data-col='attributes.user_id'] input[data-what='show']"
+    ).uncheck()
+    table.locator(".nbt-chooser tr[data-col='params.alpha'] input[data-what='pin']").check()
+    nb.page.wait_for_function(
+        "el => [...el.querySelectorAll('thead tr.nbt-keys th')].map(t => t.textContent)"
+        ".slice(0, 3).join() === 'Run name,Status,alpha'",
+        arg=table.element_handle(),
+        timeout=30_000,
+    )
+    assert table.locator("thead th", has_text="User").count() == 0
+    assert (
+        nb.append_and_run(
+            "print(nbtrack.MlflowClient().get_experiment(table.experiment_id)"
+            ".tags['nbtrack.panel.columns'])"
+        )
+        == '{"hidden": ["attributes.user_id"], "pinned": ["params.alpha"]}'
+    )
+    table.screenshot(path=str(artifacts_dir / "failures-table-columns.png"))
+    table.locator("button.nbt-columns-button").click()
+
     # The experiment switcher: another experiment's runs, then back.
     switcher = table.locator("select.nbt-experiment")
     switcher.select_option(label="Experiment: Default")
