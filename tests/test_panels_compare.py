@@ -131,3 +131,32 @@ def test_bad_input(run_ids, error):
 )
 def test_best_value_per_metric(key, values, best):
     assert plots.best_index(key, values) == best
+
+
+def test_param_against_metric_scatter():
+    ids = []
+    for i, (alpha, solver) in enumerate(((0.1, "saga"), (1.0, "lbfgs"), (10.0, "saga"))):
+        with nbtrack.start_run(run_name=f"r{i}") as run:
+            nbtrack.log_params({"alpha": alpha, "solver": solver, "same": 1})
+            nbtrack.log_metric("rmse", 50.0 + i)
+        ids.append(run.info.run_id)
+    panel = compare_runs(ids, live=False)
+    scatter = panel.scatter
+    assert scatter.param_choice.options == ("alpha",)  # numeric and varying only
+    assert scatter.metric_choice.value == "rmse"
+    series = scatter.chart.data["series"]
+    assert [(s["name"], s["x"], s["y"]) for s in series] == [
+        ("r0", [0.1], [50.0]), ("r1", [1.0], [51.0]), ("r2", [10.0], [52.0]),
+    ]
+    assert scatter.chart.chart_layout["x_title"] == "alpha"
+
+
+def test_no_scatter_without_a_numeric_varying_param():
+    ids = []
+    for solver in ("saga", "lbfgs"):
+        with nbtrack.start_run() as run:
+            nbtrack.log_params({"solver": solver, "alpha": 1})
+            nbtrack.log_metric("rmse", 1.0)
+        ids.append(run.info.run_id)
+    panel = compare_runs(ids, live=False)
+    assert panel.scatter.layout.display == "none" and panel.scatter.chart is None

@@ -129,6 +129,12 @@ def test_failed_row_error_line_bare_key_and_detail(open_notebook, artifacts_dir:
     ticks = [float(t) for t in bars.locator(".nbc-tick").all_text_contents()]
     assert min(ticks) > 50  # not from zero: 55, 56, 57 look different
     bars.screenshot(path=str(artifacts_dir / "failures-compare-bars.png"))
+    # ... and a param-against-metric scatter: alpha against rmse, one point per run.
+    scatter = table.locator(".nbc-lines[data-drawn]").last
+    scatter.get_by_text("rmse against alpha").wait_for(timeout=30_000)
+    points = scatter.locator(".nbc-trace").evaluate_all("ps => ps.map(p => p.dataset.points)")
+    assert points == ["1", "1", "1"]
+    scatter.screenshot(path=str(artifacts_dir / "failures-compare-scatter.png"))
 
     detail = nb.output(3)
     failure = detail.locator(".nbtrack-failure")
