@@ -199,10 +199,13 @@ def test_chart_overlay_time_axis_log_scale_and_smoothing():
     with nbtrack.start_run() as run:
         client = nbtrack.MlflowClient()
         for step in range(4):
-            client.log_batch(run.info.run_id, metrics=[
-                Metric("loss", 10.0 ** -step, 1_000 + 500 * step, step),
-                Metric("val_loss", 2 * 10.0 ** -step, 1_000 + 500 * step, step),
-            ])
+            client.log_batch(
+                run.info.run_id,
+                metrics=[
+                    Metric("loss", 10.0**-step, 1_000 + 500 * step, step),
+                    Metric("val_loss", 2 * 10.0**-step, 1_000 + 500 * step, step),
+                ],
+            )
     detail = show_run(run.info.run_id, live=False)
     options = detail.chart_options
     assert detail.metric_choice.value == "loss" and options.overlay.options == ("val_loss",)
