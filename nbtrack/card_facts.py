@@ -34,7 +34,7 @@ import math
 import re
 import zipfile
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import TYPE_CHECKING, Any
 
 from nbtrack import tag_keys
@@ -169,11 +169,11 @@ def gather(client: MlflowClient, name: str, version_or_alias: str | int) -> Card
         evaluation_runs=evaluations,
         sweep_runs=[r for r in children if r.info.run_id not in evaluation_ids],
         run_datasets={
-            r.info.run_id: [_dataset_facts(d.dataset, d.tags) for d in r.inputs.dataset_inputs]
+            r.info.run_id: [dataset_facts(d.dataset, d.tags) for d in r.inputs.dataset_inputs]
             for r in ([run] if run else []) + evaluations
         },
         model_type=model_type,
-        trainer=run.data.tags.get("estimator_class") if run else None,
+        trainer=_trainer(run),
         task=tags.get(TASK_TAG) or (task_of(model_type.final_class) if model_type else None),
         library_id=next((HUB_LIBRARIES[f] for f in flavors if f in HUB_LIBRARIES), None),
         library=_library(flavors, requirements),
@@ -222,6 +222,11 @@ def _evaluation_runs(
     return found + client.store.get_runs(tagged)
 
 
+def _trainer(run: Run | None) -> str | None:
+    found = run.data.tags.get("estimator_class") if run else None
+    return public_class_path(found) if found else None
+
+
 def _run_user(run: Run | None) -> str | None:
     if run is None:
         return None
@@ -247,6 +252,98 @@ def sweep_best(runs: list[Run]) -> list[SweepBest]:
             if better:
                 best[key] = SweepBest(key, value, goal, run)
     return [best[k] for k in sorted(best)]
+
+
+# -- metrics by the data they were computed on -------------------------------------------
+
+# dataset contexts and metric-name prefixes, by the kind of data they name
+_CONTEXT_KINDS = {
+    "train": "training",
+    "training": "training",
+    "val": "validation",
+    "valid": "validation",
+    "validation": "validation",
+    "test": "test",
+    "testing": "test",
+    "holdout": "test",
+    "eval": "evaluation",
+    "evaluation": "evaluation",
+}
+_PREFIX_KINDS = (
+    ("training_", "training"),
+    ("train_", "training"),
+    ("validation_", "validation"),
+    ("val_", "validation"),
+    ("test_", "test"),
+    ("holdout_", "test"),
+    ("eval_", "evaluation"),
+)
+KIND_TITLES = {
+    "training": "Training data",
+    "validation": "Validation data",
+    "test": "Test data",
+    "evaluation": "Evaluation data",
+    "unstated": "Data not stated",
+}
+
+
+@dataclass
+class MetricGroup:
+    """Metrics computed on one kind of data (and one dataset, when the run logged it)."""
+
+    kind: str  # a key of KIND_TITLES
+    dataset: str | None
+    rows: list[tuple[str, float, Run]] = field(default_factory=list)
+
+    @property
+    def title(self) -> str:
+        """``Test data (`iris-test`)`` and the like."""
+        base = KIND_TITLES.get(self.kind, f"{self.kind.capitalize()} data")
+        return f"{base} (`{self.dataset}`)" if self.dataset else base
+
+
+def _context_kind(context: str | None) -> str | None:
+    return _CONTEXT_KINDS.get(context.lower(), context.lower()) if context else None
+
+
+def metric_groups(facts: CardFacts) -> list[MetricGroup]:
+    """The training and evaluation runs' metrics, grouped by the data they were computed on.
+
+    A training-run metric named ``training_…``/``train_…`` is on the training data,
+    ``test_…``/``val_…`` on the test or validation data; any other is on the run's
+    dataset when it logged one kind, else "data not stated". An evaluation run's metrics
+    are on its dataset (context ``evaluation``, ``test``…), "evaluation data" without one.
+    """
+    groups: dict[tuple[str, str | None], MetricGroup] = {}
+
+    def add(kind: str, dataset: str | None, key: str, value: float, run: Run) -> None:
+        group = groups.setdefault((kind, dataset), MetricGroup(kind, dataset))
+        group.rows.append((key, value, run))
+
+    for run in ([facts.run] if facts.run else []) + facts.evaluation_runs:
+        datasets = facts.run_datasets.get(run.info.run_id, [])
+        by_kind = {_context_kind(d.context) or "unstated": d.name for d in datasets}
+        training = run is facts.run
+        only = next(iter(by_kind.items())) if len(by_kind) == 1 else None
+        for key, value in sorted(run.data.metrics.items()):
+            kind = next((k for p, k in _PREFIX_KINDS if key.startswith(p)), None)
+            if kind is not None:
+                add(kind, by_kind.get(kind), key, value, run)
+            elif only is not None:
+                add(
+                    only[0] if only[0] != "unstated" or training else "evaluation",
+                    only[1],
+                    key,
+                    value,
+                    run,
+                )
+            else:
+                add("unstated" if training else "evaluation", None, key, value, run)
+    order = list(KIND_TITLES)
+    return sorted(
+        groups.values(),
+        key=lambda g: (order.index(g.kind) if g.kind in order else len(order), g.dataset or ""),
+    )
 
 
 # -- the model --------------------------------------------------------------------------
@@ -293,7 +390,7 @@ def _node_type(node: dict[str, Any]) -> ModelType:
             steps.append((json.loads(step_name["content"]), _step_class(step)))
     inner = attrs.get("estimator")
     return ModelType(
-        f"{node['__module__']}.{node['__class__']}",
+        public_class_path(f"{node['__module__']}.{node['__class__']}"),
         tuple(steps),
         _node_type(inner) if isinstance(inner, dict) and "content" in inner else None,
     )
@@ -302,7 +399,28 @@ def _node_type(node: dict[str, Any]) -> ModelType:
 def _step_class(node: dict[str, Any]) -> str:
     if node.get("__module__") == "builtins":  # "passthrough" or None
         return str(json.loads(node["content"])) if node.get("content") else "passthrough"
-    return f"{node['__module__']}.{node['__class__']}"
+    return public_class_path(f"{node['__module__']}.{node['__class__']}")
+
+
+def public_class_path(class_path: str) -> str:
+    """The path a class is imported by: ``sklearn.tree._classes.X`` -> ``sklearn.tree.X``.
+
+    The module path is cut before its first private part when the package there exports
+    the same class (checked by importing it); when it cannot be imported here, the cut is
+    made on the convention alone. Other paths are returned as they are.
+    """
+    module, _, name = class_path.rpartition(".")
+    parts = module.split(".")
+    private = next((i for i, part in enumerate(parts) if part.startswith("_")), None)
+    if not private:  # no private part, or the top package itself is private
+        return class_path
+    public = ".".join(parts[:private])
+    try:
+        exported = getattr(importlib.import_module(public), name, None)
+        defined = getattr(importlib.import_module(module), name, None)
+    except Exception:  # not importable here (or failing to import): trust the convention
+        return f"{public}.{name}"
+    return f"{public}.{name}" if exported is not None and exported is defined else class_path
 
 
 def _run_type(run: Run | None) -> ModelType | None:
@@ -313,7 +431,9 @@ def _run_type(run: Run | None) -> ModelType | None:
     steps = tuple(_STEP_RE.findall(params.get("steps", "")))
     inner = _CALL_RE.match(params.get("estimator", ""))
     return ModelType(
-        run.data.tags["estimator_class"], steps, ModelType(inner.group(1)) if inner else None
+        public_class_path(run.data.tags["estimator_class"]),
+        steps,
+        ModelType(inner.group(1)) if inner else None,
     )
 
 
@@ -371,7 +491,8 @@ def _short(class_path: str) -> str:
 # -- datasets ---------------------------------------------------------------------------
 
 
-def _dataset_facts(dataset: Dataset, tags: list[Any]) -> DatasetFacts:
+def dataset_facts(dataset: Dataset, tags: list[Any]) -> DatasetFacts:
+    """A dataset input as people read it: context, source, rows, columns with their types."""
     context = next((t.value for t in tags if t.key == tag_keys.DATASET_CONTEXT), None)
     profile = _json(dataset.profile)
     rows = profile.get("num_rows") if isinstance(profile, dict) else None
@@ -397,11 +518,27 @@ def _source_text(source: str, source_type: str) -> str:
     if isinstance(data, dict):
         for key in ("uri", "url", "path"):
             if data.get(key):
-                return f"{data[key]} ({source_type})"
+                return f"{public_location(str(data[key]))} ({source_type})"
         name = (data.get("tags") or {}).get(tag_keys.SOURCE_NAME)
         if name:
-            return f"{name} ({source_type})"
-    return f"{source} ({source_type})"
+            return f"{public_location(name)} ({source_type})"
+    return f"{public_location(source)} ({source_type})"
+
+
+def public_location(text: str) -> str:
+    """A location fit for a published card: a local path (or ``file:`` URI) keeps its name.
+
+    ``/home/ana/data/iris.csv`` and ``file:///C:/work/iris.csv`` become ``iris.csv``;
+    URLs, ``runs:/`` and ``models:/`` URIs and relative paths are kept as they are.
+    """
+    path = text[len("file://") :] if text.startswith("file://") else text
+    path = path[len("file:") :] if path.startswith("file:") else path
+    windows = PureWindowsPath(path)
+    local = path.startswith(("/", "~")) or bool(windows.drive) or path.startswith("\\\\")
+    if not local:
+        return text
+    name = (windows if windows.drive or "\\" in path else PurePosixPath(path)).name
+    return name or text
 
 
 def _schema_text(schema: str | None) -> str:

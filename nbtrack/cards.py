@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nbtrack import display, session, tag_keys
-from nbtrack.card_facts import CardFacts, DatasetFacts, gather
+from nbtrack.card_facts import CardFacts, DatasetFacts, gather, metric_groups, public_location
 from nbtrack.client import MlflowClient
 from nbtrack.errors import InvalidParameter
 from nbtrack.store.cards import CardStore
@@ -112,9 +112,7 @@ class ModelCard:
                 argument="section",
                 value=section,
             )
-        CardStore(self._client.store.db).set_card_section(
-            self.name, int(self.version), key, text
-        )
+        CardStore(self._client.store.db).set_card_section(self.name, int(self.version), key, text)
         if text:
             self._facts.sections[key] = text
         else:
@@ -150,7 +148,7 @@ class ModelCard:
         renderer = MarkdownIt("commonmark", {"html": False}).enable("table")
         front = yaml.safe_dump(self.metadata, sort_keys=False, allow_unicode=True)
         return (
-            '<div class="nbtrack-model-card">'
+            '<div class="nbtrack-model-card" style="overflow-wrap:anywhere;max-width:100%">'
             f"{renderer.render(self.body())}"
             "<details><summary>Hugging Face Hub metadata</summary>"
             f"<pre>{html.escape(front)}</pre></details></div>"
@@ -301,7 +299,7 @@ def _header(facts: CardFacts) -> str:
 def _general(facts: CardFacts) -> str:
     mv = facts.version
     run = facts.run
-    lineage = f"source `{mv.source}`"
+    lineage = f"source `{public_location(mv.source)}`" if mv.source else "source not recorded"
     if run is not None:
         experiment = facts.experiment_name or run.info.experiment_id
         lineage = (
@@ -352,7 +350,7 @@ def _training(facts: CardFacts) -> str:
         ("Ended", _time(run.info.end_time) if run.info.end_time else "*still running*"),
         ("Duration", _duration(run.info.start_time, run.info.end_time)),
         ("Status", run.info.status),
-        ("Source", tags.get(tag_keys.SOURCE_NAME, "*not recorded*")),
+        ("Source", public_location(tags.get(tag_keys.SOURCE_NAME, "")) or "*not recorded*"),
         ("Git commit", tags.get(tag_keys.GIT_COMMIT, "*not recorded*")),
     ]
     return "\n\n".join(
@@ -369,15 +367,20 @@ def _training(facts: CardFacts) -> str:
 
 
 def _evaluation(facts: CardFacts) -> str:
-    rows = []
-    for run in ([facts.run] if facts.run else []) + facts.evaluation_runs:
-        role = "training run" if run is facts.run else "evaluation run"
-        for key, value in sorted(run.data.metrics.items()):
-            rows.append((key, display.number(value), f"{role} `{run.info.run_name}`"))
     parts = ["#### Evaluation"]
-    parts.append(
-        _table(("Metric", "Value", "Run"), rows) if rows else "*No metrics were logged.*"
-    )
+    groups = metric_groups(facts)
+    for group in groups:
+        rows = [
+            (
+                key,
+                display.number(value),
+                f"{'training' if run is facts.run else 'evaluation'} run `{run.info.run_name}`",
+            )
+            for key, value, run in group.rows
+        ]
+        parts += [f"##### {group.title}", _table(("Metric", "Value", "Run"), rows)]
+    if not groups:
+        parts.append("*No metrics were logged.*")
     if facts.sweep:
         varying = _varying_params(facts.sweep_runs)
         parts += [

@@ -13,6 +13,7 @@ import nbtrack
 import nbtrack.data
 import nbtrack.sklearn
 from nbtrack import MlflowClient
+from nbtrack.card_facts import public_class_path, public_location
 from nbtrack.cards import ModelCard
 from nbtrack.errors import InvalidParameter, ModelNotFound
 
@@ -105,7 +106,7 @@ def test_plain_estimator_card_section_by_section(plain):
     general = bullets(parts["General information"])
     assert general["Developed by"] == client.get_run(plain).data.tags["mlflow.user"]
     assert general["Model type"] == (
-        "LogisticRegression (`sklearn.linear_model._logistic.LogisticRegression`)"
+        "LogisticRegression (`sklearn.linear_model.LogisticRegression`)"
     )
     assert general["Task"] == "tabular-classification"
     import sklearn
@@ -119,7 +120,7 @@ def test_plain_estimator_card_section_by_section(plain):
 
     training = parts["Training details"]
     [dataset] = table_rows(training, "##### Datasets")
-    assert dataset[:5] == ["iris", "train", "/data/iris.csv (local)", dataset[3], "150"]
+    assert dataset[:5] == ["iris", "train", "iris.csv (local)", dataset[3], "150"]
     assert re.fullmatch(r"[0-9a-f]{8}", dataset[3])
     assert dataset[5].startswith("sepal length (cm): double, sepal width (cm): double")
     assert table_rows(training, "##### Parameters") == [["C", "0.5"], ["max_iter", "1000"]]
@@ -128,13 +129,23 @@ def test_plain_estimator_card_section_by_section(plain):
     assert re.fullmatch(r"\d+ ms|\d+\.\d s", when["Duration"])  # nbtrack.display's form
     assert when["Status"] == "FINISHED"
     assert when["Git commit"] == "0123abcd"
-    assert when["Source"] == client.get_run(plain).data.tags["mlflow.source.name"]
+    source = client.get_run(plain).data.tags["mlflow.source.name"]
+    assert when["Source"] == Path(source).name  # no absolute local path in a card
+    assert "/data/" not in markdown and str(Path.cwd()) not in markdown
 
     evaluation = parts["Evaluation"]
-    assert table_rows(evaluation) == [
-        ["training_accuracy_score", "0.96", "training run `lr-train`"],
-        ["accuracy", "0.9", "evaluation run `holdout`"],
-        ["f1_score", "0.88", "evaluation run `later-check`"],
+    # grouped by the data each metric was computed on
+    assert re.findall(r"^##### (.*)$", evaluation, re.M) == [
+        "Training data (`iris`)", "Test data (`iris-test`)", "Evaluation data",
+    ]
+    assert table_rows(evaluation, "##### Training data (`iris`)") == [
+        ["training_accuracy_score", "0.96", "training run `lr-train`"]
+    ]
+    assert table_rows(evaluation, "##### Test data (`iris-test`)") == [
+        ["accuracy", "0.9", "evaluation run `holdout`"]
+    ]
+    assert table_rows(evaluation, "##### Evaluation data") == [
+        ["f1_score", "0.88", "evaluation run `later-check`"]
     ]
     assert "Hyperparameter sweep" not in evaluation  # the evaluation child is no sweep
 
@@ -288,14 +299,16 @@ def test_grid_search_card_gives_the_best_child_per_metric(grid_search):
     parts = sections(nbtrack.model_card("iris-search", "1").to_markdown())
     general = bullets(parts["General information"])
     assert general["Model type"] == (
-        "LogisticRegression (`sklearn.linear_model._logistic.LogisticRegression`)"
+        "LogisticRegression (`sklearn.linear_model.LogisticRegression`)"
     )
     assert f"run `search` (`{parent}`)" in general["Lineage"]
     assert general["Selected by"] == (
-        "`sklearn.model_selection._search.GridSearchCV` (the run's estimator)"
+        "`sklearn.model_selection.GridSearchCV` (the run's estimator)"
     )
     evaluation = parts["Evaluation"]
-    assert table_rows(evaluation) == [["best_cv_score", "0.97", "training run `search`"]]
+    assert table_rows(evaluation, "##### Data not stated") == [
+        ["best_cv_score", "0.97", "training run `search`"]
+    ]
     assert "Best value of each metric across the 3 child runs" in evaluation
     assert table_rows(evaluation, "##### Hyperparameter sweep") == [
         ["mean_fit_time", "0.011", "min", f"`C=10.0` (`{children[10.0]}`)", "C=10.0"],
@@ -410,3 +423,64 @@ def test_save_writes_the_whole_card(plain, tmp_path):
     path = card.save(tmp_path / "README.md")
     assert path == tmp_path / "README.md"
     assert Path(path).read_text(encoding="utf-8") == card.to_markdown()
+
+
+# -- what a published card may show ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("private", "public"),
+    [
+        ("sklearn.tree._classes.DecisionTreeClassifier", "sklearn.tree.DecisionTreeClassifier"),
+        ("sklearn.model_selection._search.GridSearchCV", "sklearn.model_selection.GridSearchCV"),
+        ("sklearn.pipeline.Pipeline", "sklearn.pipeline.Pipeline"),
+        ("LogisticRegression", "LogisticRegression"),
+        ("notinstalled._impl.Model", "notinstalled.Model"),  # by the convention alone
+        ("_private.Model", "_private.Model"),
+    ],
+)
+def test_public_class_paths(private, public):
+    assert public_class_path(private) == public
+
+
+@pytest.mark.parametrize(
+    ("location", "shown"),
+    [
+        ("/home/ana/data/iris.csv", "iris.csv"),
+        ("file:///tmp/x/model", "model"),
+        ("file:///C:/work/iris.csv", "iris.csv"),
+        ("C:\\Users\\ana\\iris.csv", "iris.csv"),
+        ("~/iris.csv", "iris.csv"),
+        ("runs:/abc/model", "runs:/abc/model"),
+        ("https://example.org/iris.csv", "https://example.org/iris.csv"),
+        ("data/iris.csv", "data/iris.csv"),
+    ],
+)
+def test_public_locations(location, shown):
+    assert public_location(location) == shown
+
+
+def test_tree_card_from_a_path_and_an_evaluation_run(iris, tmp_path):
+    """Registered from a local folder, evaluated with an "evaluation" dataset input."""
+    from sklearn.tree import DecisionTreeClassifier
+
+    x, y = iris.drop(columns="target"), iris["target"]
+    folder = tmp_path / "secret-home" / "tree"
+    nbtrack.sklearn.save_model(DecisionTreeClassifier(max_depth=2).fit(x, y), folder)
+    nbtrack.register_model(str(folder), "tree")
+    with nbtrack.start_run(run_name="eval-tree"):
+        nbtrack.set_tag("nbtrack.evaluation.model_uri", "models:/tree/1")
+        nbtrack.log_input(
+            nbtrack.data.from_pandas(iris.tail(30), name="iris-eval", targets="target"),
+            context="evaluation",
+        )
+        nbtrack.log_metric("accuracy_score", 0.93)
+    markdown = nbtrack.model_card("tree", 1).to_markdown()
+    assert str(tmp_path) not in markdown and "secret-home" not in markdown
+    parts = sections(markdown)
+    general = bullets(parts["General information"])
+    assert "`sklearn.tree.DecisionTreeClassifier`" in general["Model type"]
+    assert "_classes" not in markdown
+    assert table_rows(parts["Evaluation"], "##### Evaluation data (`iris-eval`)") == [
+        ["accuracy_score", "0.93", "evaluation run `eval-tree`"]
+    ]

@@ -6,7 +6,7 @@ import pytest
 
 import nbtrack
 from nbtrack.errors import InvalidParameter, RunNotFound
-from nbtrack.panels import compare_runs
+from nbtrack.panels import compare_runs, plots
 from nbtrack.store import panels as store_panels
 
 
@@ -21,13 +21,15 @@ def run_ids():
     ids = []
     for i, (c, kernel) in enumerate([(1.0, "rbf"), (10.0, "rbf"), (10.0, "linear")]):
         with nbtrack.start_run(run_name=f"svm-{i}") as run:
-            nbtrack.log_params({
-                "memory": "None",
-                "svc__C": c,
-                "svc__kernel": kernel,
-                "scaler__with_mean": True,
-                "seed": i,
-            })
+            nbtrack.log_params(
+                {
+                    "memory": "None",
+                    "svc__C": c,
+                    "svc__kernel": kernel,
+                    "scaler__with_mean": True,
+                    "seed": i,
+                }
+            )
             for step in range(3):
                 nbtrack.log_metric("loss", (3 - step) / (i + 1), step=step)
             nbtrack.log_metric("acc", 0.7 + i / 10)
@@ -72,6 +74,8 @@ def test_overlaid_histories_and_bars(run_ids):
     bars = {m["key"]: m["values"] for m in panel.bars.data["metrics"]}
     assert bars["acc"] == pytest.approx([0.7, 0.8, 0.9])
     assert bars["loss"] == pytest.approx([1.0, 0.5, 1 / 3])
+    best = {m["key"]: m["best"] for m in panel.bars.data["metrics"]}
+    assert best == {"acc": 2, "loss": 2}  # highest accuracy, lowest loss
 
 
 def test_same_names_are_told_apart():
@@ -111,3 +115,48 @@ def test_static_renderings(run_ids):
 def test_bad_input(run_ids, error):
     with pytest.raises(error):
         compare_runs(run_ids, live=False)
+
+
+@pytest.mark.parametrize(
+    ("key", "values", "best"),
+    [
+        ("rmse", [55.47, 55.48, 55.70], 0),
+        ("accuracy", [0.9, 0.95, float("nan")], 1),
+        ("val_loss", [None, 0.3, 0.2], 2),
+        ("rank_test_score", [3, 1, 2], 1),
+        ("mean_fit_time", [0.2, 0.1, 0.3], 1),
+        ("f1", [0.5, 0.5, 0.4], 0),
+        ("r2", [None, float("nan")], None),
+    ],
+)
+def test_best_value_per_metric(key, values, best):
+    assert plots.best_index(key, values) == best
+
+
+def test_param_against_metric_scatter():
+    ids = []
+    for i, (alpha, solver) in enumerate(((0.1, "saga"), (1.0, "lbfgs"), (10.0, "saga"))):
+        with nbtrack.start_run(run_name=f"r{i}") as run:
+            nbtrack.log_params({"alpha": alpha, "solver": solver, "same": 1})
+            nbtrack.log_metric("rmse", 50.0 + i)
+        ids.append(run.info.run_id)
+    panel = compare_runs(ids, live=False)
+    scatter = panel.scatter
+    assert scatter.param_choice.options == ("alpha",)  # numeric and varying only
+    assert scatter.metric_choice.value == "rmse"
+    series = scatter.chart.data["series"]
+    assert [(s["name"], s["x"], s["y"]) for s in series] == [
+        ("r0", [0.1], [50.0]), ("r1", [1.0], [51.0]), ("r2", [10.0], [52.0]),
+    ]
+    assert scatter.chart.chart_layout["x_title"] == "alpha"
+
+
+def test_no_scatter_without_a_numeric_varying_param():
+    ids = []
+    for solver in ("saga", "lbfgs"):
+        with nbtrack.start_run() as run:
+            nbtrack.log_params({"solver": solver, "alpha": 1})
+            nbtrack.log_metric("rmse", 1.0)
+        ids.append(run.info.run_id)
+    panel = compare_runs(ids, live=False)
+    assert panel.scatter.layout.display == "none" and panel.scatter.chart is None

@@ -153,3 +153,29 @@ def test_names_with_quotes(name):
     client.create_model_version(name, f"runs:/{run.info.run_id}/model", run.info.run_id)
     browser = show_registry(model=name, live=False)
     assert browser.model == name and browser.version_list.options == (("Version 1", "1"),)
+
+
+def test_versions_table_shows_source_run_metrics_aliases_first():
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.array([[0.0], [1.0], [2.0], [3.0]])
+    y = np.array([0, 0, 1, 1])
+    for c, accuracy in ((1.0, 0.91), (2.0, 0.95)):
+        with nbtrack.start_run(run_name=f"c{c}"):
+            nbtrack.log_metrics({"accuracy": accuracy, "fit_time": c, "only_here": c})
+            model = LogisticRegression(C=c).fit(x, y)
+            nbtrack.sklearn.log_model(model, name="model", registered_model_name="m")
+    nbtrack.MlflowClient().set_registered_model_alias("m", "champion", "2")
+    html = show_registry(live=False).versions_table.value
+    header = html[: html.index("</tr>")]
+    order = [
+        "Version",
+        "Aliases",
+        "accuracy",
+        "only_here",
+        "fit_time",
+        "Source run",
+        "Stage (deprecated)",
+    ]
+    assert [header.index(f">{h}<") for h in order] == sorted(header.index(f">{h}<") for h in order)
+    assert "0.95" in html and "0.91" in html

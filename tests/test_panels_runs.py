@@ -13,6 +13,7 @@ from nbtrack.entities import Metric, Param, RunTag
 from nbtrack.errors import ExperimentNotFound, InvalidParameter
 from nbtrack.panels import RunTable, show_runs
 from nbtrack.store import panels as store_panels
+from nbtrack.store import search
 
 
 @pytest.fixture(autouse=True)
@@ -55,7 +56,9 @@ def test_columns_are_grouped_with_varying_ones_first(sweep):
     table = show_runs(live=False)
     cols = [(c["group"], c["key"], c["varies"]) for c in table.grid.columns]
     groups = [g for g, _, _ in cols]
-    assert groups == sorted(groups, key=["attributes", "params", "metrics", "tags"].index)
+    # name and status, then metrics, params, tags, then the other attributes
+    assert [k for _, k, _ in cols[:2]] == ["run_name", "status"]
+    assert groups[2:] == sorted(groups[2:], key=["metrics", "params", "tags", "attributes"].index)
     params = [(k, v) for g, k, v in cols if g == "params"]
     # epochs is logged by 3 of 7 runs (missing counts as varying); all params vary here
     assert {k for k, _ in params} == {"alpha", "epochs", "lr", "optimizer"}
@@ -83,7 +86,11 @@ def test_tree_nests_children_and_expands(sweep):
     table.grid.expanded = [sweep["parent"]]
     rows = table.grid.rows
     assert [(r["name"], r["depth"]) for r in rows[:5]] == [
-        ("parent", 0), ("child-3", 1), ("child-2", 1), ("child-1", 1), ("child-0", 1)
+        ("parent", 0),
+        ("child-3", 1),
+        ("child-2", 1),
+        ("child-1", 1),
+        ("child-0", 1),
     ]
     table.grid.tree = False  # flat: every run is a row
     assert len(names(table)) == 8
@@ -95,12 +102,11 @@ def test_tree_of_any_depth():
             with nbtrack.start_run(run_name="c", nested=True):
                 nbtrack.log_param("x", 1)
     table = show_runs(live=False)
-    assert [(r["name"], r["children"], r["descendants"]) for r in table.grid.rows] == [
-        ("a", 1, 2)
-    ]
+    assert [(r["name"], r["children"], r["descendants"]) for r in table.grid.rows] == [("a", 1, 2)]
     table.grid.expanded = [a.info.run_id]
     assert [(r["name"], r["depth"], r["children"]) for r in table.grid.rows] == [
-        ("a", 0, 1), ("b", 1, 1)
+        ("a", 0, 1),
+        ("b", 1, 1),
     ]
     table.grid.expanded = [a.info.run_id, b.info.run_id]
     assert [(r["name"], r["depth"]) for r in table.grid.rows] == [("a", 0), ("b", 1), ("c", 2)]
@@ -300,3 +306,141 @@ def test_large_store_pages_in_sql(big_store):
     parent = next(r for r in table.grid.rows if r["children"])
     table.grid.expanded = [parent["id"]]
     assert sum(r["depth"] == 1 for r in table.grid.rows) == 20
+
+
+@pytest.fixture
+def keyed():
+    """Runs with a metric rmse, a param alpha, and 'score' both a metric and a param."""
+    nbtrack.set_experiment("keyed")
+    for i in range(3):
+        with nbtrack.start_run(run_name=f"r{i}"):
+            nbtrack.log_metric("rmse", 50.0 + i * 5)
+            nbtrack.log_metric("score", i)
+            nbtrack.log_params({"alpha": i, "score": "x"})
+
+
+@pytest.mark.parametrize(
+    ("typed", "shown", "names_shown", "note", "error"),
+    [
+        ("rmse < 56", "metrics.rmse < 56", ["r0", "r1"], "Read rmse as metrics.rmse.", ""),
+        (
+            "alpha = '2' and rmse > 1",
+            "params.alpha = '2' and metrics.rmse > 1",
+            ["r2"],
+            "Read alpha as params.alpha, rmse as metrics.rmse.",
+            "",
+        ),
+        (
+            "score > 0",
+            "score > 0",
+            None,
+            "",
+            "'score' is the name of several keys: write metrics.score or params.score",
+        ),
+        ("rmsee < 3", "rmsee < 3", None, "", "no key named 'rmsee'; did you mean metrics.rmse?"),
+        ("status = 'FINISHED' and tags.x = 'rmse < 1'", None, None, "", ""),
+    ],
+)
+def test_bare_keys_resolved_or_suggested(keyed, typed, shown, names_shown, note, error):
+    table = show_runs(live=False)
+    table.filter = typed
+    assert table.grid.filter == (shown or typed)
+    assert table.grid.filter_note == note
+    assert table.filter_error == error
+    if names_shown is not None:
+        assert sorted(names(table)) == names_shown  # runs made in one ms: any order
+
+
+def test_placeholder_uses_the_experiments_keys(keyed):
+    table = show_runs(live=False)
+    assert table.grid.placeholder.startswith("Filter: metrics.")
+    assert "params." in table.grid.placeholder and "rmse < 1" not in table.grid.placeholder
+    search.runs_query(table.grid.placeholder.removeprefix("Filter: "), [])  # it parses
+
+
+def test_failed_rows_carry_their_exception_line():
+    nbtrack.set_experiment("failing")
+    with nbtrack.start_run(run_name="ok"):
+        pass
+    run = nbtrack.start_run(run_name="broken")
+    nbtrack.log_text(
+        "Traceback (most recent call last):\n  File ...\nValueError: alpha < 0\n", "traceback.txt"
+    )
+    nbtrack.end_run("FAILED")
+    table = show_runs(live=False)
+    errors = {r["name"]: r["error"] for r in table.grid.rows}
+    assert errors == {"ok": "", "broken": "ValueError: alpha < 0"}
+    assert run.info.run_id in [r["id"] for r in table.grid.rows]
+
+
+def test_timing_metrics_after_the_scores():
+    nbtrack.set_experiment("timed")
+    for i in range(2):
+        with nbtrack.start_run():
+            nbtrack.log_metrics({"mean_fit_time": i, "a_time": i, "mean_test_score": i / 2})
+    table = show_runs(live=False)
+    metrics = [c["key"] for c in table.grid.columns if c["group"] == "metrics"]
+    assert metrics == ["mean_test_score", "a_time", "mean_fit_time"]
+    assert table.grid.placeholder.startswith("Filter: metrics.mean_test_score <")
+
+
+def test_export_every_shown_run_as_csv(keyed, tmp_path):
+    import pandas as pd
+
+    table = show_runs(live=False, page_size=1)
+    table.filter = "metrics.rmse > 52"
+    table.grid.order_by = ["metrics.rmse DESC"]
+    path = tmp_path / "runs.csv"
+    assert table.to_csv(str(path)) is None
+    frame = pd.read_csv(path)
+    assert list(frame["tags.mlflow.runName"]) == ["r2", "r1"]  # all pages, in the sort
+    assert list(frame["metrics.rmse"]) == [60.0, 55.0]
+    assert table.to_csv().splitlines()[0].startswith("run_id,")
+
+
+def test_experiment_switcher(keyed):
+    other = nbtrack.set_experiment("other").experiment_id
+    with nbtrack.start_run(run_name="elsewhere"):
+        pass
+    table = show_runs("keyed", live=False)
+    names_of = [name for _, name in table.grid.experiment_choices]
+    assert names_of == sorted(names_of) and {"other", "keyed"} <= set(names_of)
+    keyed_id = table.experiment_id
+    assert table.grid.experiment == keyed_id and sorted(names(table)) == ["r0", "r1", "r2"]
+    table.selected_run_ids = [table.grid.rows[0]["id"]]
+    table.experiment_id = other
+    assert names(table) == ["elsewhere"] and table.selected_run_ids == []
+    table.grid.experiment = keyed_id
+    assert sorted(names(table)) == ["r0", "r1", "r2"]
+
+
+def test_experiment_switcher_only_for_one_experiment(keyed):
+    table = show_runs("*", live=False)
+    assert table.grid.experiment == "" and table.grid.experiment_choices == []
+    with pytest.raises(InvalidParameter, match="fixed set of runs"):
+        table.experiment_id = "0"
+
+
+def test_column_choices_are_remembered_with_the_experiment(keyed):
+    table = show_runs("keyed", live=False)
+    assert table.grid.column_prefs == {}
+    table.grid.column_prefs = {"hidden": ["params.score"], "pinned": ["params.alpha"]}
+    experiment = nbtrack.MlflowClient().get_experiment(table.experiment_id)
+    assert json.loads(experiment.tags["nbtrack.panel.columns"]) == {
+        "hidden": ["params.score"],
+        "pinned": ["params.alpha"],
+    }
+    again = show_runs("keyed", live=False)  # a new table of the experiment: same choices
+    assert again.grid.column_prefs == {"hidden": ["params.score"], "pinned": ["params.alpha"]}
+    other = nbtrack.set_experiment("other").experiment_id
+    again.experiment_id = other
+    assert again.grid.column_prefs == {}  # each experiment keeps its own
+
+
+def test_damaged_column_choices_are_ignored(keyed):
+    client = nbtrack.MlflowClient()
+    experiment_id = client.get_experiment_by_name("keyed").experiment_id
+    client.set_experiment_tag(experiment_id, "nbtrack.panel.columns", "{not json")
+    assert show_runs("keyed", live=False).grid.column_prefs == {}
+    client.set_experiment_tag(experiment_id, "nbtrack.panel.columns", '{"hidden": [1, "a"]}')
+    assert show_runs("keyed", live=False).grid.column_prefs == {"hidden": ["a"]}

@@ -8,13 +8,17 @@ The notebook is executed by nbclient (a real kernel, no browser), as CI or
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
+
+ROOT = Path(__file__).resolve().parents[1]
 
 SETUP = """\
 import nbtrack
@@ -42,8 +46,12 @@ PANELS = [
 def test_saved_notebook_holds_static_renderings(tmp_path):
     cells = [new_code_cell(SETUP)] + [new_code_cell(code) for code, _, _ in PANELS]
     notebook = new_notebook(cells=cells)
-    NotebookClient(notebook, timeout=180, kernel_name="python3",
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    NotebookClient(
+        notebook,
+        timeout=180,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(tmp_path)}},
+    ).execute()
     saved = nbformat.reads(nbformat.writes(notebook), as_version=4)
     for cell, (code, in_html, in_text) in zip(saved.cells[1:], PANELS, strict=True):
         (output,) = [o for o in cell.outputs if o.output_type == "execute_result"]
@@ -67,3 +75,40 @@ def test_a_missing_extra_is_named(package):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert f"needs the '{package}' package" in result.stdout, result.stderr
     assert "pip install 'nbtrack[notebook]'" in result.stdout
+
+
+def test_plain_python_prompt_prints_text_tables(tmp_path):
+    """At an interactive ``python`` prompt (no IPython), panels print their text form."""
+    session = "\n".join(
+        [
+            "import nbtrack",
+            "nbtrack.set_experiment('plain')",
+            "with nbtrack.start_run(run_name='fit') as run:",
+            "    nbtrack.log_params({'alpha': 0.5, 'solver': 'saga'})",
+            "    nbtrack.log_metric('rmse', 55.47)",
+            "",
+            "broken = nbtrack.start_run(run_name='broken')",
+            "nbtrack.log_text('Traceback ...\\nValueError: alpha < 0\\n', 'traceback.txt')",
+            "nbtrack.end_run('FAILED')",
+            "nbtrack.show_runs(live=False)",
+            "nbtrack.show_run(run.info.run_id, live=False)",
+            "",
+        ]
+    )
+    result = subprocess.run(
+        [sys.executable, "-i", "-q"],
+        input=session,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    out = result.stdout
+    assert "RunTable(children" not in out and "RunGrid object" not in out
+    header = next(line for line in out.splitlines() if line.startswith("Run name"))
+    assert header.split()[:3] == ["Run", "name", "Status"]
+    assert "metrics.rmse" in header  # metrics among the first columns
+    assert "55.47" in out
+    assert "Failed runs:\n  broken: ValueError: alpha < 0" in out
+    assert "Run fit (" in out and "  rmse = 55.47" in out and "  solver = saga" in out

@@ -10,6 +10,7 @@ import nbtrack
 from nbtrack.entities import Metric, Param
 from nbtrack.errors import InvalidParameter
 from nbtrack.panels import ParallelCoordinates, show_sweep
+from nbtrack.panels.sweep import search_score
 from nbtrack.store import panels as store_panels
 
 
@@ -43,7 +44,7 @@ def axes_of(panel: ParallelCoordinates) -> dict[str, object]:
 def test_axes_varying_params_left_metrics_right(parent_id):
     panel = show_sweep(parent_id, live=False)
     labels = [axis["label"] for axis in panel.figure.data["axes"]]
-    assert labels == ["alpha", "solver", "fit_time", "score"]  # tol is constant: no axis
+    assert labels == ["alpha", "solver", "score"]  # tol is constant, fit_time a timing
     assert len(panel.run_ids) == 11  # children and the grandchild: all depths
 
 
@@ -88,7 +89,7 @@ def test_axis_kinds(values, kind):
 
 
 def test_colour_by_a_chosen_metric(parent_id):
-    panel = show_sweep(parent_id, color_by="score", live=False)
+    panel = show_sweep(parent_id, color_by="score", live=False, timings=True)
     assert panel.color_choice.value == "score" and panel.figure.color_by == "score"
     panel.color_choice.value = "fit_time"
     assert panel.figure.color_by == "fit_time"
@@ -121,7 +122,7 @@ def test_brush_from_python_in_real_units_and_several_axes(parent_id):
 
 def test_brushing_an_unknown_axis_names_the_axes(parent_id):
     panel = show_sweep(parent_id, live=False)
-    with pytest.raises(InvalidParameter, match=r"no axis 'rmse'.*alpha, solver, fit_time, score"):
+    with pytest.raises(InvalidParameter, match=r"no axis 'rmse'.*alpha, solver, score"):
         panel.brush("rmse", 0, 1)
     assert panel.brushes == {}
 
@@ -168,3 +169,50 @@ def test_two_thousand_children():
     assert all(len(a["values"]) == 2000 for a in axes)
     panel.brush("depth", 2.5, 3.5)
     assert len(panel.selected_run_ids) == 2000 // 7 + (2000 % 7 > 3)
+
+
+def test_timings_off_the_axes_unless_asked(parent_id):
+    panel = show_sweep(parent_id, live=False)
+    assert "fit_time" not in axes_of(panel) and panel.color_choice.options == ("score",)
+    assert "fit_time" in axes_of(show_sweep(parent_id, live=False, timings=True))
+
+
+@pytest.mark.parametrize(
+    ("parent_params", "keys", "colour"),
+    [
+        ({}, ["mean_fit_time", "mean_test_score", "rank_test_score"], "mean_test_score"),
+        ({}, ["mean_fit_time", "rank_test_score", "std_test_score"], "rank_test_score"),
+        ({"refit": "f1", "scoring": "['acc', 'f1']"}, ["mean_test_acc", "mean_test_f1"],
+         "mean_test_f1"),
+        ({"scoring": "accuracy"}, ["accuracy", "loss"], "accuracy"),
+        ({}, ["fit_time", "loss"], "loss"),
+        ({}, ["fit_time"], "fit_time"),
+        ({}, [], None),
+    ],
+)
+def test_search_score_colours_the_lines(parent_params, keys, colour):
+    assert search_score(parent_params, keys) == colour
+
+
+@pytest.mark.slow
+def test_grid_search_sweep_axes_and_colour():
+    from sklearn.datasets import load_iris
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.tree import DecisionTreeClassifier
+
+    import nbtrack.sklearn
+
+    x, y = load_iris(return_X_y=True)
+    nbtrack.sklearn.autolog(log_models=False)
+    try:
+        with nbtrack.start_run() as parent:
+            grid = {"max_depth": [1, 2, 3], "min_samples_leaf": [1, 5]}
+            GridSearchCV(DecisionTreeClassifier(random_state=0), grid, cv=3).fit(x, y)
+    finally:
+        nbtrack.sklearn.autolog(disable=True)
+    panel = show_sweep(parent.info.run_id, live=False)
+    labels = [a.label for a in panel.axes]
+    assert not [label for label in labels if label.endswith("_time")], labels
+    assert {"max_depth", "min_samples_leaf", "mean_test_score"} <= set(labels)
+    assert panel.color_choice.value == "mean_test_score"
+    assert panel.figure.color_by == "mean_test_score"

@@ -153,7 +153,10 @@ function drawLines(/** @type {any} */ model, /** @type {HTMLElement} */ root, /*
   const legendRows = legend.length ? row + 1 : 0;
   const m = { l: 60, r: 16, t: layout.title ? 30 : 12, b: 40 + legendRows * 18 };
   const xs = series.flatMap((s) => s.x);
-  const ys = series.flatMap((s) => s.y);
+  // a log y axis (layout.y_log) plots log10 of the positive values; others are gaps
+  const ylog = Boolean(layout.y_log);
+  const fy = (/** @type {number | null} */ v) => (v === null || !ylog ? v : v > 0 ? Math.log10(v) : null);
+  const ys = series.flatMap((s) => s.y.map(fy));
   const [x0, x1] = extent(/** @type {number[]} */ (xs), 0.02);
   const [y0, y1] = extent(/** @type {number[]} */ (ys), 0.08);
   const sx = linear([x0, x1], [m.l, width - m.r]);
@@ -163,7 +166,7 @@ function drawLines(/** @type {any} */ model, /** @type {HTMLElement} */ root, /*
   const grid = svg("g", { class: "nbc-grid" });
   for (const t of niceTicks(y0, y1, 5)) {
     grid.append(svg("line", { x1: m.l, x2: width - m.r, y1: sy(t), y2: sy(t) }));
-    chart.append(text(formatNumber(t), { x: m.l - 6, y: sy(t) + 4, class: "nbc-tick", "text-anchor": "end" }));
+    chart.append(text(formatNumber(ylog ? 10 ** t : t), { x: m.l - 6, y: sy(t) + 4, class: "nbc-tick", "text-anchor": "end" }));
   }
   for (const t of niceTicks(x0, x1, 6)) {
     chart.append(text(formatNumber(t), { x: sx(t), y: height - m.b + 16, class: "nbc-tick", "text-anchor": "middle" }));
@@ -183,7 +186,7 @@ function drawLines(/** @type {any} */ model, /** @type {HTMLElement} */ root, /*
     const markers = s.x.length < 40;
     for (let i = 0; i < s.x.length; i++) {
       const x = s.x[i];
-      const y = s.y[i];
+      const y = fy(s.y[i]);
       if (x === null || y === null || !Number.isFinite(y)) {
         pen = "M";
         continue;
@@ -257,7 +260,8 @@ function drawBars(/** @type {any} */ model, /** @type {HTMLElement} */ root, /**
   const layout = model.get("chart_layout") || {};
   /** @type {string[]} */ const names = data.names || [];
   /** @type {string[]} */ const colors = data.colors || [];
-  /** @type {Array<{ key: string, values: Array<number | null> }>} */ const metrics = data.metrics || [];
+  /** @type {Array<{ key: string, values: Array<number | null>, best?: number | null, lower_is_better?: boolean }>} */
+  const metrics = data.metrics || [];
   const width = layout.width || 560;
   const cols = Math.max(1, Math.min(3, metrics.length));
   const cellW = width / cols;
@@ -288,13 +292,23 @@ function drawBars(/** @type {any} */ model, /** @type {HTMLElement} */ root, /**
       if (v === null || !Number.isFinite(v)) return;
       const base = sy(Math.max(lo, Math.min(hi, 0 >= lo && 0 <= hi ? 0 : lo)));
       const top = sy(v);
+      const isBest = metric.best === i;
+      const x = ox + m.l + i * slot + slot * 0.15;
       const bar = svg("rect", {
-        x: ox + m.l + i * slot + slot * 0.15, width: Math.max(1, slot * 0.7),
+        x, width: Math.max(1, slot * 0.7),
         y: Math.min(base, top), height: Math.max(1, Math.abs(base - top)),
-        fill: colors[i] || VIRIDIS[3], class: "nbc-bar",
+        fill: colors[i] || VIRIDIS[3], class: isBest ? "nbc-bar nbc-best" : "nbc-bar",
       });
+      const why = metric.lower_is_better ? "lowest" : "highest";
       bar.addEventListener("pointermove", (event) => showTip(tip, root, event,
-        `${esc(names[i])}<br>${esc(metric.key)}: <b>${formatNumber(v)}</b>`));
+        `${esc(names[i])}<br>${esc(metric.key)}: <b>${formatNumber(v)}</b>${isBest ? `<br>best (${why})` : ""}`));
+      if (isBest) {
+        const star = text("★", { x: x + Math.max(1, slot * 0.7) / 2, y: Math.max(oy + m.t + 10, top - 3), class: "nbc-best-mark", "text-anchor": "middle" });
+        const title = svg("title", {});
+        title.textContent = `best ${metric.key}: ${names[i]} (${why})`;
+        star.append(title);
+        chart.append(star);
+      }
       bar.addEventListener("pointerleave", () => { tip.style.display = "none"; });
       chart.append(bar);
       bars++;

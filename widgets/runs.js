@@ -10,7 +10,7 @@
  * @typedef {{ group: string, key: string, label: string, sort: string | null, varies: boolean }} Column
  * @typedef {{ id?: string, more?: string, hidden?: number, depth: number, name?: string,
  *   status?: string, start?: number, end?: number | null, user?: string, source?: string,
- *   children?: number, descendants?: number, p?: Record<string, string>,
+ *   children?: number, descendants?: number, models?: boolean, error?: string, p?: Record<string, string>,
  *   m?: Record<string, number | string>, t?: Record<string, string>,
  *   s?: Record<string, Array<number | string>> }} Row
  * @typedef {import("@anywidget/types").AnyModel} Model
@@ -132,8 +132,11 @@ function parseOrder(order) {
 function cell(col, row) {
   if (col.group === "attributes") {
     switch (col.key) {
-      case "status":
-        return h("span", { class: `nbt-badge nbt-${(row.status || "").toLowerCase()}` }, [row.status || ""]);
+      case "status": {
+        const badge = h("span", { class: `nbt-badge nbt-${(row.status || "").toLowerCase()}` }, [row.status || ""]);
+        if (!row.error) return badge;
+        return h("span", { class: "nbt-status" }, [badge, h("span", { class: "nbt-error-line", title: row.error }, [row.error])]);
+      }
       case "start_time":
         return h("span", { class: "nbt-ago", title: formatTime(row.start), dataset: { ms: String(row.start || "") } },
           [timeAgo(row.start)]);
@@ -161,7 +164,9 @@ function cell(col, row) {
 function render({ model, el }) {
   /** @type {number | null} */
   let anchor = null; // index of the last row clicked, for shift-click ranges
+  let lastSent = model.get("filter") || ""; // the filter this view last sent or showed
 
+  const experimentSelect = h("select", { class: "nbt-experiment", title: "The experiment shown" });
   const filterInput = h("input", {
     class: "nbt-filter", type: "text", spellcheck: false,
     placeholder: "Filter: metrics.rmse < 1 and params.alpha = '0.5'",
@@ -177,8 +182,14 @@ function render({ model, el }) {
   const count = h("span", { class: "nbt-count" });
   const compareButton = h("button", { class: "nbt-button nbt-primary", textContent: "Compare" });
   const unselectButton = h("button", { class: "nbt-button nbt-quiet", textContent: "Clear selection" });
+  const columnsButton = h("button", { class: "nbt-button nbt-quiet nbt-columns-button", textContent: "Columns",
+    title: "Show, hide and pin columns (remembered with the experiment)" });
+  const chooser = h("div", { class: "nbt-chooser", style: "display:none" });
+  const exportButton = h("button", { class: "nbt-button nbt-quiet nbt-export", textContent: "Export CSV",
+    title: "Download every shown run (all pages, this filter and sort) as CSV" });
   const title = h("div", { class: "nbt-title" });
   const error = h("div", { class: "nbt-error", role: "alert" });
+  const note = h("div", { class: "nbt-note" });
   const thead = h("thead");
   const tbody = h("tbody");
   const table = h("table", { class: "nbt-table" }, [thead, tbody]);
@@ -191,15 +202,26 @@ function render({ model, el }) {
     PAGE_SIZES.map((n) => h("option", { value: String(n), textContent: `${n} per page` })));
   const pager = h("div", { class: "nbt-pager" }, [prev, pageInfo, next, sizeSelect]);
   const toolbar = h("div", { class: "nbt-toolbar" }, [
-    filterInput, applyButton, clearFilter, treeLabel, constantLabel, h("span", { class: "nbt-spacer" }),
-    count, compareButton, unselectButton,
+    experimentSelect, filterInput, applyButton, clearFilter, treeLabel, constantLabel, h("span", { class: "nbt-spacer" }),
+    count, compareButton, unselectButton, columnsButton, exportButton,
   ]);
-  const root = h("div", { class: "nbt-runs" }, [title, toolbar, error, scroller, empty, pager]);
+  const root = h("div", { class: "nbt-runs" }, [title, toolbar, chooser, error, note, scroller, empty, pager]);
   el.append(root);
 
-  /** The columns shown: all, or only those whose values differ between runs. @returns {Column[]} */
-  const columns = () => (model.get("columns") || []).filter(
-    (/** @type {Column} */ c) => !model.get("hide_constant") || c.varies || c.group === "attributes");
+  /** A column's id in the saved choices: "metrics.rmse". @param {Column} c */
+  const colId = (c) => `${c.group}.${c.key}`;
+  /** The columns shown: not hidden, pinned ones right after name and status, and only
+   * those whose values differ between runs when asked. @returns {Column[]} */
+  const columns = () => {
+    const prefs = model.get("column_prefs") || {};
+    const hidden = new Set(prefs.hidden || []);
+    /** @type {Column[]} */ const all = (model.get("columns") || []).filter((/** @type {Column} */ c) =>
+      !hidden.has(colId(c)) && (!model.get("hide_constant") || c.varies || c.group === "attributes"));
+    const lead = all.filter((c) => c.group === "attributes" && (c.key === "run_name" || c.key === "status"));
+    const pins = (prefs.pinned || []).map((/** @type {string} */ p) => all.find((c) => colId(c) === p))
+      .filter((/** @type {Column | undefined} */ c) => c && !lead.includes(c));
+    return [...lead, ...pins, ...all.filter((c) => !lead.includes(c) && !pins.includes(c))];
+  };
   /** @returns {Row[]} */ const rows = () => model.get("rows") || [];
   /** @returns {string[]} */ const selected = () => model.get("selected_run_ids") || [];
 
@@ -289,6 +311,13 @@ function render({ model, el }) {
           dataset: { action: "sweep", run: id },
         }));
       }
+      if (actions && row.models) {
+        nameParts.push(h("button", {
+          class: "nbt-chip nbt-register", textContent: "register",
+          title: "Register this run's model in the model registry",
+          dataset: { action: "register", run: id },
+        }));
+      }
       const tds = cols.map((col, i) => {
         const content = col.group === "attributes" && col.key === "run_name"
           ? h("span", { class: "nbt-namecell", style: `padding-left:${row.depth * 18}px` }, nameParts)
@@ -345,16 +374,61 @@ function render({ model, el }) {
   }
 
   function drawFilter() {
-    if (document.activeElement !== filterInput) filterInput.value = model.get("filter") || "";
+    // a filter the kernel rewrote (a bare key prefixed) replaces what was typed, even in focus
+    const current = model.get("filter") || "";
+    if (document.activeElement !== filterInput || current !== lastSent) {
+      filterInput.value = current;
+      lastSent = current;
+    }
     const message = model.get("filter_error") || "";
     error.textContent = message;
     error.style.display = message ? "" : "none";
     filterInput.classList.toggle("nbt-invalid", Boolean(message));
+    note.textContent = message ? "" : model.get("filter_note") || "";
+    note.style.display = note.textContent ? "" : "none";
+    filterInput.placeholder = model.get("placeholder") || "Filter: metrics.rmse < 1 and params.alpha = '0.5'";
     clearFilter.style.display = model.get("filter") || filterInput.value ? "" : "none";
     treeBox.checked = Boolean(model.get("tree"));
+    treeLabel.style.display = model.get("tree_toggle") === false ? "none" : "";
     constantBox.checked = Boolean(model.get("hide_constant"));
+    drawExperiments();
     title.textContent = model.get("title") || "";
     title.style.display = model.get("title") ? "" : "none";
+  }
+
+  function drawExperiments() {
+    /** @type {string[][]} */ const choices = model.get("experiment_choices") || [];
+    const current = model.get("experiment") || "";
+    experimentSelect.style.display = choices.length && current ? "" : "none";
+    const wanted = choices.map(([id, name]) => `${id}\u0000${name}`).join("\u0001");
+    if (experimentSelect.dataset.options !== wanted) {
+      experimentSelect.replaceChildren(...choices.map(([id, name]) =>
+        h("option", { value: id, textContent: `Experiment: ${name}` })));
+      experimentSelect.dataset.options = wanted;
+    }
+    experimentSelect.value = current;
+  }
+
+  function drawChooser() {
+    if (chooser.style.display === "none") return;
+    const prefs = model.get("column_prefs") || {};
+    const hidden = new Set(prefs.hidden || []);
+    const pinned = new Set(prefs.pinned || []);
+    const rows = (model.get("columns") || [])
+      .filter((/** @type {Column} */ c) => !(c.group === "attributes" && (c.key === "run_name" || c.key === "status")))
+      .map((/** @type {Column} */ c) => {
+        const id = colId(c);
+        const show = h("input", { type: "checkbox", checked: !hidden.has(id), dataset: { col: id, what: "show" } });
+        const pin = h("input", { type: "checkbox", checked: pinned.has(id), dataset: { col: id, what: "pin" } });
+        return h("tr", { dataset: { col: id } }, [
+          h("td", {}, [show]), h("td", {}, [pin]),
+          h("td", {}, [c.group === "attributes" ? c.label : id]),
+        ]);
+      });
+    chooser.replaceChildren(h("table", {}, [
+      h("thead", {}, [h("tr", {}, [h("th", {}, ["Show"]), h("th", {}, ["Pin"]), h("th", {}, ["Column"])])]),
+      h("tbody", {}, rows),
+    ]));
   }
 
   function drawAll() {
@@ -368,7 +442,8 @@ function render({ model, el }) {
 
   const applyFilter = () => {
     if (filterInput.value.trim() === (model.get("filter") || "").trim() && !model.get("filter_error")) return;
-    save("filter", filterInput.value.trim());
+    lastSent = filterInput.value.trim();
+    save("filter", lastSent);
   };
   filterInput.addEventListener("keydown", (event) => {
     if (event.key === "Enter") applyFilter();
@@ -390,6 +465,36 @@ function render({ model, el }) {
   constantBox.addEventListener("change", () => save("hide_constant", constantBox.checked));
   compareButton.addEventListener("click", () => model.send({ action: "compare" }));
   unselectButton.addEventListener("click", () => save("selected_run_ids", []));
+  exportButton.addEventListener("click", () => model.send({ action: "export" }));
+  columnsButton.addEventListener("click", () => {
+    chooser.style.display = chooser.style.display === "none" ? "" : "none";
+    drawChooser();
+  });
+  chooser.addEventListener("change", (event) => {
+    const box = /** @type {HTMLInputElement} */ (event.target);
+    const id = box.dataset.col;
+    if (!id) return;
+    const prefs = model.get("column_prefs") || {};
+    const hidden = (prefs.hidden || []).filter((/** @type {string} */ x) => x !== id);
+    const pinned = (prefs.pinned || []).filter((/** @type {string} */ x) => x !== id);
+    if (box.dataset.what === "show" && !box.checked) hidden.push(id);
+    if (box.dataset.what === "show" && box.checked && (prefs.pinned || []).includes(id)) pinned.push(id);
+    if (box.dataset.what === "pin" && box.checked) pinned.push(id);
+    if (box.dataset.what === "pin" && (prefs.hidden || []).includes(id)) hidden.push(id);
+    save("column_prefs", { hidden, pinned });
+  });
+  experimentSelect.addEventListener("change", () => save("experiment", experimentSelect.value));
+  /** The kernel's answer to Export CSV: save it as a file. @param {any} msg */
+  const onCustom = (msg) => {
+    if (!msg || typeof msg.csv !== "string") return;
+    const url = URL.createObjectURL(new Blob([msg.csv], { type: "text/csv" }));
+    const link = h("a", { href: url, download: msg.download || "runs.csv" });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+  };
+  model.on("msg:custom", onCustom);
   prev.addEventListener("click", () => save("page", Math.max(0, (model.get("page") || 0) - 1)));
   next.addEventListener("click", () => save("page", (model.get("page") || 0) + 1));
   sizeSelect.addEventListener("change", () => save("page_size", Number(sizeSelect.value)));
@@ -438,7 +543,7 @@ function render({ model, el }) {
 
   // -- model changes ------------------------------------------------------------------
 
-  const onColumns = () => { drawHead(); drawBody(); };
+  const onColumns = () => { drawHead(); drawBody(); drawChooser(); };
   const onRows = () => { drawBody(); drawHead(); drawCounts(); };
   const handlers = /** @type {Array<[string, () => void]>} */ ([
     ["change:columns", onColumns],
@@ -446,8 +551,13 @@ function render({ model, el }) {
     ["change:selected_run_ids", drawSelection],
     ["change:filter", drawFilter],
     ["change:filter_error", drawFilter],
+    ["change:filter_note", drawFilter],
+    ["change:placeholder", drawFilter],
     ["change:tree", drawFilter],
     ["change:title", drawFilter],
+    ["change:tree_toggle", drawFilter],
+    ["change:experiment", drawFilter],
+    ["change:experiment_choices", drawFilter],
     ["change:total", drawCounts],
     ["change:roots", drawCounts],
     ["change:page", drawCounts],
@@ -455,6 +565,7 @@ function render({ model, el }) {
     ["change:order_by", drawHead],
     ["change:expanded", drawBody],
     ["change:hide_constant", () => { drawFilter(); onColumns(); }],
+    ["change:column_prefs", () => { onColumns(); drawChooser(); }],
   ]);
   for (const [event, fn] of handlers) model.on(event, fn);
   drawAll();
@@ -469,6 +580,7 @@ function render({ model, el }) {
   return () => {
     clearInterval(ticker);
     for (const [event, fn] of handlers) model.off(event, fn);
+    model.off("msg:custom", onCustom);
     root.remove();
   };
 }

@@ -129,6 +129,13 @@ class Panel(ipywidgets.VBox):
         """The panel's content as plain text."""
         raise NotImplementedError
 
+    def __repr__(self) -> str:
+        """The text form: what a plain ``python`` prompt prints for a panel."""
+        try:
+            return self.static_text()
+        except Exception as exc:  # a repr never raises: say what the panel is instead
+            return f"<{type(self).__name__} panel (no text form: {exc})>"
+
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
         bundle = super()._repr_mimebundle_(**kwargs) or {}
         bundle["text/html"] = self.static_html()

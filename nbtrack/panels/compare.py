@@ -19,6 +19,7 @@ from nbtrack.errors import InvalidParameter
 from nbtrack.panels import plots, static
 from nbtrack.panels.base import Panel
 from nbtrack.panels.charts import Chart
+from nbtrack.panels.scatter import ParamScatter
 
 STEP_SEPARATOR = "__"  # scikit-learn's nested-param separator: "clf__C" is step "clf"
 _DIFF = "background:#fff3bf"
@@ -66,6 +67,7 @@ class CompareRuns(Panel):
         self.histories_box = ipywidgets.Box()
         self.bars_box = ipywidgets.Box()
         self._step_tables: dict[str, ipywidgets.HTML] = {}
+        self.scatter = ParamScatter()
         super().__init__(client=client, live=live)
         gap = {"grid_gap": "0 40px", "flex_flow": "row wrap", "align_items": "flex-start"}
         self._frame(
@@ -81,6 +83,7 @@ class CompareRuns(Panel):
                 ipywidgets.VBox([ipywidgets.HTML(static.heading("Latest values")),
                                  self.bars_box]),
             ], layout=gap),
+            self.scatter,
         )
         self.differences_only.observe(self.callback(lambda _: self._draw_params()), names=["value"])
         self.metric_choice.observe(self.callback(lambda _: self._draw_histories()), names=["value"])
@@ -107,6 +110,7 @@ class CompareRuns(Panel):
             self.title.value = value
         self._draw_params()
         self._draw_metrics()
+        self.scatter.show(self.runs, self.names, self.metric_choice.value)
 
     # -- params -----------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ scrolled back, cell re-run) draws the same thing.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from nbtrack.panels.charts import Chart, finite_list
@@ -23,10 +24,12 @@ PALETTE = (
     "#bcbd22",
     "#17becf",
 )
+# words in a metric's name that make a smaller value the better one
+LOWER_IS_BETTER = ("loss", "error", "err", "rmse", "mse", "mae", "mape", "time", "perplexity")
 WIDTH = 560
 HEIGHT = 300
 
-History = tuple[Sequence[int], Sequence[float]]
+History = tuple[Sequence[float], Sequence[float]]  # x (step or seconds), y
 
 
 def color(index: int) -> str:
@@ -70,12 +73,34 @@ def set_history(
     )
 
 
+def lower_is_better(key: str) -> bool:
+    """Whether a smaller value of this metric is the better one (losses, errors, ranks...)."""
+    name = key.lower()
+    return any(word in name for word in LOWER_IS_BETTER) or name.startswith("rank_")
+
+
+def best_index(key: str, values: Sequence[float | None]) -> int | None:
+    """Which run has the best value of a metric (None when no run has a finite value)."""
+    finite = [(v, i) for i, v in enumerate(values) if v is not None and math.isfinite(v)]
+    if not finite:
+        return None
+    return (min(finite) if lower_is_better(key) else max(finite, key=lambda p: (p[0], -p[1])))[1]
+
+
 def bars_data(names: Sequence[str], latest: dict[str, list[float | None]]) -> dict:
-    """Per metric (sorted), each run's latest value."""
+    """Per metric (sorted), each run's latest value and which run is best."""
     return {
         "names": list(names),
         "colors": [color(i) for i in range(len(names))],
-        "metrics": [{"key": key, "values": finite_list(latest[key])} for key in sorted(latest)],
+        "metrics": [
+            {
+                "key": key,
+                "values": finite_list(latest[key]),
+                "best": best_index(key, latest[key]),
+                "lower_is_better": lower_is_better(key),
+            }
+            for key in sorted(latest)
+        ],
     }
 
 

@@ -19,9 +19,11 @@ from nbtrack.entities import ModelVersion, RegisteredModel
 from nbtrack.errors import NbtrackError, RegistryError
 from nbtrack.panels import static
 from nbtrack.panels.base import Panel
+from nbtrack.panels.rows import is_timing
 from nbtrack.registry import ACTIVE_STAGES, STAGES
 
 MAX_MODELS = 1000
+KEY_METRICS = 4  # source-run metrics shown beside each version
 
 
 class RegistryBrowser(Panel):
@@ -372,24 +374,39 @@ def _version_label(version: ModelVersion) -> str:
 
 
 def _versions_html(client: MlflowClient, versions: list[ModelVersion]) -> str:
+    """The versions, aliases first, with their source runs' key metrics side by side."""
     if not versions:
         return ""
-    run_names = {
-        r.run_id: r.name
-        for r in client.store.run_table([v.run_id for v in versions if v.run_id]).runs
-    }
+    table = client.store.run_table([v.run_id for v in versions if v.run_id])
+    run_names = {r.run_id: r.name for r in table.runs}
+    metrics: dict[str, dict[str, float]] = {}
+    for run_id, key, value in table.metrics:
+        metrics.setdefault(run_id, {})[key] = value
+    keys = _key_metrics(metrics)
     rows = []
     for v in versions:
         aliases = " ".join(f"<code>@{static.esc(a)}</code>" for a in v.aliases)
         tags = ", ".join(f"{static.esc(k)}={static.esc(val)}" for k, val in sorted(v.tags.items()))
         run = (f"{static.esc(run_names.get(v.run_id, ''))} <code>{static.esc(v.run_id[:8])}</code>"
                if v.run_id else "")
+        values = metrics.get(v.run_id or "", {})
         rows.append((
-            static.esc(v.version), aliases, static.esc(v.current_stage), tags, run,
+            static.esc(v.version), aliases,
+            *[static.esc(display.value(values[k])) if k in values else "" for k in keys],
+            run, static.esc(v.current_stage),
             static.esc(display.timestamp(v.creation_timestamp)),
-            static.esc(v.description or ""),
+            static.esc(v.description or ""), tags,
         ))
     return static.html_table(
-        ("Version", "Aliases", "Stage", "Tags", "Source run", "Created (UTC)", "Description"),
+        ("Version", "Aliases", *keys, "Source run", "Stage (deprecated)", "Created (UTC)",
+         "Description", "Tags"),
         rows, raw=True,
     )
+
+
+def _key_metrics(metrics: dict[str, dict[str, float]]) -> list[str]:
+    """Up to ``KEY_METRICS`` metrics the source runs share, timings last, by name."""
+    if not metrics:
+        return []
+    common = set.intersection(*(set(m) for m in metrics.values()))
+    return sorted(common, key=lambda k: (is_timing(k), k))[:KEY_METRICS]

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nbtrack import tag_keys
+from nbtrack.panels.failures import error_line
 from nbtrack.store.panels import KeyStat, PanelQueries, RunScope
 
 SPARK_POINTS = 32
@@ -27,6 +28,13 @@ ATTRIBUTES: tuple[tuple[str, str, str | None], ...] = (
     ("user_id", "User", "attributes.user_id"),
     ("source", "Source", f"tags.`{tag_keys.SOURCE_NAME}`"),
 )
+TIMING_METRICS = frozenset({"mean_fit_time", "std_fit_time", "mean_score_time", "std_score_time"})
+LEADING_ATTRIBUTES = 2  # run name and status come first; the other attributes last
+
+
+def is_timing(key: str) -> bool:
+    """Whether a metric measures time (scikit-learn's fit and score times, any ``*_time``)."""
+    return key in TIMING_METRICS or key.endswith("_time")
 
 
 def json_number(value: float) -> float | str:
@@ -67,24 +75,30 @@ class TableContent:
 
 
 def columns(stats: dict[str, list[KeyStat]], total: int) -> list[dict[str, Any]]:
-    """The table's columns: attributes, then params, metrics, user tags, varying ones first."""
-    cols = [
+    """The table's columns: name, status, metrics, params, user tags, other attributes.
+
+    In each group the keys whose values vary come first.
+    """
+    attributes = [
         {"group": "attributes", "key": key, "label": label, "sort": sort, "varies": True}
         for key, label, sort in ATTRIBUTES
     ]
-    for group in ("params", "metrics", "tags"):
+    cols = attributes[:LEADING_ATTRIBUTES]
+    for group in ("metrics", "params", "tags"):
         keys = [
             s for s in stats.get(group, [])
             if group != "tags" or not s.key.startswith(tag_keys.SYSTEM_PREFIXES)
         ]
         varying = [s for s in keys if s.varies or s.present < total]
         constant = [s for s in keys if not (s.varies or s.present < total)]
+        if group == "metrics":  # timings after the scores: they are rarely what is sought
+            varying.sort(key=lambda s: is_timing(s.key))
         cols += [
             {"group": group, "key": s.key, "label": s.key, "sort": order_column(group, s.key),
              "varies": s in varying}
             for s in varying + constant
         ]
-    return cols
+    return cols + attributes[LEADING_ATTRIBUTES:]
 
 
 def build(queries: PanelQueries, scope: RunScope, state: TableState) -> TableContent:
@@ -181,6 +195,8 @@ def _rows(
             "source": data["t"].get(tag_keys.SOURCE_NAME, ""),
             "children": counts.get(run_id, 0),
             "descendants": descendants.get(run_id, 0),
+            "models": tag_keys.LOGGED_MODELS in data["t"],
+            "error": error_line(run.artifact_uri) if run.status == "FAILED" else "",
             "p": data["p"],
             "m": data["m"],
             "t": {k: v for k, v in data["t"].items() if not k.startswith(tag_keys.SYSTEM_PREFIXES)},

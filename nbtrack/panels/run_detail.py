@@ -17,16 +17,39 @@ import ipywidgets
 
 from nbtrack import display, tag_keys
 from nbtrack.artifacts import LocalArtifacts
+from nbtrack.card_facts import dataset_facts
 from nbtrack.client import MlflowClient
-from nbtrack.entities import FileInfo, Run
+from nbtrack.entities import FileInfo, ModelVersion, Run
 from nbtrack.panels import plots, static
 from nbtrack.panels.base import Panel
+from nbtrack.panels.chart_options import X_TITLES, ChartOptions
+from nbtrack.panels.chart_options import series as chart_series
 from nbtrack.panels.charts import Chart
+from nbtrack.panels.failures import error_line, traceback_text
+from nbtrack.panels.register import RegisterModel
+from nbtrack.panels.registry import RegistryBrowser
+from nbtrack.panels.run_edit import RunEditor
 
-TEXT_SUFFIXES = frozenset({
-    ".txt", ".log", ".json", ".yaml", ".yml", ".md", ".py", ".csv", ".tsv", ".toml", ".cfg",
-    ".ini", ".sql", ".sh", ".html", ".xml",
-})
+TEXT_SUFFIXES = frozenset(
+    {
+        ".txt",
+        ".log",
+        ".json",
+        ".yaml",
+        ".yml",
+        ".md",
+        ".py",
+        ".csv",
+        ".tsv",
+        ".toml",
+        ".cfg",
+        ".ini",
+        ".sql",
+        ".sh",
+        ".html",
+        ".xml",
+    }
+)
 TEXT_NAMES = frozenset({"MLmodel", "requirements.txt", "conda.yaml", "python_env.yaml"})
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp"})
 MAX_TEXT_BYTES = 64_000
@@ -40,7 +63,7 @@ SOURCE_TAGS = (
     (tag_keys.GIT_BRANCH, "Git branch"),
     (tag_keys.PYTHON_VERSION, "Python"),
 )
-TABS = ("Overview", "Charts", "Source", "Artifacts", "Inputs", "Model")
+TABS = ("Overview", "Charts", "Source", "Artifacts", "Inputs", "Model", "Edit")
 
 
 @dataclass(frozen=True)
@@ -82,58 +105,171 @@ class RunDetail(Panel):
         self.inputs = ipywidgets.HTML()
         self.model = ipywidgets.HTML()
         self.chart_box = ipywidgets.Box()
-        charts = ipywidgets.VBox([self.metric_choice, self.no_charts, self.chart_box])
+        self.logged_once = ipywidgets.HTML()
+        self.model_versions: list[ModelVersion] = []
+        self._versions_key: list[tuple[str, str, list[str]]] | None = None
+        self.versions_box = ipywidgets.VBox()
+        self.registry: RegistryBrowser | None = None  # opened from a version's button
+        self.register_button = ipywidgets.Button(
+            description="Register model",
+            icon="plus",
+            tooltip="Register this run's model",
+            layout={"width": "auto", "display": "none"},
+        )
+        self.register_button.add_class("nbtrack-register-open")
+        self.register_box = ipywidgets.VBox()
+        self.register_form: RegisterModel | None = None  # opened by the button
+        self._live = live
+        self.chart_options = ChartOptions()
+        charts = ipywidgets.VBox(
+            [
+                self.metric_choice,
+                self.chart_options,
+                self.no_charts,
+                self.chart_box,
+                self.logged_once,
+            ]
+        )
+        model_tab = ipywidgets.VBox([self.versions_box, self.model])
+        self.editor = RunEditor(client, run_id, changed=lambda: self.refresh())
         self.tabs = ipywidgets.Tab(
-            children=[self.overview, charts, self.source, self.files, self.inputs, self.model],
+            children=[
+                self.overview,
+                charts,
+                self.source,
+                self.files,
+                self.inputs,
+                model_tab,
+                self.editor,
+            ],
             titles=TABS,
         )
         super().__init__(client=client, live=live)
-        self._frame(self.header, self.tabs)
+        self._frame(self.header, self.register_button, self.register_box, self.tabs)
+        self.register_button.on_click(self.callback(lambda _: self.open_register()))
         self.metric_choice.observe(self.callback(lambda _: self._draw_chart()), names=["value"])
+        self.chart_options.watch(self.callback(lambda _: self._draw_chart()))
 
     # -- reading ----------------------------------------------------------------------
 
     def _update(self) -> None:
         self.run = self.client.get_run(self.run_id)
         self.artifacts = _read_artifacts(self.run.info.artifact_uri, self._previews)
+        self.editor.show(self.run)
         _set(self.header, _header(self.client, self.run))
-        _set(self.overview, _overview(self.run))
+        _set(self.overview, _failure(self.run) + _overview(self.run))
         _set(self.source, _source(self.run, self.artifacts))
         _set(self.files, _files(self.artifacts))
         _set(self.inputs, _inputs(self.run))
         _set(self.model, _models(self.artifacts))
-        keys = sorted(self.run.data.metrics)
+        self._draw_versions()
+        metrics = sorted(self.run.data.metrics)
+        stepped = {key for _, key in self.queries.histories([self.run_id], metrics, points=2)}
+        keys = [k for k in metrics if k in stepped]  # a single value is no chart
+        once = {k: self.run.data.metrics[k] for k in metrics if k not in stepped}
+        _set(self.logged_once, _kv_table("Logged once", once, "") if once else "")
+        self.metric_choice.layout.display = None if keys else "none"
+        self.chart_options.layout.display = None if keys else "none"
         if list(self.metric_choice.options) != keys:
             current = self.metric_choice.value
             self.metric_choice.options = keys
-            self.metric_choice.value = (
-                current if current in keys else self.first_with_history([self.run_id], keys)
-            )
+            self.metric_choice.value = current if current in keys else (keys[0] if keys else None)
+        has_model = tag_keys.LOGGED_MODELS in self.run.data.tags or any(
+            Path(a.path).name == "MLmodel" for a in self.artifacts
+        )
+        self.register_button.layout.display = None if has_model else "none"
         self._draw_chart()
+
+    def _draw_versions(self) -> None:
+        """A button per registered version made from this run's models."""
+        found = list(self.client.search_model_versions(f"run_id = '{self.run_id}'"))
+        found.sort(key=lambda v: (v.name, int(v.version)))
+        key = [(v.name, v.version, v.aliases) for v in found]
+        if key == self._versions_key:
+            return
+        self._versions_key = key
+        self.model_versions = found
+        buttons = []
+        for version in found:
+            aliases = "".join(f" @{a}" for a in version.aliases)
+            button = ipywidgets.Button(
+                description=f"{version.name} version {version.version}{aliases}",
+                tooltip="Open this version in the model registry",
+                icon="external-link",
+                layout={"width": "auto"},
+            )
+            button.add_class("nbtrack-version-link")
+            button.on_click(self.callback(lambda _, v=version: self.open_version(v)))
+            buttons.append(button)
+        heading = (
+            static.heading("Registered versions", f"{len(found)}")
+            if found
+            else static.heading("Registered versions")
+            + '<p style="color:#6b7280">No model of this run is registered.</p>'
+        )
+        self.versions_box.children = (
+            ipywidgets.HTML(heading),
+            ipywidgets.HBox(buttons, layout={"flex_flow": "row wrap"}),
+        )
+
+    def open_version(self, version: ModelVersion) -> RegistryBrowser:
+        """Open the model registry on a version, above the tabs."""
+        if self.registry is not None:
+            self.registry.close()
+        self.registry = RegistryBrowser(model=version.name, client=self.client, live=self._live)
+        self.registry.version_list.value = version.version
+        self.register_box.children = (self.registry,)
+        return self.registry
+
+    def open_register(self) -> RegisterModel:
+        """Open the "Register model" form of this run above the tabs."""
+        if self.register_form is None:
+            self.register_form = RegisterModel(self.run_id, client=self.client, live=self._live)
+            self.register_box.children = (self.register_form,)
+        return self.register_form
 
     def _draw_chart(self) -> None:
         key = self.metric_choice.value
         history = self.client.get_metric_history(self.run_id, key) if key else []
-        self.no_charts.value = (
-            "" if key else '<p style="color:#6b7280">This run has logged no metrics yet.</p>'
+        empty = (
+            "Each metric of this run was logged once: their values are below."
+            if self.run.data.metrics
+            else "This run has logged no metrics yet."
         )
+        self.no_charts.value = "" if key else f'<p style="color:#6b7280">{empty}</p>'
+
         self.chart_box.layout.display = None if key else "none"
         if not key:
             return
-        series = [([m.step for m in history], [m.value for m in history])]
+        options = self.chart_options
+        options.offer(self.metric_choice.options, key)
+        keys = [key, *options.overlay.value]
+        histories = [history] + [self.client.get_metric_history(self.run_id, k) for k in keys[1:]]
+        drawn = [chart_series(h, options.x_axis.value, options.smoothing.value) for h in histories]
+        y_title = key if len(keys) == 1 else "value"
+        layout = {
+            "x_title": X_TITLES[options.x_axis.value],
+            "y_log": options.log_scale.value,
+            "title": "",
+        }  # the legend names the metrics
         if self.figure is None:
-            self.figure = plots.history_chart([key], series, key)
+            self.figure = plots.history_chart(keys, drawn, y_title)
+            self.figure.update(**layout)
             self.chart_box.children = (self.figure,)
         else:
-            plots.set_history(self.figure, [key], series, key)
+            plots.set_history(self.figure, keys, drawn, y_title)
+            self.figure.update(**layout)
 
     # -- static rendering -------------------------------------------------------------
 
     def static_html(self) -> str:
         """Header, params, metrics and tags as HTML."""
         return (
-            '<div class="nbtrack-static">' + _header(self.client, self.run)
-            + _overview(self.run) + "</div>"
+            '<div class="nbtrack-static">'
+            + _header(self.client, self.run)
+            + _failure(self.run)
+            + _overview(self.run)
+            + "</div>"
         )
 
     def static_text(self) -> str:
@@ -144,6 +280,8 @@ class RunDetail(Panel):
             f"started {display.timestamp(run.info.start_time)}, "
             f"duration {display.run_duration(run.info.start_time, run.info.end_time) or '-'}",
         ]
+        if run.info.status == "FAILED":
+            lines.append(f"error: {error_line(run.info.artifact_uri) or '(no traceback stored)'}")
         for title, values in (("params", run.data.params), ("metrics", run.data.metrics)):
             if values:
                 lines.append(f"{title}:")
@@ -178,9 +316,14 @@ def _header(client: MlflowClient, run: Run) -> str:
         for k, v in facts
     )
     description = f'<p style="margin:4px 0">{static.esc(note)}</p>' if note else ""
+    deleted = (
+        ' <span style="color:#b91c1c;font-size:12px">deleted</span>'
+        if info.lifecycle_stage == "deleted"
+        else ""
+    )
     return (
         f'<div style="font-size:15px;font-weight:600;margin:2px 0 4px">'
-        f"{static.esc(info.run_name)} {static.badge(info.status)}</div>"
+        f"{static.esc(info.run_name)} {static.badge(info.status)}{deleted}</div>"
         f'<div style="font-size:12px;line-height:1.8">{items}</div>{description}'
     )
 
@@ -190,6 +333,28 @@ def _kv_table(title: str, values: dict[str, Any], empty: str) -> str:
         return static.heading(title) + f'<p style="color:#6b7280">{empty}</p>'
     rows = [(k, display.value(values[k])) for k in sorted(values)]
     return static.heading(title, f"{len(values)}") + static.html_table(("Name", "Value"), rows)
+
+
+def _failure(run: Run) -> str:
+    """For a FAILED run: its exception and traceback, before anything else."""
+    if run.info.status != "FAILED":
+        return ""
+    text = traceback_text(run.info.artifact_uri)
+    lines = [line for line in (text or "").splitlines() if line.strip()]
+    if not lines:
+        summary = (
+            "This run failed without storing a traceback (runs ended by an exception "
+            "outside <code>%%track</code> keep only their status)."
+        )
+        detail = ""
+    else:
+        summary = f"<code>{static.esc(lines[-1].strip())}</code>"
+        detail = f"<details><summary>Traceback</summary>{_pre(text or '')}</details>"
+    return (
+        '<div class="nbtrack-failure" style="border:1px solid #fecaca;background:#fef2f2;'
+        'border-radius:4px;padding:6px 10px;margin:4px 0 8px">'
+        f'<div style="color:#b91c1c;font-weight:600">Failed: {summary}</div>{detail}</div>'
+    )
 
 
 def _overview(run: Run) -> str:
@@ -249,10 +414,24 @@ def _inputs(run: Run) -> str:
         return '<p style="color:#6b7280">No dataset inputs logged.</p>'
     rows = []
     for item in items:
-        d = item.dataset
-        context = ", ".join(f"{t.key}={t.value}" for t in item.tags)
-        rows.append((d.name, d.digest, d.source_type, d.source, context))
-    return static.html_table(("Name", "Digest", "Source type", "Source", "Tags"), rows)
+        facts = dataset_facts(item.dataset, item.tags)
+        other = ", ".join(
+            f"{t.key}={t.value}" for t in item.tags if t.key != tag_keys.DATASET_CONTEXT
+        )
+        rows.append(
+            (
+                facts.name,
+                facts.context or "",
+                facts.source,
+                "" if facts.rows is None else f"{facts.rows:,}",
+                facts.schema,
+                facts.digest,
+                other,
+            )
+        )
+    return static.html_table(
+        ("Name", "Context", "Source", "Rows", "Columns", "Digest", "Other tags"), rows
+    )
 
 
 def _models(artifacts: list[Artifact]) -> str:

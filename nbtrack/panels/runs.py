@@ -9,8 +9,10 @@ detail panels below the table.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import anywidget
@@ -20,11 +22,12 @@ import traitlets
 from nbtrack.client import MlflowClient
 from nbtrack.errors import InvalidFilter, InvalidParameter
 from nbtrack.frames import runs_frame
+from nbtrack.panels import filter_keys, static
 from nbtrack.panels import rows as table_rows
-from nbtrack.panels import static
 from nbtrack.panels.assets import widget_file
 from nbtrack.panels.base import Panel
 from nbtrack.panels.compare import CompareRuns
+from nbtrack.panels.register import RegisterModel
 from nbtrack.panels.run_detail import RunDetail
 from nbtrack.store import search
 from nbtrack.store.panels import RunScope, panel_queries
@@ -32,6 +35,8 @@ from nbtrack.store.panels import RunScope, panel_queries
 if TYPE_CHECKING:
     import pandas as pd
 
+COLUMNS_TAG = "nbtrack.panel.columns"  # experiment tag: the run table's column choices
+EXPORT_NAME = "nbtrack-runs.csv"  # the file name the browser saves an export under
 _VIEW_TRAITS = ["order_by", "page", "page_size", "tree", "expanded"]
 
 
@@ -47,11 +52,18 @@ class RunGrid(anywidget.AnyWidget):
     roots = traitlets.Int(0).tag(sync=True)
     filter = traitlets.Unicode("").tag(sync=True)
     filter_error = traitlets.Unicode("").tag(sync=True)
+    filter_note = traitlets.Unicode("").tag(sync=True)
+    placeholder = traitlets.Unicode("").tag(sync=True)
     order_by = traitlets.List(traitlets.Unicode()).tag(sync=True)
     page = traitlets.Int(0).tag(sync=True)
     page_size = traitlets.Int(50).tag(sync=True)
     tree = traitlets.Bool(True).tag(sync=True)
     hide_constant = traitlets.Bool(False).tag(sync=True)
+    tree_toggle = traitlets.Bool(True).tag(sync=True)  # offer the "Nest child runs" box
+    experiment = traitlets.Unicode("").tag(sync=True)  # the one experiment shown, if one
+    experiment_choices = traitlets.List(traitlets.List(traitlets.Unicode())).tag(sync=True)
+    # the user's column choices: {"hidden": ["params.alpha", ...], "pinned": [...]}
+    column_prefs = traitlets.Dict().tag(sync=True)
     expanded = traitlets.List(traitlets.Unicode()).tag(sync=True)
     selected_run_ids = traitlets.List(traitlets.Unicode()).tag(sync=True)
     title = traitlets.Unicode("").tag(sync=True)
@@ -136,10 +148,14 @@ class RunTable(Panel):
                                               "padding": "6px 0 0 0", "margin": "8px 0 0 0"})
         self.detail.add_class("nbtrack-subpanel")
         self._updating = False
+        self._loading = False  # set while the stored column choices are applied
         self._live = live  # panels opened below the table refresh as the table does
         super().__init__(client=client, live=live)
         self._frame(self.grid, self.detail)
         self.grid.observe(self.callback(self._on_filter), names=["filter"])
+        self.grid.observe(self.callback(self._on_experiment), names=["experiment"])
+        self._load_columns()
+        self.grid.observe(self.callback(self._save_columns), names=["column_prefs"])
         self.grid.observe(self.callback(self._on_view), names=_VIEW_TRAITS)
         self.grid.on_msg(self.callback(self._on_msg))
 
@@ -169,11 +185,13 @@ class RunTable(Panel):
         try:
             content = table_rows.build(self.queries, self._scope(), self._state())
         except InvalidFilter as exc:
-            self.grid.filter_error = str(exc)
+            self._on_bad_filter(exc)
             return
         self._content = content
         with self.grid.hold_sync():
+            self._offer_experiments()
             self.grid.filter_error = ""
+            self.grid.placeholder = _placeholder(content)
             if self.grid.columns != content.columns:
                 self.grid.columns = content.columns
             if self.grid.rows != content.rows:
@@ -183,7 +201,97 @@ class RunTable(Panel):
             with self._quiet():
                 self.grid.page = content.page  # clamped when the rows shrank
 
+    def _switchable(self) -> bool:
+        """One experiment shown, not a run's descendants or a fixed set: it can switch."""
+        ids = self._experiment_ids
+        return ids is not None and len(ids) == 1 and self._under is None and self._run_ids is None
+
+    def _offer_experiments(self) -> None:
+        if not self._switchable() or not self.grid.actions:
+            return
+        found = self.client.search_experiments(max_results=None)
+        choices = [[e.experiment_id, e.name] for e in sorted(found, key=lambda e: e.name)]
+        if self.grid.experiment_choices != choices:
+            self.grid.experiment_choices = choices
+        current = self._experiment_ids[0] if self._experiment_ids else ""
+        if self.grid.experiment != current:
+            with self._quiet():
+                self.grid.experiment = current
+
+    def _on_experiment(self, change: dict) -> None:
+        if self._updating or not change["new"] or not self._switchable():
+            return
+        self._experiment_ids = (change["new"],)
+        self._load_columns()
+        self._child_limits.clear()
+        with self._quiet():
+            self.grid.expanded = []
+            self.grid.selected_run_ids = []
+        self._first_page()
+
+    def _load_columns(self) -> None:
+        """The column choices stored with the experiment shown (none for several)."""
+        prefs: dict = {}
+        if self.experiment_id is not None:
+            text = self.client.get_experiment(self.experiment_id).tags.get(COLUMNS_TAG)
+            try:
+                found = json.loads(text) if text else {}
+            except ValueError:
+                found = {}
+            if isinstance(found, dict):
+                prefs = {k: [str(x) for x in found.get(k, []) if isinstance(x, str)]
+                         for k in ("hidden", "pinned") if isinstance(found.get(k), list)}
+        self._loading = True
+        try:
+            self.grid.column_prefs = prefs
+        finally:
+            self._loading = False
+
+    def _save_columns(self, change: dict) -> None:
+        if self._loading or self.experiment_id is None:
+            return
+        prefs = {k: list(change["new"].get(k, [])) for k in ("hidden", "pinned")}
+        self.client.set_experiment_tag(self.experiment_id, COLUMNS_TAG, json.dumps(prefs))
+
+    @property
+    def experiment_id(self) -> str | None:
+        """The experiment shown when the table shows one; assign an id to switch to it."""
+        ids = self._experiment_ids
+        return ids[0] if ids is not None and len(ids) == 1 else None
+
+    @experiment_id.setter
+    def experiment_id(self, value: str) -> None:
+        if not self._switchable():
+            raise InvalidParameter(
+                "this table shows a fixed set of runs (under=, run_ids= or several "
+                "experiments): open nbtrack.show_runs(experiment) to see another experiment",
+                argument="experiment_id",
+                value=value,
+            )
+        self.client.get_experiment(value)  # an unknown id fails here, naming it
+        self.grid.experiment = value
+
+    def _on_bad_filter(self, exc: InvalidFilter) -> None:
+        """Prefix bare keys that name one metric, param or tag; else say what went wrong."""
+        with self.queries.shown(replace(self._scope(), filter_string=None)) as shown:
+            stats = shown.key_stats()
+        keys = {group: [s.key for s in found] for group, found in stats.items()}
+        fixed = filter_keys.resolve(self.grid.filter, keys)
+        if fixed.resolved and not fixed.problems and fixed.filter != self.grid.filter:
+            try:
+                search.runs_query(fixed.filter, list(self.grid.order_by))
+            except InvalidFilter:
+                pass
+            else:
+                note = ", ".join(f"{bare} as {full}" for bare, full in fixed.resolved)
+                self.grid.filter = fixed.filter  # its observer shows the runs
+                self.grid.filter_note = f"Read {note}."
+                return
+        self.grid.filter_note = ""
+        self.grid.filter_error = "; ".join(fixed.problems) if fixed.problems else str(exc)
+
     def _on_filter(self, change: dict) -> None:
+        self.grid.filter_note = ""
         self._child_limits.clear()
         self._first_page()
 
@@ -237,6 +345,20 @@ class RunTable(Panel):
         """The selected runs as a ``search_runs``-style DataFrame, in selection order."""
         return runs_frame(self.client.store, self.selected_run_ids)
 
+    def shown_frame(self) -> pd.DataFrame:
+        """Every run the table shows (all pages, in its sort) as a ``search_runs`` DataFrame."""
+        with self.queries.shown(self._scope()) as shown:
+            total, _ = shown.counts()
+            ids = shown.page(list(self.grid.order_by), 0, max(total, 1))
+        return runs_frame(self.client.store, ids)
+
+    def to_csv(self, path: str | None = None) -> str | None:
+        """The shown runs as CSV (``search_runs`` columns): written to ``path``, or returned.
+
+        The table's "Export CSV" button downloads the same text in the browser.
+        """
+        return self.shown_frame().to_csv(path, index=False)
+
     @property
     def filter(self) -> str:
         """The filter in force; assign a ``search_runs`` filter string to change it."""
@@ -267,6 +389,10 @@ class RunTable(Panel):
             self.open_sweep(run_id)
         elif action == "open" and isinstance(run_id, str):
             self.open_run(run_id)
+        elif action == "register" and isinstance(run_id, str):
+            self.open_register(run_id)
+        elif action == "export":
+            self.grid.send({"download": EXPORT_NAME, "csv": self.to_csv()})
         elif action == "more" and isinstance(run_id, str):
             self._child_limits[run_id] = self._child_limits.get(run_id, self.grid.page_size) * 2
             self.refresh()
@@ -310,6 +436,12 @@ class RunTable(Panel):
         self._open(panel)
         return panel
 
+    def open_register(self, run_id: str) -> Panel:
+        """Open the "Register model" form of one run below the table."""
+        panel = RegisterModel(run_id, client=self.client, live=self._live)
+        self._open(panel)
+        return panel
+
     # -- static rendering -------------------------------------------------------------
 
     def static_html(self) -> str:
@@ -321,6 +453,18 @@ class RunTable(Panel):
         """The current page as a text table."""
         content = self._content or table_rows.TableContent([], [], 0, 0, 0)
         return static.runs_text(content, self.grid.filter)
+
+
+def _placeholder(content: table_rows.TableContent) -> str:
+    """An example filter from the first metric and param shown, with a value of them."""
+    found: dict[str, tuple[str, object] | None] = {"metrics": None, "params": None}
+    for group, field in (("metrics", "m"), ("params", "p")):
+        key = next((c["key"] for c in content.columns if c["group"] == group), None)
+        if key is None:
+            continue
+        value = next((r[field][key] for r in content.rows if key in r.get(field, {})), None)
+        found[group] = (key, value)
+    return filter_keys.placeholder(found["metrics"], found["params"])
 
 
 def _page_size(value: int) -> int:

@@ -127,4 +127,6 @@ def runs_text(content: TableContent, filter_string: str = "") -> str:
     header = [c["label"] if c["group"] == "attributes" else f"{c['group']}.{c['key']}"
               for c in keep]
     body = [[_cell_values(c, row) for c in keep] for row in runs]
-    return _runs_summary(content, filter_string) + "\n" + text_table(header, body)
+    failed = [f"  {row['name']}: {row['error']}" for row in runs if row.get("error")]
+    errors = "\n\nFailed runs:\n" + "\n".join(failed) if failed else ""
+    return _runs_summary(content, filter_string) + "\n" + text_table(header, body) + errors

@@ -26,6 +26,7 @@ from nbtrack.frames import runs_frame
 from nbtrack.panels import static
 from nbtrack.panels.base import Panel
 from nbtrack.panels.charts import ParallelChart
+from nbtrack.panels.rows import is_timing
 from nbtrack.panels.runs import RunTable
 
 if TYPE_CHECKING:
@@ -67,11 +68,16 @@ class ParallelCoordinates(Panel):
     parent_run_id
         The parent run; its descendants at every depth are drawn.
     color_by
-        The metric that colours the lines (default: the first metric).
+        The metric that colours the lines (default: the search's own score: the metric
+        the parent's ``refit`` or ``scoring`` param names, else ``mean_test_score``, else
+        ``rank_test_score``, else the first metric that is not a timing).
     client
         The client to read through (default: current tracking URI).
     live
         Refresh when the store changes (default True).
+    timings
+        Whether timing metrics (``mean_fit_time``, ``std_score_time``, any ``*_time``)
+        get axes (default False: they are off the axes, still in the linked table).
     """
 
     def __init__(
@@ -80,8 +86,10 @@ class ParallelCoordinates(Panel):
         color_by: str | None = None,
         client: MlflowClient | None = None,
         live: bool = True,
+        timings: bool = False,
     ):
         client = client or MlflowClient()
+        self.timings = timings
         self.parent = client.get_run(parent_run_id)  # unknown ids fail here
         self.parent_run_id = parent_run_id
         self.run_ids: list[str] = []
@@ -93,7 +101,8 @@ class ParallelCoordinates(Panel):
         self.color_choice = ipywidgets.Dropdown(description="Colour by", layout={"width": "24em"})
         self.figure: ParallelChart | None = None  # created with its data by the first refresh
         self.table = RunTable(under=parent_run_id, tree=False, page_size=25, client=client,
-                              actions=False, title="Runs inside the brushes", live=live)
+                              title="Runs inside the brushes", live=live)
+        self.table.grid.tree_toggle = False  # a sweep's runs are listed flat
         super().__init__(client=client, live=live)
         self._frame(self.title, self.color_choice, self.figure, self.table)
         self.color_choice.observe(self.callback(lambda _: self._draw_color()), names=["value"])
@@ -117,7 +126,9 @@ class ParallelCoordinates(Panel):
             if len({params[key].get(i) for i in ids}) > 1
         ]
         self._metric_values = {
-            key: [_finite(metrics[key].get(i)) for i in ids] for key in sorted(metrics)
+            key: [_finite(metrics[key].get(i)) for i in ids]
+            for key in sorted(metrics)
+            if self.timings or not is_timing(key)
         }
         axes += [Axis(key, "metric", tuple(v)) for key, v in self._metric_values.items()]
         changed = ids != self.run_ids or axes != self.axes
@@ -130,7 +141,9 @@ class ParallelCoordinates(Panel):
         if list(self.color_choice.options) != keys:
             wanted = self.color_choice.value or self._wanted_color
             self.color_choice.options = keys
-            self.color_choice.value = wanted if wanted in keys else (keys[0] if keys else None)
+            self.color_choice.value = (
+                wanted if wanted in keys else search_score(self.parent.data.params, keys)
+            )
         if changed or self.figure is None:
             self._draw()
 
@@ -252,6 +265,16 @@ class ParallelCoordinates(Panel):
 
 
 # -- axes -------------------------------------------------------------------------------
+
+
+def search_score(parent_params: dict[str, str], keys: Sequence[str]) -> str | None:
+    """The metric a search optimised, among ``keys``: the one its lines are coloured by."""
+    named = [parent_params.get("refit"), parent_params.get("scoring")]
+    wanted = [f"mean_test_{n}" for n in named if n and n not in ("True", "False", "None")]
+    wanted += [n for n in named if n]
+    wanted += ["mean_test_score", "rank_test_score"]
+    found = next((k for k in wanted if k in keys), None)
+    return found or next((k for k in keys if not is_timing(k)), keys[0] if keys else None)
 
 
 def _finite(value: float | None) -> float | None:
