@@ -163,7 +163,7 @@ def test_sanitize_file_parses_into_patterns() -> None:
 
     text = SANITIZE.read_text()
     patterns = get_sanitize_patterns(text)
-    assert len(patterns) == text.count("\nregex: ") == 15
+    assert len(patterns) == text.count("\nregex: ") == 16
     for regex, _ in patterns:
         re.compile(regex)  # raises on a broken pattern
 
@@ -173,7 +173,7 @@ def test_sanitize_file_parses_into_patterns() -> None:
     [
         # a run id and a run-table row's time and duration
         ("logreg  FINISHED  2026-11-23 02:50:46  1.1s  b1c59c9229c04338bf08397f3500aa64",
-         "logreg  FINISHED  <DATETIME>  <DURATION>  <ID>"),
+         "logreg<PAD>FINISHED<PAD><DATETIME><PAD><DURATION><PAD><ID>"),
         # the summary of a %%track cell keeps its run name only
         ("nbtrack run logreg · RUNNING · 0.5 s · id 5f48\n  metrics: a=1",
          "nbtrack run logreg · <RUN SUMMARY>"),
