@@ -37,6 +37,7 @@ from nbtrack.logged_models import (
     set_logged_model_tags,
 )
 from nbtrack.registry_fluent import (
+    register_model,
     search_model_versions,
     search_registered_models,
     set_model_version_tag,
@@ -77,7 +78,6 @@ from nbtrack.tracking import (
     log_params,
     log_table,
     log_text,
-    register_model,
     search_experiments,
     search_runs,
     set_experiment,

@@ -22,7 +22,6 @@ from nbtrack.entities import (
     DatasetInput,
     InputTag,
     Metric,
-    ModelVersion,
     Param,
     Run,
     RunData,
@@ -35,7 +34,6 @@ from nbtrack.errors import (
     AsyncLoggingError,
     InvalidParameter,
     InvalidState,
-    ModelNotFound,
     RunNotFound,
 )
 from nbtrack.experiments import (
@@ -47,8 +45,6 @@ from nbtrack.experiments import (
     search_runs,
     set_experiment,
 )
-from nbtrack.registry import DEFAULT_AWAIT_MAX_SLEEP_SECONDS
-from nbtrack.registry.validation import model_name
 from nbtrack.session import get_tracking_uri, set_tracking_uri
 from nbtrack.store.sql import now_ms
 from nbtrack.system_metrics import SystemMetricsMonitor
@@ -83,7 +79,6 @@ __all__ = [
     "log_params",
     "log_table",
     "log_text",
-    "register_model",
     "search_experiments",
     "search_runs",
     "set_experiment",
@@ -513,58 +508,6 @@ def log_input(
     if context is not None:
         input_tags.append(InputTag(tag_keys.DATASET_CONTEXT, context))
     session.client().log_inputs(_run_id_or_active(None), [DatasetInput(entity, input_tags)])  # type: ignore[arg-type]
-
-
-# -- registry -------------------------------------------------------------------------
-
-
-def register_model(
-    model_uri: str,
-    name: str,
-    await_registration_for: int = DEFAULT_AWAIT_MAX_SLEEP_SECONDS,
-    *,
-    tags: dict[str, Any] | None = None,
-) -> ModelVersion:
-    """Register the model at ``model_uri`` as a new version of ``name`` (created if needed).
-
-    Parameters
-    ----------
-    model_uri
-        ``runs:/<run_id>/<path>``, ``models:/<name>/<version>`` (or ``@alias``), or a
-        local path of a model folder.
-    name
-        The registered model; created when it does not exist yet.
-    await_registration_for
-        Accepted for MLflow compatibility: the version is READY when this returns.
-    tags
-        Tags of the new version.
-
-    Returns
-    -------
-    ModelVersion
-        The new version, a snapshot of the model folder with its lineage (source, run).
-    """
-    client = session.client()
-    name = model_name(name)
-    exists = _model_exists(client, name)
-    version = client._create_version(name, model_uri, tags=tags, create_model=True)
-    if exists:
-        print(
-            f"Registered model {name!r} already exists. Creating a new version of this model...",
-            file=sys.stderr,
-        )
-    else:
-        print(f"Successfully registered model {name!r}.", file=sys.stderr)
-    print(f"Created version '{version.version}' of model '{version.name}'.", file=sys.stderr)
-    return version
-
-
-def _model_exists(client: MlflowClient, name: str) -> bool:
-    try:
-        client.get_registered_model(name)
-    except ModelNotFound:
-        return False
-    return True
 
 
 # -- process exit ---------------------------------------------------------------------

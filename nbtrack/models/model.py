@@ -25,7 +25,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from nbtrack import context, session, tag_keys, tracking
+from nbtrack import context, registry_fluent, session, tag_keys, tracking
 from nbtrack.artifacts import LocalArtifacts, check_relative
 from nbtrack.entities import LoggedModelOutput, LoggedModelStatus
 from nbtrack.errors import (
@@ -344,7 +344,7 @@ class Model:
         client.finalize_logged_model(logged.model_id, LoggedModelStatus.READY)
         info = model.get_model_info()
         if registered_model_name is not None:
-            version = tracking.register_model(info.model_uri, registered_model_name)
+            version = registry_fluent.register_model(info.model_uri, registered_model_name)
             info.registered_model_version = int(version.version)
         return info
 
