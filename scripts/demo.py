@@ -26,8 +26,11 @@ def main() -> None:
     X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
     nbtrack.set_experiment("diabetes-demo")
     with nbtrack.start_run(run_name="elasticnet-sweep") as sweep:
-        nbtrack.log_input(nbtrack.data.from_pandas(X_train.assign(target=y_train),
-                                                   name="diabetes-train", targets="target"))
+        nbtrack.log_input(
+            nbtrack.data.from_pandas(
+                X_train.assign(target=y_train), name="diabetes-train", targets="target"
+            )
+        )
         for alpha in ALPHAS:
             for l1_ratio in L1_RATIOS:
                 with nbtrack.start_run(run_name=f"a={alpha} l1={l1_ratio}", nested=True):
@@ -35,16 +38,31 @@ def main() -> None:
                     model.fit(X_train, y_train)
                     pred = model.predict(X_test)
                     nbtrack.log_params({"alpha": alpha, "l1_ratio": l1_ratio})
-                    nbtrack.log_metrics({
-                        "rmse": mean_squared_error(y_test, pred) ** 0.5,
-                        "mae": mean_absolute_error(y_test, pred),
-                        "r2": r2_score(y_test, pred),
-                    })
-    print(f"Sweep {sweep.info.run_id}: {len(ALPHAS) * len(L1_RATIOS)} child runs in "
-          f"{nbtrack.get_tracking_uri()}\n")
+                    nbtrack.log_metrics(
+                        {
+                            "rmse": mean_squared_error(y_test, pred) ** 0.5,
+                            "mae": mean_absolute_error(y_test, pred),
+                            "r2": r2_score(y_test, pred),
+                        }
+                    )
+    print(
+        f"Sweep {sweep.info.run_id}: {len(ALPHAS) * len(L1_RATIOS)} child runs in "
+        f"{nbtrack.get_tracking_uri()}\n"
+    )
     subprocess.run(
-        [sys.executable, "-m", "nbtrack", "runs", "list", "--experiment", "diabetes-demo",
-         "--order-by", "metrics.rmse ASC", "--max-results", "5"],
+        [
+            sys.executable,
+            "-m",
+            "nbtrack",
+            "runs",
+            "list",
+            "--experiment",
+            "diabetes-demo",
+            "--order-by",
+            "metrics.rmse ASC",
+            "--max-results",
+            "5",
+        ],
         check=True,
     )
 

@@ -141,9 +141,7 @@ def test_training_metrics_equal_scikit_learn_s(n_classes, labels, weighted):
     ours = training.training_metrics(model, X, y, weight)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # sklearn's own notes on undefined precision
-        expected = _sklearn_classifier_metrics(
-            y, model.predict(X), model.predict_proba(X), weight
-        )
+        expected = _sklearn_classifier_metrics(y, model.predict(X), model.predict_proba(X), weight)
     expected["training_score"] = model.score(X, y, sample_weight=weight)
     assert ours == pytest.approx(expected, rel=1e-12)
 
@@ -383,7 +381,10 @@ def test_patching_keeps_availability_and_signatures():
     pipe = Pipeline([("pca", PCA())])
     assert not hasattr(pipe, "predict_proba")  # available_if still answers
     assert list(__import__("inspect").signature(LogisticRegression.fit).parameters) == [
-        "self", "X", "y", "sample_weight"
+        "self",
+        "X",
+        "y",
+        "sample_weight",
     ]
 
 

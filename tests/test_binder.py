@@ -98,8 +98,11 @@ def test_runtime_and_post_build() -> None:
     assert (BINDER / "runtime.txt").read_text().strip() == "python-3.11"
     post_build = BINDER / "postBuild"
     assert os.access(post_build, os.X_OK), "binder/postBuild must be executable"
-    lines = [line for line in post_build.read_text().splitlines()
-             if line.strip() and not line.startswith("#")]
+    lines = [
+        line
+        for line in post_build.read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     assert lines[0] == "set -e"
     assert any(re.search(r"pip install (--no-deps )?\.$", line) for line in lines)
 
@@ -126,8 +129,9 @@ def _run(command: list[str], cwd: Path, env: dict[str, str], timeout: float) -> 
     output = result.stdout + result.stderr
     if result.returncode != 0:
         if any(error in output for error in NETWORK_ERRORS):
-            pytest.skip(f"the package index is unreachable, so binder/ cannot be built:\n"
-                        f"{output[-1500:]}")
+            pytest.skip(
+                f"the package index is unreachable, so binder/ cannot be built:\n{output[-1500:]}"
+            )
         pytest.fail(f"{' '.join(command)} failed ({result.returncode}):\n{output[-8000:]}")
     return output
 
@@ -140,9 +144,13 @@ def test_fresh_environment_from_binder_files_runs_every_notebook(tmp_path: Path)
     for name in SOURCE_TREE:
         path = ROOT / name
         if path.is_dir():
-            shutil.copytree(path, source / name,
-                            ignore=shutil.ignore_patterns("__pycache__", "*.db*", "*-artifacts",
-                                                          "*.md", ".ipynb_checkpoints"))
+            shutil.copytree(
+                path,
+                source / name,
+                ignore=shutil.ignore_patterns(
+                    "__pycache__", "*.db*", "*-artifacts", "*.md", ".ipynb_checkpoints"
+                ),
+            )
         else:
             shutil.copy2(path, source / name)
     venv = tmp_path / "venv"
@@ -150,19 +158,28 @@ def test_fresh_environment_from_binder_files_runs_every_notebook(tmp_path: Path)
     env = _environment(venv, tmp_path / "jupyter-data")
     python = str(venv / "bin" / "python")
 
-    _run([python, "-m", "pip", "install", "-q", "-r", "binder/requirements.txt"],
-         source, env, timeout=1500)
+    _run(
+        [python, "-m", "pip", "install", "-q", "-r", "binder/requirements.txt"],
+        source,
+        env,
+        timeout=1500,
+    )
     _run(["bash", "binder/postBuild"], source, env, timeout=600)
     # Every dependency nbtrack declares is satisfied by the pinned set.
     _run([python, "-m", "pip", "check"], source, env, timeout=120)
 
     notebooks = [str(source / "notebooks" / p.name) for p in NOTEBOOKS]
-    output = _run([python, "-c", RUN_NOTEBOOKS, *notebooks], source / "notebooks", env,
-                  timeout=1200)
+    output = _run(
+        [python, "-c", RUN_NOTEBOOKS, *notebooks], source / "notebooks", env, timeout=1200
+    )
     assert [line for line in output.splitlines() if line.startswith("ran ")] == [
         f"ran {p.name}" for p in NOTEBOOKS
     ]
     # nbtrack came from the wheel built by postBuild (not this checkout), widgets included.
-    where = _run([python, "-c", "import nbtrack.panels.assets as a; "
-                  "print(a.widget_file('runs.js'))"], tmp_path, env, timeout=120)
+    where = _run(
+        [python, "-c", "import nbtrack.panels.assets as a; print(a.widget_file('runs.js'))"],
+        tmp_path,
+        env,
+        timeout=120,
+    )
     assert str(venv) in where and "_widgets" in where

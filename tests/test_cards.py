@@ -94,8 +94,13 @@ def test_plain_estimator_card_section_by_section(plain):
     markdown = card.to_markdown()
     parts = sections(markdown)
     assert list(parts) == [
-        "header", "General information", "Training details", "Evaluation", "Intended use",
-        "Limitations", "Ethical considerations",
+        "header",
+        "General information",
+        "Training details",
+        "Evaluation",
+        "Intended use",
+        "Limitations",
+        "Ethical considerations",
     ]
 
     header = parts["header"].lstrip()
@@ -136,7 +141,9 @@ def test_plain_estimator_card_section_by_section(plain):
     evaluation = parts["Evaluation"]
     # grouped by the data each metric was computed on
     assert re.findall(r"^##### (.*)$", evaluation, re.M) == [
-        "Training data (`iris`)", "Test data (`iris-test`)", "Evaluation data",
+        "Training data (`iris`)",
+        "Test data (`iris-test`)",
+        "Evaluation data",
     ]
     assert table_rows(evaluation, "##### Training data (`iris`)") == [
         ["training_accuracy_score", "0.96", "training run `lr-train`"]
@@ -149,8 +156,11 @@ def test_plain_estimator_card_section_by_section(plain):
     ]
     assert "Hyperparameter sweep" not in evaluation  # the evaluation child is no sweep
 
-    for title, key in [("Intended use", "intended_use"), ("Limitations", "limitations"),
-                       ("Ethical considerations", "ethical_considerations")]:
+    for title, key in [
+        ("Intended use", "intended_use"),
+        ("Limitations", "limitations"),
+        ("Ethical considerations", "ethical_considerations"),
+    ]:
         assert "**To be written.**" in parts[title]
         assert f'card.set_section("{key}", "...")' in parts[title]
 
@@ -191,7 +201,8 @@ def test_front_matter_is_hub_model_card_metadata(plain, tmp_path):
     parsed = HubModelCard.load(readme, ignore_metadata_errors=False)
     assert parsed.data.library_name == "sklearn"
     assert [(r.dataset_name, r.metric_type, r.metric_value) for r in parsed.data.eval_results] == [
-        ("iris", "accuracy", 0.96), ("iris-test", "accuracy", 0.9),
+        ("iris", "accuracy", 0.96),
+        ("iris-test", "accuracy", 0.9),
     ]
     assert parsed.text.lstrip().startswith("### iris-lr - version 1")
 
@@ -284,8 +295,12 @@ def grid_search(iris):
             with nbtrack.start_run(run_name=f"C={c}", nested=True) as child:
                 nbtrack.log_params({"C": c, "max_iter": 1000})  # max_iter is not swept
                 nbtrack.log_metrics(
-                    {"mean_test_score": mean, "std_test_score": std,
-                     "rank_test_score": rank, "mean_fit_time": fit_time}
+                    {
+                        "mean_test_score": mean,
+                        "std_test_score": std,
+                        "rank_test_score": rank,
+                        "mean_fit_time": fit_time,
+                    }
                 )
                 children[c] = child.info.run_id
         best = LogisticRegression(C=1.0, max_iter=1000).fit(x, y)
@@ -335,12 +350,15 @@ def test_set_section_persists_with_the_version(plain):
     assert parts["Limitations"].strip() == "Trained on **150** flowers only."
     assert parts["Intended use"].strip() == "Teaching."
     assert "**To be written.**" in parts["Ethical considerations"]
-    assert again.sections == {"limitations": "Trained on **150** flowers only.",
-                              "intended_use": "Teaching."}
+    assert again.sections == {
+        "limitations": "Trained on **150** flowers only.",
+        "intended_use": "Teaching.",
+    }
     again.set_section("limitations", "")  # back to the placeholder
-    assert "**To be written.**" in sections(nbtrack.model_card("iris-lr", 1).to_markdown())[
-        "Limitations"
-    ]
+    assert (
+        "**To be written.**"
+        in sections(nbtrack.model_card("iris-lr", 1).to_markdown())["Limitations"]
+    )
 
 
 @pytest.mark.parametrize(

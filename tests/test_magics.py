@@ -99,7 +99,10 @@ def test_track_records_the_cell_as_a_finished_run(ip, capsys):
     assert run.info.status == RunStatus.FINISHED
     assert run.info.end_time >= run.info.start_time
     assert run.data.params == {
-        "alpha": "0.5", "layers": "[64, 32]", "acc": "0.75", "model_name": "m1"
+        "alpha": "0.5",
+        "layers": "[64, 32]",
+        "acc": "0.75",
+        "model_name": "m1",
     }
     assert run.data.metrics == {"acc": 0.75}
     assert run.data.tags["team"] == "vision"

@@ -70,8 +70,12 @@ def classifier(data):
 def test_mlflow_loads_what_nbtrack_saves(tmp_path, data, classifier, serialization_format):
     mlflow = mlflow_modules()
     x, _ = data
-    nbtrack.sklearn.save_model(classifier, tmp_path / "m", input_example=x.head(3),
-                               serialization_format=serialization_format)
+    nbtrack.sklearn.save_model(
+        classifier,
+        tmp_path / "m",
+        input_example=x.head(3),
+        serialization_format=serialization_format,
+    )
     with quiet():
         loaded = mlflow.pyfunc.load_model(str(tmp_path / "m"))
         predictions = loaded.predict(x)
@@ -137,20 +141,29 @@ def test_nbtrack_loads_mlflow_skops_models_with_sklearn_types(tmp_path, data):
     x, y = data
     forest = RandomForestClassifier(n_estimators=5, random_state=0).fit(x, y)
     with quiet():
-        mlflow.sklearn.save_model(forest, str(tmp_path / "m"), pip_requirements=REQUIREMENTS,
-                                  skops_trusted_types=["sklearn.tree._tree.Tree"])
+        mlflow.sklearn.save_model(
+            forest,
+            str(tmp_path / "m"),
+            pip_requirements=REQUIREMENTS,
+            skops_trusted_types=["sklearn.tree._tree.Tree"],
+        )
     loaded = nbtrack.pyfunc.load_model(str(tmp_path / "m"))
     np.testing.assert_array_equal(loaded.predict(x), forest.predict(x))
 
 
 @pytest.mark.parametrize("serialization_format", ["cloudpickle", "pickle"])
-def test_mlflow_pickles_load_only_with_allow_pickle(tmp_path, data, classifier,
-                                                   serialization_format):
+def test_mlflow_pickles_load_only_with_allow_pickle(
+    tmp_path, data, classifier, serialization_format
+):
     mlflow = mlflow_modules()
     x, _ = data
     with quiet():
-        mlflow.sklearn.save_model(classifier, str(tmp_path / "m"), pip_requirements=REQUIREMENTS,
-                                  serialization_format=serialization_format)
+        mlflow.sklearn.save_model(
+            classifier,
+            str(tmp_path / "m"),
+            pip_requirements=REQUIREMENTS,
+            serialization_format=serialization_format,
+        )
     with pytest.raises(UnsafeModelError, match="allow_pickle=True"):
         nbtrack.pyfunc.load_model(str(tmp_path / "m"))
     loaded = nbtrack.pyfunc.load_model(str(tmp_path / "m"), allow_pickle=True)
@@ -182,8 +195,9 @@ def test_signature_enforcement_agrees_with_mlflow(tmp_path, change):
     mlflow = mlflow_modules()
     train = pd.DataFrame({"x": [0.5, 1.5, 2.5, 3.5], "n": [1, 2, 3, 4]})
     model = LogisticRegression().fit(train, [0, 0, 1, 1])
-    nbtrack.sklearn.save_model(model, tmp_path / "m",
-                               signature=infer_signature(train, model.predict(train)))
+    nbtrack.sklearn.save_model(
+        model, tmp_path / "m", signature=infer_signature(train, model.predict(train))
+    )
     ours = nbtrack.pyfunc.load_model(str(tmp_path / "m"))
     with quiet():
         theirs = mlflow.pyfunc.load_model(str(tmp_path / "m"))

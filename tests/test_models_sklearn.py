@@ -66,8 +66,9 @@ def classifier(iris):
         ("cloudpickle", "model.pkl", {"allow_pickle": True}),
     ],
 )
-def test_save_and_load_each_format(tmp_path, iris, classifier, serialization_format, file_name,
-                                   load_kwargs):
+def test_save_and_load_each_format(
+    tmp_path, iris, classifier, serialization_format, file_name, load_kwargs
+):
     x, _ = iris
     path = tmp_path / "model"
     nbtrack.sklearn.save_model(classifier, path, serialization_format=serialization_format)
@@ -89,8 +90,9 @@ def test_pickles_need_allow_pickle_to_load(tmp_path, classifier, serialization_f
 
 def test_mlmodel_contents(tmp_path, iris, classifier):
     x, _ = iris
-    nbtrack.sklearn.save_model(classifier, tmp_path / "m", input_example=x.head(3),
-                               metadata={"team": "search"})
+    nbtrack.sklearn.save_model(
+        classifier, tmp_path / "m", input_example=x.head(3), metadata={"team": "search"}
+    )
     content = yaml.safe_load((tmp_path / "m" / "MLmodel").read_text())
     assert content["flavors"] == {
         "python_function": {
@@ -128,10 +130,12 @@ def test_mlmodel_contents(tmp_path, iris, classifier):
         ("cloudpickle", "cloudpickle"),
     ],
 )
-def test_requirements_are_pinned_to_installed_versions(tmp_path, classifier,
-                                                       serialization_format, format_package):
-    nbtrack.sklearn.save_model(classifier, tmp_path / "m",
-                               serialization_format=serialization_format)
+def test_requirements_are_pinned_to_installed_versions(
+    tmp_path, classifier, serialization_format, format_package
+):
+    nbtrack.sklearn.save_model(
+        classifier, tmp_path / "m", serialization_format=serialization_format
+    )
     lines = (tmp_path / "m" / "requirements.txt").read_text().splitlines()
     assert lines[0] == "mlflow==3.17.2"
     for package in ("scikit-learn", "numpy", "scipy", "pandas", format_package):
@@ -186,8 +190,9 @@ def test_save_refuses_a_non_empty_folder(tmp_path, classifier):
 
 def test_sklearn_numpy_scipy_classes_are_trusted(tmp_path, iris):
     x, y = iris
-    search = GridSearchCV(RandomForestClassifier(n_estimators=3, random_state=0),
-                          {"max_depth": [2, 3]}, cv=2).fit(x, y)
+    search = GridSearchCV(
+        RandomForestClassifier(n_estimators=3, random_state=0), {"max_depth": [2, 3]}, cv=2
+    ).fit(x, y)
     nbtrack.sklearn.save_model(search, tmp_path / "m")
     trusted = Model.load(tmp_path / "m").flavors["sklearn"]["skops_trusted_types"]
     assert "sklearn.tree._tree.Tree" in trusted  # recorded so MLflow's loader accepts it
@@ -198,8 +203,9 @@ def test_sklearn_numpy_scipy_classes_are_trusted(tmp_path, iris):
 def test_scikit_learn_functions_are_trusted(tmp_path, iris):
     # a search scored by name holds sklearn.metrics' function (MLflow's autolog case)
     x, y = iris
-    search = GridSearchCV(LogisticRegression(max_iter=500), {"C": [0.1, 1.0]}, cv=2,
-                          scoring="balanced_accuracy").fit(x, y)
+    search = GridSearchCV(
+        LogisticRegression(max_iter=500), {"C": [0.1, 1.0]}, cv=2, scoring="balanced_accuracy"
+    ).fit(x, y)
     nbtrack.sklearn.save_model(search, tmp_path / "m")
     loaded = nbtrack.sklearn.load_model(str(tmp_path / "m"))
     np.testing.assert_array_equal(loaded.predict(x), search.predict(x))
@@ -213,8 +219,7 @@ def test_scikit_learn_functions_are_trusted(tmp_path, iris):
         # an estimator class defined by the user
         (make_pipeline(Doubler(), LogisticRegression(max_iter=1000)), "Doubler"),
         # a numpy function (numpy.save in its place would write files when called)
-        (make_pipeline(FunctionTransformer(np.sort), LogisticRegression(max_iter=1000)),
-         "sort"),
+        (make_pipeline(FunctionTransformer(np.sort), LogisticRegression(max_iter=1000)), "sort"),
     ],
 )
 def test_skops_refuses_untrusted_types(tmp_path, iris, model, type_name):
@@ -237,8 +242,9 @@ def test_skops_refuses_untrusted_types(tmp_path, iris, model, type_name):
 
 def test_cloudpickle_saves_what_skops_refuses(tmp_path, iris):
     x, y = iris
-    model = make_pipeline(FunctionTransformer(lambda v: v + 1), StandardScaler(),
-                          LogisticRegression()).fit(x.to_numpy(), y)
+    model = make_pipeline(
+        FunctionTransformer(lambda v: v + 1), StandardScaler(), LogisticRegression()
+    ).fit(x.to_numpy(), y)
     with pytest.raises(UnsafeModelError, match="serialization_format='cloudpickle'"):
         nbtrack.sklearn.save_model(model, tmp_path / "skops")
     nbtrack.sklearn.save_model(model, tmp_path / "m", serialization_format="cloudpickle")
@@ -249,15 +255,18 @@ def test_cloudpickle_saves_what_skops_refuses(tmp_path, iris):
 def test_signature_choices(tmp_path, iris, classifier):
     x, _ = iris
     given = infer_signature(x, classifier.predict(x))
-    nbtrack.sklearn.save_model(classifier, tmp_path / "given", signature=given,
-                               input_example=x.head(2))
+    nbtrack.sklearn.save_model(
+        classifier, tmp_path / "given", signature=given, input_example=x.head(2)
+    )
     assert Model.load(tmp_path / "given").signature == given
-    nbtrack.sklearn.save_model(classifier, tmp_path / "none", signature=False,
-                               input_example=x.head(2))
+    nbtrack.sklearn.save_model(
+        classifier, tmp_path / "none", signature=False, input_example=x.head(2)
+    )
     assert Model.load(tmp_path / "none").signature is None
     with pytest.warns(UserWarning, match="could not infer the signature"):
-        nbtrack.sklearn.save_model(classifier, tmp_path / "bad",
-                                   input_example=pd.DataFrame({"wrong": [1.0]}))
+        nbtrack.sklearn.save_model(
+            classifier, tmp_path / "bad", input_example=pd.DataFrame({"wrong": [1.0]})
+        )
     assert Model.load(tmp_path / "bad").signature is None
 
 
@@ -330,8 +339,12 @@ def test_uri_forms_for_paths_and_runs(tmp_path, iris, classifier):
     with nbtrack.start_run():
         info = nbtrack.sklearn.log_model(classifier, name="m")
     expected = classifier.predict(x)
-    for uri in (str(tmp_path / "saved"), (tmp_path / "saved").as_uri(), info.model_uri,
-                f"runs:///{info.run_id}/m"):
+    for uri in (
+        str(tmp_path / "saved"),
+        (tmp_path / "saved").as_uri(),
+        info.model_uri,
+        f"runs:///{info.run_id}/m",
+    ):
         np.testing.assert_array_equal(nbtrack.pyfunc.load_model(uri).predict(x), expected)
         np.testing.assert_array_equal(nbtrack.sklearn.load_model(uri).predict(x), expected)
 
@@ -393,8 +406,12 @@ def test_registered_model_uris(iris, classifier):
     np.testing.assert_array_equal(
         nbtrack.sklearn.load_model("models:/clf/2").predict(x), other.predict(x)
     )
-    for uri in ("models:/clf/9", "models:/clf@nobody", "models:/clf/Production",
-                "models:/unknown/latest"):
+    for uri in (
+        "models:/clf/9",
+        "models:/clf@nobody",
+        "models:/clf/Production",
+        "models:/unknown/latest",
+    ):
         with pytest.raises(ModelNotFound):
             nbtrack.pyfunc.load_model(uri)
 

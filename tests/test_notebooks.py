@@ -70,8 +70,9 @@ def test_committed_without_outputs_or_widget_state(path: Path) -> None:
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_names(NOTEBOOKS))
 def test_starts_from_an_empty_store_of_its_own_and_ends_with_what_you_saw(path: Path) -> None:
     nb = _read(path)
-    first_code = next(c.source for c in nb.cells if c.cell_type == "code" and
-                      "set_tracking_uri" in c.source)
+    first_code = next(
+        c.source for c in nb.cells if c.cell_type == "code" and "set_tracking_uri" in c.source
+    )
     stem = path.stem
     # The store is emptied (file and artifacts) before the notebook points at it.
     assert f'glob("{stem}.db*")' in first_code
@@ -128,9 +129,21 @@ def _nbval(notebook: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NBTRACK_", "MLFLOW_"))}
     return subprocess.run(
         [
-            sys.executable, "-m", "pytest", "-c", str(config), "-p", "no:cacheprovider",
-            "--nbval", "--nbval-current-env", "--nbval-sanitize-with", str(SANITIZE),
-            f"--nbval-cell-timeout={CELL_TIMEOUT_S}", "-q", "-rfE", str(notebook),
+            sys.executable,
+            "-m",
+            "pytest",
+            "-c",
+            str(config),
+            "-p",
+            "no:cacheprovider",
+            "--nbval",
+            "--nbval-current-env",
+            "--nbval-sanitize-with",
+            str(SANITIZE),
+            f"--nbval-cell-timeout={CELL_TIMEOUT_S}",
+            "-q",
+            "-rfE",
+            str(notebook),
         ],
         cwd=notebook.parent,
         env=env,
@@ -146,8 +159,9 @@ def test_runs_and_reproduces_its_outputs(path: Path, tmp_path: Path) -> None:
     folder = tmp_path / "notebooks"
     folder.mkdir()
     nb = _execute(path, folder)
-    assert _errors(nb, path.name) == {k: v for k, v in EXPECTED_FAILURES.items()
-                                      if k[0] == path.name}
+    assert _errors(nb, path.name) == {
+        k: v for k, v in EXPECTED_FAILURES.items() if k[0] == path.name
+    }
     executed = folder / path.name
     nbformat.write(nb, executed)
     assert (folder / f"{path.stem}.db").exists(), "the notebook must use its own store"
@@ -172,17 +186,23 @@ def test_sanitize_file_parses_into_patterns() -> None:
     ("raw", "clean"),
     [
         # a run id and a run-table row's time and duration
-        ("logreg  FINISHED  2026-11-23 02:50:46  1.1s  b1c59c9229c04338bf08397f3500aa64",
-         "logreg<PAD>FINISHED<PAD><DATETIME><PAD><DURATION><PAD><ID>"),
+        (
+            "logreg  FINISHED  2026-11-23 02:50:46  1.1s  b1c59c9229c04338bf08397f3500aa64",
+            "logreg<PAD>FINISHED<PAD><DATETIME><PAD><DURATION><PAD><ID>",
+        ),
         # the summary of a %%track cell keeps its run name only
-        ("nbtrack run logreg · RUNNING · 0.5 s · id 5f48\n  metrics: a=1",
-         "nbtrack run logreg · <RUN SUMMARY>"),
+        (
+            "nbtrack run logreg · RUNNING · 0.5 s · id 5f48\n  metrics: a=1",
+            "nbtrack run logreg · <RUN SUMMARY>",
+        ),
         # a stored traceback's cell file
         ('File "/tmp/ipykernel_29735/2178659937.py", line 1', 'File "<CELL>", line 1'),
         # a model card's sweep row of a timing metric, and a generated child run name
         ("| mean_fit_time | 0.106 | min | `swift-fox-154` | n=3 |", "| mean_fit_time | <TIMING> |"),
-        ("| mean_test_score | 0.96 | max | `rare-goat-58` |",
-         "| mean_test_score | 0.96 | max | `<RUN-NAME>` |"),
+        (
+            "| mean_test_score | 0.96 | max | `rare-goat-58` |",
+            "| mean_test_score | 0.96 | max | `<RUN-NAME>` |",
+        ),
         # numbers that are results, not times, stay as they are
         ("426 samples, 0.9441 accuracy, 30 epochs", "426 samples, 0.9441 accuracy, 30 epochs"),
     ],

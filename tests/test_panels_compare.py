@@ -146,7 +146,9 @@ def test_param_against_metric_scatter():
     assert scatter.metric_choice.value == "rmse"
     series = scatter.chart.data["series"]
     assert [(s["name"], s["x"], s["y"]) for s in series] == [
-        ("r0", [0.1], [50.0]), ("r1", [1.0], [51.0]), ("r2", [10.0], [52.0]),
+        ("r0", [0.1], [50.0]),
+        ("r1", [1.0], [51.0]),
+        ("r2", [10.0], [52.0]),
     ]
     assert scatter.chart.chart_layout["x_title"] == "alpha"
 

@@ -142,7 +142,7 @@ def test_static_renderings(registry):
     [
         "it's",  # a single quote: the filter quotes with "
         'say "hi"',  # double quotes: the filter quotes with '
-        "it's \"both\"",  # both: no filter string can hold it
+        'it\'s "both"',  # both: no filter string can hold it
     ],
 )
 def test_names_with_quotes(name):

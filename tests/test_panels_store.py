@@ -37,8 +37,12 @@ def tree(client):
         tags = {"mlflow.parentRunId": ids[parent]} if parent else {}
         r = client.create_run(exp, start_time=start, tags=tags, run_name=name)
         ids[name] = r.info.run_id
-        client.log_batch(r.info.run_id, metrics=[Metric("score", score, 0, 0)],
-                         params=[Param("alpha", alpha)], tags=[RunTag("kind", "x")])
+        client.log_batch(
+            r.info.run_id,
+            metrics=[Metric("score", score, 0, 0)],
+            params=[Param("alpha", alpha)],
+            tags=[RunTag("kind", "x")],
+        )
 
     run("root", None, "1", 0.5, 1)
     run("a", "root", "2", 0.9, 2)
@@ -81,14 +85,16 @@ def test_children_and_counts(client, tree):
     with panel_queries(client.store).shown(RunScope((exp,))) as shown:
         kids = shown.children([ids["root"], ids["a"]], ["params.alpha DESC"], limit=1)
         assert {names[p]: [names[c] for c in cs] for p, cs in kids.items()} == {
-            "root": ["b"], "a": ["a1"]
+            "root": ["b"],
+            "a": ["a1"],
         }
         counts = shown.child_counts([ids["root"], ids["a1x"]])
         assert counts == {ids["root"]: 2}
     queries = panel_queries(client.store)
     assert {names[i] for i in queries.descendants(ids["root"])} == {"a", "a1", "a1x", "b"}
     assert queries.descendant_counts([ids["root"], ids["a1"], ids["lone"]]) == {
-        ids["root"]: 4, ids["a1"]: 1
+        ids["root"]: 4,
+        ids["a1"]: 1,
     }
 
 
@@ -120,9 +126,15 @@ def test_key_stats_tell_what_varies(client, tree):
 def test_histories_are_thinned_and_keep_the_last_point(client):
     exp = client.create_experiment("h")
     run = client.create_run(exp).info.run_id
-    client.log_batch(run, metrics=[Metric("loss", float(s), 0, s) for s in range(100)]
-                     + [Metric("single", 1.0, 0, 0), Metric("odd", math.nan, 0, 0),
-                        Metric("odd", math.inf, 0, 1)])
+    client.log_batch(
+        run,
+        metrics=[Metric("loss", float(s), 0, s) for s in range(100)]
+        + [
+            Metric("single", 1.0, 0, 0),
+            Metric("odd", math.nan, 0, 0),
+            Metric("odd", math.inf, 0, 1),
+        ],
+    )
     found = panel_queries(client.store).histories([run], ["loss", "single", "odd"], points=10)
     loss = found[(run, "loss")]
     assert loss[0] == 0.0 and loss[-1] == 99.0 and len(loss) <= 12
@@ -133,8 +145,9 @@ def test_histories_are_thinned_and_keep_the_last_point(client):
 
 def test_invalid_filter_raises(client, tree):
     exp, _ = tree
-    with pytest.raises(InvalidFilter), panel_queries(client.store).shown(
-        RunScope((exp,), "params.alpha =")
+    with (
+        pytest.raises(InvalidFilter),
+        panel_queries(client.store).shown(RunScope((exp,), "params.alpha =")),
     ):
         pass
 
@@ -156,8 +169,11 @@ def test_change_token_moves_on_any_commit_but_not_on_panel_reads(client, tree, f
     token3 = queries.change_token()
     assert token3 != token2
     subprocess.run(
-        [sys.executable, "-c",
-         f"import nbtrack; nbtrack.MlflowClient().set_tag({ids['a']!r}, 'from', 'elsewhere')"],
+        [
+            sys.executable,
+            "-c",
+            f"import nbtrack; nbtrack.MlflowClient().set_tag({ids['a']!r}, 'from', 'elsewhere')",
+        ],
         check=True,
     )
     assert queries.change_token() != token3

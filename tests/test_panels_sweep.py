@@ -82,8 +82,9 @@ def test_axis_kinds(values, kind):
     exp = parent.info.experiment_id
     for value in values:
         run = client.create_run(exp, tags={"mlflow.parentRunId": parent.info.run_id})
-        client.log_batch(run.info.run_id, params=[Param("p", value)],
-                         metrics=[Metric("m", 1.0, 0, 0)])
+        client.log_batch(
+            run.info.run_id, params=[Param("p", value)], metrics=[Metric("m", 1.0, 0, 0)]
+        )
     panel = show_sweep(parent.info.run_id, live=False)
     assert axes_of(panel)["p"].kind == kind
 
@@ -103,8 +104,9 @@ def test_brushing_in_the_browser_selects_runs_and_filters_the_table(parent_id):
     selected = panel.selected
     assert sorted(selected["params.alpha"]) == ["0.01", "0.01", "0.1", "0.1"]
     assert panel.table.grid.total == 4  # the linked table shows the runs inside the brush
-    assert sorted(panel.selected_run_ids) == sorted(panel.table.content.rows[i]["id"]
-                                                    for i in range(4))
+    assert sorted(panel.selected_run_ids) == sorted(
+        panel.table.content.rows[i]["id"] for i in range(4)
+    )
 
 
 def test_brush_from_python_in_real_units_and_several_axes(parent_id):
@@ -131,10 +133,12 @@ def test_refresh_keeps_brushes_and_adds_new_runs(parent_id):
     panel = show_sweep(parent_id, live=False)
     panel.brush("alpha", 0.005, 0.5)
     client = nbtrack.MlflowClient()
-    run = client.create_run(panel.parent.info.experiment_id,
-                            tags={"mlflow.parentRunId": parent_id})
-    client.log_batch(run.info.run_id, params=[Param("alpha", "0.05"), Param("solver", "saga")],
-                     metrics=[Metric("score", 0.95, 0, 0)])
+    run = client.create_run(panel.parent.info.experiment_id, tags={"mlflow.parentRunId": parent_id})
+    client.log_batch(
+        run.info.run_id,
+        params=[Param("alpha", "0.05"), Param("solver", "saga")],
+        metrics=[Metric("score", 0.95, 0, 0)],
+    )
     panel.refresh()
     assert len(panel.run_ids) == 12
     assert "alpha" in panel.brushes
@@ -159,8 +163,11 @@ def test_two_thousand_children():
         run = client.create_run(exp, tags={"mlflow.parentRunId": parent.info.run_id})
         client.log_batch(
             run.info.run_id,
-            params=[Param("lr", str(10 ** -(i % 5))), Param("depth", str(i % 7)),
-                    Param("act", ["relu", "tanh"][i % 2])],
+            params=[
+                Param("lr", str(10 ** -(i % 5))),
+                Param("depth", str(i % 7)),
+                Param("act", ["relu", "tanh"][i % 2]),
+            ],
             metrics=[Metric("loss", 1 / (1 + i), 0, 0), Metric("acc", (i % 100) / 100, 0, 0)],
         )
     panel = show_sweep(parent.info.run_id, live=False)
@@ -182,8 +189,11 @@ def test_timings_off_the_axes_unless_asked(parent_id):
     [
         ({}, ["mean_fit_time", "mean_test_score", "rank_test_score"], "mean_test_score"),
         ({}, ["mean_fit_time", "rank_test_score", "std_test_score"], "rank_test_score"),
-        ({"refit": "f1", "scoring": "['acc', 'f1']"}, ["mean_test_acc", "mean_test_f1"],
-         "mean_test_f1"),
+        (
+            {"refit": "f1", "scoring": "['acc', 'f1']"},
+            ["mean_test_acc", "mean_test_f1"],
+            "mean_test_f1",
+        ),
         ({"scoring": "accuracy"}, ["accuracy", "loss"], "accuracy"),
         ({}, ["fit_time", "loss"], "loss"),
         ({}, ["fit_time"], "fit_time"),

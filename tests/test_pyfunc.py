@@ -12,12 +12,14 @@ from nbtrack.models import Model, infer_signature
 from nbtrack.models.enforcement import enforce_params, enforce_schema
 from nbtrack.types import ColSpec, ParamSchema, ParamSpec, Schema, TensorSpec
 
-COLUMNS = Schema([
-    ColSpec("double", "x"),
-    ColSpec("long", "n"),
-    ColSpec("string", "s"),
-    ColSpec("double", "opt", required=False),
-])
+COLUMNS = Schema(
+    [
+        ColSpec("double", "x"),
+        ColSpec("long", "n"),
+        ColSpec("string", "s"),
+        ColSpec("double", "opt", required=False),
+    ]
+)
 
 
 def frame(**columns):
@@ -138,10 +140,12 @@ def test_tensor_any_size_dimension_and_named_tensors():
     data = np.zeros((7, 3))
     assert enforce_schema(data, TENSOR) is data
     assert enforce_schema(pd.DataFrame(data), TENSOR).shape == (7, 3)
-    named = Schema([
-        TensorSpec(np.dtype("int64"), (-1,), "a"),
-        TensorSpec(np.dtype("float64"), (-1, 2), "b"),
-    ])
+    named = Schema(
+        [
+            TensorSpec(np.dtype("int64"), (-1,), "a"),
+            TensorSpec(np.dtype("float64"), (-1, 2), "b"),
+        ]
+    )
     out = enforce_schema({"a": np.array([1, 2]), "b": np.zeros((2, 2))}, named)
     assert set(out) == {"a", "b"}
     with pytest.raises(SignatureError, match=r"missing tensor\(s\) \['b'\]"):
@@ -186,8 +190,9 @@ def test_predict_fn_and_params_reach_the_model(tmp_path):
     x = np.array([[0.0], [1.0], [2.0], [3.0]])
     model = LogisticRegression().fit(x, [0, 0, 1, 1])
     signature = infer_signature(x, params={"unused": 1})
-    nbtrack.sklearn.save_model(model, tmp_path / "m", signature=signature,
-                               pyfunc_predict_fn="predict_proba")
+    nbtrack.sklearn.save_model(
+        model, tmp_path / "m", signature=signature, pyfunc_predict_fn="predict_proba"
+    )
     loaded = nbtrack.pyfunc.load_model(str(tmp_path / "m"))
     assert loaded.predict(x, params={"unused": 2}).shape == (4, 2)
 

@@ -264,7 +264,9 @@ def test_stage_transitions_and_archive_existing_versions(client, model_uri):
     assert stages == {"1": "Archived", "2": "Staging", "3": "Production"}
     latest = client.get_latest_versions("m")
     assert [(v.version, v.current_stage) for v in latest] == [
-        ("1", "Archived"), ("2", "Staging"), ("3", "Production"),
+        ("1", "Archived"),
+        ("2", "Staging"),
+        ("3", "Production"),
     ]
     assert [v.version for v in client.get_latest_versions("m", ["production"])] == ["3"]
     assert client.get_latest_versions("m", ["None"]) == []
@@ -348,10 +350,13 @@ def test_search_registered_models_filters_orders_and_pages(client):
         client.create_registered_model(name, tags={"team": "a" if name != "beta" else "b"})
     assert [m.name for m in client.search_registered_models()] == ["alpha", "beta", "gamma"]
     assert [m.name for m in client.search_registered_models("name LIKE '%a'")] == [
-        "alpha", "beta", "gamma",
+        "alpha",
+        "beta",
+        "gamma",
     ]
     assert [m.name for m in client.search_registered_models("tags.team = 'a'")] == [
-        "alpha", "gamma",
+        "alpha",
+        "gamma",
     ]
     desc = client.search_registered_models(order_by=["name DESC"])
     assert [m.name for m in desc] == ["gamma", "beta", "alpha"]
@@ -370,9 +375,10 @@ def test_search_model_versions_by_name_run_and_tag(client):
     by_run = client.search_model_versions(f"run_id = '{run_b}'")
     assert {(v.name, v.version) for v in by_run} == {("m", "2"), ("n", "1")}
     assert [v.version for v in client.search_model_versions("tags.kind = 'lr'")] == ["1"]
-    assert [(v.name, v.version) for v in client.search_model_versions(
-        "name = 'm'", order_by=["version_number ASC"]
-    )] == [("m", "1"), ("m", "2")]
+    assert [
+        (v.name, v.version)
+        for v in client.search_model_versions("name = 'm'", order_by=["version_number ASC"])
+    ] == [("m", "1"), ("m", "2")]
     page = client.search_model_versions(max_results=2)
     rest = client.search_model_versions(max_results=2, page_token=page.token)
     assert len(page) == 2 and len(rest) == 1 and rest.token is None
@@ -403,75 +409,158 @@ def _no_mlmodel(client: MlflowClient) -> str:
 WRONG_CALLS = [
     # (what, call, expected error)
     ("duplicate model name", lambda c, u: c.create_registered_model("m"), ResourceAlreadyExists),
-    ("bad tag key", lambda c, u: c.create_registered_model("x", tags={"bad!": 1}),
-     InvalidParameter),
+    (
+        "bad tag key",
+        lambda c, u: c.create_registered_model("x", tags={"bad!": 1}),
+        InvalidParameter,
+    ),
     ("version of a missing model", lambda c, u: c.create_model_version("nope", u), ModelNotFound),
-    ("source in an unknown run", lambda c, u: c.create_model_version("m", "runs:/0123abc/model"),
-     RunNotFound),
-    ("source path absent in the run",
-     lambda c, u: c.create_model_version("m", u.rsplit("/", 1)[0] + "/absent"), ArtifactNotFound),
-    ("source folder without MLmodel", lambda c, u: c.create_model_version("m", _no_mlmodel(c)),
-     ArtifactNotFound),
-    ("remote source", lambda c, u: c.create_model_version("m", "s3://bucket/model"),
-     InvalidParameter),
-    ("run_id that contradicts the source",
-     lambda c, u: c.create_model_version("m", u, run_id=new_run(c)), InvalidParameter),
-    ("unknown run_id for lineage", lambda c, u: c.create_model_version(
-        "m", c.get_model_version_download_uri("m", 1), run_id="feed"), RunNotFound),
-    ("bad version tag", lambda c, u: c.create_model_version("m", u, tags={"": "x"}),
-     InvalidParameter),
-    ("register_model with a bad URI", lambda c, u: nbtrack.register_model("runs:/", "fresh"),
-     InvalidParameter),
-    ("register_model of a missing folder", lambda c, u: nbtrack.register_model("/no/such", "fresh"),
-     ArtifactNotFound),
-    ("malformed models:/ URI", lambda c, u: nbtrack.register_model("models:/m", "fresh"),
-     InvalidParameter),
-    ("models:/ URI of a missing version", lambda c, u: nbtrack.register_model("models:/m/9", "x"),
-     ModelNotFound),
+    (
+        "source in an unknown run",
+        lambda c, u: c.create_model_version("m", "runs:/0123abc/model"),
+        RunNotFound,
+    ),
+    (
+        "source path absent in the run",
+        lambda c, u: c.create_model_version("m", u.rsplit("/", 1)[0] + "/absent"),
+        ArtifactNotFound,
+    ),
+    (
+        "source folder without MLmodel",
+        lambda c, u: c.create_model_version("m", _no_mlmodel(c)),
+        ArtifactNotFound,
+    ),
+    (
+        "remote source",
+        lambda c, u: c.create_model_version("m", "s3://bucket/model"),
+        InvalidParameter,
+    ),
+    (
+        "run_id that contradicts the source",
+        lambda c, u: c.create_model_version("m", u, run_id=new_run(c)),
+        InvalidParameter,
+    ),
+    (
+        "unknown run_id for lineage",
+        lambda c, u: c.create_model_version(
+            "m", c.get_model_version_download_uri("m", 1), run_id="feed"
+        ),
+        RunNotFound,
+    ),
+    (
+        "bad version tag",
+        lambda c, u: c.create_model_version("m", u, tags={"": "x"}),
+        InvalidParameter,
+    ),
+    (
+        "register_model with a bad URI",
+        lambda c, u: nbtrack.register_model("runs:/", "fresh"),
+        InvalidParameter,
+    ),
+    (
+        "register_model of a missing folder",
+        lambda c, u: nbtrack.register_model("/no/such", "fresh"),
+        ArtifactNotFound,
+    ),
+    (
+        "malformed models:/ URI",
+        lambda c, u: nbtrack.register_model("models:/m", "fresh"),
+        InvalidParameter,
+    ),
+    (
+        "models:/ URI of a missing version",
+        lambda c, u: nbtrack.register_model("models:/m/9", "x"),
+        ModelNotFound,
+    ),
     ("version 'one'", lambda c, u: c.get_model_version("m", "one"), InvalidParameter),
     ("version 0", lambda c, u: c.update_model_version("m", 0, "d"), InvalidParameter),
     ("version True", lambda c, u: c.delete_model_version("m", True), InvalidParameter),
     ("version 1.5", lambda c, u: c.get_model_version("m", 1.5), InvalidParameter),
     ("missing version", lambda c, u: c.update_model_version("m", 9, "d"), ModelNotFound),
     ("delete a missing version", lambda c, u: c.delete_model_version("m", 9), ModelNotFound),
-    ("unknown stage", lambda c, u: c.transition_model_version_stage("m", 2, "prod"),
-     InvalidParameter),
-    ("archive_existing to None", lambda c, u: c.transition_model_version_stage(
-        "m", 2, "None", archive_existing_versions=True), InvalidParameter),
-    ("stage of a missing version", lambda c, u: c.transition_model_version_stage(
-        "m", 9, "Staging", archive_existing_versions=True), ModelNotFound),
-    ("reserved alias latest", lambda c, u: c.set_registered_model_alias("m", "Latest", 2),
-     InvalidParameter),
-    ("reserved alias v2", lambda c, u: c.set_registered_model_alias("m", "v2", 2),
-     InvalidParameter),
-    ("alias with a space", lambda c, u: c.set_registered_model_alias("m", "my alias", 2),
-     InvalidParameter),
+    (
+        "unknown stage",
+        lambda c, u: c.transition_model_version_stage("m", 2, "prod"),
+        InvalidParameter,
+    ),
+    (
+        "archive_existing to None",
+        lambda c, u: c.transition_model_version_stage(
+            "m", 2, "None", archive_existing_versions=True
+        ),
+        InvalidParameter,
+    ),
+    (
+        "stage of a missing version",
+        lambda c, u: c.transition_model_version_stage(
+            "m", 9, "Staging", archive_existing_versions=True
+        ),
+        ModelNotFound,
+    ),
+    (
+        "reserved alias latest",
+        lambda c, u: c.set_registered_model_alias("m", "Latest", 2),
+        InvalidParameter,
+    ),
+    (
+        "reserved alias v2",
+        lambda c, u: c.set_registered_model_alias("m", "v2", 2),
+        InvalidParameter,
+    ),
+    (
+        "alias with a space",
+        lambda c, u: c.set_registered_model_alias("m", "my alias", 2),
+        InvalidParameter,
+    ),
     ("empty alias", lambda c, u: c.set_registered_model_alias("m", "", 2), InvalidParameter),
-    ("alias to a missing version", lambda c, u: c.set_registered_model_alias("m", "a", 9),
-     ModelNotFound),
+    (
+        "alias to a missing version",
+        lambda c, u: c.set_registered_model_alias("m", "a", 9),
+        ModelNotFound,
+    ),
     ("unknown alias", lambda c, u: c.get_model_version_by_alias("m", "nope"), ModelNotFound),
-    ("rename onto a taken name", lambda c, u: c.rename_registered_model("m", "other"),
-     ResourceAlreadyExists),
+    (
+        "rename onto a taken name",
+        lambda c, u: c.rename_registered_model("m", "other"),
+        ResourceAlreadyExists,
+    ),
     ("rename to a bad name", lambda c, u: c.rename_registered_model("m", "a/b"), InvalidParameter),
     ("rename a missing model", lambda c, u: c.rename_registered_model("nope", "x"), ModelNotFound),
     ("delete a missing model", lambda c, u: c.delete_registered_model("nope"), ModelNotFound),
-    ("tag a missing model", lambda c, u: c.set_registered_model_tag("nope", "k", "v"),
-     ModelNotFound),
-    ("tag value too long", lambda c, u: c.set_model_version_tag("m", 1, "k", "x" * 100_001),
-     InvalidParameter),
-    ("both version and stage", lambda c, u: c.set_model_version_tag("m", 1, "k", "v", "Staging"),
-     InvalidParameter),
-    ("no version in the stage", lambda c, u: c.set_model_version_tag(
-        "m", key="k", value="v", stage="Archived"), ModelNotFound),
+    (
+        "tag a missing model",
+        lambda c, u: c.set_registered_model_tag("nope", "k", "v"),
+        ModelNotFound,
+    ),
+    (
+        "tag value too long",
+        lambda c, u: c.set_model_version_tag("m", 1, "k", "x" * 100_001),
+        InvalidParameter,
+    ),
+    (
+        "both version and stage",
+        lambda c, u: c.set_model_version_tag("m", 1, "k", "v", "Staging"),
+        InvalidParameter,
+    ),
+    (
+        "no version in the stage",
+        lambda c, u: c.set_model_version_tag("m", key="k", value="v", stage="Archived"),
+        ModelNotFound,
+    ),
     ("description not a string", lambda c, u: c.update_registered_model("m", 5), InvalidParameter),
     ("malformed filter", lambda c, u: c.search_model_versions("name = "), InvalidFilter),
     ("max_results 0", lambda c, u: c.search_registered_models(max_results=0), InvalidParameter),
-    ("max_results over the limit", lambda c, u: c.search_registered_models(max_results=1001),
-     InvalidParameter),
-    ("bad page token", lambda c, u: c.search_model_versions(page_token="garbage"),
-     InvalidParameter),
-    ("stages as a string", lambda c, u: c.get_latest_versions("m", "Production"),
-     InvalidParameter),
+    (
+        "max_results over the limit",
+        lambda c, u: c.search_registered_models(max_results=1001),
+        InvalidParameter,
+    ),
+    (
+        "bad page token",
+        lambda c, u: c.search_model_versions(page_token="garbage"),
+        InvalidParameter,
+    ),
+    ("stages as a string", lambda c, u: c.get_latest_versions("m", "Production"), InvalidParameter),
 ]
 
 
@@ -511,7 +600,10 @@ def test_two_processes_registering_get_distinct_versions(client, model_uri, fres
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", _REGISTER_SCRIPT, model_uri, start],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for _ in range(2)
     ]

@@ -42,18 +42,20 @@ def mlflow_schema_json(data):
 
 INFER_CASES = [
     # a DataFrame of every scalar kind
-    pd.DataFrame({
-        "f64": [1.5, 2.0],
-        "f32": np.array([1, 2], dtype=np.float32),
-        "i64": [1, 2],
-        "i32": np.array([1, 2], dtype=np.int32),
-        "i8": np.array([1, 2], dtype=np.int8),
-        "u32": np.array([1, 2], dtype=np.uint32),
-        "b": [True, False],
-        "s": ["x", "y"],
-        "when": pd.to_datetime(["2024-01-01", "2024-01-02"]),
-        "raw": [b"a", b"b"],
-    }),
+    pd.DataFrame(
+        {
+            "f64": [1.5, 2.0],
+            "f32": np.array([1, 2], dtype=np.float32),
+            "i64": [1, 2],
+            "i32": np.array([1, 2], dtype=np.int32),
+            "i8": np.array([1, 2], dtype=np.int8),
+            "u32": np.array([1, 2], dtype=np.uint32),
+            "b": [True, False],
+            "s": ["x", "y"],
+            "when": pd.to_datetime(["2024-01-01", "2024-01-02"]),
+            "raw": [b"a", b"b"],
+        }
+    ),
     # missing values make a column optional
     pd.DataFrame({"x": [1.0, np.nan], "s": ["a", None]}),
     # object column of Python ints is a long column
@@ -116,11 +118,13 @@ def test_schema_round_trips_through_json(data):
 def test_mlflow_reads_our_schema_json_and_we_read_its():
     MlflowSchema = mlflow_module("mlflow.types").Schema
 
-    schema = Schema([
-        ColSpec("double", "x"),
-        ColSpec(DataType.string, "s", required=False),
-        ColSpec(AnyType(), "nothing", required=False),
-    ])
+    schema = Schema(
+        [
+            ColSpec("double", "x"),
+            ColSpec(DataType.string, "s", required=False),
+            ColSpec(AnyType(), "nothing", required=False),
+        ]
+    )
     theirs = MlflowSchema.from_json(schema.to_json())
     assert theirs.to_json() == schema.to_json()
     assert Schema.from_json(theirs.to_json()) == schema
@@ -215,11 +219,13 @@ def test_param_double_to_long_is_refused():
 def test_param_schema_round_trips_with_mlflow():
     MlflowParamSchema = mlflow_module("mlflow.types").ParamSchema
 
-    schema = ParamSchema([
-        ParamSpec("k", "long", 5),
-        ParamSpec("ids", "string", ["a", "b"], (-1,)),
-        ParamSpec("when", "datetime", dt.datetime(2024, 1, 1)),
-    ])
+    schema = ParamSchema(
+        [
+            ParamSpec("k", "long", 5),
+            ParamSpec("ids", "string", ["a", "b"], (-1,)),
+            ParamSpec("when", "datetime", dt.datetime(2024, 1, 1)),
+        ]
+    )
     assert MlflowParamSchema.from_json(schema.to_json()).to_json() == schema.to_json()
     assert ParamSchema.from_json(schema.to_json()) == schema
     assert json.loads(schema.to_json())[2]["default"] == "2024-01-01T00:00:00"

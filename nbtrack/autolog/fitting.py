@@ -59,7 +59,11 @@ class FitSession:
 
     @classmethod
     def open(
-        cls, config: state.Config, estimator: Any, method: Callable[..., Any], args: tuple,
+        cls,
+        config: state.Config,
+        estimator: Any,
+        method: Callable[..., Any],
+        args: tuple,
         kwargs: dict,
     ) -> FitSession | None:
         """Choose the run and log what is known before the fit; None if this fit is not logged."""

@@ -96,7 +96,11 @@ def _classifier_metrics(
                 metrics,
                 name,
                 functools.partial(
-                    function, y, y_pred, pos_label=pos_label, average=average,
+                    function,
+                    y,
+                    y_pred,
+                    pos_label=pos_label,
+                    average=average,
                     sample_weight=sample_weight,
                 ),
             )
@@ -157,7 +161,10 @@ def _regressor_metrics(
                 metrics,
                 name,
                 functools.partial(
-                    function, y, y_pred, sample_weight=sample_weight,
+                    function,
+                    y,
+                    y_pred,
+                    sample_weight=sample_weight,
                     multioutput="uniform_average",
                 ),
             )

@@ -142,7 +142,10 @@ def _is_argument(value: Any, frame: types.FrameType) -> bool:
 
 
 def call_command(
-    function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], frame: Any,
+    function: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    frame: Any,
     owner: Any = None,
 ) -> str:
     """``metric(y_true=y_test, y_pred=<ndarray>)``: how a metric was called (MLflow's form)."""

@@ -40,9 +40,7 @@ def _labels(y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray] | None:
     return y, p
 
 
-def classification(
-    y_true: Any, y_pred: Any, sample_weight: Any
-) -> dict[str, float] | None:
+def classification(y_true: Any, y_pred: Any, sample_weight: Any) -> dict[str, float] | None:
     """Weighted precision, recall, F1 and accuracy.
 
     The values ``precision_recall_fscore_support(average="weighted")`` and

@@ -63,8 +63,10 @@ def chosen_candidates(results: dict[str, Any], max_tuning_runs: int | None) -> l
     count = len(results["params"])
     if max_tuning_runs is None:
         return list(range(count))
-    rank_column = "rank_test_score" if "rank_test_score" in results else next(
-        (k for k in results if k.startswith("rank_test_")), None
+    rank_column = (
+        "rank_test_score"
+        if "rank_test_score" in results
+        else next((k for k in results if k.startswith("rank_test_")), None)
     )
     if rank_column is None:
         return list(range(min(count, max_tuning_runs)))
@@ -120,4 +122,3 @@ def log_child_runs(
         client.set_terminated(run_id, end_time=end_time)
         run_ids.append(run_id)
     return run_ids
-

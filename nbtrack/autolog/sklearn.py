@@ -309,7 +309,10 @@ def patched_fit(original: Callable[..., Any], estimator: Any, args: tuple, kwarg
 
 
 def _fit_and_log(
-    config: state.Config, original: Callable[..., Any], estimator: Any, args: tuple,
+    config: state.Config,
+    original: Callable[..., Any],
+    estimator: Any,
+    args: tuple,
     kwargs: dict,
 ) -> Any:
     try:

@@ -52,9 +52,7 @@ def models() -> None:
 )
 @json_option
 @pass_client
-def list_models(
-    client: MlflowClient, filter_string: str, max_results: int, as_json: bool
-) -> None:
+def list_models(client: MlflowClient, filter_string: str, max_results: int, as_json: bool) -> None:
     """List registered models by name, with their latest version and aliases."""
     page = client.search_registered_models(filter_string or None, max_results=max_results)
     if as_json:
@@ -101,9 +99,9 @@ def show(client: MlflowClient, name: str, version: str | None, as_json: bool) ->
         _show_version(client, resolve_version(client, name, version), as_json)
         return
     model = client.get_registered_model(name)
-    versions = list(client.search_model_versions(
-        f"name = {_quoted(name)}", order_by=["version_number DESC"]
-    ))
+    versions = list(
+        client.search_model_versions(f"name = {_quoted(name)}", order_by=["version_number DESC"])
+    )
     if as_json:
         echo_json({**model_json(model), "versions": [version_json(v) for v in versions]})
         return
@@ -126,8 +124,14 @@ def show(client: MlflowClient, name: str, version: str | None, as_json: bool) ->
             Column("Source"),
         ],
         [
-            (v.version, v.current_stage, ", ".join(v.aliases), v.run_id,
-             display.timestamp(v.creation_timestamp), v.source)
+            (
+                v.version,
+                v.current_stage,
+                ", ".join(v.aliases),
+                v.run_id,
+                display.timestamp(v.creation_timestamp),
+                v.source,
+            )
             for v in versions
         ],
         count(len(versions), "version"),
@@ -230,7 +234,8 @@ def version_json(version: ModelVersion) -> dict[str, Any]:
 
 def _stages(model: RegisteredModel) -> str:
     return ", ".join(
-        f"{v.current_stage}: {v.version}" for v in model.latest_versions
+        f"{v.current_stage}: {v.version}"
+        for v in model.latest_versions
         if v.current_stage != "None"
     )
 

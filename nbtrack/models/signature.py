@@ -143,8 +143,10 @@ def save_example(model: Any, input_example: Any, path: Path) -> tuple[Any, Any] 
     if input_example is None:
         return None
     data, params = input_example, None
-    if isinstance(input_example, tuple) and len(input_example) == 2 and isinstance(
-        input_example[1], dict
+    if (
+        isinstance(input_example, tuple)
+        and len(input_example) == 2
+        and isinstance(input_example[1], dict)
     ):
         data, params = input_example
         infer_param_schema(params)  # refuse params that no signature could describe
@@ -175,18 +177,30 @@ def _example_json(data: Any, info: dict[str, Any]) -> tuple[Any, dict[str, Any]]
         info.update(type="dataframe", pandas_orient="split" if "columns" in split else "values")
         return split, {"dataframe_split": split}
     is_array = np is not None and isinstance(data, np.ndarray)
-    if is_array or (isinstance(data, dict) and data and np is not None
-                    and all(isinstance(v, np.ndarray) for v in data.values())):
-        stored = ({k: _array_list(v) for k, v in data.items()} if isinstance(data, dict)
-                  else _array_list(data))
+    if is_array or (
+        isinstance(data, dict)
+        and data
+        and np is not None
+        and all(isinstance(v, np.ndarray) for v in data.values())
+    ):
+        stored = (
+            {k: _array_list(v) for k, v in data.items()}
+            if isinstance(data, dict)
+            else _array_list(data)
+        )
         info["type"] = "ndarray"
         return stored, {"inputs": stored}
     sparse = sys.modules.get("scipy.sparse")
     if sparse is not None and isinstance(data, (sparse.csr_matrix, sparse.csc_matrix)):
-        info["type"] = "sparse_matrix_csc" if isinstance(data, sparse.csc_matrix) else \
-            "sparse_matrix_csr"
-        stored = {"data": _array_list(data.data), "indices": data.indices.tolist(),
-                  "indptr": data.indptr.tolist(), "shape": list(data.shape)}
+        info["type"] = (
+            "sparse_matrix_csc" if isinstance(data, sparse.csc_matrix) else "sparse_matrix_csr"
+        )
+        stored = {
+            "data": _array_list(data.data),
+            "indices": data.indices.tolist(),
+            "indptr": data.indptr.tolist(),
+            "shape": list(data.shape),
+        }
         return stored, {"inputs": data.toarray()}
     if isinstance(data, (dict, list, str, bytes, int, float, bool, datetime.date)) or (
         np is not None and np.isscalar(data)
@@ -248,8 +262,9 @@ def read_example(model: Any, path: Path) -> Any:
         from scipy import sparse
 
         build = sparse.csc_matrix if kind == "sparse_matrix_csc" else sparse.csr_matrix
-        return build((stored["data"], stored["indices"], stored["indptr"]),
-                     shape=tuple(stored["shape"]))
+        return build(
+            (stored["data"], stored["indices"], stored["indptr"]), shape=tuple(stored["shape"])
+        )
     if kind == "json_object":
         return stored
     raise InvalidParameter(
@@ -276,8 +291,11 @@ def _tensors(stored: Any, schema: Any) -> Any:
     import numpy as np
 
     if isinstance(stored, dict):
-        dtypes = ({s.name: s.type for s in schema.inputs}
-                  if schema is not None and schema.is_tensor_spec() else {})
+        dtypes = (
+            {s.name: s.type for s in schema.inputs}
+            if schema is not None and schema.is_tensor_spec()
+            else {}
+        )
         return {k: np.array(v, dtype=dtypes.get(k)) for k, v in stored.items()}
     dtype = schema.inputs[0].type if schema is not None and schema.is_tensor_spec() else None
     return np.array(stored, dtype=dtype)

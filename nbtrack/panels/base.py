@@ -36,8 +36,9 @@ class Panel(ipywidgets.VBox):
     def __init__(self, client: MlflowClient | None = None, live: bool = True, **kwargs: Any):
         self.client = client or MlflowClient()
         self.queries: PanelQueries = panel_queries(self.client.store)
-        self.output = ipywidgets.Output(layout=ipywidgets.Layout(max_height="12em",
-                                                                 overflow="auto"))
+        self.output = ipywidgets.Output(
+            layout=ipywidgets.Layout(max_height="12em", overflow="auto")
+        )
         self._presence = Presence()
         self._lock = threading.RLock()
         self._seen_token: int | None = None

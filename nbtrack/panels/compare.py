@@ -72,17 +72,31 @@ class CompareRuns(Panel):
         gap = {"grid_gap": "0 40px", "flex_flow": "row wrap", "align_items": "flex-start"}
         self._frame(
             self.title,
-            ipywidgets.HBox([
-                ipywidgets.VBox([ipywidgets.HTML(static.heading("Parameters")),
-                                 self.differences_only, self.params, self.steps]),
-                ipywidgets.VBox([ipywidgets.HTML(static.heading("Metrics (latest)")),
-                                 self.metrics_table]),
-            ], layout=gap),
-            ipywidgets.HBox([
-                ipywidgets.VBox([self.metric_choice, self.histories_box]),
-                ipywidgets.VBox([ipywidgets.HTML(static.heading("Latest values")),
-                                 self.bars_box]),
-            ], layout=gap),
+            ipywidgets.HBox(
+                [
+                    ipywidgets.VBox(
+                        [
+                            ipywidgets.HTML(static.heading("Parameters")),
+                            self.differences_only,
+                            self.params,
+                            self.steps,
+                        ]
+                    ),
+                    ipywidgets.VBox(
+                        [ipywidgets.HTML(static.heading("Metrics (latest)")), self.metrics_table]
+                    ),
+                ],
+                layout=gap,
+            ),
+            ipywidgets.HBox(
+                [
+                    ipywidgets.VBox([self.metric_choice, self.histories_box]),
+                    ipywidgets.VBox(
+                        [ipywidgets.HTML(static.heading("Latest values")), self.bars_box]
+                    ),
+                ],
+                layout=gap,
+            ),
             self.scatter,
         )
         self.differences_only.observe(self.callback(lambda _: self._draw_params()), names=["value"])
@@ -135,8 +149,9 @@ class CompareRuns(Panel):
         if not shown:
             text = "Every run has the same values." if keys else "No parameters logged."
             return f'<p style="color:#6b7280;margin:4px 0">{text}</p>'
-        return _comparison_table(self.names, shown, differ, lambda run, k: run.data.params.get(k),
-                                 self.runs)
+        return _comparison_table(
+            self.names, shown, differ, lambda run, k: run.data.params.get(k), self.runs
+        )
 
     def _draw_params(self) -> None:
         groups = self.param_groups()
@@ -153,8 +168,11 @@ class CompareRuns(Panel):
             n_diff = sum(k in differ for k in keys)
             box = ipywidgets.Accordion(children=[table], selected_index=None)
             plural = "s" if len(keys) != 1 else ""
-            box.set_title(0, f"{step}: {len(keys)} param{plural}, {n_diff} differ"
-                          + ("s" if n_diff == 1 else ""))
+            box.set_title(
+                0,
+                f"{step}: {len(keys)} param{plural}, {n_diff} differ"
+                + ("s" if n_diff == 1 else ""),
+            )
             boxes.append(box)
         if [b.get_title(0) for b in self.steps.children] != [b.get_title(0) for b in boxes]:
             self.steps.children = boxes  # only rebuilt when the steps change: open ones stay
@@ -164,9 +182,11 @@ class CompareRuns(Panel):
     def _draw_metrics(self) -> None:
         keys = sorted({k for run in self.runs for k in run.data.metrics})
         value = (
-            _comparison_table(self.names, keys, set(), lambda run, k: run.data.metrics.get(k),
-                              self.runs)
-            if keys else '<p style="color:#6b7280">No metrics logged.</p>'
+            _comparison_table(
+                self.names, keys, set(), lambda run, k: run.data.metrics.get(k), self.runs
+            )
+            if keys
+            else '<p style="color:#6b7280">No metrics logged.</p>'
         )
         if self.metrics_table.value != value:
             self.metrics_table.value = value
@@ -211,11 +231,13 @@ class CompareRuns(Panel):
             '<div class="nbtrack-static">'
             + static.heading(f"Comparing {len(self.runs)} runs")
             + static.heading("Parameters")
-            + _comparison_table(self.names, keys, differ, lambda r, k: r.data.params.get(k),
-                                self.runs)
+            + _comparison_table(
+                self.names, keys, differ, lambda r, k: r.data.params.get(k), self.runs
+            )
             + static.heading("Metrics")
-            + _comparison_table(self.names, metric_keys, set(),
-                                lambda r, k: r.data.metrics.get(k), self.runs)
+            + _comparison_table(
+                self.names, metric_keys, set(), lambda r, k: r.data.metrics.get(k), self.runs
+            )
             + "</div>"
         )
 
@@ -255,7 +277,8 @@ def _comparison_table(
             tds.append(f'<td style="{cell}">{text}</td>')
         body.append(
             f'<tr style="{style}"><td style="{cell};font-weight:500">{static.esc(key)}</td>'
-            + "".join(tds) + "</tr>"
+            + "".join(tds)
+            + "</tr>"
         )
     return (
         '<table style="border-collapse:collapse;font-size:13px;margin:4px 0">'

@@ -47,8 +47,14 @@ class RegistryBrowser(Panel):
         self.model_list = ipywidgets.Select(rows=10, layout={"width": "18em"})
         self.version_list = ipywidgets.Select(rows=10, layout={"width": "26em"})
         self.versions_table = ipywidgets.HTML()
-        self.card = ipywidgets.HTML(layout={"max_height": "40em", "overflow": "auto",
-                                            "border": "1px solid #e5e7eb", "padding": "0 12px"})
+        self.card = ipywidgets.HTML(
+            layout={
+                "max_height": "40em",
+                "overflow": "auto",
+                "border": "1px solid #e5e7eb",
+                "padding": "0 12px",
+            }
+        )
         self.status = ipywidgets.HTML()
         self._pending: Callable[[], str] | None = None
         self._syncing = False  # set while _update moves the lists: their observers wait
@@ -56,24 +62,32 @@ class RegistryBrowser(Panel):
         self._wanted_model = model
         self._build_actions()
         super().__init__(client=client, live=live)
-        lists = ipywidgets.HBox([
-            _titled("Registered models", self.model_list),
-            _titled("Versions", self.version_list),
-        ])
-        left = ipywidgets.VBox([
-            lists,
-            self.versions_table,
-            ipywidgets.HTML(static.heading("Actions on the selected version")),
-            self.actions,
-            self.confirm_bar,
-            self.status,
-        ])
-        right = ipywidgets.VBox([ipywidgets.HTML(static.heading("Model card")), self.card],
-                                layout={"flex": "1 1 28em", "min_width": "24em"})
+        lists = ipywidgets.HBox(
+            [
+                _titled("Registered models", self.model_list),
+                _titled("Versions", self.version_list),
+            ]
+        )
+        left = ipywidgets.VBox(
+            [
+                lists,
+                self.versions_table,
+                ipywidgets.HTML(static.heading("Actions on the selected version")),
+                self.actions,
+                self.confirm_bar,
+                self.status,
+            ]
+        )
+        right = ipywidgets.VBox(
+            [ipywidgets.HTML(static.heading("Model card")), self.card],
+            layout={"flex": "1 1 28em", "min_width": "24em"},
+        )
         self._frame(
             ipywidgets.HTML(static.heading("Model registry")),
-            ipywidgets.HBox([left, right], layout={"flex_flow": "row wrap", "grid_gap": "0 32px",
-                                                   "align_items": "flex-start"}),
+            ipywidgets.HBox(
+                [left, right],
+                layout={"flex_flow": "row wrap", "grid_gap": "0 32px", "align_items": "flex-start"},
+            ),
         )
         self.model_list.observe(self.callback(self._on_model), names=["value"])
         self.version_list.observe(self.callback(self._on_version), names=["value"])
@@ -81,37 +95,64 @@ class RegistryBrowser(Panel):
     # -- widgets ----------------------------------------------------------------------
 
     def _build_actions(self) -> None:
-        self.alias_name = ipywidgets.Text(placeholder="alias, e.g. champion",
-                                          layout={"width": "14em"})
+        self.alias_name = ipywidgets.Text(
+            placeholder="alias, e.g. champion", layout={"width": "14em"}
+        )
         self.alias_button = ipywidgets.Button(description="Set alias", icon="tag")
-        self.stage_choice = ipywidgets.Dropdown(options=STAGES, value="Staging",
-                                                layout={"width": "10em"})
+        self.stage_choice = ipywidgets.Dropdown(
+            options=STAGES, value="Staging", layout={"width": "10em"}
+        )
         self.archive_others = ipywidgets.Checkbox(
-            value=False, indent=False, description="archive the other versions in that stage",
+            value=False,
+            indent=False,
+            description="archive the other versions in that stage",
             layout={"width": "auto", "margin": "0 12px"},
         )
         self.stage_button = ipywidgets.Button(description="Transition", icon="exchange")
-        self.description = ipywidgets.Textarea(placeholder="Version description",
-                                               layout={"width": "26em", "height": "4em"})
-        self.description_button = ipywidgets.Button(description="Save description",
-                                                     icon="save")
+        self.description = ipywidgets.Textarea(
+            placeholder="Version description", layout={"width": "26em", "height": "4em"}
+        )
+        self.description_button = ipywidgets.Button(description="Save description", icon="save")
         self.section_choice = ipywidgets.Dropdown(
             options=[(title, key) for key, title in SECTIONS.items()], layout={"width": "16em"}
         )
-        self.section_text = ipywidgets.Textarea(placeholder="Markdown for this card section",
-                                                layout={"width": "26em", "height": "6em"})
+        self.section_text = ipywidgets.Textarea(
+            placeholder="Markdown for this card section", layout={"width": "26em", "height": "6em"}
+        )
         self.section_button = ipywidgets.Button(description="Save section", icon="save")
-        self.actions = ipywidgets.VBox([
-            ipywidgets.HBox([ipywidgets.Label("Alias", layout={"width": "7em"}),
-                             self.alias_name, self.alias_button]),
-            ipywidgets.HBox([ipywidgets.Label("Stage", layout={"width": "7em"}),
-                             self.stage_choice, self.archive_others, self.stage_button]),
-            ipywidgets.HBox([ipywidgets.Label("Description", layout={"width": "7em"}),
-                             self.description, self.description_button]),
-            ipywidgets.HBox([ipywidgets.Label("Card section", layout={"width": "7em"}),
-                             ipywidgets.VBox([self.section_choice, self.section_text]),
-                             self.section_button]),
-        ])
+        self.actions = ipywidgets.VBox(
+            [
+                ipywidgets.HBox(
+                    [
+                        ipywidgets.Label("Alias", layout={"width": "7em"}),
+                        self.alias_name,
+                        self.alias_button,
+                    ]
+                ),
+                ipywidgets.HBox(
+                    [
+                        ipywidgets.Label("Stage", layout={"width": "7em"}),
+                        self.stage_choice,
+                        self.archive_others,
+                        self.stage_button,
+                    ]
+                ),
+                ipywidgets.HBox(
+                    [
+                        ipywidgets.Label("Description", layout={"width": "7em"}),
+                        self.description,
+                        self.description_button,
+                    ]
+                ),
+                ipywidgets.HBox(
+                    [
+                        ipywidgets.Label("Card section", layout={"width": "7em"}),
+                        ipywidgets.VBox([self.section_choice, self.section_text]),
+                        self.section_button,
+                    ]
+                ),
+            ]
+        )
         self.confirm_message = ipywidgets.HTML()
         self.confirm_button = ipywidgets.Button(description="Confirm", button_style="primary")
         self.cancel_button = ipywidgets.Button(description="Cancel")
@@ -125,8 +166,7 @@ class RegistryBrowser(Panel):
         self.section_button.on_click(self.callback(lambda _: self.ask_section()))
         self.confirm_button.on_click(self.callback(lambda _: self.confirm()))
         self.cancel_button.on_click(self.callback(lambda _: self.cancel()))
-        self.section_choice.observe(self.callback(lambda _: self._fill_section()),
-                                    names=["value"])
+        self.section_choice.observe(self.callback(lambda _: self._fill_section()), names=["value"])
         self._build_serve_action()
 
     def _build_serve_action(self) -> None:
@@ -134,10 +174,15 @@ class RegistryBrowser(Panel):
         self.server: Any = None  # the nbtrack.serving.ModelServer started here, if any
         self.serve_button = ipywidgets.Button(description="Serve", icon="play")
         self.serve_status = ipywidgets.HTML()
-        self.actions.children += (ipywidgets.HBox([
-            ipywidgets.Label("Serving", layout={"width": "7em"}),
-            self.serve_button, self.serve_status,
-        ]),)
+        self.actions.children += (
+            ipywidgets.HBox(
+                [
+                    ipywidgets.Label("Serving", layout={"width": "7em"}),
+                    self.serve_button,
+                    self.serve_status,
+                ]
+            ),
+        )
         self.serve_button.on_click(self.callback(lambda _: self.toggle_serving()))
 
     # -- reading ----------------------------------------------------------------------
@@ -227,8 +272,12 @@ class RegistryBrowser(Panel):
         self._ask(
             f"{verb} alias <b>@{static.esc(alias)}</b> of {static.esc(version.name)} "
             f"{where}to version {static.esc(version.version)}?",
-            lambda: self._run(lambda: self.client.set_registered_model_alias(
-                version.name, alias, version.version), f"@{alias} → version {version.version}"),
+            lambda: self._run(
+                lambda: self.client.set_registered_model_alias(
+                    version.name, alias, version.version
+                ),
+                f"@{alias} → version {version.version}",
+            ),
         )
 
     def ask_stage(self) -> None:
@@ -239,9 +288,12 @@ class RegistryBrowser(Panel):
         self._ask(
             f"Transition {static.esc(version.name)} version {static.esc(version.version)} "
             f"from {static.esc(version.current_stage)} to <b>{static.esc(stage)}</b>{others}?",
-            lambda: self._run(lambda: self.client.transition_model_version_stage(
-                version.name, version.version, stage, archive_existing_versions=archive),
-                f"version {version.version} is now in {stage}"),
+            lambda: self._run(
+                lambda: self.client.transition_model_version_stage(
+                    version.name, version.version, stage, archive_existing_versions=archive
+                ),
+                f"version {version.version} is now in {stage}",
+            ),
         )
 
     def ask_description(self) -> None:
@@ -250,8 +302,12 @@ class RegistryBrowser(Panel):
         self._ask(
             f"Replace the description of {static.esc(version.name)} version "
             f"{static.esc(version.version)}?",
-            lambda: self._run(lambda: self.client.update_model_version(
-                version.name, version.version, description=text), "description saved"),
+            lambda: self._run(
+                lambda: self.client.update_model_version(
+                    version.name, version.version, description=text
+                ),
+                "description saved",
+            ),
         )
 
     def ask_section(self) -> None:
@@ -261,8 +317,9 @@ class RegistryBrowser(Panel):
         self._ask(
             f"Save the card section <b>{static.esc(label)}</b> of {static.esc(version.name)} "
             f"version {static.esc(version.version)}?",
-            lambda: self._run(lambda: self._card().set_section(key, text),
-                              f"section {label} saved"),
+            lambda: self._run(
+                lambda: self._card().set_section(key, text), f"section {label} saved"
+            ),
         )
 
     def confirm(self) -> None:
@@ -292,8 +349,11 @@ class RegistryBrowser(Panel):
         version = self._selected()
         self.serve_status.value = "Starting a server…"
         try:
-            self.server = serve(f"models:/{version.name}/{version.version}", port=0,
-                                tracking_uri=self.client.tracking_uri)
+            self.server = serve(
+                f"models:/{version.name}/{version.version}",
+                port=0,
+                tracking_uri=self.client.tracking_uri,
+            )
         except NbtrackError as exc:
             self.serve_status.value = f'<span style="color:#b91c1c">{static.esc(exc)}</span>'
             return
@@ -318,25 +378,30 @@ class RegistryBrowser(Panel):
 
     def static_html(self) -> str:
         """Models and the selected model's versions as HTML."""
-        rows = [(m.name, str(len(self._versions_of(m.name))), m.description or "")
-                for m in self.models]
+        rows = [
+            (m.name, str(len(self._versions_of(m.name))), m.description or "") for m in self.models
+        ]
         return (
-            '<div class="nbtrack-static">' + static.heading("Model registry")
+            '<div class="nbtrack-static">'
+            + static.heading("Model registry")
             + static.html_table(("Model", "Versions", "Description"), rows)
             + (static.heading(f"Versions of {self.model}") if self.model else "")
-            + _versions_html(self.client, self.versions) + "</div>"
+            + _versions_html(self.client, self.versions)
+            + "</div>"
         )
 
     def static_text(self) -> str:
         """Models and the selected model's versions as text."""
         models = static.text_table(
-            ("model", "versions"), [(m.name, str(len(self._versions_of(m.name))))
-                                    for m in self.models]
+            ("model", "versions"),
+            [(m.name, str(len(self._versions_of(m.name)))) for m in self.models],
         )
         versions = static.text_table(
             ("version", "stage", "aliases", "run"),
-            [(v.version, v.current_stage, " ".join(f"@{a}" for a in v.aliases), v.run_id or "")
-             for v in self.versions],
+            [
+                (v.version, v.current_stage, " ".join(f"@{a}" for a in v.aliases), v.run_id or "")
+                for v in self.versions
+            ],
         )
         return f"Model registry\n{models}\n\n{self.model or ''}\n{versions}"
 
@@ -387,20 +452,37 @@ def _versions_html(client: MlflowClient, versions: list[ModelVersion]) -> str:
     for v in versions:
         aliases = " ".join(f"<code>@{static.esc(a)}</code>" for a in v.aliases)
         tags = ", ".join(f"{static.esc(k)}={static.esc(val)}" for k, val in sorted(v.tags.items()))
-        run = (f"{static.esc(run_names.get(v.run_id, ''))} <code>{static.esc(v.run_id[:8])}</code>"
-               if v.run_id else "")
+        run = (
+            f"{static.esc(run_names.get(v.run_id, ''))} <code>{static.esc(v.run_id[:8])}</code>"
+            if v.run_id
+            else ""
+        )
         values = metrics.get(v.run_id or "", {})
-        rows.append((
-            static.esc(v.version), aliases,
-            *[static.esc(display.value(values[k])) if k in values else "" for k in keys],
-            run, static.esc(v.current_stage),
-            static.esc(display.timestamp(v.creation_timestamp)),
-            static.esc(v.description or ""), tags,
-        ))
+        rows.append(
+            (
+                static.esc(v.version),
+                aliases,
+                *[static.esc(display.value(values[k])) if k in values else "" for k in keys],
+                run,
+                static.esc(v.current_stage),
+                static.esc(display.timestamp(v.creation_timestamp)),
+                static.esc(v.description or ""),
+                tags,
+            )
+        )
     return static.html_table(
-        ("Version", "Aliases", *keys, "Source run", "Stage (deprecated)", "Created (UTC)",
-         "Description", "Tags"),
-        rows, raw=True,
+        (
+            "Version",
+            "Aliases",
+            *keys,
+            "Source run",
+            "Stage (deprecated)",
+            "Created (UTC)",
+            "Description",
+            "Tags",
+        ),
+        rows,
+        raw=True,
     )
 
 

@@ -86,7 +86,8 @@ def columns(stats: dict[str, list[KeyStat]], total: int) -> list[dict[str, Any]]
     cols = attributes[:LEADING_ATTRIBUTES]
     for group in ("metrics", "params", "tags"):
         keys = [
-            s for s in stats.get(group, [])
+            s
+            for s in stats.get(group, [])
             if group != "tags" or not s.key.startswith(tag_keys.SYSTEM_PREFIXES)
         ]
         varying = [s for s in keys if s.varies or s.present < total]
@@ -94,8 +95,13 @@ def columns(stats: dict[str, list[KeyStat]], total: int) -> list[dict[str, Any]]
         if group == "metrics":  # timings after the scores: they are rarely what is sought
             varying.sort(key=lambda s: is_timing(s.key))
         cols += [
-            {"group": group, "key": s.key, "label": s.key, "sort": order_column(group, s.key),
-             "varies": s in varying}
+            {
+                "group": group,
+                "key": s.key,
+                "label": s.key,
+                "sort": order_column(group, s.key),
+                "varies": s in varying,
+            }
             for s in varying + constant
         ]
     return cols + attributes[LEADING_ATTRIBUTES:]
@@ -184,25 +190,30 @@ def _rows(
             continue
         run = info[run_id]
         data = values[run_id]
-        rows.append({
-            "id": run_id,
-            "depth": item["depth"],
-            "name": run.name,
-            "status": run.status,
-            "start": run.start_time,
-            "end": run.end_time,
-            "user": run.user_id,
-            "source": data["t"].get(tag_keys.SOURCE_NAME, ""),
-            "children": counts.get(run_id, 0),
-            "descendants": descendants.get(run_id, 0),
-            "models": tag_keys.LOGGED_MODELS in data["t"],
-            "error": error_line(run.artifact_uri) if run.status == "FAILED" else "",
-            "p": data["p"],
-            "m": data["m"],
-            "t": {k: v for k, v in data["t"].items() if not k.startswith(tag_keys.SYSTEM_PREFIXES)},
-            "s": {
-                key: [json_number(v) for v in sparks[(run_id, key)]]
-                for key in spark_keys if (run_id, key) in sparks
-            },
-        })
+        rows.append(
+            {
+                "id": run_id,
+                "depth": item["depth"],
+                "name": run.name,
+                "status": run.status,
+                "start": run.start_time,
+                "end": run.end_time,
+                "user": run.user_id,
+                "source": data["t"].get(tag_keys.SOURCE_NAME, ""),
+                "children": counts.get(run_id, 0),
+                "descendants": descendants.get(run_id, 0),
+                "models": tag_keys.LOGGED_MODELS in data["t"],
+                "error": error_line(run.artifact_uri) if run.status == "FAILED" else "",
+                "p": data["p"],
+                "m": data["m"],
+                "t": {
+                    k: v for k, v in data["t"].items() if not k.startswith(tag_keys.SYSTEM_PREFIXES)
+                },
+                "s": {
+                    key: [json_number(v) for v in sparks[(run_id, key)]]
+                    for key in spark_keys
+                    if (run_id, key) in sparks
+                },
+            }
+        )
     return rows

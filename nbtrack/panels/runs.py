@@ -135,17 +135,31 @@ class RunTable(Panel):
         first = table_rows.build(
             panel_queries(client.store),
             self._scope(filter or ""),
-            table_rows.TableState(order_by=list(order_by), page_size=_page_size(page_size),
-                                  tree=tree),
+            table_rows.TableState(
+                order_by=list(order_by), page_size=_page_size(page_size), tree=tree
+            ),
         )
         self._content: table_rows.TableContent | None = first
         self.grid = RunGrid(
-            filter=filter or "", order_by=list(order_by), tree=tree,
-            page_size=_page_size(page_size), title=title, actions=actions,
-            columns=first.columns, rows=first.rows, total=first.total, roots=first.roots,
+            filter=filter or "",
+            order_by=list(order_by),
+            tree=tree,
+            page_size=_page_size(page_size),
+            title=title,
+            actions=actions,
+            columns=first.columns,
+            rows=first.rows,
+            total=first.total,
+            roots=first.roots,
         )
-        self.detail = ipywidgets.VBox(layout={"border_top": "2px solid #e5e7eb", "display": "none",
-                                              "padding": "6px 0 0 0", "margin": "8px 0 0 0"})
+        self.detail = ipywidgets.VBox(
+            layout={
+                "border_top": "2px solid #e5e7eb",
+                "display": "none",
+                "padding": "6px 0 0 0",
+                "margin": "8px 0 0 0",
+            }
+        )
         self.detail.add_class("nbtrack-subpanel")
         self._updating = False
         self._loading = False  # set while the stored column choices are applied
@@ -239,8 +253,11 @@ class RunTable(Panel):
             except ValueError:
                 found = {}
             if isinstance(found, dict):
-                prefs = {k: [str(x) for x in found.get(k, []) if isinstance(x, str)]
-                         for k in ("hidden", "pinned") if isinstance(found.get(k), list)}
+                prefs = {
+                    k: [str(x) for x in found.get(k, []) if isinstance(x, str)]
+                    for k in ("hidden", "pinned")
+                    if isinstance(found.get(k), list)
+                }
         self._loading = True
         try:
             self.grid.column_prefs = prefs
@@ -405,8 +422,12 @@ class RunTable(Panel):
         if panel is None:
             self.detail.children = ()
             return
-        close = ipywidgets.Button(description="Close", icon="times", tooltip="Close this panel",
-                                  layout={"width": "auto", "align_self": "flex-end"})
+        close = ipywidgets.Button(
+            description="Close",
+            icon="times",
+            tooltip="Close this panel",
+            layout={"width": "auto", "align_self": "flex-end"},
+        )
         close.on_click(self.callback(lambda _: self.close_opened()))
         self.detail.children = (close, panel)
 

@@ -47,8 +47,7 @@ def html_table(header: Sequence[str], body: Iterable[Sequence[str]], raw: bool =
     """An HTML table; cells are escaped unless ``raw`` (then they are HTML already)."""
     head = "".join(f'<th style="{_HEAD}">{esc(h)}</th>' for h in header)
     rows = "".join(
-        "<tr>" + "".join(f'<td style="{_CELL}">{c if raw else esc(c)}</td>' for c in row)
-        + "</tr>"
+        "<tr>" + "".join(f'<td style="{_CELL}">{c if raw else esc(c)}</td>' for c in row) + "</tr>"
         for row in body
     )
     return (
@@ -102,8 +101,9 @@ def runs_html(content: TableContent, filter_string: str = "") -> str:
     """The run table's current page as HTML."""
     runs = [r for r in content.rows if "id" in r]
     cols = content.columns
-    header = [c["label"] if c["group"] == "attributes" else f"{c['group']}.{c['key']}"
-              for c in cols]
+    header = [
+        c["label"] if c["group"] == "attributes" else f"{c['group']}.{c['key']}" for c in cols
+    ]
     body = []
     for row in runs:
         cells = [esc(_cell_values(c, row)) for c in cols]
@@ -112,8 +112,10 @@ def runs_html(content: TableContent, filter_string: str = "") -> str:
     shown = f"showing {len(runs)}" if len(runs) < content.total else ""
     return (
         '<div class="nbtrack-static">'
-        + heading("nbtrack runs", " · ".join(x for x in (_runs_summary(content, filter_string),
-                                                         shown) if x))
+        + heading(
+            "nbtrack runs",
+            " · ".join(x for x in (_runs_summary(content, filter_string), shown) if x),
+        )
         + html_table(header, body, raw=True)
         + "</div>"
     )
@@ -124,8 +126,9 @@ def runs_text(content: TableContent, filter_string: str = "") -> str:
     runs = [r for r in content.rows if "id" in r]
     keep = [c for c in content.columns if c["key"] not in ("user_id", "source")]
     keep = keep[:MAX_TEXT_COLUMNS]
-    header = [c["label"] if c["group"] == "attributes" else f"{c['group']}.{c['key']}"
-              for c in keep]
+    header = [
+        c["label"] if c["group"] == "attributes" else f"{c['group']}.{c['key']}" for c in keep
+    ]
     body = [[_cell_values(c, row) for c in keep] for row in runs]
     failed = [f"  {row['name']}: {row['error']}" for row in runs if row.get("error")]
     errors = "\n\nFailed runs:\n" + "\n".join(failed) if failed else ""

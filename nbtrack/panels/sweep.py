@@ -53,8 +53,11 @@ class Axis:
 
     def to_chart(self) -> dict[str, Any]:
         """The axis as the chart takes it."""
-        axis: dict[str, Any] = {"label": self.label, "scale": self.scale,
-                                "values": list(self.values)}
+        axis: dict[str, Any] = {
+            "label": self.label,
+            "scale": self.scale,
+            "values": list(self.values),
+        }
         if self.categories:
             axis["categories"] = list(self.categories)
         return axis
@@ -100,8 +103,14 @@ class ParallelCoordinates(Panel):
         self.title = ipywidgets.HTML()
         self.color_choice = ipywidgets.Dropdown(description="Colour by", layout={"width": "24em"})
         self.figure: ParallelChart | None = None  # created with its data by the first refresh
-        self.table = RunTable(under=parent_run_id, tree=False, page_size=25, client=client,
-                              title="Runs inside the brushes", live=live)
+        self.table = RunTable(
+            under=parent_run_id,
+            tree=False,
+            page_size=25,
+            client=client,
+            title="Runs inside the brushes",
+            live=live,
+        )
         self.table.grid.tree_toggle = False  # a sweep's runs are listed flat
         super().__init__(client=client, live=live)
         self._frame(self.title, self.color_choice, self.figure, self.table)
@@ -156,11 +165,14 @@ class ParallelCoordinates(Panel):
 
     def _draw(self) -> None:
         # room for each axis's tick labels, within what a notebook column shows
-        layout = {"width": min(MAX_WIDTH, max(MIN_WIDTH, 150 * len(self.axes) + 240)),
-                  "height": HEIGHT}
+        layout = {
+            "width": min(MAX_WIDTH, max(MIN_WIDTH, 150 * len(self.axes) + 240)),
+            "height": HEIGHT,
+        }
         if self.figure is None:
-            self.figure = ParallelChart(self._chart_data(), layout,
-                                        color_by=self.color_choice.value or "")
+            self.figure = ParallelChart(
+                self._chart_data(), layout, color_by=self.color_choice.value or ""
+            )
             self.figure.observe(self.callback(self._on_brush), names=["brushes"])
             return
         labels = {a.label for a in self.axes}
@@ -254,14 +266,16 @@ class ParallelCoordinates(Panel):
         return (
             '<div class="nbtrack-static">'
             + static.heading(f"Sweep under {self.parent.info.run_name}", f"{len(body)} runs")
-            + static.html_table(header, body) + "</div>"
+            + static.html_table(header, body)
+            + "</div>"
         )
 
     def static_text(self) -> str:
         """The sweep as a text table."""
         header, body = self._summary_rows()
-        return (f"Sweep under {self.parent.info.run_name}: {len(body)} runs\n"
-                + static.text_table(header, body))
+        return f"Sweep under {self.parent.info.run_name}: {len(body)} runs\n" + static.text_table(
+            header, body
+        )
 
 
 # -- axes -------------------------------------------------------------------------------
@@ -306,8 +320,6 @@ def _param_axis(key: str, raw: Sequence[str | None]) -> Axis:
     code = {label: float(i) for i, label in enumerate(labels)}
     values = tuple(code[v if v is not None else "(none)"] for v in raw)
     return Axis(key, "param-category", values, tuple(labels))
-
-
 
 
 def _natural(text: str) -> tuple[int, float, str]:

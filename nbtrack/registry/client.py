@@ -357,7 +357,6 @@ class RegistryClient:
 
     # -- helpers --------------------------------------------------------------------------
 
-
     def _version_or_stage(
         self, name: str, version: str | int | None, stage: str | None
     ) -> tuple[str, int]:

@@ -91,9 +91,7 @@ def stage_name(stage: object) -> str:
 def alias_name(alias: object, reserved_ok: bool = False) -> str:
     """Check an alias with MLflow's rules (``latest`` and ``v<digits>`` are reserved)."""
     if not isinstance(alias, str) or not alias:
-        raise InvalidParameter(
-            f"alias must be a non-empty string (found {alias!r})", alias=alias
-        )
+        raise InvalidParameter(f"alias must be a non-empty string (found {alias!r})", alias=alias)
     if not _ALIAS_RE.fullmatch(alias):
         raise InvalidParameter(
             f"alias {alias!r} may only contain letters, digits, underscores and dashes",

@@ -32,7 +32,6 @@ if TYPE_CHECKING:
     from nbtrack.store.search_fields import SqlQuery
 
 
-
 class RegistryStore:
     """Registry operations on one store file (sharing the tracking store's connection)."""
 

@@ -106,10 +106,10 @@ def test_notebook_runs_in_jupyterlab_and_every_panel_renders(
 
     for cell_id, count in CHART_POINTS.get(name, {}).items():
         plot = nb.wait_for(f".jp-Cell:nth-child({_index(nb_file, cell_id) + 1}) .nbc-lines")
-        points = plot.evaluate("el => [...el.querySelectorAll('.nbc-trace')].map("
-                               "p => Number(p.dataset.points))")
+        points = plot.evaluate(
+            "el => [...el.querySelectorAll('.nbc-trace')].map(p => Number(p.dataset.points))"
+        )
         assert points and max(points) == count, f"cell {cell_id}: chart points {points}"
 
     shots = nb.screenshot_outputs(artifacts_dir, Path(name).stem, cells=sorted(panels))
     assert len(shots) == len(panels)
-

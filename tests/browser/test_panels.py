@@ -219,9 +219,7 @@ def test_panels_render_and_round_trip(open_notebook, artifacts_dir: Path) -> Non
     nb.page.mouse.move(x, box["y"] + box["height"] * 0.3, steps=8)
     nb.page.mouse.up()
     nb.wait_for(f".jp-Cell:nth-child({SWEEP + 1}) .nbt-count:has-text('5 runs')")
-    assert nb.append_and_run("print(sorted(set(sweep.selected['params.solver'])))") == (
-        "['saga']"
-    )
+    assert nb.append_and_run("print(sorted(set(sweep.selected['params.solver'])))") == ("['saga']")
     assert sweep.locator(".nbc-run:not(.nbc-out)").count() == 5  # the chart agrees
     # Brush from Python: the linked table narrows to the runs inside both brushes.
     nb.append_and_run("sweep.brush('alpha', 0.005, 0.5)")
@@ -247,9 +245,11 @@ def test_panels_render_and_round_trip(open_notebook, artifacts_dir: Path) -> Non
 
     # The run detail's tabs: the metric chart, the artifacts, the model's signature.
     detail = nb.output(DETAIL)
-    for tab, expected in (("Charts", ".nbc-lines[data-drawn] .nbc-trace"),
-                          ("Artifacts", ":text('notes.txt')"),
-                          ("Model", ":text('Signature inputs')")):
+    for tab, expected in (
+        ("Charts", ".nbc-lines[data-drawn] .nbc-trace"),
+        ("Artifacts", ":text('notes.txt')"),
+        ("Model", ":text('Signature inputs')"),
+    ):
         detail.locator(".lm-TabBar-tab", has_text=tab).click()
         nb.wait_for(f".jp-Cell:nth-child({DETAIL + 1}) {expected}")
         detail.screenshot(path=str(artifacts_dir / f"panels-detail-{tab.lower()}.png"))
@@ -260,9 +260,7 @@ def test_panels_render_and_round_trip(open_notebook, artifacts_dir: Path) -> Non
     assert sorted(names) == ["model", "train-1", "train-2", "training-live"]
 
     nb.wait_widgets_rendered()
-    shots = nb.screenshot_outputs(
-        artifacts_dir, "panels", cells=[DETAIL, COMPARE, SWEEP, REGISTRY]
-    )
+    shots = nb.screenshot_outputs(artifacts_dir, "panels", cells=[DETAIL, COMPARE, SWEEP, REGISTRY])
     assert len(shots) == 4
 
     # Clearing an output removes the panel's view: it stops polling until shown again.
