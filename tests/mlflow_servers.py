@@ -28,16 +28,18 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 STARTUP_S = 180
+# MLflow's interpreter, in the venv `make test` and `make bench` build (every test comparing
+# with real MLflow runs it in a subprocess).
+MLFLOW_PYTHON = Path(
+    os.environ.get("NBTRACK_MLFLOW_PYTHON", ROOT / ".bench" / "mlflow-venv" / "bin" / "python")
+)
 
 
 def mlflow_python() -> Path:
     """MLflow's interpreter; the test is skipped with the fix when it is missing."""
-    python = Path(
-        os.environ.get("NBTRACK_MLFLOW_PYTHON", ROOT / ".bench" / "mlflow-venv" / "bin" / "python")
-    )
-    if not python.exists():
-        pytest.skip(f"MLflow's venv is missing ({python}); build it with `make bench`")
-    return python
+    if not MLFLOW_PYTHON.exists():
+        pytest.skip(f"MLflow's venv is missing ({MLFLOW_PYTHON}); build it with `make bench`")
+    return MLFLOW_PYTHON
 
 
 def free_port() -> int:

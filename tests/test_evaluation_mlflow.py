@@ -8,19 +8,13 @@ data travel by pickle (both environments have the same scikit-learn and pandas).
 from __future__ import annotations
 
 import json
-import os
 import pickle
 import subprocess
-from pathlib import Path
 
 import pytest
+from mlflow_servers import MLFLOW_PYTHON
 
 import nbtrack
-
-REPO = Path(__file__).resolve().parents[1]
-MLFLOW_PYTHON = Path(
-    os.environ.get("NBTRACK_MLFLOW_PYTHON", REPO / ".bench" / "mlflow-venv" / "bin" / "python")
-)
 
 MLFLOW_SCRIPT = """
 import json, pickle, sys, warnings

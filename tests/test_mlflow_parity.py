@@ -10,20 +10,15 @@ from __future__ import annotations
 
 import inspect
 import json
-import os
 import subprocess
 import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
+from mlflow_servers import MLFLOW_PYTHON
 
 import nbtrack
-
-ROOT = Path(__file__).resolve().parents[1]
-MLFLOW_PYTHON = os.environ.get(
-    "NBTRACK_MLFLOW_PYTHON", str(ROOT / ".bench" / "mlflow-venv" / "bin" / "python")
-)
 
 pytestmark = [
     pytest.mark.slow,  # importing MLflow takes seconds

@@ -11,13 +11,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from mlflow_servers import MLFLOW_PYTHON
 
 import nbtrack.pyfunc
 
 ROOT = Path(__file__).resolve().parents[1]
-MLFLOW_PYTHON = os.environ.get(
-    "NBTRACK_MLFLOW_PYTHON", str(ROOT / ".bench" / "mlflow-venv" / "bin" / "python")
-)
 
 pytestmark = [
     pytest.mark.slow,  # MLflow takes seconds to import

@@ -12,18 +12,14 @@ import signal
 import socket
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
-from serving_helpers import REPO, ServerProcess, get, request
+from mlflow_servers import MLFLOW_PYTHON
+from serving_helpers import ServerProcess, get, request
 
 import nbtrack.sklearn
 
 pytestmark = pytest.mark.slow
-
-MLFLOW_PYTHON = Path(
-    os.environ.get("NBTRACK_MLFLOW_PYTHON", REPO / ".bench" / "mlflow-venv" / "bin" / "python")
-)
 
 
 @pytest.fixture(scope="module")
