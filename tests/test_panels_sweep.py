@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -11,6 +12,7 @@ from nbtrack.entities import Metric, Param
 from nbtrack.errors import InvalidParameter
 from nbtrack.panels import ParallelCoordinates, show_sweep
 from nbtrack.panels.sweep import search_score
+from nbtrack.panels.sweep_axes import AXES_TAG, AxisPrefs, Candidate
 from nbtrack.store import panels as store_panels
 
 
@@ -226,3 +228,75 @@ def test_grid_search_sweep_axes_and_colour():
     assert {"max_depth", "min_samples_leaf", "mean_test_score"} <= set(labels)
     assert panel.color_choice.value == "mean_test_score"
     assert panel.figure.color_by == "mean_test_score"
+
+
+def test_axis_chooser_offers_params_metrics_and_timings(parent_id):
+    panel = show_sweep(parent_id, live=False)
+    boxes = panel.chooser._boxes
+    assert list(boxes) == ["params.alpha", "params.solver", "metrics.fit_time", "metrics.score"]
+    assert {k for k, box in boxes.items() if box.value} == {
+        "params.alpha",
+        "params.solver",
+        "metrics.score",
+    }
+    assert panel.chooser.button.description == "Axes (3 of 4)"
+
+
+def test_ticking_a_timing_adds_its_axis_and_is_remembered_per_experiment(parent_id):
+    panel = show_sweep(parent_id, live=False)
+    panel.chooser._boxes["metrics.fit_time"].value = True  # as a click in the browser
+    panel.chooser._boxes["params.solver"].value = False
+    assert [a.label for a in panel.axes] == ["alpha", "fit_time", "score"]
+    assert "fit_time" in panel.color_choice.options
+    exp = nbtrack.MlflowClient().get_run(parent_id).info.experiment_id
+    tag = nbtrack.MlflowClient().get_experiment(exp).tags["nbtrack.panel.sweep_axes"]
+    assert json.loads(tag) == {"shown": ["metrics.fit_time"], "hidden": ["params.solver"]}
+    again = show_sweep(parent_id, live=False)  # another sweep of the experiment
+    assert again.axis_keys == ["params.alpha", "metrics.fit_time", "metrics.score"]
+    assert again.chooser._boxes["metrics.fit_time"].value
+
+
+def test_set_axis_from_python_and_an_unknown_key(parent_id):
+    panel = show_sweep(parent_id, live=False)
+    panel.brush("score", 0.6, 1.0)
+    panel.set_axis("metrics.score", shown=False)
+    assert "score" not in axes_of(panel) and panel.brushes == {}  # its brush went with it
+    panel.set_axis("metrics.score")
+    assert "score" in axes_of(panel)
+    with pytest.raises(InvalidParameter, match=r"no varying param or metric 'tol'.*params\.alpha"):
+        panel.set_axis("tol")
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        "not json",  # damaged by hand
+        '["metrics.fit_time"]',  # not an object
+        '{"shown": "metrics.fit_time", "hidden": [1]}',  # wrong types inside
+    ],
+)
+def test_damaged_axis_choices_count_as_none(parent_id, stored):
+    client = nbtrack.MlflowClient()
+    client.set_experiment_tag(client.get_run(parent_id).info.experiment_id, AXES_TAG, stored)
+    assert show_sweep(parent_id, live=False).axis_keys == [
+        "params.alpha",
+        "params.solver",
+        "metrics.score",
+    ]
+
+
+def test_choices_about_other_keys_are_kept():
+    prefs = AxisPrefs(shown=("metrics.other_time",), hidden=("params.seed",))
+    mine = [Candidate("params.alpha", "alpha", True), Candidate("metrics.t_time", "t_time", False)]
+    chosen = prefs.choose(mine, {"metrics.t_time"})
+    assert chosen == AxisPrefs(
+        shown=("metrics.other_time", "metrics.t_time"), hidden=("params.seed", "params.alpha")
+    )
+
+
+def test_reset_button_clears_the_brushes(parent_id):
+    panel = show_sweep(parent_id, live=False)
+    panel.brush("score", 0.85, 1.0)
+    assert len(panel.table.grid.rows) < 11
+    panel.reset_button.click()
+    assert panel.brushes == {} and panel.table.content.total == 11

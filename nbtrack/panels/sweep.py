@@ -28,6 +28,7 @@ from nbtrack.panels.base import Panel
 from nbtrack.panels.charts import ParallelChart
 from nbtrack.panels.rows import is_timing
 from nbtrack.panels.runs import RunTable
+from nbtrack.panels.sweep_axes import AxisChooser, AxisPrefs, Candidate, load_prefs, save_prefs
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -80,7 +81,11 @@ class ParallelCoordinates(Panel):
         Refresh when the store changes (default True).
     timings
         Whether timing metrics (``mean_fit_time``, ``std_score_time``, any ``*_time``)
-        get axes (default False: they are off the axes, still in the linked table).
+        get axes by default (default False: they are off the axes, still in the linked
+        table, and the "Axes" chooser can add them).
+
+    The "Axes" chooser (or :meth:`set_axis`) picks which params and metrics are axes; the
+    choice is stored with the parent's experiment and applies to its other sweeps too.
     """
 
     def __init__(
@@ -100,8 +105,14 @@ class ParallelCoordinates(Panel):
         self._metric_values: dict[str, list[float | None]] = {}
         self._names: dict[str, str] = {}
         self._wanted_color = color_by
+        self.candidates: list[Candidate] = []
+        self.prefs = AxisPrefs()
         self.title = ipywidgets.HTML()
         self.color_choice = ipywidgets.Dropdown(description="Colour by", layout={"width": "24em"})
+        self.chooser = AxisChooser(lambda chosen: self._choose(chosen))
+        self.reset_button = ipywidgets.Button(
+            description="Reset brushes", icon="undo", tooltip="Clear every brush"
+        )
         self.figure: ParallelChart | None = None  # created with its data by the first refresh
         self.table = RunTable(
             under=parent_run_id,
@@ -113,8 +124,10 @@ class ParallelCoordinates(Panel):
         )
         self.table.grid.tree_toggle = False  # a sweep's runs are listed flat
         super().__init__(client=client, live=live)
-        self._frame(self.title, self.color_choice, self.figure, self.table)
+        toolbar = ipywidgets.HBox([self.color_choice, self.chooser.button, self.reset_button])
+        self._frame(self.title, toolbar, self.chooser, self.figure, self.table)
         self.color_choice.observe(self.callback(lambda _: self._draw_color()), names=["value"])
+        self.reset_button.on_click(self.callback(lambda _: self.clear_brushes()))
 
     # -- reading ----------------------------------------------------------------------
 
@@ -129,15 +142,22 @@ class ParallelCoordinates(Panel):
             params.setdefault(key, {})[run_id] = value
         for run_id, key, number in table.metrics:
             metrics.setdefault(key, {})[run_id] = number
+        varying = [k for k in sorted(params) if len({params[k].get(i) for i in ids}) > 1]
+        self.candidates = [Candidate(f"params.{k}", k, True) for k in varying] + [
+            Candidate(f"metrics.{k}", k, self.timings or not is_timing(k)) for k in sorted(metrics)
+        ]
+        self.prefs = load_prefs(self.client, self.parent.info.experiment_id)
+        chosen = {c.key for c in self.candidates if self.prefs.wants(c)}
+        self.chooser.offer(self.candidates, chosen)
         axes = [
             _param_axis(key, [params[key].get(i) for i in ids])
-            for key in sorted(params)
-            if len({params[key].get(i) for i in ids}) > 1
+            for key in varying
+            if f"params.{key}" in chosen
         ]
         self._metric_values = {
             key: [_finite(metrics[key].get(i)) for i in ids]
             for key in sorted(metrics)
-            if self.timings or not is_timing(key)
+            if f"metrics.{key}" in chosen
         }
         axes += [Axis(key, "metric", tuple(v)) for key, v in self._metric_values.items()]
         changed = ids != self.run_ids or axes != self.axes
@@ -185,6 +205,43 @@ class ParallelCoordinates(Panel):
     def _draw_color(self) -> None:
         if self.figure is not None:
             self.figure.color_by = self.color_choice.value or ""
+
+    # -- choosing axes ----------------------------------------------------------------
+
+    def _choose(self, chosen: set[str]) -> None:
+        with self.reporting():
+            self.prefs = self.prefs.choose(self.candidates, chosen)
+            save_prefs(self.client, self.parent.info.experiment_id, self.prefs)
+            self.refresh()
+
+    @property
+    def axis_keys(self) -> list[str]:
+        """The params and metrics drawn as axes, as ``params.<key>`` / ``metrics.<key>``."""
+        chosen = {c.key for c in self.candidates if self.prefs.wants(c)}
+        return [c.key for c in self.candidates if c.key in chosen]
+
+    def set_axis(self, key: str, shown: bool = True) -> None:
+        """Show or hide an axis, as the "Axes" chooser does (stored with the experiment).
+
+        ``key`` is ``"params.<name>"`` or ``"metrics.<name>"``, e.g. ``"metrics.mean_fit_time"``.
+
+        Raises
+        ------
+        InvalidParameter
+            If the sweep has no varying param or metric of that key.
+        """
+        keys = [c.key for c in self.candidates]
+        if key not in keys:
+            raise InvalidParameter(
+                f"the sweep has no varying param or metric {key!r}; choose among "
+                f"{', '.join(keys) or 'none yet'}",
+                argument="key",
+                value=key,
+            )
+        chosen = set(self.axis_keys) - {key} | ({key} if shown else set())
+        self.prefs = self.prefs.choose(self.candidates, chosen)
+        save_prefs(self.client, self.parent.info.experiment_id, self.prefs)
+        self.refresh()
 
     # -- brushing ---------------------------------------------------------------------
 
