@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import math
+import re
+from xml.etree import ElementTree
 
 import pytest
 
@@ -13,6 +16,7 @@ from nbtrack.errors import InvalidParameter
 from nbtrack.panels import ParallelCoordinates, show_sweep
 from nbtrack.panels.sweep import search_score
 from nbtrack.panels.sweep_axes import AXES_TAG, AxisPrefs, Candidate
+from nbtrack.panels.sweep_svg import viridis
 from nbtrack.store import panels as store_panels
 
 
@@ -300,3 +304,29 @@ def test_reset_button_clears_the_brushes(parent_id):
     assert len(panel.table.grid.rows) < 11
     panel.reset_button.click()
     assert panel.brushes == {} and panel.table.content.total == 11
+
+
+def test_static_html_holds_a_chart_drawn_without_javascript(parent_id):
+    panel = show_sweep(parent_id, live=False)
+    html = panel._repr_mimebundle_()["text/html"]
+    assert "<script" not in html
+    found = re.search(
+        r'<img alt="Parallel coordinates of 11 runs" src="data:image/svg\+xml;base64,([^"]+)"', html
+    )
+    assert found is not None
+    svg = ElementTree.fromstring(base64.b64decode(found.group(1)))  # well-formed XML
+    ns = "{http://www.w3.org/2000/svg}"
+    paths = svg.findall(f"{ns}path")
+    assert len(paths) == 11 and all(p.get("d", "").startswith("M") for p in paths)
+    texts = [t.text for t in svg.iter(f"{ns}text")]
+    assert {"alpha", "solver", "score", "saga", "lbfgs", "0.001", "10"} <= set(texts)
+    colours = {p.get("stroke") for p in paths}
+    assert len(colours) > 3  # coloured by score on the viridis scale
+
+
+@pytest.mark.parametrize(
+    ("value", "colour"),
+    [(0.0, "#440154"), (1.0, "#fde725"), (0.5, "#21918c"), (-3.0, "#440154")],
+)
+def test_static_colour_scale_is_the_live_charts(value, colour):
+    assert viridis(value) == colour

@@ -417,6 +417,9 @@ function drawParcoords(/** @type {any} */ model, /** @type {HTMLElement} */ root
     for (const [v, label] of scales[k].ticks) {
       const y = scales[k].at(Number(v));
       g.append(svg("line", { x1: x - 4, x2: x, y1: y, y2: y, class: "nbc-axis" }));
+      // a backing box keeps the label readable where lines cross the axis (11px font)
+      const w = String(label).length * 6.3 + 4;
+      g.append(svg("rect", { x: x - 7 - w + 2, y: y - 7, width: w, height: 13, rx: 2, class: "nbc-tick-bg" }));
       g.append(text(String(label), { x: x - 7, y: y + 4, class: "nbc-tick nbc-halo", "text-anchor": "end" }));
     }
     // labels wider than the gap between axes alternate between two lines, cut to fit

@@ -29,6 +29,7 @@ from nbtrack.panels.charts import ParallelChart
 from nbtrack.panels.rows import is_timing
 from nbtrack.panels.runs import RunTable
 from nbtrack.panels.sweep_axes import AxisChooser, AxisPrefs, Candidate, load_prefs, save_prefs
+from nbtrack.panels.sweep_svg import as_image, parcoords_svg
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -184,11 +185,7 @@ class ParallelCoordinates(Panel):
         }
 
     def _draw(self) -> None:
-        # room for each axis's tick labels, within what a notebook column shows
-        layout = {
-            "width": min(MAX_WIDTH, max(MIN_WIDTH, 150 * len(self.axes) + 240)),
-            "height": HEIGHT,
-        }
+        layout = {"width": _width(self.axes), "height": HEIGHT}
         if self.figure is None:
             self.figure = ParallelChart(
                 self._chart_data(), layout, color_by=self.color_choice.value or ""
@@ -318,11 +315,18 @@ class ParallelCoordinates(Panel):
         return header, body
 
     def static_html(self) -> str:
-        """The sweep as an HTML table (one row per run)."""
+        """The sweep as a static chart (SVG, no script) above a table of its runs."""
         header, body = self._summary_rows()
+        chart = ""
+        if self.axes and self.run_ids:
+            svg = parcoords_svg(
+                [a.to_chart() for a in self.axes], self.color_choice.value or "", _width(self.axes)
+            )
+            chart = as_image(svg, f"Parallel coordinates of {len(self.run_ids)} runs")
         return (
             '<div class="nbtrack-static">'
             + static.heading(f"Sweep under {self.parent.info.run_name}", f"{len(body)} runs")
+            + chart
             + static.html_table(header, body)
             + "</div>"
         )
@@ -346,6 +350,11 @@ def search_score(parent_params: dict[str, str], keys: Sequence[str]) -> str | No
     wanted += ["mean_test_score", "rank_test_score"]
     found = next((k for k in wanted if k in keys), None)
     return found or next((k for k in keys if not is_timing(k)), keys[0] if keys else None)
+
+
+def _width(axes: Sequence[Axis]) -> int:
+    """Room for each axis's tick labels, within what a notebook column shows."""
+    return min(MAX_WIDTH, max(MIN_WIDTH, 150 * len(axes) + 240))
 
 
 def _finite(value: float | None) -> float | None:
