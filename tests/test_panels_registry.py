@@ -7,7 +7,8 @@ import pytest
 
 import nbtrack
 import nbtrack.sklearn
-from nbtrack.panels import show_registry
+from nbtrack.errors import InvalidState
+from nbtrack.panels import RunDetail, openers, show_registry
 from nbtrack.store import panels as store_panels
 
 
@@ -179,3 +180,24 @@ def test_versions_table_shows_source_run_metrics_aliases_first():
     ]
     assert [header.index(f">{h}<") for h in order] == sorted(header.index(f">{h}<") for h in order)
     assert "0.95" in html and "0.91" in html
+
+
+def test_source_run_is_a_link_that_opens_the_run_detail(registry):
+    browser = show_registry(live=False)
+    run_id = browser.version.run_id
+    assert f'data-run="{run_id}"' in browser.versions_table.value
+    assert "data-run" not in browser.static_html()  # the static form has nothing to click
+    # a click on the link in the browser sends this message
+    browser.versions_table._on_msg(
+        browser.versions_table, {"action": "open_run", "run_id": run_id}, []
+    )
+    close, detail = browser.opened.children
+    assert isinstance(detail, RunDetail) and detail.run_id == run_id
+    assert browser.opened.layout.display is None
+    close.click()
+    assert browser.opened.children == () and browser.opened.layout.display == "none"
+
+
+def test_an_opener_of_an_unknown_kind_names_the_known_ones():
+    with pytest.raises(InvalidState, match=r"no panel opens 'dataset' views.*run"):
+        openers.open_panel("dataset", "x")

@@ -22,12 +22,15 @@ for _package in ("ipywidgets", "anywidget"):
 from nbtrack import session  # noqa: E402
 from nbtrack.client import MlflowClient  # noqa: E402
 from nbtrack.errors import ExperimentNotFound, InvalidParameter  # noqa: E402
+from nbtrack.panels import openers  # noqa: E402  (panels open each other by kind, no cycle)
 from nbtrack.panels.base import Panel  # noqa: E402
 from nbtrack.panels.compare import CompareRuns  # noqa: E402
 from nbtrack.panels.registry import RegistryBrowser  # noqa: E402
 from nbtrack.panels.run_detail import RunDetail  # noqa: E402
 from nbtrack.panels.runs import RunGrid, RunTable  # noqa: E402
 from nbtrack.panels.sweep import ParallelCoordinates  # noqa: E402
+
+openers.register("run", RunDetail)
 
 __all__ = [
     "CompareRuns",

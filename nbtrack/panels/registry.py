@@ -2,7 +2,8 @@
 
 The selected version's model card is rendered inline. Actions (set or move an alias,
 transition a stage, edit the description or a card section) each ask for confirmation,
-then write through the same client API a user would call.
+then write through the same client API a user would call. A version can be served on a
+local port (``serve_action``), and its source run opens in a run detail below.
 """
 
 from __future__ import annotations
@@ -12,18 +13,17 @@ from typing import Any
 
 import ipywidgets
 
-from nbtrack import display
 from nbtrack.cards import SECTIONS, model_card
 from nbtrack.client import MlflowClient
 from nbtrack.entities import ModelVersion, RegisteredModel
 from nbtrack.errors import NbtrackError, RegistryError
-from nbtrack.panels import static
+from nbtrack.panels import openers, static
 from nbtrack.panels.base import Panel
-from nbtrack.panels.rows import is_timing
+from nbtrack.panels.serve_action import ServeAction
+from nbtrack.panels.versions_table import VersionsTable, versions_html
 from nbtrack.registry import ACTIVE_STAGES, STAGES
 
 MAX_MODELS = 1000
-KEY_METRICS = 4  # source-run metrics shown beside each version
 
 
 class RegistryBrowser(Panel):
@@ -46,7 +46,9 @@ class RegistryBrowser(Panel):
         self.versions: list[ModelVersion] = []
         self.model_list = ipywidgets.Select(rows=10, layout={"width": "18em"})
         self.version_list = ipywidgets.Select(rows=10, layout={"width": "26em"})
-        self.versions_table = ipywidgets.HTML()
+        self.versions_table = VersionsTable()
+        self.opened = ipywidgets.VBox(layout={"display": "none", "margin": "8px 0 0 0"})
+        self.opened.add_class("nbtrack-subpanel")
         self.card = ipywidgets.HTML(
             layout={
                 "max_height": "40em",
@@ -60,7 +62,8 @@ class RegistryBrowser(Panel):
         self._syncing = False  # set while _update moves the lists: their observers wait
         self._filled_for: tuple[str, str] | None = None  # the version the text boxes hold
         self._wanted_model = model
-        self._build_actions()
+        client = client or MlflowClient()
+        self._build_actions(client.tracking_uri)
         super().__init__(client=client, live=live)
         lists = ipywidgets.HBox(
             [
@@ -88,13 +91,15 @@ class RegistryBrowser(Panel):
                 [left, right],
                 layout={"flex_flow": "row wrap", "grid_gap": "0 32px", "align_items": "flex-start"},
             ),
+            self.opened,
         )
+        self.versions_table.on_run_click(self.callback(self.open_run))
         self.model_list.observe(self.callback(self._on_model), names=["value"])
         self.version_list.observe(self.callback(self._on_version), names=["value"])
 
     # -- widgets ----------------------------------------------------------------------
 
-    def _build_actions(self) -> None:
+    def _build_actions(self, tracking_uri: str) -> None:
         self.alias_name = ipywidgets.Text(
             placeholder="alias, e.g. champion", layout={"width": "14em"}
         )
@@ -167,23 +172,24 @@ class RegistryBrowser(Panel):
         self.confirm_button.on_click(self.callback(lambda _: self.confirm()))
         self.cancel_button.on_click(self.callback(lambda _: self.cancel()))
         self.section_choice.observe(self.callback(lambda _: self._fill_section()), names=["value"])
-        self._build_serve_action()
+        self._build_serve_action(tracking_uri)
 
-    def _build_serve_action(self) -> None:
+    def _build_serve_action(self, tracking_uri: str) -> None:
         """The Serve button: the selected version behind a local scoring server."""
-        self.server: Any = None  # the nbtrack.serving.ModelServer started here, if any
-        self.serve_button = ipywidgets.Button(description="Serve", icon="play")
-        self.serve_status = ipywidgets.HTML()
+        self.serving = ServeAction(tracking_uri)
+        self.serve_button, self.serve_status = self.serving.button, self.serving.status
         self.actions.children += (
             ipywidgets.HBox(
-                [
-                    ipywidgets.Label("Serving", layout={"width": "7em"}),
-                    self.serve_button,
-                    self.serve_status,
-                ]
+                [ipywidgets.Label("Serving", layout={"width": "7em"}), self.serve_button]
             ),
+            self.serving,
         )
         self.serve_button.on_click(self.callback(lambda _: self.toggle_serving()))
+
+    @property
+    def server(self) -> Any:
+        """The ``nbtrack.serving.ModelServer`` the Serve action started, if it runs."""
+        return self.serving.server
 
     # -- reading ----------------------------------------------------------------------
 
@@ -223,7 +229,7 @@ class RegistryBrowser(Panel):
             keys = [v.version for v in self.versions]
             self.version_list.options = options
             self.version_list.value = current if current in keys else (keys[0] if keys else None)
-        _set(self.versions_table, _versions_html(self.client, self.versions))
+        self.versions_table.show(self.client, self.versions)
 
     def _on_model(self, _change: Any = None) -> None:
         if not self._syncing:
@@ -337,28 +343,36 @@ class RegistryBrowser(Panel):
 
     def toggle_serving(self) -> None:
         """Serve the selected version on a free local port, or stop the server started here."""
-        from nbtrack.errors import NbtrackError
-        from nbtrack.serving import serve
-
-        if self.server is not None:
-            self.server.stop()
-            self.server = None
-            self.serve_button.description, self.serve_button.icon = "Serve", "play"
-            self.serve_status.value = '<span style="color:#6b7280">Server stopped.</span>'
+        if self.serving.server is not None:
+            self.serving.stop()
             return
         version = self._selected()
-        self.serve_status.value = "Starting a server…"
-        try:
-            self.server = serve(
-                f"models:/{version.name}/{version.version}",
-                port=0,
-                tracking_uri=self.client.tracking_uri,
-            )
-        except NbtrackError as exc:
-            self.serve_status.value = f'<span style="color:#b91c1c">{static.esc(exc)}</span>'
-            return
-        self.serve_button.description, self.serve_button.icon = "Stop serving", "stop"
-        self.serve_status.value = self.server._repr_html_()
+        self.serving.toggle(version.name, version.version)
+
+    def open_run(self, run_id: str) -> Panel:
+        """Open a run's detail below the browser (a version's source run, say)."""
+        for widget in self.opened.children:
+            widget.close()
+        panel = openers.open_panel("run", run_id, client=self.client, live=self.live)
+        close = ipywidgets.Button(
+            description="Close", icon="times", layout={"width": "auto", "align_self": "flex-end"}
+        )
+        close.on_click(self.callback(lambda _: self.close_run()))
+        self.opened.children = (close, panel)
+        self.opened.layout.display = None
+        return panel
+
+    def close_run(self) -> None:
+        """Close the run detail opened below the browser."""
+        for widget in self.opened.children:
+            widget.close()
+        self.opened.children = ()
+        self.opened.layout.display = "none"
+
+    def close(self) -> None:
+        """Stop the server started here, then close the panel."""
+        self.serving.stop()
+        super().close()
 
     def _run(self, write: Callable[[], Any], done: str) -> str:
         try:
@@ -386,7 +400,7 @@ class RegistryBrowser(Panel):
             + static.heading("Model registry")
             + static.html_table(("Model", "Versions", "Description"), rows)
             + (static.heading(f"Versions of {self.model}") if self.model else "")
-            + _versions_html(self.client, self.versions)
+            + versions_html(self.client, self.versions)
             + "</div>"
         )
 
@@ -436,59 +450,3 @@ def _version_label(version: ModelVersion) -> str:
     if version.current_stage and version.current_stage != "None":
         parts.append(version.current_stage)
     return " · ".join(parts)
-
-
-def _versions_html(client: MlflowClient, versions: list[ModelVersion]) -> str:
-    """The versions, aliases first, with their source runs' key metrics side by side."""
-    if not versions:
-        return ""
-    table = client.store.run_table([v.run_id for v in versions if v.run_id])
-    run_names = {r.run_id: r.name for r in table.runs}
-    metrics: dict[str, dict[str, float]] = {}
-    for run_id, key, value in table.metrics:
-        metrics.setdefault(run_id, {})[key] = value
-    keys = _key_metrics(metrics)
-    rows = []
-    for v in versions:
-        aliases = " ".join(f"<code>@{static.esc(a)}</code>" for a in v.aliases)
-        tags = ", ".join(f"{static.esc(k)}={static.esc(val)}" for k, val in sorted(v.tags.items()))
-        run = (
-            f"{static.esc(run_names.get(v.run_id, ''))} <code>{static.esc(v.run_id[:8])}</code>"
-            if v.run_id
-            else ""
-        )
-        values = metrics.get(v.run_id or "", {})
-        rows.append(
-            (
-                static.esc(v.version),
-                aliases,
-                *[static.esc(display.value(values[k])) if k in values else "" for k in keys],
-                run,
-                static.esc(v.current_stage),
-                static.esc(display.timestamp(v.creation_timestamp)),
-                static.esc(v.description or ""),
-                tags,
-            )
-        )
-    return static.html_table(
-        (
-            "Version",
-            "Aliases",
-            *keys,
-            "Source run",
-            "Stage (deprecated)",
-            "Created (UTC)",
-            "Description",
-            "Tags",
-        ),
-        rows,
-        raw=True,
-    )
-
-
-def _key_metrics(metrics: dict[str, dict[str, float]]) -> list[str]:
-    """Up to ``KEY_METRICS`` metrics the source runs share, timings last, by name."""
-    if not metrics:
-        return []
-    common = set.intersection(*(set(m) for m in metrics.values()))
-    return sorted(common, key=lambda k: (is_timing(k), k))[:KEY_METRICS]
