@@ -436,9 +436,6 @@ function drawParcoords(/** @type {any} */ model, /** @type {HTMLElement} */ root
   });
   chart.append(brushLayer);
   if (colorAxis && colorValues.length) chart.append(colorbar(colorBy, cmin, cmax, width - m.r + 40, m.t, height - m.b));
-  const reset = text("Reset brushes", { x: width - 8, y: 16, class: "nbc-reset", "text-anchor": "end" });
-  reset.addEventListener("click", () => save({}));
-  chart.append(reset);
 
   function save(/** @type {Record<string, number[][]>} */ brushes) {
     model.set("brushes", brushes);
@@ -468,7 +465,6 @@ function drawParcoords(/** @type {any} */ model, /** @type {HTMLElement} */ root
         brushLayer.append(svg("rect", { x: xAt(k) - 9, width: 18, y: Math.min(ya, yb), height: Math.max(2, Math.abs(ya - yb)), class: "nbc-brush" }));
       }
     });
-    reset.setAttribute("visibility", Object.keys(brushes).length ? "visible" : "hidden");
     root.dataset.selected = String(shown);
   }
 

@@ -75,7 +75,8 @@ def _running_html(server: ModelServer) -> str:
     url = html.escape(server.url)
     return (
         f"<div>Serving <code>{html.escape(server.served)}</code> at "
-        f'<a class="nbtrack-serve-url" href="{url}/ping" target="_blank">{url}</a> '
+        f'<a class="nbtrack-serve-url" href="{url}/ping" target="_blank" '
+        f'style="color:#1976d2">{url}</a> '
         f"(pid {server.pid}); POST to <code>{url}/invocations</code>, e.g.:"
         '<pre class="nbtrack-serve-curl" style="white-space:pre-wrap;margin:4px 0">'
         f"{html.escape(server.curl)}</pre></div>"
