@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 LOG_SPAN = 50.0  # max/min ratio from which a positive param gets a log axis
 MIN_WIDTH, MAX_WIDTH = 640, 1180
 HEIGHT = 420
+MAX_STATIC_ROWS = 200  # runs listed in the static table (the static chart draws all)
 
 
 @dataclass(frozen=True)
@@ -307,12 +308,18 @@ class ParallelCoordinates(Panel):
     # -- static rendering -------------------------------------------------------------
 
     def _summary_rows(self) -> tuple[list[str], list[list[str]]]:
+        """The first ``MAX_STATIC_ROWS`` runs, one row each (the chart draws them all)."""
         header = ["run", *[a.label for a in self.axes]]
-        names = {r.run_id: r.name for r in self.client.store.run_table(self.run_ids).runs}
         body = []
-        for i, run_id in enumerate(self.run_ids):
-            body.append([names.get(run_id, run_id), *[_shown(a, i) for a in self.axes]])
+        for i, run_id in enumerate(self.run_ids[:MAX_STATIC_ROWS]):
+            body.append([self._names.get(run_id) or run_id, *[_shown(a, i) for a in self.axes]])
         return header, body
+
+    def _static_note(self) -> str:
+        total = len(self.run_ids)
+        return f"{total} runs" + (
+            f", the first {MAX_STATIC_ROWS} listed" if total > MAX_STATIC_ROWS else ""
+        )
 
     def static_html(self) -> str:
         """The sweep as a static chart (SVG, no script) above a table of its runs."""
@@ -325,7 +332,7 @@ class ParallelCoordinates(Panel):
             chart = as_image(svg, f"Parallel coordinates of {len(self.run_ids)} runs")
         return (
             '<div class="nbtrack-static">'
-            + static.heading(f"Sweep under {self.parent.info.run_name}", f"{len(body)} runs")
+            + static.heading(f"Sweep under {self.parent.info.run_name}", self._static_note())
             + chart
             + static.html_table(header, body)
             + "</div>"
@@ -334,9 +341,8 @@ class ParallelCoordinates(Panel):
     def static_text(self) -> str:
         """The sweep as a text table."""
         header, body = self._summary_rows()
-        return f"Sweep under {self.parent.info.run_name}: {len(body)} runs\n" + static.text_table(
-            header, body
-        )
+        title = f"Sweep under {self.parent.info.run_name}: {self._static_note()}\n"
+        return title + static.text_table(header, body)
 
 
 # -- axes -------------------------------------------------------------------------------
