@@ -316,7 +316,7 @@ def test_static_html_holds_a_chart_drawn_without_javascript(parent_id):
     assert found is not None
     svg = ElementTree.fromstring(base64.b64decode(found.group(1)))  # well-formed XML
     ns = "{http://www.w3.org/2000/svg}"
-    paths = svg.findall(f"{ns}path")
+    paths = list(svg.iter(f"{ns}path"))
     assert len(paths) == 11 and all(p.get("d", "").startswith("M") for p in paths)
     texts = [t.text for t in svg.iter(f"{ns}text")]
     assert {"alpha", "solver", "score", "saga", "lbfgs", "0.001", "10"} <= set(texts)
