@@ -22,7 +22,7 @@ import urllib.request
 from pathlib import Path
 
 import nbformat
-from nbformat.v4 import new_code_cell, new_notebook
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 SETUP = """\
 from sklearn.datasets import load_iris
@@ -154,6 +154,14 @@ def test_sweep_axes_hover_brush_table_and_static_form(open_notebook, artifacts_d
     finally:
         page.close()
     nb.assert_no_errors()
+
+    # The same notebook as someone else opens it (untrusted: no widgets, sanitized HTML).
+    saved.cells.insert(0, new_markdown_cell("Shared copy"))  # a new signature: untrusted
+    copy = open_notebook(saved, "shared-copy.ipynb")
+    image = copy.output(SWEEP + 1).locator("img[alt^='Parallel coordinates']")
+    image.wait_for(timeout=30_000)
+    assert image.evaluate("i => i.complete && i.naturalWidth") > 600
+    image.screenshot(path=str(artifacts_dir / "sweep-registry-untrusted.png"))
 
 
 def test_registry_run_link_and_serve(open_notebook, artifacts_dir: Path):
