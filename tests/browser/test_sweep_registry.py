@@ -99,10 +99,18 @@ def test_sweep_axes_hover_brush_table_and_static_form(open_notebook, artifacts_d
     chooser.click()  # folded away again
 
     # Hover: the tooltip names the run under the pointer.
-    point = sweep.locator(".nbc-run").first.evaluate(
-        """p => { const at = p.getPointAtLength(p.getTotalLength() * 0.3);
-                  const m = p.getScreenCTM(); return [at.x * m.a + m.e, at.y * m.d + m.f]; }"""
+    line = sweep.locator(".nbc-run").first
+    line.scroll_into_view_if_needed()
+    point = line.evaluate(  # a point of the line that no axis's brush area covers
+        """p => { const m = p.getScreenCTM();
+                  for (let f = 0.05; f < 1; f += 0.05) {
+                    const at = p.getPointAtLength(p.getTotalLength() * f);
+                    const x = at.x * m.a + m.e, y = at.y * m.d + m.f;
+                    if (document.elementFromPoint(x, y) === p) return [x, y];
+                  }
+                  return null; }"""
     )
+    assert point is not None
     nb.page.mouse.move(point[0], point[1])
     tip = sweep.locator(".nbc-tip")
     tip.wait_for(state="visible", timeout=10_000)
