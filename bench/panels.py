@@ -269,7 +269,8 @@ def main() -> None:
 
         def open_sweep() -> None:
             store_panels.close_all()
-            ParallelCoordinates(parent, client=client, live=False)
+            # displayed: the widgets and the static form (saved notebooks) it carries
+            ParallelCoordinates(parent, client=client, live=False)._repr_mimebundle_()
 
         open_sweep()  # warm: the first chart reads the chart library from disk
         results["sweep_open_s"] = median_time(open_sweep, repeat=3)

@@ -88,6 +88,7 @@ def test_sweep_axes_hover_brush_table_and_static_form(open_notebook, artifacts_d
     assert "Timings" in boxes.inner_text()
     boxes.locator(".widget-checkbox", has_text="mean_fit_time").locator("input").check()
     sweep.locator(".nbc-pc-axis[data-label='mean_fit_time']").wait_for(timeout=30_000)
+    sweep.screenshot(path=str(artifacts_dir / "sweep-registry-axes.png"))
     assert (
         nb.append_and_run(
             "import json\n"
