@@ -13,7 +13,7 @@ from nbtrack.entities import Metric, Param, RunTag
 from nbtrack.errors import ExperimentNotFound, InvalidParameter
 from nbtrack.panels import RunTable, show_runs
 from nbtrack.store import panels as store_panels
-from nbtrack.store import search
+from nbtrack.store import search, shown_runs
 
 
 @pytest.fixture(autouse=True)
@@ -68,14 +68,21 @@ def test_columns_are_grouped_with_varying_ones_first(sweep):
     assert sort["loss"] == "metrics.`loss`" and sort["duration"] is None
 
 
-def test_constant_columns_come_last_in_their_group():
+def test_columns_keep_their_place_when_a_param_becomes_constant():
     nbtrack.set_experiment("const")
     for i in range(3):
         with nbtrack.start_run():
-            nbtrack.log_params({"a_same": "1", "b_varies": str(i)})
+            nbtrack.log_params({"a_varies": str(i), "b_same": "1", "c_varies": str(i % 2)})
     table = show_runs(live=False)
-    params = [(c["key"], c["varies"]) for c in table.grid.columns if c["group"] == "params"]
-    assert params == [("b_varies", True), ("a_same", False)]
+
+    def params() -> list[tuple[str, bool]]:
+        return [(c["key"], c["varies"]) for c in table.grid.columns if c["group"] == "params"]
+
+    assert params() == [("a_varies", True), ("b_same", False), ("c_varies", True)]
+    table.filter = "params.c_varies = '0'"  # a_varies and b_same stay; c_varies now constant
+    assert params() == [("a_varies", True), ("b_same", False), ("c_varies", False)]
+    table.filter = "params.a_varies = '1'"  # one run: every param constant, same order
+    assert params() == [("a_varies", False), ("b_same", False), ("c_varies", False)]
 
 
 def test_tree_nests_children_and_expands(sweep):
@@ -110,8 +117,13 @@ def test_tree_of_any_depth():
     ]
     table.grid.expanded = [a.info.run_id, b.info.run_id]
     assert [(r["name"], r["depth"]) for r in table.grid.rows] == [("a", 0), ("b", 1), ("c", 2)]
-    table.filter = "params.x = '1'"  # c matches, its parents do not: c is a root
-    assert [(r["name"], r["depth"]) for r in table.grid.rows] == [("c", 0)]
+    table.grid.expanded = []
+    table.filter = "params.x = '1'"  # c matches, its parents do not: shown above it, open
+    rows = [(r["name"], r["depth"], r.get("context", False)) for r in table.grid.rows]
+    assert rows == [("a", 0, True), ("b", 1, True), ("c", 2, False)]
+    assert (table.grid.total, table.grid.roots) == (1, 1)  # one match, in one group
+    table.grid.tree = False  # flat: the matches only
+    assert [(r["name"], r["depth"], "context" in r) for r in table.grid.rows] == [("c", 0, False)]
 
 
 def test_show_more_children(sweep):
@@ -129,14 +141,18 @@ def test_show_more_children(sweep):
     [
         ("params.optimizer = 'adam'", ["train-2", "train-0"]),  # params compare as strings
         ("metrics.acc >= 0.9", ["train-2", "train-1"]),  # children (acc <= .75) drop out
-        ("attributes.run_name LIKE 'child-%'", ["child-3", "child-2", "child-1", "child-0"]),
+        # the children match, their parent does not: it is shown above them, as context
+        (
+            "attributes.run_name LIKE 'child-%'",
+            ["parent", "child-3", "child-2", "child-1", "child-0"],
+        ),
     ],
 )
 def test_filter_runs_in_sql(sweep, filter_string, expected):
     table = show_runs(live=False)
     table.filter = filter_string
     assert names(table) == expected
-    assert table.grid.total == len(expected)
+    assert table.grid.total == sum(not r.get("context") for r in table.grid.rows)
     assert table.filter_error == ""
 
 
@@ -444,3 +460,72 @@ def test_damaged_column_choices_are_ignored(keyed):
     assert show_runs("keyed", live=False).grid.column_prefs == {}
     client.set_experiment_tag(experiment_id, "nbtrack.panel.columns", '{"hidden": [1, "a"]}')
     assert show_runs("keyed", live=False).grid.column_prefs == {"hidden": ["a"]}
+
+
+@pytest.fixture
+def ranked():
+    """A parent without a score (children .9 and .1), one with .4 (child .95), two lone runs."""
+    nbtrack.set_experiment("ranked")
+    ids = {}
+
+    def run(name: str, score: float | None, parent: str | None = None) -> str:
+        time.sleep(0.002)
+        tags = {"mlflow.parentRunId": ids[parent]} if parent else {}
+        run_id = (
+            nbtrack.MlflowClient()
+            .create_run(
+                nbtrack.get_experiment_by_name("ranked").experiment_id, run_name=name, tags=tags
+            )
+            .info.run_id
+        )
+        if score is not None:
+            nbtrack.MlflowClient().log_metric(run_id, "score", score)
+        nbtrack.MlflowClient().log_param(run_id, "kind", "child" if parent else "top")
+        ids[name] = run_id
+        return run_id
+
+    run("sweep", None)
+    run("good", 0.9, "sweep")
+    run("bad", 0.1, "sweep")
+    run("scored", 0.4)
+    run("best", 0.95, "scored")
+    run("lone-5", 0.5)
+    run("lone-3", 0.3)
+    return ids
+
+
+@pytest.mark.parametrize("cache_above", [5_000, 0])  # pages sliced from one sort, or not
+@pytest.mark.parametrize(
+    ("order", "top", "under_sweep"),
+    [
+        # sweep has no score: placed by its best child (.9 descending, .1 ascending);
+        # scored keeps its own .4, not its child's .95
+        ("DESC", ["sweep", "lone-5", "scored", "lone-3"], ["good", "bad"]),
+        ("ASC", ["sweep", "lone-3", "scored", "lone-5"], ["bad", "good"]),
+    ],
+)
+def test_tree_sort_orders_groups_and_children_alike(
+    ranked, monkeypatch, cache_above, order, top, under_sweep
+):
+    monkeypatch.setattr(shown_runs, "ORDER_CACHE_ABOVE", cache_above)
+    table = show_runs(live=False, order_by=[f"metrics.score {order}"])
+    assert names(table) == top
+    table.grid.expanded = [ranked["sweep"]]
+    assert names(table)[1:3] == under_sweep
+    table.grid.page_size = 2  # pages hold whole groups, in the same order
+    table.grid.page = 1
+    assert [r["name"] for r in table.grid.rows if r["depth"] == 0] == top[2:]
+
+
+def test_context_parent_placed_by_its_best_match(ranked):
+    table = show_runs(live=False, order_by=["metrics.score DESC"])
+    table.filter = "params.kind = 'child'"  # children only: both parents become context
+    rows = [(r["name"], r["depth"], bool(r.get("context"))) for r in table.grid.rows]
+    assert rows == [
+        ("scored", 0, True),  # its match (.95) beats sweep's best (.9), whatever its own .4
+        ("best", 1, False),
+        ("sweep", 0, True),
+        ("good", 1, False),
+        ("bad", 1, False),
+    ]
+    assert (table.grid.total, table.grid.roots) == (3, 2)
