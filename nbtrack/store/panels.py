@@ -30,7 +30,7 @@ from pathlib import Path
 
 from nbtrack.entities import ViewType
 from nbtrack.store import search
-from nbtrack.store.shown_runs import TEMP_TABLES, ShownRuns
+from nbtrack.store.shown_runs import PARENT_INDEX, TEMP_TABLES, ShownRuns
 from nbtrack.store.sql import experiment_int, marks
 from nbtrack.store.sqlite_errors import translate
 from nbtrack.store.tracking import TrackingStore, decode_value
@@ -147,6 +147,7 @@ class PanelQueries:
                 key = (scope, conn.execute("PRAGMA data_version").fetchone()[0])
                 if key != self._shown_key:
                     self._shown_key, self._memo = None, {}
+                    conn.execute(f"DROP INDEX IF EXISTS {PARENT_INDEX}")
                     conn.execute("DELETE FROM temp.shown")
                     conn.execute(f"INSERT INTO temp.shown (id, parent) {select}", args)
                     if scope.filter_string and scope.filter_string.strip():
@@ -266,10 +267,13 @@ def _select_context(scope: RunScope) -> tuple[str, list]:
     prefix, conds, args = _scope_conditions(scope)
     where = " AND ".join(conds)
     up = (
-        "up(id, parent) AS (SELECT r.run_uuid, r.parent_run_id FROM runs r "
-        "WHERE r.run_uuid IN (SELECT parent FROM temp.shown WHERE parent IS NOT NULL) "
-        f"AND r.run_uuid NOT IN (SELECT id FROM temp.shown) AND {where} "
-        "UNION SELECT r.run_uuid, r.parent_run_id FROM up JOIN runs r ON r.run_uuid = up.parent "
+        # driven from the shown runs' parents (CROSS JOIN: never a scan of every run)
+        "up(id, parent) AS (SELECT r.run_uuid, r.parent_run_id FROM "
+        "(SELECT DISTINCT parent AS id FROM temp.shown WHERE parent IS NOT NULL) p "
+        "CROSS JOIN runs r ON r.run_uuid = p.id "
+        f"WHERE r.run_uuid NOT IN (SELECT id FROM temp.shown) AND {where} "
+        "UNION SELECT r.run_uuid, r.parent_run_id FROM up CROSS JOIN runs r "
+        "ON r.run_uuid = up.parent "
         f"WHERE r.run_uuid NOT IN (SELECT id FROM temp.shown) AND {where})"
     )
     head = f"{prefix}, {up}" if prefix else f"WITH RECURSIVE {up}"

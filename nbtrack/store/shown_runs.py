@@ -40,7 +40,9 @@ TEMP_TABLES = (
     "context INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID",
     "CREATE TEMP TABLE ordered (pos INTEGER PRIMARY KEY, id TEXT NOT NULL)",
     "CREATE TEMP TABLE proxy (id TEXT PRIMARY KEY, proxy TEXT NOT NULL) WITHOUT ROWID",
+    "CREATE TEMP TABLE needy (id TEXT PRIMARY KEY) WITHOUT ROWID",
 )
+PARENT_INDEX = "temp.shown_parent"  # made when a tree walk needs it; dropped with the rows
 
 
 @dataclass(frozen=True)
@@ -136,21 +138,30 @@ class ShownRuns:
         self._memo.pop("proxy", None)
         order = search.runs_query(None, list(order_by or []))
         has, has_args = _has_value(order_by)
-        sql = (
-            "WITH RECURSIVE needy(id) AS (SELECT p.id FROM "
+        self._conn.execute("DELETE FROM temp.proxy")
+        self._conn.execute("DELETE FROM temp.needy")
+        self._conn.execute(
+            "INSERT INTO temp.needy (id) SELECT p.id FROM "
             "(SELECT DISTINCT parent AS id FROM temp.shown WHERE parent IS NOT NULL) p "
             "JOIN temp.shown s ON s.id = p.id JOIN runs r ON r.run_uuid = p.id "
-            f"WHERE s.context = 1 OR NOT ({has})), "
-            "sub(top, id) AS (SELECT id, id FROM needy UNION ALL "
-            "SELECT sub.top, c.id FROM sub JOIN temp.shown c ON c.parent = sub.id) "
-            "INSERT INTO temp.proxy (id, proxy) SELECT top, id FROM ("
-            "SELECT sub.top, sub.id, row_number() OVER "
-            f"(PARTITION BY sub.top ORDER BY {order.order}) AS n FROM sub "
-            "JOIN temp.shown s ON s.id = sub.id JOIN runs r ON r.run_uuid = sub.id "
-            f"{order.joins} WHERE sub.id != sub.top AND s.context = 0 AND ({has})) WHERE n = 1"
+            f"WHERE s.context = 1 OR NOT ({has})",
+            has_args,
         )
-        self._conn.execute("DELETE FROM temp.proxy")
-        self._conn.execute(sql, [*has_args, *order.join_args, *has_args])
+        if self._query("SELECT count(*) FROM temp.needy")[0][0]:
+            # the walk down needs children by parent: indexed now, for this set of runs
+            # (kept up while inserting would double the cost of filling ``shown``)
+            self._conn.execute(f"CREATE INDEX IF NOT EXISTS {PARENT_INDEX} ON shown (parent)")
+            self._conn.execute(
+                "WITH RECURSIVE sub(top, id) AS (SELECT id, id FROM temp.needy UNION ALL "
+                "SELECT sub.top, c.id FROM sub JOIN temp.shown c ON c.parent = sub.id) "
+                "INSERT INTO temp.proxy (id, proxy) SELECT top, id FROM ("
+                "SELECT sub.top, sub.id, row_number() OVER "
+                f"(PARTITION BY sub.top ORDER BY {order.order}) AS n FROM sub "
+                "JOIN temp.shown s ON s.id = sub.id JOIN runs r ON r.run_uuid = sub.id "
+                f"{order.joins} WHERE sub.id != sub.top AND s.context = 0 AND ({has})) "
+                "WHERE n = 1",
+                [*order.join_args, *has_args],
+            )
         self._memo["proxy"] = key
 
     def child_counts(self, run_ids: Sequence[str]) -> dict[str, int]:
