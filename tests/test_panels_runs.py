@@ -11,7 +11,8 @@ import pytest
 import nbtrack
 from nbtrack.entities import Metric, Param, RunTag
 from nbtrack.errors import ExperimentNotFound, InvalidParameter
-from nbtrack.panels import RunTable, show_runs
+from nbtrack.panels import RunTable, filter_keys, show_runs
+from nbtrack.panels.row_actions import EditRun
 from nbtrack.store import panels as store_panels
 from nbtrack.store import search, shown_runs
 
@@ -529,3 +530,52 @@ def test_context_parent_placed_by_its_best_match(ranked):
         ("bad", 1, False),
     ]
     assert (table.grid.total, table.grid.roots) == (3, 2)
+
+
+def test_filter_keys_offered_for_completion(keyed):
+    nbtrack.set_experiment("other")
+    with nbtrack.start_run():
+        nbtrack.log_metric("elsewhere", 1)
+    table = show_runs("keyed", live=False)
+    keys = table.grid.filter_keys
+    assert {"metrics.rmse", "metrics.score", "params.alpha", "params.score"} <= set(keys)
+    assert "metrics.elsewhere" not in keys  # another experiment's key
+    assert "tags.`mlflow.runName`" in keys  # keys that need it come backticked
+    assert keys[-6:] == [f"attributes.{a}" for a in filter_keys.ATTRIBUTE_KEYS]
+    with nbtrack.start_run(experiment_id=table.experiment_id):
+        nbtrack.log_param("new_param", 1)
+    table.refresh()
+    assert "params.new_param" in table.grid.filter_keys
+
+
+def test_rows_edited_deleted_and_restored_from_the_table(keyed):
+    table = show_runs("keyed", live=False)
+    first = table.grid.rows[0]["id"]
+    table._on_msg(table.grid, {"action": "edit", "run_id": first}, [])
+    editor = table.detail.children[1]
+    assert isinstance(editor, EditRun)
+    editor.editor.rename("renamed")
+    editor.editor.save_note("a note")
+    editor.editor.set_tag("stage", "dev")
+    run = nbtrack.MlflowClient().get_run(first)
+    assert run.info.run_name == "renamed" and run.data.tags["mlflow.note.content"] == "a note"
+    assert table.grid.rows[0]["name"] == "renamed"  # the table refreshed after each write
+    assert table.grid.rows[0]["t"]["stage"] == "dev"
+    others = [r["id"] for r in table.grid.rows[1:]]
+    table.selected_run_ids = others
+    table._on_msg(table.grid, {"action": "delete"}, [])
+    assert [r["id"] for r in table.grid.rows] == [first]
+    assert "Deleted 2 runs" in table.grid.filter_note
+    assert table.selected_run_ids == []
+    table.view = "deleted"  # the deleted runs, to restore
+    assert sorted(r["id"] for r in table.grid.rows) == sorted(others)
+    assert all(r["deleted"] for r in table.grid.rows)
+    table.selected_run_ids = others[:1]
+    table._on_msg(table.grid, {"action": "restore"}, [])
+    assert [r["id"] for r in table.grid.rows] == others[1:]
+    table.view = "all"
+    assert len(table.grid.rows) == 3
+    editor.editor.toggle_deleted()  # the Edit form deletes too, and the table follows
+    assert sum(r["deleted"] for r in table.grid.rows) == 2
+    with pytest.raises(InvalidParameter, match="view must be one of"):
+        table.view = "trash"

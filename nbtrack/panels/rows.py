@@ -233,6 +233,7 @@ def _rows(
                 "descendants": descendants.get(run_id, 0),
                 "models": tag_keys.LOGGED_MODELS in data["t"],
                 "error": error_line(run.artifact_uri) if run.status == "FAILED" else "",
+                "deleted": run.lifecycle_stage == "deleted",
                 "p": data["p"],
                 "m": data["m"],
                 "t": {
