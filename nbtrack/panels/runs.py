@@ -33,13 +33,15 @@ if TYPE_CHECKING:
     import pandas as pd
 
 COLUMNS_TAG = "nbtrack.panel.columns"  # experiment tag: the run table's column choices
+# the view's ES module, joined from its parts in this order (no build step)
+RUNS_JS = ("runs_cells.js", "runs_complete.js", "runs.js")
 _VIEW_TRAITS = ["order_by", "page", "page_size", "tree", "expanded", "view"]
 
 
 class RunGrid(anywidget.AnyWidget):
     """The run table's browser view; every trait below is synced with the browser."""
 
-    _esm = widget_file("runs.js")
+    _esm = "\n".join(widget_file(name).read_text(encoding="utf-8") for name in RUNS_JS)
     _css = widget_file("runs.css")
 
     columns = traitlets.List(traitlets.Dict()).tag(sync=True)
