@@ -321,8 +321,10 @@ class RunTable(RowActions, Panel):
             return
         if change["name"] in ("page", "expanded"):
             self.refresh()
-        else:
-            self._first_page()
+            return
+        if change["name"] == "view":  # another set of runs: a selection of the last one goes
+            self.grid.selected_run_ids = []
+        self._first_page()
 
     def _first_page(self) -> None:
         with self._quiet():
