@@ -587,3 +587,18 @@ def test_rows_edited_deleted_and_restored_from_the_table(keyed):
     assert sum(r["deleted"] for r in table.grid.rows) == 2
     with pytest.raises(InvalidParameter, match="view must be one of"):
         table.view = "trash"
+
+
+def test_context_rows_open_on_their_first_matches():
+    with nbtrack.start_run(run_name="grid") as parent:
+        for i in range(12):
+            with nbtrack.start_run(run_name=f"fold-{i}", nested=True):
+                nbtrack.log_param("kind", "fold")
+    table = show_runs(live=False)
+    table.filter = "params.kind = 'fold'"
+    rows = table.grid.rows
+    assert rows[0]["name"] == "grid" and rows[0]["context"]
+    assert sum(1 for r in rows if r.get("depth") == 1 and "id" in r) == 10
+    assert rows[-1] == {"more": parent.info.run_id, "depth": 1, "hidden": 2}
+    table._on_msg(table.grid, {"action": "more", "run_id": parent.info.run_id}, [])
+    assert len([r for r in table.grid.rows if "id" in r]) == 13

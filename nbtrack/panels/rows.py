@@ -19,6 +19,7 @@ from nbtrack.store.shown_runs import KeyStat, ShownRuns
 
 SPARK_POINTS = 32
 MAX_SPARK_KEYS = 12
+CONTEXT_CHILDREN = 10  # matches first shown under an (always open) context row
 
 # (key, label, order_by column or None when SQL cannot sort on it)
 ATTRIBUTES: tuple[tuple[str, str, str | None], ...] = (
@@ -128,7 +129,7 @@ def build(queries: PanelQueries, scope: RunScope, state: TableState) -> TableCon
         candidates = top + [k for ks in kids.values() for k in ks]
         counts = shown.child_counts(candidates) if state.tree else {}
     cols = columns(stats, total)
-    placed = _walk(top, kids, counts, expanded, state, size)
+    placed = _walk(top, kids, counts, expanded, context, state, size)
     ids = [item["id"] for item in placed if "id" in item]
     rows = _rows(queries, ids, cols, counts, placed)
     for row in rows:
@@ -168,10 +169,15 @@ def _walk(
     kids: dict[str, list[str]],
     counts: dict[str, int],
     expanded: set[str],
+    context: set[str],
     state: TableState,
     size: int,
 ) -> list[dict[str, Any]]:
-    """The visible rows in order: each run, then its expanded children, depth first."""
+    """The visible rows in order: each run, then its expanded children, depth first.
+
+    A context row opens on its first ``CONTEXT_CHILDREN`` matches (a page of 50 groups
+    could otherwise hold thousands of rows), the rest behind "show more".
+    """
     placed: list[dict[str, Any]] = []
 
     def visit(run_ids: list[str], depth: int) -> None:
@@ -179,7 +185,8 @@ def _walk(
             placed.append({"id": run_id, "depth": depth})
             if run_id not in expanded:
                 continue
-            limit = state.child_limits.get(run_id, size)
+            first = min(size, CONTEXT_CHILDREN) if run_id in context else size
+            limit = state.child_limits.get(run_id, first)
             children = kids.get(run_id, [])[:limit]
             visit(children, depth + 1)
             hidden = counts.get(run_id, 0) - len(children)
