@@ -217,3 +217,18 @@ def test_key_presence_scaled_from_a_sample(shown):
     assert shown_runs.scaled(sampled, sampled, shown) == shown  # all have it: all
     half = shown_runs.scaled(sampled // 2, sampled, shown)
     assert half < shown and abs(half - shown / 2) <= 1
+
+
+def test_key_names_per_experiment_with_or_without_an_index(client, tree):
+    exp, _ = tree
+    other = client.create_experiment("other")
+    run = client.create_run(other)
+    client.log_batch(run.info.run_id, params=[Param("elsewhere", "1")])
+    queries = panel_queries(client.store)
+    names = queries.key_names((exp,))
+    assert (names["params"], names["metrics"]) == (["alpha"], ["score"])
+    assert "kind" in names["tags"]
+    assert queries.key_names(None)["params"] == ["alpha", "elsewhere"]
+    # a store whose key index could not be made (read-only): the same keys, read in full
+    keys = store_panels._distinct_keys(queries.conn, "params", "no_such_index", (other,))
+    assert keys == ["elsewhere"]
