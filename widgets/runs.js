@@ -2,8 +2,9 @@
 //
 // Python owns the data: it pages, sorts and filters in SQL and sends one page of rows.
 // This view draws them and writes the user's choices back to the model (filter,
-// order_by, page, page_size, tree, expanded, selected_run_ids); actions that open
-// other panels (compare, sweep, run detail, "show more" children) go as messages.
+// order_by, page, page_size, tree, expanded, selected_run_ids, view); actions that open
+// other panels (compare, sweep, run detail, edit, "show more" children) or delete and
+// restore the selection go as messages.
 // Redraws replace the table body in place, so a live refresh keeps scroll and focus.
 // Part 3 of 3: runs_cells.js (formatting) and runs_complete.js (filter completion) come
 // first in the module nbtrack/panels/runs.py builds.
@@ -13,6 +14,7 @@
  * @typedef {{ id?: string, more?: string, hidden?: number, depth: number, name?: string,
  *   status?: string, start?: number, end?: number | null, user?: string, source?: string,
  *   children?: number, descendants?: number, models?: boolean, error?: string, p?: Record<string, string>,
+ *   context?: boolean, deleted?: boolean,
  *   m?: Record<string, number | string>, t?: Record<string, string>,
  *   s?: Record<string, Array<number | string>> }} Row
  * @typedef {import("@anywidget/types").AnyModel} Model

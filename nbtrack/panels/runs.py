@@ -3,8 +3,8 @@
 ``RunGrid`` is the browser view (``widgets/runs.js``); its synced traits are the source of
 truth between Python and the browser: the user's filter, sort, page, expanded rows and
 selection go one way, the columns and rows of the page the other. ``RunTable`` wraps it
-in a panel that reads the store, refreshes live, and opens the compare, sweep and run
-detail panels below the table.
+in a panel that reads the store, refreshes live, and opens the compare, sweep, run detail
+and edit panels below the table (its row actions: ``row_actions.RowActions``).
 """
 
 from __future__ import annotations
@@ -95,7 +95,8 @@ class RunTable(RowActions, Panel):
     title
         A heading shown above the table.
     actions
-        Whether rows offer Compare / sweep / detail buttons (default True).
+        Whether rows offer Compare / sweep / detail / edit buttons, deleting and restoring
+        the selection and the Active / Deleted / All runs view (default True).
     live
         Refresh when the store changes (default True).
 
