@@ -232,3 +232,19 @@ def test_key_names_per_experiment_with_or_without_an_index(client, tree):
     # a store whose key index could not be made (read-only): the same keys, read in full
     keys = store_panels._distinct_keys(queries.conn, "params", "no_such_index", (other,))
     assert keys == ["elsewhere"]
+
+
+def test_context_rows_stay_inside_the_scope(client, tree):
+    exp, ids = tree
+    names = {v: k for k, v in ids.items()}
+    client.delete_run(ids["a1"])  # a1x's parent is deleted: no context row for it
+    queries = panel_queries(client.store)
+    with queries.shown(RunScope((exp,), "metrics.score > 0.6")) as shown:
+        assert shown.counts() == (2, 2)  # a under root (context); a1x a root of its own
+        roots = shown.page(None, 0, 10, roots_only=True)
+        assert sorted(names[i] for i in roots) == ["a1x", "root"]
+        assert shown.context_ids(list(ids.values())) == {ids["root"]}
+        assert sorted(names[i] for i in shown.ids()) == ["a", "a1x"]
+    with queries.shown(RunScope(None, "metrics.score > 0.6", under=ids["root"])) as shown:
+        # under root: root itself is outside the scope, so a is a root, a1x too
+        assert shown.counts() == (2, 2) and shown.context_ids(list(ids.values())) == set()
