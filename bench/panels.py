@@ -17,7 +17,8 @@ then times, as medians of several repetitions:
 - the first panel (a run detail with its chart) in a fresh interpreter, import included;
 - opening each panel once warm (run detail, compare, sweep, registry), state serialized;
 - the widget-state bytes each panel sends at 100 runs, once the first chart was shown;
-- the run table over ``--table-runs`` runs: first render, filter, sort, page.
+- the run table over ``--table-runs`` runs: first render, filter, sort, page; and in
+  tree mode with a filter matching child runs whose parents do not (context rows).
 """
 
 from __future__ import annotations
@@ -169,7 +170,26 @@ def big_table(tmp: Path, runs: int) -> dict[str, float]:
     found["table_sort_s"] = median_time(lambda: setattr(table.grid, "order_by", next(orders)))
     pages = iter(range(1, 20))
     found["table_page_s"] = median_time(lambda: setattr(table.grid, "page", next(pages)))
+    found.update(tree_with_context(table))
     return {f"{key[:6]}{runs // 1000}k_{key[6:]}": value for key, value in found.items()}
+
+
+def tree_with_context(table) -> dict[str, float]:
+    """Tree mode, a filter matching child runs whose parents do not match, sorted, paged.
+
+    About 5 % of the runs match, a tenth of them children: their ten parents are shown
+    as context rows (open), placed by their best child when sorted by rmse.
+    """
+    table.grid.order_by = []
+    table.grid.tree = True
+    filters = iter(["metrics.rmse < 0.05", "metrics.rmse < 0.04"] * 10)
+    found = {"table_tree_filter_s": median_time(lambda: setattr(table, "filter", next(filters)))}
+    orders = iter([["metrics.`rmse` DESC"], ["metrics.`rmse` ASC"]] * 10)
+    found["table_tree_sort_s"] = median_time(lambda: setattr(table.grid, "order_by", next(orders)))
+    pages = iter(range(1, 20))
+    found["table_tree_page_s"] = median_time(lambda: setattr(table.grid, "page", next(pages)))
+    assert any(row.get("context") for row in table.grid.rows) or table.grid.page > 0
+    return found
 
 
 def build_sweep(client, exp: str, children: int) -> str:

@@ -68,14 +68,21 @@ def test_columns_are_grouped_with_varying_ones_first(sweep):
     assert sort["loss"] == "metrics.`loss`" and sort["duration"] is None
 
 
-def test_constant_columns_come_last_in_their_group():
+def test_columns_keep_their_place_when_a_param_becomes_constant():
     nbtrack.set_experiment("const")
     for i in range(3):
         with nbtrack.start_run():
-            nbtrack.log_params({"a_same": "1", "b_varies": str(i)})
+            nbtrack.log_params({"a_varies": str(i), "b_same": "1", "c_varies": str(i % 2)})
     table = show_runs(live=False)
-    params = [(c["key"], c["varies"]) for c in table.grid.columns if c["group"] == "params"]
-    assert params == [("b_varies", True), ("a_same", False)]
+
+    def params() -> list[tuple[str, bool]]:
+        return [(c["key"], c["varies"]) for c in table.grid.columns if c["group"] == "params"]
+
+    assert params() == [("a_varies", True), ("b_same", False), ("c_varies", True)]
+    table.filter = "params.c_varies = '0'"  # a_varies and b_same stay; c_varies now constant
+    assert params() == [("a_varies", True), ("b_same", False), ("c_varies", False)]
+    table.filter = "params.a_varies = '1'"  # one run: every param constant, same order
+    assert params() == [("a_varies", False), ("b_same", False), ("c_varies", False)]
 
 
 def test_tree_nests_children_and_expands(sweep):
@@ -110,8 +117,13 @@ def test_tree_of_any_depth():
     ]
     table.grid.expanded = [a.info.run_id, b.info.run_id]
     assert [(r["name"], r["depth"]) for r in table.grid.rows] == [("a", 0), ("b", 1), ("c", 2)]
-    table.filter = "params.x = '1'"  # c matches, its parents do not: c is a root
-    assert [(r["name"], r["depth"]) for r in table.grid.rows] == [("c", 0)]
+    table.grid.expanded = []
+    table.filter = "params.x = '1'"  # c matches, its parents do not: shown above it, open
+    rows = [(r["name"], r["depth"], r.get("context", False)) for r in table.grid.rows]
+    assert rows == [("a", 0, True), ("b", 1, True), ("c", 2, False)]
+    assert (table.grid.total, table.grid.roots) == (1, 1)  # one match, in one group
+    table.grid.tree = False  # flat: the matches only
+    assert [(r["name"], r["depth"], "context" in r) for r in table.grid.rows] == [("c", 0, False)]
 
 
 def test_show_more_children(sweep):
@@ -129,14 +141,18 @@ def test_show_more_children(sweep):
     [
         ("params.optimizer = 'adam'", ["train-2", "train-0"]),  # params compare as strings
         ("metrics.acc >= 0.9", ["train-2", "train-1"]),  # children (acc <= .75) drop out
-        ("attributes.run_name LIKE 'child-%'", ["child-3", "child-2", "child-1", "child-0"]),
+        # the children match, their parent does not: it is shown above them, as context
+        (
+            "attributes.run_name LIKE 'child-%'",
+            ["parent", "child-3", "child-2", "child-1", "child-0"],
+        ),
     ],
 )
 def test_filter_runs_in_sql(sweep, filter_string, expected):
     table = show_runs(live=False)
     table.filter = filter_string
     assert names(table) == expected
-    assert table.grid.total == len(expected)
+    assert table.grid.total == sum(not r.get("context") for r in table.grid.rows)
     assert table.filter_error == ""
 
 
@@ -295,10 +311,18 @@ def test_large_store_pages_in_sql(big_store):
     assert (table.grid.total, table.grid.roots, len(table.grid.rows)) == (10_000, 8_000, 50)
     table.filter = "params.alpha = '0.1' and metrics.rmse < 0.5"
     assert 0 < table.grid.total < 10_000
-    assert all(r["p"]["alpha"] == "0.1" and r["m"]["rmse"] < 0.5 for r in table.grid.rows)
     table.grid.order_by = ["metrics.`rmse` DESC"]
-    values = [r["m"]["rmse"] for r in table.grid.rows if r["depth"] == 0]
-    assert values == sorted(values, reverse=True)
+    rows = table.grid.rows
+    matched = [r for r in rows if not r.get("context")]
+    assert all(r["p"]["alpha"] == "0.1" and r["m"]["rmse"] < 0.5 for r in matched)
+    # each group placed by its own value, or a context parent by its best (first) child
+    keys = [
+        rows[i + 1]["m"]["rmse"] if r.get("context") else r["m"]["rmse"]
+        for i, r in enumerate(rows)
+        if r["depth"] == 0
+    ]
+    assert keys == sorted(keys, reverse=True)
+    assert any(r.get("context") for r in rows)  # the parents of matching children
     table.filter = ""
     table.grid.order_by = []
     table.grid.page = 10_000

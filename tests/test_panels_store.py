@@ -13,6 +13,7 @@ import nbtrack
 from nbtrack.entities import Metric, Param, RunTag
 from nbtrack.errors import InvalidFilter
 from nbtrack.store import panels as store_panels
+from nbtrack.store import shown_runs
 from nbtrack.store.panels import RunScope, panel_queries
 
 
@@ -57,8 +58,8 @@ def tree(client):
     ("filter_string", "total", "roots"),
     [
         (None, 6, 2),  # every run; roots are the two runs without a parent
-        ("params.alpha != '1'", 5, 3),  # root filtered out: its children a and b become roots
-        ("metrics.score > 0.6", 2, 2),  # a and a1x match; a1x's parent a1 does not
+        ("params.alpha != '1'", 5, 2),  # root does not match: shown as context over a and b
+        ("metrics.score > 0.6", 2, 1),  # a and a1x match: under root and a1, both context
         ("params.alpha = '99'", 0, 0),  # nothing matches
     ],
 )
@@ -212,7 +213,38 @@ def test_a_store_locked_by_a_writer_opens_without_waiting_for_the_indexes(client
 
 @pytest.mark.parametrize("shown", [10, 4_000, 6_000, 100_000])  # below and above the sample
 def test_key_presence_scaled_from_a_sample(shown):
-    sampled = min(shown, store_panels.STATS_SAMPLE)
-    assert store_panels._scaled(sampled, sampled, shown) == shown  # all have it: all
-    half = store_panels._scaled(sampled // 2, sampled, shown)
+    sampled = min(shown, shown_runs.STATS_SAMPLE)
+    assert shown_runs.scaled(sampled, sampled, shown) == shown  # all have it: all
+    half = shown_runs.scaled(sampled // 2, sampled, shown)
     assert half < shown and abs(half - shown / 2) <= 1
+
+
+def test_key_names_per_experiment_with_or_without_an_index(client, tree):
+    exp, _ = tree
+    other = client.create_experiment("other")
+    run = client.create_run(other)
+    client.log_batch(run.info.run_id, params=[Param("elsewhere", "1")])
+    queries = panel_queries(client.store)
+    names = queries.key_names((exp,))
+    assert (names["params"], names["metrics"]) == (["alpha"], ["score"])
+    assert "kind" in names["tags"]
+    assert queries.key_names(None)["params"] == ["alpha", "elsewhere"]
+    # a store whose key index could not be made (read-only): the same keys, read in full
+    keys = store_panels._distinct_keys(queries.conn, "params", "no_such_index", (other,))
+    assert keys == ["elsewhere"]
+
+
+def test_context_rows_stay_inside_the_scope(client, tree):
+    exp, ids = tree
+    names = {v: k for k, v in ids.items()}
+    client.delete_run(ids["a1"])  # a1x's parent is deleted: no context row for it
+    queries = panel_queries(client.store)
+    with queries.shown(RunScope((exp,), "metrics.score > 0.6")) as shown:
+        assert shown.counts() == (2, 2)  # a under root (context); a1x a root of its own
+        roots = shown.page(None, 0, 10, roots_only=True)
+        assert sorted(names[i] for i in roots) == ["a1x", "root"]
+        assert shown.context_ids(list(ids.values())) == {ids["root"]}
+        assert sorted(names[i] for i in shown.ids()) == ["a", "a1x"]
+    with queries.shown(RunScope(None, "metrics.score > 0.6", under=ids["root"])) as shown:
+        # under root: root itself is outside the scope, so a is a root, a1x too
+        assert shown.counts() == (2, 2) and shown.context_ids(list(ids.values())) == set()

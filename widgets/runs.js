@@ -2,163 +2,23 @@
 //
 // Python owns the data: it pages, sorts and filters in SQL and sends one page of rows.
 // This view draws them and writes the user's choices back to the model (filter,
-// order_by, page, page_size, tree, expanded, selected_run_ids); actions that open
-// other panels (compare, sweep, run detail, "show more" children) go as messages.
+// order_by, page, page_size, tree, expanded, selected_run_ids, view); actions that open
+// other panels (compare, sweep, run detail, edit, "show more" children) or delete and
+// restore the selection go as messages.
 // Redraws replace the table body in place, so a live refresh keeps scroll and focus.
+// Part 3 of 3: runs_cells.js (formatting) and runs_complete.js (filter completion) come
+// first in the module nbtrack/panels/runs.py builds.
 
 /**
  * @typedef {{ group: string, key: string, label: string, sort: string | null, varies: boolean }} Column
  * @typedef {{ id?: string, more?: string, hidden?: number, depth: number, name?: string,
  *   status?: string, start?: number, end?: number | null, user?: string, source?: string,
  *   children?: number, descendants?: number, models?: boolean, error?: string, p?: Record<string, string>,
+ *   context?: boolean, deleted?: boolean,
  *   m?: Record<string, number | string>, t?: Record<string, string>,
  *   s?: Record<string, Array<number | string>> }} Row
  * @typedef {import("@anywidget/types").AnyModel} Model
  */
-
-const GROUP_LABELS = { attributes: "Attributes", params: "Parameters", metrics: "Metrics", tags: "Tags" };
-const VALUE_FIELD = { params: "p", metrics: "m", tags: "t" };
-const PAGE_SIZES = [25, 50, 100, 200];
-
-/** @param {string} tag @param {Record<string, any>} [props] @param {Array<Node | string>} [children] */
-function h(tag, props = {}, children = []) {
-  const el = document.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (key === "class") el.className = value;
-    else if (key === "dataset") Object.assign(el.dataset, value);
-    else if (key in el) /** @type {any} */ (el)[key] = value;
-    else el.setAttribute(key, value);
-  }
-  el.append(...children);
-  return el;
-}
-
-/** @param {number | string | undefined} v */
-function toNumber(v) {
-  if (v === "NaN") return NaN;
-  if (v === "Infinity") return Infinity;
-  if (v === "-Infinity") return -Infinity;
-  return typeof v === "number" ? v : NaN;
-}
-
-/** @param {number | string | undefined} v */
-export function formatNumber(v) {
-  if (v === undefined || v === null) return "";
-  if (typeof v === "string") return v === "Infinity" ? "∞" : v === "-Infinity" ? "-∞" : v;
-  if (v === 0 || !Number.isFinite(v)) return String(v);
-  const a = Math.abs(v);
-  if (a >= 1e6 || a < 1e-3) return v.toExponential(2);
-  return String(Number(v.toPrecision(4)));
-}
-
-/** @param {number | undefined | null} ms */
-function formatTime(ms) {
-  if (!ms) return "";
-  const d = new Date(ms);
-  const p = (/** @type {number} */ n) => String(n).padStart(2, "0");
-  const date = `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
-  return `${date} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())} ${zoneName(d)}`;
-}
-
-/** "UTC" or "UTC+01:00", as nbtrack/display.py writes a zone. @param {Date} d */
-function zoneName(d) {
-  const offset = -d.getTimezoneOffset();
-  if (offset === 0) return "UTC";
-  const a = Math.abs(offset);
-  const p = (/** @type {number} */ n) => String(n).padStart(2, "0");
-  return `UTC${offset > 0 ? "+" : "-"}${p(Math.floor(a / 60))}:${p(a % 60)}`;
-}
-
-/** "just now", "5 min ago", "3 h ago", "2 days ago", then the date. @param {number | undefined | null} ms */
-export function timeAgo(ms) {
-  if (!ms) return "";
-  const s = (Date.now() - ms) / 1000;
-  if (s < 45) return "just now";
-  if (s < 3600) return `${Math.max(1, Math.round(s / 60))} min ago`;
-  if (s < 86400) return `${Math.round(s / 3600)} h ago`;
-  if (s < 7 * 86400) return `${Math.round(s / 86400)} day${s < 1.5 * 86400 ? "" : "s"} ago`;
-  return formatTime(ms).slice(0, 10);
-}
-
-/** @param {Row} row */
-function formatDuration(row) {
-  if (!row.start || !row.end) return row.status === "RUNNING" ? "running" : "";
-  // the forms of nbtrack/display.py: 850 ms, 12.3 s, 4 min 05 s, 2 h 03 min
-  const ms = Math.max(0, row.end - row.start);
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  if (ms < 60000) return `${(ms / 1000).toFixed(1)} s`;
-  const total = Math.round(ms / 1000);
-  const m = Math.floor(total / 60);
-  const pad = (/** @type {number} */ n) => String(n).padStart(2, "0");
-  if (m < 60) return `${m} min ${pad(total % 60)} s`;
-  return `${Math.floor(m / 60)} h ${pad(m % 60)} min`;
-}
-
-/** A small SVG line of a metric's history. @param {Array<number | string>} values */
-export function sparkline(values) {
-  const ns = "http://www.w3.org/2000/svg";
-  const nums = values.map(toNumber);
-  const finite = nums.filter(Number.isFinite);
-  const svg = document.createElementNS(ns, "svg");
-  svg.setAttribute("class", "nbt-spark");
-  svg.setAttribute("width", "56");
-  svg.setAttribute("height", "16");
-  svg.setAttribute("viewBox", "0 0 56 16");
-  if (finite.length < 2) return svg;
-  const lo = Math.min(...finite);
-  const hi = Math.max(...finite);
-  const span = hi - lo || 1;
-  const step = 54 / (nums.length - 1);
-  const points = [];
-  nums.forEach((v, i) => {
-    if (Number.isFinite(v)) points.push(`${(1 + i * step).toFixed(1)},${(15 - ((v - lo) / span) * 14).toFixed(1)}`);
-  });
-  const line = document.createElementNS(ns, "polyline");
-  line.setAttribute("points", points.join(" "));
-  svg.append(line);
-  const title = document.createElementNS(ns, "title");
-  title.textContent = `${finite.length} points, ${formatNumber(lo)} … ${formatNumber(hi)}`;
-  svg.append(title);
-  return svg;
-}
-
-/** @param {string} order */
-function parseOrder(order) {
-  const m = /^(.*?)\s+(ASC|DESC)$/i.exec(order || "");
-  return m ? { column: m[1], dir: m[2].toUpperCase() } : { column: order, dir: "ASC" };
-}
-
-/** @param {Column} col @param {Row} row @returns {Node | string} */
-function cell(col, row) {
-  if (col.group === "attributes") {
-    switch (col.key) {
-      case "status": {
-        const badge = h("span", { class: `nbt-badge nbt-${(row.status || "").toLowerCase()}` }, [row.status || ""]);
-        if (!row.error) return badge;
-        return h("span", { class: "nbt-status" }, [badge, h("span", { class: "nbt-error-line", title: row.error }, [row.error])]);
-      }
-      case "start_time":
-        return h("span", { class: "nbt-ago", title: formatTime(row.start), dataset: { ms: String(row.start || "") } },
-          [timeAgo(row.start)]);
-      case "duration":
-        return formatDuration(row);
-      case "user_id":
-        return row.user || "";
-      case "source": {
-        const src = row.source || "";
-        return h("span", { title: src }, [src.split("/").pop() || src]);
-      }
-      default:
-        return row.name || "";
-    }
-  }
-  const values = /** @type {Record<string, any>} */ (row[/** @type {"p" | "m" | "t"} */ (VALUE_FIELD[col.group])] || {});
-  const value = values[col.key];
-  if (col.group !== "metrics") return value === undefined ? "" : String(value);
-  const spark = row.s && row.s[col.key];
-  const text = h("span", { class: "nbt-num" }, [formatNumber(value)]);
-  return h("span", { class: "nbt-metric" }, [spark ? sparkline(spark) : "", text]);
-}
 
 /** @param {{ model: Model, el: HTMLElement }} ctx */
 function render({ model, el }) {
@@ -172,6 +32,9 @@ function render({ model, el }) {
     placeholder: "Filter: metrics.rmse < 1 and params.alpha = '0.5'",
     title: "search_runs filter grammar; press Enter to apply, Escape to undo",
   });
+  const completion = attachCompletion(/** @type {HTMLInputElement} */ (filterInput),
+    () => model.get("filter_keys") || [], () => filterInput.dispatchEvent(new Event("input")));
+  const filterBox = h("span", { class: "nbt-filterbox" }, [filterInput, completion.list]);
   const applyButton = h("button", { class: "nbt-button", textContent: "Apply" });
   const clearFilter = h("button", { class: "nbt-button nbt-quiet", textContent: "Clear", title: "Show every run" });
   const treeBox = h("input", { type: "checkbox" });
@@ -182,6 +45,12 @@ function render({ model, el }) {
   const count = h("span", { class: "nbt-count" });
   const compareButton = h("button", { class: "nbt-button nbt-primary", textContent: "Compare" });
   const unselectButton = h("button", { class: "nbt-button nbt-quiet", textContent: "Clear selection" });
+  const viewSelect = h("select", { class: "nbt-view", title: "Which runs to list: deleted runs can be restored" },
+    VIEWS.map(([value, label]) => h("option", { value, textContent: label })));
+  const deleteButton = h("button", { class: "nbt-button nbt-delete", textContent: "Delete",
+    title: "Delete the selected runs (the view “Deleted runs” restores them)" });
+  const restoreButton = h("button", { class: "nbt-button nbt-restore", textContent: "Restore",
+    title: "Restore the selected deleted runs" });
   const columnsButton = h("button", { class: "nbt-button nbt-quiet nbt-columns-button", textContent: "Columns",
     title: "Show, hide and pin columns (remembered with the experiment)" });
   const chooser = h("div", { class: "nbt-chooser", style: "display:none" });
@@ -202,8 +71,9 @@ function render({ model, el }) {
     PAGE_SIZES.map((n) => h("option", { value: String(n), textContent: `${n} per page` })));
   const pager = h("div", { class: "nbt-pager" }, [prev, pageInfo, next, sizeSelect]);
   const toolbar = h("div", { class: "nbt-toolbar" }, [
-    experimentSelect, filterInput, applyButton, clearFilter, treeLabel, constantLabel, h("span", { class: "nbt-spacer" }),
-    count, compareButton, unselectButton, columnsButton, exportButton,
+    experimentSelect, viewSelect, filterBox, applyButton, clearFilter, treeLabel, constantLabel,
+    h("span", { class: "nbt-spacer" }),
+    count, compareButton, deleteButton, restoreButton, unselectButton, columnsButton, exportButton,
   ]);
   const root = h("div", { class: "nbt-runs" }, [title, toolbar, chooser, error, note, scroller, empty, pager]);
   el.append(root);
@@ -290,7 +160,10 @@ function render({ model, el }) {
       const id = /** @type {string} */ (row.id);
       const box = h("input", { type: "checkbox", checked: sel.has(id), title: "Select this run" });
       const nameParts = [];
-      if (tree && row.children) {
+      if (tree && row.children && row.context) {
+        nameParts.push(h("span", { class: "nbt-toggle nbt-toggle-fixed", textContent: "▾",
+          title: "Open while its child runs match the filter" }));
+      } else if (tree && row.children) {
         const open = expanded.has(id);
         nameParts.push(h("button", {
           class: "nbt-toggle", textContent: open ? "▾" : "▸",
@@ -304,6 +177,18 @@ function render({ model, el }) {
         ? h("button", { class: "nbt-link nbt-name", textContent: row.name || id, title: `Open run ${id}`, dataset: { action: "open", run: id } })
         : h("span", { class: "nbt-name", textContent: row.name || id, title: id }));
       if (tree && row.children) nameParts.push(h("span", { class: "nbt-kids" }, [`${row.children}`]));
+      if (row.context) {
+        nameParts.push(h("span", { class: "nbt-context-label", textContent: "context",
+          title: "This run does not match the filter; it is shown for its child runs that do" }));
+      }
+      if (row.deleted) nameParts.push(h("span", { class: "nbt-deleted-label", textContent: "deleted" }));
+      if (actions) {
+        nameParts.push(h("button", {
+          class: "nbt-chip nbt-edit", textContent: "edit",
+          title: "Rename, note, tag, delete or restore this run",
+          dataset: { action: "edit", run: id },
+        }));
+      }
       if (actions && row.descendants) {
         nameParts.push(h("button", {
           class: "nbt-chip", textContent: "sweep",
@@ -327,11 +212,13 @@ function render({ model, el }) {
           col.key === "run_name" && col.group === "attributes" ? "nbt-pin" : ""].join(" ");
         return h("td", { class: cls }, [content]);
       });
-      return h("tr", { class: sel.has(id) ? "nbt-selected" : "", dataset: { id, index: String(index) } },
+      const cls = [sel.has(id) ? "nbt-selected" : "", row.context ? "nbt-context" : "", row.deleted ? "nbt-deleted" : ""];
+      return h("tr", { class: cls.join(" ").trim(), dataset: { id, index: String(index) } },
         [h("td", { class: "nbt-select" }, [box]), ...tds]);
     });
     tbody.replaceChildren(...trs);
-    empty.textContent = trs.length ? "" : model.get("filter") ? "No run matches this filter." : "No runs yet. Log one and it appears here.";
+    const none = model.get("view") === "deleted" ? "No deleted runs." : "No runs yet. Log one and it appears here.";
+    empty.textContent = trs.length ? "" : model.get("filter") ? "No run matches this filter." : none;
     empty.style.display = trs.length ? "none" : "";
   }
 
@@ -356,6 +243,13 @@ function render({ model, el }) {
     compareButton.title = n >= 2 ? "Compare the selected runs below" : "Select two or more runs to compare them";
     compareButton.style.display = model.get("actions") ? "" : "none";
     unselectButton.style.display = n ? "" : "none";
+    const view = model.get("view") || "active";
+    viewSelect.value = view;
+    viewSelect.style.display = model.get("actions") ? "" : "none";
+    deleteButton.style.display = model.get("actions") && n && view !== "deleted" ? "" : "none";
+    restoreButton.style.display = model.get("actions") && n && view !== "active" ? "" : "none";
+    deleteButton.textContent = `Delete ${n}`;
+    restoreButton.textContent = `Restore ${n}`;
     const size = model.get("page_size") || 50;
     const pages = Math.max(1, Math.ceil((model.get("roots") || 0) / size));
     const page = model.get("page") || 0;
@@ -446,6 +340,10 @@ function render({ model, el }) {
     save("filter", lastSent);
   };
   filterInput.addEventListener("keydown", (event) => {
+    if (completion.onKey(/** @type {KeyboardEvent} */ (event))) {
+      event.stopPropagation();
+      return;
+    }
     if (event.key === "Enter") applyFilter();
     if (event.key === "Escape") {
       filterInput.value = model.get("filter") || "";
@@ -457,6 +355,9 @@ function render({ model, el }) {
     clearFilter.style.display = model.get("filter") || filterInput.value ? "" : "none";
   });
   applyButton.addEventListener("click", applyFilter);
+  viewSelect.addEventListener("change", () => save("view", viewSelect.value));
+  deleteButton.addEventListener("click", () => model.send({ action: "delete" }));
+  restoreButton.addEventListener("click", () => model.send({ action: "restore" }));
   clearFilter.addEventListener("click", () => {
     filterInput.value = "";
     save("filter", "");
@@ -562,6 +463,7 @@ function render({ model, el }) {
     ["change:roots", drawCounts],
     ["change:page", drawCounts],
     ["change:page_size", drawCounts],
+    ["change:view", drawCounts],
     ["change:order_by", drawHead],
     ["change:expanded", drawBody],
     ["change:hide_constant", () => { drawFilter(); onColumns(); }],

@@ -18,6 +18,7 @@ from nbtrack.store.search_fields import RUNS
 GROUP_PREFIX = {"metrics": "metrics", "params": "params", "tags": "tags"}
 _TOKEN = re.compile(r"""'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|`[^`]*`|(?P<key>[A-Za-z_][\w.\-]*)""")
 _OPERATOR = re.compile(r"\s*(<=|>=|!=|<>|=|<|>|(?i:not\s+)?(?i:i?like|in)\b|(?i:is)\b)")
+ATTRIBUTE_KEYS = ("run_name", "status", "run_id", "user_id", "start_time", "end_time")
 _WORDS = frozenset({"and", "or", "not", "like", "ilike", "in", "is", "null", "true", "false"})
 
 
@@ -71,6 +72,15 @@ def resolve(text: str, keys: Mapping[str, Sequence[str]]) -> Resolution:
             problems.append(_unknown(key, keys))
     parts.append(text[end:])
     return Resolution("".join(parts), tuple(resolved), tuple(problems))
+
+
+def completions(keys: Mapping[str, Sequence[str]]) -> list[str]:
+    """Every key a filter can name over these runs, prefixed: ``metrics.rmse``, ….
+
+    Metrics, params, tags (keys that need it backticked), then the run attributes.
+    """
+    found = [f"{GROUP_PREFIX[g]}.{_quoted(k)}" for g in GROUP_PREFIX for k in keys.get(g, ())]
+    return found + [f"attributes.{name}" for name in ATTRIBUTE_KEYS]
 
 
 def _quoted(key: str) -> str:

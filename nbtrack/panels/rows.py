@@ -14,10 +14,12 @@ from typing import Any
 
 from nbtrack import tag_keys
 from nbtrack.panels.failures import error_line
-from nbtrack.store.panels import KeyStat, PanelQueries, RunScope
+from nbtrack.store.panels import PanelQueries, RunScope
+from nbtrack.store.shown_runs import KeyStat, ShownRuns
 
 SPARK_POINTS = 32
 MAX_SPARK_KEYS = 12
+CONTEXT_CHILDREN = 10  # matches first shown under an (always open) context row
 
 # (key, label, order_by column or None when SQL cannot sort on it)
 ATTRIBUTES: tuple[tuple[str, str, str | None], ...] = (
@@ -77,7 +79,10 @@ class TableContent:
 def columns(stats: dict[str, list[KeyStat]], total: int) -> list[dict[str, Any]]:
     """The table's columns: name, status, metrics, params, user tags, other attributes.
 
-    In each group the keys whose values vary come first.
+    In each group the keys keep one order, by name (metrics: timings last), whatever
+    their values: a column never moves when a filter or a new run makes it constant or
+    varying again. ``varies`` tells which ones differ, for the "Only differing columns"
+    box and the dimmed headers of the constant ones.
     """
     attributes = [
         {"group": "attributes", "key": key, "label": label, "sort": sort, "varies": True}
@@ -90,19 +95,16 @@ def columns(stats: dict[str, list[KeyStat]], total: int) -> list[dict[str, Any]]
             for s in stats.get(group, [])
             if group != "tags" or not s.key.startswith(tag_keys.SYSTEM_PREFIXES)
         ]
-        varying = [s for s in keys if s.varies or s.present < total]
-        constant = [s for s in keys if not (s.varies or s.present < total)]
-        if group == "metrics":  # timings after the scores: they are rarely what is sought
-            varying.sort(key=lambda s: is_timing(s.key))
+        keys.sort(key=lambda s: (group == "metrics" and is_timing(s.key), s.key))
         cols += [
             {
                 "group": group,
                 "key": s.key,
                 "label": s.key,
                 "sort": order_column(group, s.key),
-                "varies": s in varying,
+                "varies": s.varies or s.present < total,
             }
-            for s in varying + constant
+            for s in keys
         ]
     return cols + attributes[LEADING_ATTRIBUTES:]
 
@@ -122,16 +124,44 @@ def build(queries: PanelQueries, scope: RunScope, state: TableState) -> TableCon
         page = min(max(0, state.page), max(0, (paged - 1) // size))
         top = shown.page(state.order_by, page * size, size, roots_only=state.tree)
         stats = shown.key_stats()
-        expanded = list(state.expanded) if state.tree else []
         limit = max([size, *state.child_limits.values()])
-        kids = shown.children(expanded, state.order_by, limit) if expanded else {}
+        expanded, context, kids = _open_branches(shown, top, state, limit)
         candidates = top + [k for ks in kids.values() for k in ks]
         counts = shown.child_counts(candidates) if state.tree else {}
     cols = columns(stats, total)
-    placed = _walk(top, kids, counts, set(expanded), state, size)
+    placed = _walk(top, kids, counts, expanded, context, state, size)
     ids = [item["id"] for item in placed if "id" in item]
     rows = _rows(queries, ids, cols, counts, placed)
+    for row in rows:
+        if row.get("id") in context:
+            row["context"] = True
     return TableContent(cols, rows, total, paged, page)
+
+
+def _open_branches(
+    shown: ShownRuns, top: list[str], state: TableState, limit: int
+) -> tuple[set[str], set[str], dict[str, list[str]]]:
+    """(expanded runs, context runs, children of each expanded run) for one page.
+
+    Context rows (unmatched parents of matched runs) are always open: they are shown only
+    for the matches below them. Opening them may reveal deeper context rows, so the tree
+    is read level by level.
+    """
+    if not state.tree:
+        return set(), set(), {}
+    expanded = set(state.expanded)
+    context: set[str] = set()
+    kids: dict[str, list[str]] = {}
+    level = top
+    while level:
+        found = shown.context_ids(level)
+        context |= found
+        expanded |= found
+        wanted = [run_id for run_id in level if run_id in expanded and run_id not in kids]
+        fetched = shown.children(wanted, state.order_by, limit) if wanted else {}
+        kids.update(fetched)
+        level = [k for ks in fetched.values() for k in ks]
+    return expanded, context, kids
 
 
 def _walk(
@@ -139,10 +169,15 @@ def _walk(
     kids: dict[str, list[str]],
     counts: dict[str, int],
     expanded: set[str],
+    context: set[str],
     state: TableState,
     size: int,
 ) -> list[dict[str, Any]]:
-    """The visible rows in order: each run, then its expanded children, depth first."""
+    """The visible rows in order: each run, then its expanded children, depth first.
+
+    A context row opens on its first ``CONTEXT_CHILDREN`` matches (a page of 50 groups
+    could otherwise hold thousands of rows), the rest behind "show more".
+    """
     placed: list[dict[str, Any]] = []
 
     def visit(run_ids: list[str], depth: int) -> None:
@@ -150,7 +185,8 @@ def _walk(
             placed.append({"id": run_id, "depth": depth})
             if run_id not in expanded:
                 continue
-            limit = state.child_limits.get(run_id, size)
+            first = min(size, CONTEXT_CHILDREN) if run_id in context else size
+            limit = state.child_limits.get(run_id, first)
             children = kids.get(run_id, [])[:limit]
             visit(children, depth + 1)
             hidden = counts.get(run_id, 0) - len(children)
@@ -204,6 +240,7 @@ def _rows(
                 "descendants": descendants.get(run_id, 0),
                 "models": tag_keys.LOGGED_MODELS in data["t"],
                 "error": error_line(run.artifact_uri) if run.status == "FAILED" else "",
+                "deleted": run.lifecycle_stage == "deleted",
                 "p": data["p"],
                 "m": data["m"],
                 "t": {

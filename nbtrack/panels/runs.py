@@ -3,8 +3,8 @@
 ``RunGrid`` is the browser view (``widgets/runs.js``); its synced traits are the source of
 truth between Python and the browser: the user's filter, sort, page, expanded rows and
 selection go one way, the columns and rows of the page the other. ``RunTable`` wraps it
-in a panel that reads the store, refreshes live, and opens the compare, sweep and run
-detail panels below the table.
+in a panel that reads the store, refreshes live, and opens the compare, sweep, run detail
+and edit panels below the table (its row actions: ``row_actions.RowActions``).
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import anywidget
 import ipywidgets
@@ -26,9 +25,7 @@ from nbtrack.panels import filter_keys, static
 from nbtrack.panels import rows as table_rows
 from nbtrack.panels.assets import widget_file
 from nbtrack.panels.base import Panel
-from nbtrack.panels.compare import CompareRuns
-from nbtrack.panels.register import RegisterModel
-from nbtrack.panels.run_detail import RunDetail
+from nbtrack.panels.row_actions import VIEWS, RowActions
 from nbtrack.store import search
 from nbtrack.store.panels import RunScope, panel_queries
 
@@ -36,14 +33,15 @@ if TYPE_CHECKING:
     import pandas as pd
 
 COLUMNS_TAG = "nbtrack.panel.columns"  # experiment tag: the run table's column choices
-EXPORT_NAME = "nbtrack-runs.csv"  # the file name the browser saves an export under
-_VIEW_TRAITS = ["order_by", "page", "page_size", "tree", "expanded"]
+# the view's ES module, joined from its parts in this order (no build step)
+RUNS_JS = ("runs_cells.js", "runs_complete.js", "runs.js")
+_VIEW_TRAITS = ["order_by", "page", "page_size", "tree", "expanded", "view"]
 
 
 class RunGrid(anywidget.AnyWidget):
     """The run table's browser view; every trait below is synced with the browser."""
 
-    _esm = widget_file("runs.js")
+    _esm = "\n".join(widget_file(name).read_text(encoding="utf-8") for name in RUNS_JS)
     _css = widget_file("runs.css")
 
     columns = traitlets.List(traitlets.Dict()).tag(sync=True)
@@ -68,9 +66,12 @@ class RunGrid(anywidget.AnyWidget):
     selected_run_ids = traitlets.List(traitlets.Unicode()).tag(sync=True)
     title = traitlets.Unicode("").tag(sync=True)
     actions = traitlets.Bool(True).tag(sync=True)
+    # the keys a filter can name here ("metrics.rmse", ...), offered as the user types
+    filter_keys = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    view = traitlets.Unicode("active").tag(sync=True)  # "active", "deleted" or "all"
 
 
-class RunTable(Panel):
+class RunTable(RowActions, Panel):
     """Runs of one or more experiments as a live table.
 
     Parameters
@@ -94,7 +95,8 @@ class RunTable(Panel):
     title
         A heading shown above the table.
     actions
-        Whether rows offer Compare / sweep / detail buttons (default True).
+        Whether rows offer Compare / sweep / detail / edit buttons, deleting and restoring
+        the selection and the Active / Deleted / All runs view (default True).
     live
         Refresh when the store changes (default True).
 
@@ -178,11 +180,13 @@ class RunTable(Panel):
     def _scope(self, filter: str | None = None) -> RunScope:
         """The runs shown, under the grid's filter (or ``filter`` before the grid exists)."""
         text = self.grid.filter if filter is None else filter
+        view = self.grid.view if filter is None else "active"
         return RunScope(
             experiment_ids=self._experiment_ids,
             filter_string=text.strip() or None,
             under=self._under,
             run_ids=self._run_ids,
+            view_type=VIEWS.get(view, VIEWS["active"]),
         )
 
     def _state(self) -> table_rows.TableState:
@@ -206,6 +210,9 @@ class RunTable(Panel):
             self._offer_experiments()
             self.grid.filter_error = ""
             self.grid.placeholder = _placeholder(content)
+            keys = filter_keys.completions(self.queries.key_names(self._experiment_ids))
+            if self.grid.filter_keys != keys:
+                self.grid.filter_keys = keys
             if self.grid.columns != content.columns:
                 self.grid.columns = content.columns
             if self.grid.rows != content.rows:
@@ -290,9 +297,7 @@ class RunTable(Panel):
 
     def _on_bad_filter(self, exc: InvalidFilter) -> None:
         """Prefix bare keys that name one metric, param or tag; else say what went wrong."""
-        with self.queries.shown(replace(self._scope(), filter_string=None)) as shown:
-            stats = shown.key_stats()
-        keys = {group: [s.key for s in found] for group, found in stats.items()}
+        keys = self.queries.key_names(self._experiment_ids)
         fixed = filter_keys.resolve(self.grid.filter, keys)
         if fixed.resolved and not fixed.problems and fixed.filter != self.grid.filter:
             try:
@@ -317,8 +322,10 @@ class RunTable(Panel):
             return
         if change["name"] in ("page", "expanded"):
             self.refresh()
-        else:
-            self._first_page()
+            return
+        if change["name"] == "view":  # another set of runs: a selection of the last one goes
+            self.grid.selected_run_ids = []
+        self._first_page()
 
     def _first_page(self) -> None:
         with self._quiet():
@@ -395,52 +402,7 @@ class RunTable(Panel):
         """The columns and rows shown now."""
         return self._content
 
-    # -- actions from the browser -----------------------------------------------------
-
-    def _on_msg(self, _grid: Any, content: dict, _buffers: Any) -> None:
-        action = content.get("action") if isinstance(content, dict) else None
-        run_id = content.get("run_id")
-        if action == "compare":
-            self.compare()
-        elif action == "sweep" and isinstance(run_id, str):
-            self.open_sweep(run_id)
-        elif action == "open" and isinstance(run_id, str):
-            self.open_run(run_id)
-        elif action == "register" and isinstance(run_id, str):
-            self.open_register(run_id)
-        elif action == "export":
-            self.grid.send({"download": EXPORT_NAME, "csv": self.to_csv()})
-        elif action == "more" and isinstance(run_id, str):
-            self._child_limits[run_id] = self._child_limits.get(run_id, self.grid.page_size) * 2
-            self.refresh()
-
-    def _open(self, panel: Panel | None) -> None:
-        """Show a panel below the table (closing the one shown before), or none."""
-        for widget in self.detail.children:  # the panel shown before and its Close button
-            widget.close()
-        self.detail.layout.display = None if panel is not None else "none"
-        if panel is None:
-            self.detail.children = ()
-            return
-        close = ipywidgets.Button(
-            description="Close",
-            icon="times",
-            tooltip="Close this panel",
-            layout={"width": "auto", "align_self": "flex-end"},
-        )
-        close.on_click(self.callback(lambda _: self.close_opened()))
-        self.detail.children = (close, panel)
-
-    def close_opened(self) -> None:
-        """Close the panel shown below the table."""
-        self._open(None)
-
-    def compare(self, run_ids: Sequence[str] | None = None) -> Panel:
-        """Open the compare panel below the table (for the selection by default)."""
-        ids = list(run_ids or self.selected_run_ids)
-        panel = CompareRuns(ids, client=self.client, live=self._live)
-        self._open(panel)
-        return panel
+    # -- actions from the browser (the rest: row_actions.RowActions) ----------------------
 
     def open_sweep(self, parent_run_id: str) -> Panel:
         """Open the parallel-coordinates view of a parent run's children below the table."""
@@ -448,18 +410,6 @@ class RunTable(Panel):
         from nbtrack.panels.sweep import ParallelCoordinates
 
         panel = ParallelCoordinates(parent_run_id, client=self.client, live=self._live)
-        self._open(panel)
-        return panel
-
-    def open_run(self, run_id: str) -> Panel:
-        """Open one run's detail below the table."""
-        panel = RunDetail(run_id, client=self.client, live=self._live)
-        self._open(panel)
-        return panel
-
-    def open_register(self, run_id: str) -> Panel:
-        """Open the "Register model" form of one run below the table."""
-        panel = RegisterModel(run_id, client=self.client, live=self._live)
         self._open(panel)
         return panel
 

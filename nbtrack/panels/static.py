@@ -79,6 +79,7 @@ def _cell_values(col: dict[str, Any], row: dict[str, Any]) -> str:
     if group == "attributes":
         kids = row.get("children", 0)
         note = f" ({kids} child run{'s' if kids != 1 else ''})" if kids else ""
+        note += " [context: its child runs match]" if row.get("context") else ""
         return {
             "run_name": "  " * row["depth"] + str(row["name"]) + note,
             "status": row["status"],

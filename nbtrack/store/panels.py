@@ -11,7 +11,11 @@ Panels read through a connection of their own (one per store file and process), 
   reads only the page). A panel over 10,000 runs reads one page of them.
 
 Tree rule: a shown run sits under its parent when the parent is shown too; otherwise it
-is a root. So every matching run appears exactly once, whatever the filter.
+is a root. When a filter matches a run but not its parent, the parent (and its ancestors
+up to the scope's top) are shown as *context* rows, so matched child runs always appear
+under their parents, never flat without them; context rows are counted apart from the
+matches. Every matching run appears exactly once, whatever the filter. Reading, paging
+and sorting the shown runs is :mod:`nbtrack.store.shown_runs`.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from pathlib import Path
 
 from nbtrack.entities import ViewType
 from nbtrack.store import search
+from nbtrack.store.shown_runs import PARENT_INDEX, TEMP_TABLES, ShownRuns
 from nbtrack.store.sql import experiment_int, marks
 from nbtrack.store.sqlite_errors import translate
 from nbtrack.store.tracking import TrackingStore, decode_value
@@ -34,6 +39,12 @@ _DESCENDANTS = (
     "d(id) AS (SELECT run_uuid FROM runs WHERE parent_run_id = ? "
     "UNION SELECT c.run_uuid FROM runs c JOIN d ON c.parent_run_id = d.id)"
 )
+# key tables and the indexes led by their key (params' and tags' made by the panels)
+_KEY_INDEXES = {
+    "metrics": ("latest_metrics", "latest_metrics_key_value"),
+    "params": ("params", "panels_params_key_value"),
+    "tags": ("tags", "panels_tags_key_value"),
+}
 _HISTORY = """
 SELECT run_uuid, key, value, is_nan FROM (
     SELECT run_uuid, key, value, is_nan,
@@ -45,9 +56,6 @@ SELECT run_uuid, key, value, is_nan FROM (
 WHERE n > 1 AND ((i - 1) % ((n + ? - 1) / ?) = 0 OR i = n)
 ORDER BY run_uuid, key, i
 """
-_KEY_TABLES = {"params": "params", "metrics": "latest_metrics", "tags": "tags"}
-STATS_SAMPLE = 5_000  # above this many shown runs, key stats come from a sample of them
-ORDER_CACHE_ABOVE = 5_000  # above this many shown runs, one sort serves every page
 
 
 @dataclass(frozen=True)
@@ -75,18 +83,6 @@ class RunScope:
     view_type: int = ViewType.ACTIVE_ONLY
 
 
-@dataclass(frozen=True)
-class KeyStat:
-    """How a param, metric or tag key is spread over the shown runs.
-
-    Over more than ``STATS_SAMPLE`` shown runs, both come from a uniform sample of them.
-    """
-
-    key: str
-    present: int  # runs that have the key
-    varies: bool  # whether those runs hold more than one value
-
-
 class PanelQueries:
     """Read-only queries for the panels on one store, through a connection of their own."""
 
@@ -96,6 +92,7 @@ class PanelQueries:
         self._conn: sqlite3.Connection | None = None
         self._shown_key: tuple[RunScope, int] | None = None  # what temp.shown holds now
         self._memo: dict[str, object] = {}  # counts and key stats of temp.shown
+        self._key_names: tuple[tuple, dict[str, list[str]]] | None = None
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -103,11 +100,8 @@ class PanelQueries:
         if self._conn is None:
             conn = self.store.db.open_reader()
             conn.execute("PRAGMA temp_store = MEMORY")
-            conn.execute(
-                "CREATE TEMP TABLE shown (id TEXT PRIMARY KEY, parent TEXT, "
-                "root INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID"
-            )
-            conn.execute("CREATE TEMP TABLE ordered (pos INTEGER PRIMARY KEY, id TEXT NOT NULL)")
+            for statement in TEMP_TABLES:
+                conn.execute(statement)
             _add_filter_indexes(conn)
             self._conn = conn
         return self._conn
@@ -160,8 +154,15 @@ class PanelQueries:
                 key = (scope, conn.execute("PRAGMA data_version").fetchone()[0])
                 if key != self._shown_key:
                     self._shown_key, self._memo = None, {}
+                    conn.execute(f"DROP INDEX IF EXISTS {PARENT_INDEX}")
                     conn.execute("DELETE FROM temp.shown")
                     conn.execute(f"INSERT INTO temp.shown (id, parent) {select}", args)
+                    if scope.filter_string and scope.filter_string.strip():
+                        sql, context_args = _select_context(scope)
+                        conn.execute(
+                            f"INSERT OR IGNORE INTO temp.shown (id, parent, context) {sql}",
+                            context_args,
+                        )
                     conn.execute(
                         "UPDATE temp.shown SET root = 1 WHERE parent IS NULL "
                         "OR parent NOT IN (SELECT id FROM temp.shown)"
@@ -171,6 +172,26 @@ class PanelQueries:
             finally:
                 if conn.in_transaction:
                     conn.execute("COMMIT")
+
+    def key_names(self, experiment_ids: Sequence[str] | None) -> dict[str, list[str]]:
+        """The metric, param and tag keys logged by active runs of these experiments.
+
+        By group (``"metrics"``, ``"params"``, ``"tags"``), sorted; every experiment when
+        ``experiment_ids`` is None. Read by skipping through each key index (one seek per
+        distinct key, milliseconds at 100,000 runs), kept until the store changes.
+        """
+        scope = tuple(experiment_ids) if experiment_ids is not None else None
+        with self._lock, self._translated():
+            version = self.conn.execute("PRAGMA data_version").fetchone()[0]
+            memo = self._key_names
+            if memo is not None and memo[0] == (scope, version):
+                return memo[1]
+            found = {
+                group: _distinct_keys(self.conn, table, index, scope)
+                for group, (table, index) in _KEY_INDEXES.items()
+            }
+            self._key_names = ((scope, version), found)
+            return found
 
     def descendants(self, run_id: str) -> list[str]:
         """Ids of the active descendants of a run, any depth, oldest first."""
@@ -207,109 +228,30 @@ class PanelQueries:
         return found
 
 
-class ShownRuns:
-    """The runs of one scope, held in the temporary table ``shown`` (see ``shown()``)."""
-
-    def __init__(self, conn: sqlite3.Connection, memo: dict[str, object]):
-        self._conn = conn
-        self._memo = memo
-
-    def _query(self, sql: str, args: Sequence[object] = ()) -> list[tuple]:
-        return self._conn.execute(sql, args).fetchall()
-
-    def counts(self) -> tuple[int, int]:
-        """(shown runs, of which tree roots)."""
-        if "counts" not in self._memo:
-            sql = "SELECT count(*), coalesce(sum(root), 0) FROM temp.shown"
-            self._memo["counts"] = tuple(self._query(sql)[0])
-        return self._memo["counts"]  # type: ignore[return-value]
-
-    def page(
-        self, order_by: Sequence[str] | None, offset: int, limit: int, roots_only: bool = False
-    ) -> list[str]:
-        """Ids of one page of the shown runs (or of the tree's roots), in order."""
-        order = search.runs_query(None, list(order_by or []))
-        where = "WHERE s.root = 1 " if roots_only else ""
-        select = (
-            f"SELECT r.run_uuid FROM temp.shown s JOIN runs r ON r.run_uuid = s.id "
-            f"{order.joins} {where}ORDER BY {order.order}"
+def _distinct_keys(
+    conn: sqlite3.Connection, table: str, index: str, experiment_ids: tuple[str, ...] | None
+) -> list[str]:
+    """The keys of a key table (in runs of some experiments), by a loose scan of its index."""
+    keys_in = f"{table} INDEXED BY {index}"
+    walk = (
+        f"WITH RECURSIVE k(key) AS (SELECT min(key) FROM {keys_in} UNION ALL "
+        f"SELECT (SELECT min(key) FROM {keys_in} WHERE key > k.key) FROM k "
+        "WHERE k.key IS NOT NULL) SELECT key FROM k WHERE key IS NOT NULL"
+    )
+    args: list[object] = []
+    if experiment_ids is not None:
+        exp_ids = [experiment_int(e) for e in experiment_ids]
+        walk += (
+            f" AND EXISTS (SELECT 1 FROM {keys_in} t JOIN runs r ON r.run_uuid = t.run_uuid "
+            f"WHERE t.key = k.key AND r.experiment_id IN ({marks(exp_ids)}) "
+            "AND r.lifecycle_stage = 'active')"
         )
-        if self.counts()[0] <= ORDER_CACHE_ABOVE:
-            sql = f"{select} LIMIT ? OFFSET ?"
-            return [row[0] for row in self._query(sql, [*order.join_args, limit, offset])]
-        # Many runs: sort them once per order (into temp.ordered); pages are then slices.
-        key = ("ordered", tuple(order_by or ()), roots_only)
-        if self._memo.get("ordered") != key:
-            self._memo.pop("ordered", None)
-            self._conn.execute("DELETE FROM temp.ordered")
-            self._conn.execute(f"INSERT INTO temp.ordered (id) {select}", order.join_args)
-            self._memo["ordered"] = key
-        sql = "SELECT id FROM temp.ordered WHERE pos > ? ORDER BY pos LIMIT ?"
-        return [row[0] for row in self._query(sql, [offset, limit])]
-
-    def children(
-        self, parent_ids: Sequence[str], order_by: Sequence[str] | None, limit: int
-    ) -> dict[str, list[str]]:
-        """The first ``limit`` shown children of each parent, in order."""
-        if not parent_ids:
-            return {}
-        order = search.runs_query(None, list(order_by or []))
-        sql = (
-            "SELECT id, parent FROM (SELECT r.run_uuid AS id, s.parent AS parent, "
-            f"row_number() OVER (PARTITION BY s.parent ORDER BY {order.order}) AS n "
-            f"FROM temp.shown s JOIN runs r ON r.run_uuid = s.id {order.joins} "
-            "WHERE s.parent IN (SELECT value FROM json_each(?))) "
-            "WHERE n <= ? ORDER BY parent, n"
-        )
-        found: dict[str, list[str]] = {}
-        for run_id, parent in self._query(
-            sql, [*order.join_args, json.dumps(list(parent_ids)), limit]
-        ):
-            found.setdefault(parent, []).append(run_id)
-        return found
-
-    def child_counts(self, run_ids: Sequence[str]) -> dict[str, int]:
-        """For each run, how many of its direct children are shown."""
-        sql = (
-            "SELECT parent, count(*) FROM temp.shown "
-            "WHERE parent IN (SELECT value FROM json_each(?)) GROUP BY parent"
-        )
-        return dict(self._query(sql, [json.dumps(list(run_ids))]))
-
-    def key_stats(self) -> dict[str, list[KeyStat]]:
-        """Per group (params, metrics, tags): each key's presence and whether it varies."""
-        if "key_stats" in self._memo:
-            return self._memo["key_stats"]  # type: ignore[return-value]
-        shown, _ = self.counts()
-        (every,) = self._query("SELECT count(*) FROM runs")[0]
-        # A few shown runs among many: look each one's keys up (CROSS JOIN fixes that
-        # order). Most runs shown: scan the key table once, probing the shown set.
-        join = "CROSS JOIN" if shown * 3 < every or shown > STATS_SAMPLE else "JOIN"
-        source = "temp.shown"
-        if shown > STATS_SAMPLE:
-            # Exact stats would read every value of every run (seconds at 100,000 runs);
-            # the first ids of ``shown`` are a uniform sample (run ids are random).
-            source = f"(SELECT id FROM temp.shown LIMIT {STATS_SAMPLE})"
-        sampled = min(shown, STATS_SAMPLE)
-        stats: dict[str, list[KeyStat]] = {}
-        for group, table in _KEY_TABLES.items():
-            # min != max tells "varies" without the sort a count(DISTINCT) needs
-            varies = "min(t.value) != max(t.value)"
-            if group == "metrics":
-                varies += " OR min(t.is_nan) != max(t.is_nan)"
-            sql = (
-                f"SELECT t.key, count(*), {varies} FROM {source} s "
-                f"{join} {table} t ON t.run_uuid = s.id GROUP BY t.key ORDER BY t.key"
-            )
-            stats[group] = [
-                KeyStat(key, _scaled(n, sampled, shown), bool(v)) for key, n, v in self._query(sql)
-            ]
-        self._memo["key_stats"] = stats
-        return stats
-
-    def ids(self) -> list[str]:
-        """Every shown run id (unordered)."""
-        return [row[0] for row in self._query("SELECT id FROM temp.shown")]
+        args += exp_ids
+    try:
+        return [row[0] for row in conn.execute(walk, args)]
+    except sqlite3.OperationalError:  # no key index yet (a read-only store): read them all
+        sql = walk.replace(f" INDEXED BY {index}", "")
+        return [row[0] for row in conn.execute(sql, args)]
 
 
 def _as_nbtrack_error(exc: BaseException, path: Path) -> BaseException:
@@ -336,18 +278,8 @@ def _add_filter_indexes(conn: sqlite3.Connection) -> None:
         conn.execute("PRAGMA busy_timeout = 60000")
 
 
-def _scaled(count: int, sampled: int, shown: int) -> int:
-    """A key's presence in ``sampled`` runs, scaled to ``shown`` (all only if all had it)."""
-    if count >= sampled:
-        return shown
-    if sampled >= shown:
-        return count
-    return min(shown - 1, max(1, round(count * shown / sampled)))
-
-
-def _select_scope(scope: RunScope) -> tuple[str, list]:
-    """``SELECT run_uuid, parent_run_id FROM runs …`` for the runs of a scope."""
-    where = search.runs_query(scope.filter_string or None, None)
+def _scope_conditions(scope: RunScope) -> tuple[str, list[str], list]:
+    """(``WITH RECURSIVE`` prefix, conditions on ``runs r``, their args): the scope, unfiltered."""
     prefix = ""
     conds: list[str] = []
     args: list[object] = []
@@ -365,10 +297,42 @@ def _select_scope(scope: RunScope) -> tuple[str, list]:
     stages = ViewType.stages(scope.view_type)
     conds.append(f"r.lifecycle_stage IN ({marks(stages)})")
     args += stages
+    return prefix, conds, args
+
+
+def _select_scope(scope: RunScope) -> tuple[str, list]:
+    """``SELECT run_uuid, parent_run_id FROM runs …`` for the runs of a scope."""
+    where = search.runs_query(scope.filter_string or None, None)
+    prefix, conds, args = _scope_conditions(scope)
     conds.append(f"({where.where})")
     args += where.where_args
     sql = f"{prefix}SELECT r.run_uuid, r.parent_run_id FROM runs r WHERE {' AND '.join(conds)}"
     return sql, args
+
+
+def _select_context(scope: RunScope) -> tuple[str, list]:
+    """``SELECT id, parent, 1`` of the unmatched ancestors of the runs in ``temp.shown``.
+
+    Walks up from each shown run whose parent is not shown, through ancestors in the
+    scope (same experiments, lifecycle, ``under`` and ``run_ids``; the filter aside),
+    stopping at the first one outside it, so every context row leads to a match.
+    """
+    prefix, conds, args = _scope_conditions(scope)
+    where = " AND ".join(conds)
+    up = (
+        # driven from the shown runs' parents (CROSS JOIN: never a scan of every run)
+        "up(id, parent) AS (SELECT r.run_uuid, r.parent_run_id FROM "
+        "(SELECT DISTINCT parent AS id FROM temp.shown WHERE parent IS NOT NULL) p "
+        "CROSS JOIN runs r ON r.run_uuid = p.id "
+        f"WHERE r.run_uuid NOT IN (SELECT id FROM temp.shown) AND {where} "
+        "UNION SELECT r.run_uuid, r.parent_run_id FROM up CROSS JOIN runs r "
+        "ON r.run_uuid = up.parent "
+        f"WHERE r.run_uuid NOT IN (SELECT id FROM temp.shown) AND {where})"
+    )
+    head = f"{prefix}, {up}" if prefix else f"WITH RECURSIVE {up}"
+    under = args[:1] if scope.under is not None else []
+    rest = args[len(under) :]
+    return f"{head} SELECT id, parent, 1 FROM up", [*under, *rest, *rest]
 
 
 _queries: dict[str, PanelQueries] = {}

@@ -187,7 +187,7 @@ def test_panels_render_and_round_trip(open_notebook, artifacts_dir: Path) -> Non
     live_row.locator(".nbt-finished").wait_for(timeout=30_000)
 
     # Open the sweep from the parent's row: parallel coordinates appear under the table.
-    sweep_row.locator(".nbt-chip").click()
+    sweep_row.locator(".nbt-chip", has_text="sweep").click()
     nb.wait_for(f".jp-Cell:nth-child({TABLE + 1}) .nbc-parcoords[data-drawn] .nbc-run")
 
     # The sweep panel: five axes (alpha, solver, max_iter is constant so absent → 3 axes).

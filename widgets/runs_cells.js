@@ -1,0 +1,151 @@
+// nbtrack run table, part 1 of 3: building blocks and cell formatting.
+//
+// nbtrack/panels/runs.py joins runs_cells.js, runs_complete.js and runs.js into the one
+// ES module the view loads (no build step), so these are plain declarations, used by
+// runs.js; nothing here touches the model.
+
+const GROUP_LABELS = { attributes: "Attributes", params: "Parameters", metrics: "Metrics", tags: "Tags" };
+const VALUE_FIELD = { params: "p", metrics: "m", tags: "t" };
+const PAGE_SIZES = [25, 50, 100, 200];
+const VIEWS = [["active", "Active runs"], ["deleted", "Deleted runs"], ["all", "All runs"]];
+
+/** @param {string} tag @param {Record<string, any>} [props] @param {Array<Node | string>} [children] */
+function h(tag, props = {}, children = []) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (key === "class") el.className = value;
+    else if (key === "dataset") Object.assign(el.dataset, value);
+    else if (key in el) /** @type {any} */ (el)[key] = value;
+    else el.setAttribute(key, value);
+  }
+  el.append(...children);
+  return el;
+}
+
+/** @param {number | string | undefined} v */
+function toNumber(v) {
+  if (v === "NaN") return NaN;
+  if (v === "Infinity") return Infinity;
+  if (v === "-Infinity") return -Infinity;
+  return typeof v === "number" ? v : NaN;
+}
+
+/** @param {number | string | undefined} v */
+function formatNumber(v) {
+  if (v === undefined || v === null) return "";
+  if (typeof v === "string") return v === "Infinity" ? "∞" : v === "-Infinity" ? "-∞" : v;
+  if (v === 0 || !Number.isFinite(v)) return String(v);
+  const a = Math.abs(v);
+  if (a >= 1e6 || a < 1e-3) return v.toExponential(2);
+  return String(Number(v.toPrecision(4)));
+}
+
+/** @param {number | undefined | null} ms */
+function formatTime(ms) {
+  if (!ms) return "";
+  const d = new Date(ms);
+  const p = (/** @type {number} */ n) => String(n).padStart(2, "0");
+  const date = `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
+  return `${date} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())} ${zoneName(d)}`;
+}
+
+/** "UTC" or "UTC+01:00", as nbtrack/display.py writes a zone. @param {Date} d */
+function zoneName(d) {
+  const offset = -d.getTimezoneOffset();
+  if (offset === 0) return "UTC";
+  const a = Math.abs(offset);
+  const p = (/** @type {number} */ n) => String(n).padStart(2, "0");
+  return `UTC${offset > 0 ? "+" : "-"}${p(Math.floor(a / 60))}:${p(a % 60)}`;
+}
+
+/** "just now", "5 min ago", "3 h ago", "2 days ago", then the date. @param {number | undefined | null} ms */
+function timeAgo(ms) {
+  if (!ms) return "";
+  const s = (Date.now() - ms) / 1000;
+  if (s < 45) return "just now";
+  if (s < 3600) return `${Math.max(1, Math.round(s / 60))} min ago`;
+  if (s < 86400) return `${Math.round(s / 3600)} h ago`;
+  if (s < 7 * 86400) return `${Math.round(s / 86400)} day${s < 1.5 * 86400 ? "" : "s"} ago`;
+  return formatTime(ms).slice(0, 10);
+}
+
+/** @param {Row} row */
+function formatDuration(row) {
+  if (!row.start || !row.end) return row.status === "RUNNING" ? "running" : "";
+  // the forms of nbtrack/display.py: 850 ms, 12.3 s, 4 min 05 s, 2 h 03 min
+  const ms = Math.max(0, row.end - row.start);
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60000) return `${(ms / 1000).toFixed(1)} s`;
+  const total = Math.round(ms / 1000);
+  const m = Math.floor(total / 60);
+  const pad = (/** @type {number} */ n) => String(n).padStart(2, "0");
+  if (m < 60) return `${m} min ${pad(total % 60)} s`;
+  return `${Math.floor(m / 60)} h ${pad(m % 60)} min`;
+}
+
+/** A small SVG line of a metric's history. @param {Array<number | string>} values */
+function sparkline(values) {
+  const ns = "http://www.w3.org/2000/svg";
+  const nums = values.map(toNumber);
+  const finite = nums.filter(Number.isFinite);
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("class", "nbt-spark");
+  svg.setAttribute("width", "56");
+  svg.setAttribute("height", "16");
+  svg.setAttribute("viewBox", "0 0 56 16");
+  if (finite.length < 2) return svg;
+  const lo = Math.min(...finite);
+  const hi = Math.max(...finite);
+  const span = hi - lo || 1;
+  const step = 54 / (nums.length - 1);
+  const points = [];
+  nums.forEach((v, i) => {
+    if (Number.isFinite(v)) points.push(`${(1 + i * step).toFixed(1)},${(15 - ((v - lo) / span) * 14).toFixed(1)}`);
+  });
+  const line = document.createElementNS(ns, "polyline");
+  line.setAttribute("points", points.join(" "));
+  svg.append(line);
+  const title = document.createElementNS(ns, "title");
+  title.textContent = `${finite.length} points, ${formatNumber(lo)} … ${formatNumber(hi)}`;
+  svg.append(title);
+  return svg;
+}
+
+/** @param {string} order */
+function parseOrder(order) {
+  const m = /^(.*?)\s+(ASC|DESC)$/i.exec(order || "");
+  return m ? { column: m[1], dir: m[2].toUpperCase() } : { column: order, dir: "ASC" };
+}
+
+/** @param {Column} col @param {Row} row @returns {Node | string} */
+function cell(col, row) {
+  if (col.group === "attributes") {
+    switch (col.key) {
+      case "status": {
+        const badge = h("span", { class: `nbt-badge nbt-${(row.status || "").toLowerCase()}` }, [row.status || ""]);
+        if (!row.error) return badge;
+        return h("span", { class: "nbt-status" }, [badge, h("span", { class: "nbt-error-line", title: row.error }, [row.error])]);
+      }
+      case "start_time":
+        return h("span", { class: "nbt-ago", title: formatTime(row.start), dataset: { ms: String(row.start || "") } },
+          [timeAgo(row.start)]);
+      case "duration":
+        return formatDuration(row);
+      case "user_id":
+        return row.user || "";
+      case "source": {
+        const src = row.source || "";
+        return h("span", { title: src }, [src.split("/").pop() || src]);
+      }
+      default:
+        return row.name || "";
+    }
+  }
+  const values = /** @type {Record<string, any>} */ (row[/** @type {"p" | "m" | "t"} */ (VALUE_FIELD[col.group])] || {});
+  const value = values[col.key];
+  if (col.group !== "metrics") return value === undefined ? "" : String(value);
+  const spark = row.s && row.s[col.key];
+  const text = h("span", { class: "nbt-num" }, [formatNumber(value)]);
+  return h("span", { class: "nbt-metric" }, [spark ? sparkline(spark) : "", text]);
+}
+
