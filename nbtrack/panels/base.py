@@ -137,6 +137,16 @@ class Panel(ipywidgets.VBox):
         except Exception as exc:  # a repr never raises: say what the panel is instead
             return f"<{type(self).__name__} panel (no text form: {exc})>"
 
+    def run_statuses(self) -> dict[str, str]:
+        """The status of each run the panel shows (its outputs re-render when one ends)."""
+        return {}
+
+    def _ipython_display_(self) -> None:
+        """Display under a display id, so the output can show the final state later."""
+        from nbtrack.panels import outputs
+
+        outputs.show(self)
+
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
         bundle = super()._repr_mimebundle_(**kwargs) or {}
         bundle["text/html"] = self.static_html()

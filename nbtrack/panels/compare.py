@@ -220,6 +220,10 @@ class CompareRuns(Panel):
         else:
             plots.set_history(self.histories, self.names, histories, key)
 
+    def run_statuses(self) -> dict[str, str]:
+        """The status of each compared run."""
+        return {run.info.run_id: run.info.status for run in self.runs}
+
     # -- static rendering -------------------------------------------------------------
 
     def static_html(self) -> str:
