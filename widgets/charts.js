@@ -168,7 +168,10 @@ function drawLines(/** @type {any} */ model, /** @type {HTMLElement} */ root, /*
     grid.append(svg("line", { x1: m.l, x2: width - m.r, y1: sy(t), y2: sy(t) }));
     chart.append(text(formatNumber(ylog ? 10 ** t : t), { x: m.l - 6, y: sy(t) + 4, class: "nbc-tick", "text-anchor": "end" }));
   }
-  for (const t of niceTicks(x0, x1, 6)) {
+  // every point at one x (a value logged once): a tick at that x only, values written out
+  const xSet = new Set(xs.filter((v) => v !== null));
+  const single = xSet.size === 1;
+  for (const t of single ? [...xSet] : niceTicks(x0, x1, 6)) {
     chart.append(text(formatNumber(t), { x: sx(t), y: height - m.b + 16, class: "nbc-tick", "text-anchor": "middle" }));
   }
   chart.prepend(grid);
@@ -194,7 +197,8 @@ function drawLines(/** @type {any} */ model, /** @type {HTMLElement} */ root, /*
       d += `${pen}${sx(x).toFixed(1)},${sy(y).toFixed(1)}`;
       pen = "L";
       points++;
-      if (markers) dots.append(svg("circle", { cx: sx(x).toFixed(1), cy: sy(y).toFixed(1), r: 2.5 }));
+      if (markers) dots.append(svg("circle", { cx: sx(x).toFixed(1), cy: sy(y).toFixed(1), r: single ? 4 : 2.5 }));
+      if (single) chart.append(text(formatNumber(s.y[i]), { x: sx(x) + 8, y: sy(y) + 4, class: "nbc-value", style: `fill:${s.color}` }));
     }
     chart.append(svg("path", { d, class: "nbc-trace", stroke: s.color, "data-name": s.name, "data-points": s.x.length }));
     chart.append(dots);

@@ -65,6 +65,7 @@ class CompareRuns(Panel):
         self.histories: Chart | None = None
         self.bars: Chart | None = None
         self.histories_box = ipywidgets.Box()
+        self.logged_once = ipywidgets.HTML()  # metrics with one value per run: no history
         self.bars_box = ipywidgets.Box()
         self._step_tables: dict[str, ipywidgets.HTML] = {}
         self.scatter = ParamScatter()
@@ -90,7 +91,7 @@ class CompareRuns(Panel):
             ),
             ipywidgets.HBox(
                 [
-                    ipywidgets.VBox([self.metric_choice, self.histories_box]),
+                    ipywidgets.VBox([self.metric_choice, self.histories_box, self.logged_once]),
                     ipywidgets.VBox(
                         [ipywidgets.HTML(static.heading("Latest values")), self.bars_box]
                     ),
@@ -190,12 +191,25 @@ class CompareRuns(Panel):
         )
         if self.metrics_table.value != value:
             self.metrics_table.value = value
-        if list(self.metric_choice.options) != keys:
+        # as in run detail, a metric logged once per run has no history to draw: its values
+        # are in the table and the bars (a chart would be one dot per run on a made-up axis)
+        stepped = {key for _, key in self.queries.histories(self.run_ids, keys, points=2)}
+        drawn = [k for k in keys if k in stepped]
+        if list(self.metric_choice.options) != drawn:
             current = self.metric_choice.value
-            self.metric_choice.options = keys
-            self.metric_choice.value = (
-                current if current in keys else self.first_with_history(self.run_ids, keys)
-            )
+            self.metric_choice.options = drawn
+            self.metric_choice.value = current if current in drawn else (drawn or [None])[0]
+        self.metric_choice.layout.display = None if drawn else "none"
+        self.histories_box.layout.display = None if drawn else "none"
+        once = [k for k in keys if k not in stepped]
+        note = (
+            '<p style="color:#6b7280;margin:4px 0">Logged once per run (no history to draw): '
+            f"{static.esc(', '.join(once))}. Their values are in the table and the bars.</p>"
+            if once
+            else ""
+        )
+        if self.logged_once.value != note:
+            self.logged_once.value = note
         self._draw_histories()
         latest = {k: [run.data.metrics.get(k) for run in self.runs] for k in keys}
         if not keys:
