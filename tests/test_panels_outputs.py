@@ -95,3 +95,19 @@ def test_the_last_expression_is_shown_the_same_way(ip):
     assert shown["transient"]["display_id"] and "RUNNING" in shown["data"]["text/html"]
     ip.run_cell("nbtrack.end_run()")
     assert "FINISHED" in published(ip)[-1]["data"]["text/html"]
+
+
+def test_a_run_ended_elsewhere_rerenders_on_the_live_refresh(ip):
+    ip.run_cell("run = nbtrack.start_run()\npanel = nbtrack.show_run(run.info.run_id, live=False)")
+    ip.run_cell("display(panel)")
+    panel = ip.user_ns["panel"]
+    nbtrack.MlflowClient().set_terminated(ip.user_ns["run"].info.run_id, "FAILED")
+    panel.poll()  # what the refresher thread does twice a second
+    _, update = published(ip)
+    assert update["update"] and "FAILED" in update["data"]["text/html"]
+    panel.poll()
+    assert len(published(ip)) == 2  # sent once
+    ip.run_cell("x = 1")  # the cell running now gets it too (nbclient reads only its own)
+    assert len(published(ip)) == 3 and "FAILED" in published(ip)[-1]["data"]["text/html"]
+    ip.run_cell("x = 2")
+    assert len(published(ip)) == 3

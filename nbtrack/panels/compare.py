@@ -198,7 +198,9 @@ class CompareRuns(Panel):
         if list(self.metric_choice.options) != drawn:
             current = self.metric_choice.value
             self.metric_choice.options = drawn
-            self.metric_choice.value = current if current in drawn else (drawn or [None])[0]
+            self.metric_choice.value = (
+                current if current in drawn else (drawn[0] if drawn else None)
+            )
         self.metric_choice.layout.display = None if drawn else "none"
         self.histories_box.layout.display = None if drawn else "none"
         once = [k for k in keys if k not in stepped]

@@ -7,11 +7,11 @@ again from the final state, and the ``text/html`` and ``text/plain`` that a save
 keeps (what nbviewer, GitHub or a notebook opened without its widget state show) become the
 final state instead of the first. A panel's header and the cell's summary then agree.
 
-When: at the end of each cell execution (IPython's ``post_run_cell`` event, on the main
-thread, before the kernel reports the cell done), so a run ended by a cell re-renders its
-panels within that execution, before nbclient or the front end moves on. A run ended by
-another process while no cell runs re-renders at the end of the next cell; the widgets
-themselves show it at once (live refresh). Only panels that showed a running run check
+When: as soon as the live refresh sees the run ended (``refreshed``, on the refresher
+thread: a run ended by another process while no cell runs), and at the end of each cell
+execution (IPython's ``post_run_cell`` event, on the main thread, before the kernel reports
+the cell done), so a run ended by a cell re-renders its panels within that execution,
+before nbclient or the front end moves on. Only panels that showed a running run check
 anything, one status read per such run.
 
 Where: the update goes out with the parent message of each cell that displayed the panel
@@ -43,6 +43,7 @@ class Shown:
     display_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     contexts: list[contextvars.Context] = field(default_factory=list)
     statuses: dict[str, str] = field(default_factory=dict)
+    sent: dict[str, str] = field(default_factory=dict)  # statuses the live refresh sent
     renders: int = 0  # times the outputs were re-rendered (for tests and debugging)
 
 
@@ -98,14 +99,36 @@ def _statuses_now(panel: Panel, before: dict[str, str]) -> dict[str, str]:
     return now
 
 
+def refreshed(panel: Panel) -> None:
+    """After a live refresh (refresher thread): re-render where the panel was displayed.
+
+    The cell running now, if any, gets the update at its end (``rerender_ended``).
+    """
+    state = _shown.get(panel)
+    if state is None or not ACTIVE & set(state.statuses.values()):
+        return
+    now = panel.run_statuses()
+    if now in (state.statuses, state.sent):
+        return
+    state.sent = now
+    _send(panel, state, state.contexts)
+
+
 def rerender(panel: Panel, state: Shown) -> None:
     """Replace every output of the panel with its current rendering."""
+    state.statuses = panel.run_statuses()
+    current = [contextvars.copy_context()]
+    _send(panel, state, current if state.statuses == state.sent else state.contexts + current)
+
+
+def _send(panel: Panel, state: Shown, contexts: list[contextvars.Context]) -> None:
+    """Send the panel's rendering as an update of its display, once per request."""
     from IPython.display import update_display
 
-    state.statuses = panel.run_statuses()
     bundle = panel._repr_mimebundle_()
     sent: set[object] = set()
-    for context in [*state.contexts, contextvars.copy_context()]:
+    for context in contexts:
+        context = context.copy()  # the main thread and the refresher may both use it
         parent = context.run(_parent_id)
         if parent in sent:
             continue
