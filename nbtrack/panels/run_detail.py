@@ -244,14 +244,15 @@ class RunDetail(Panel):
     # -- static rendering -------------------------------------------------------------
 
     def static_html(self) -> str:
-        """Header, params, metrics and tags as HTML."""
+        """Header, params, metrics, tags and the artifact tree as HTML."""
+        entries = self.artifact_tree.entries
         return (
             '<div class="nbtrack-static">'
             + _header(self.client, self.run)
             + _failure(self.run)
             + _overview(self.run)
-            + static.heading("Artifacts", summary_text(self.artifact_tree.entries))
-            + tree_html(self.artifact_tree.entries, self.artifact_tree.truncated)
+            + static.heading("Artifacts", summary_text(entries) if entries else "")
+            + tree_html(entries, self.artifact_tree.truncated)
             + "</div>"
         )
 

@@ -66,6 +66,13 @@ for i in range(3):
     fits.append(fit.info.run_id)
 nbtrack.compare_runs(fits)
 """
+BACKGROUND = """\
+import threading
+client = nbtrack.MlflowClient()
+later = client.create_run(files.info.experiment_id, run_name="ended-later")  # RUNNING
+display(nbtrack.show_run(later.info.run_id))
+threading.Timer(1.5, client.set_terminated, [later.info.run_id]).start()
+"""
 SETUP_CELL, DETAIL_CELL, TRACKED_CELL, COMPARE_CELL = range(4)
 FILES = [
     "config/params.yaml",
@@ -188,14 +195,21 @@ def _artifacts_and_live_run(open_notebook, artifacts_dir: Path) -> Path:
     nb.screenshot_outputs(artifacts_dir, "artifacts", cells=[TRACKED_CELL, COMPARE_CELL])
     nb.assert_no_errors()
 
+    # A run ended by another thread while the kernel is idle: re-rendered by the refresh.
+    nb.append_and_run(BACKGROUND)
+    background = nb.cell_count() - 1
+    nb.wait_for(f".jp-Cell:nth-child({background + 1}) .widget-html-content:has-text('FINISHED')")
+    nb.page.wait_for_timeout(1000)
+
     # Saved: the file holds each panel as its run ended, and the widgets' state.
     nb.page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
     path = nb.lab.root_dir / nb.relpath
     nb.page.wait_for_timeout(500)
     notebook = nbformat.read(path, as_version=4)
     assert notebook.metadata.get("widgets"), "JupyterLab saved no widget state"
-    html = [o["data"]["text/html"] for o in notebook.cells[TRACKED_CELL].outputs if "data" in o]
-    assert html and all("FINISHED" in h and "RUNNING" not in h for h in html), html
+    for index in (TRACKED_CELL, background):
+        html = [o["data"]["text/html"] for o in notebook.cells[index].outputs if "data" in o]
+        assert html and all("FINISHED" in h and "RUNNING" not in h for h in html), html
     return path
 
 
