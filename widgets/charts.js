@@ -159,14 +159,18 @@ function drawLines(/** @type {any} */ model, /** @type {HTMLElement} */ root, /*
   const ys = series.flatMap((s) => s.y.map(fy));
   const [x0, x1] = extent(/** @type {number[]} */ (xs), 0.02);
   const [y0, y1] = extent(/** @type {number[]} */ (ys), 0.08);
+  /** @type {Array<[number, string]>} */
+  const yTicks = niceTicks(y0, y1, 5).map((t) => [t, formatNumber(ylog ? 10 ** t : t)]);
+  // room for the widest tick label (about 6.5 px a character) beside the y title
+  m.l = Math.max(m.l, 30 + 6.5 * Math.max(0, ...yTicks.map(([, label]) => label.length)));
   const sx = linear([x0, x1], [m.l, width - m.r]);
   const sy = linear([y0, y1], [height - m.b, m.t]);
   const chart = svg("svg", { width, height, viewBox: `0 0 ${width} ${height}`, class: "nbc-svg" });
   if (layout.title) chart.append(text(layout.title, { x: m.l, y: 18, class: "nbc-title" }));
   const grid = svg("g", { class: "nbc-grid" });
-  for (const t of niceTicks(y0, y1, 5)) {
+  for (const [t, label] of yTicks) {
     grid.append(svg("line", { x1: m.l, x2: width - m.r, y1: sy(t), y2: sy(t) }));
-    chart.append(text(formatNumber(ylog ? 10 ** t : t), { x: m.l - 6, y: sy(t) + 4, class: "nbc-tick", "text-anchor": "end" }));
+    chart.append(text(label, { x: m.l - 6, y: sy(t) + 4, class: "nbc-tick", "text-anchor": "end" }));
   }
   // every point at one x (a value logged once): a tick at that x only, values written out
   const xSet = new Set(xs.filter((v) => v !== null));
@@ -286,7 +290,12 @@ function drawBars(/** @type {any} */ model, /** @type {HTMLElement} */ root, /**
     if (finite.length && low >= 0 && low < 0.5 * high) lo = 0;
     if (finite.length && high <= 0 && high > 0.5 * low) hi = 0;
     const sy = linear([lo, hi], [oy + cellH - m.b, oy + m.t]);
-    chart.append(text(metric.key, { x: ox + m.l + (cellW - m.l - m.r) / 2, y: oy + 14, class: "nbc-subtitle", "text-anchor": "middle" }));
+    // a long key is cut to its cell (the neighbour's title is next to it), whole on hover
+    const room = Math.max(4, Math.floor((cellW - 8) / 7));
+    const title = text(metric.key.length > room ? `${metric.key.slice(0, room - 1)}…` : metric.key,
+      { x: ox + cellW / 2, y: oy + 14, class: "nbc-subtitle", "text-anchor": "middle" });
+    title.append(svg("title", {}, [metric.key]));
+    chart.append(title);
     for (const t of niceTicks(lo, hi, 3)) {
       chart.append(svg("line", { x1: ox + m.l, x2: ox + cellW - m.r, y1: sy(t), y2: sy(t), class: "nbc-gridline" }));
       chart.append(text(formatNumber(t), { x: ox + m.l - 4, y: sy(t) + 4, class: "nbc-tick", "text-anchor": "end" }));

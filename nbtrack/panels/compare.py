@@ -65,7 +65,8 @@ class CompareRuns(Panel):
         self.histories: Chart | None = None
         self.bars: Chart | None = None
         self.histories_box = ipywidgets.Box()
-        self.logged_once = ipywidgets.HTML()  # metrics with one value per run: no history
+        # metrics with one value per run (no history), named under the chart, as wide as it
+        self.logged_once = ipywidgets.HTML(layout={"max_width": f"{plots.WIDTH}px"})
         self.bars_box = ipywidgets.Box()
         self._step_tables: dict[str, ipywidgets.HTML] = {}
         self.scatter = ParamScatter()

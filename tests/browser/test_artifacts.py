@@ -60,9 +60,11 @@ COMPARE = """\
 fits = []
 for i in range(3):
     with nbtrack.start_run(run_name=f"fit-{i}") as fit:
-        nbtrack.log_metrics({"rmse": 55.47 + 0.01 * i * (i + 1), "r2": 0.8 + i / 100})
+        nbtrack.log_metrics({"rmse": 55.47 + 0.01 * i * (i + 1), "r2": 0.8 + i / 100,
+                             "training_mean_absolute_percentage_error": 0.1 + i / 50})
         for step in range(6):
             nbtrack.log_metric("val_loss", 1 / (step + 1 + i), step=step)
+            nbtrack.log_metric("tiny_gradient_norm", 1e-4 / (step + 1 + i), step=step)
     fits.append(fit.info.run_id)
 nbtrack.compare_runs(fits)
 """
@@ -189,9 +191,15 @@ def _artifacts_and_live_run(open_notebook, artifacts_dir: Path) -> Path:
     # Compare: metrics logged once per run are named, not drawn; no text overlaps another.
     compare = nb.output(COMPARE_CELL)
     nb.wait_for(".nbc-bars[data-drawn]")
-    assert "Logged once per run (no history to draw): r2, rmse" in compare.inner_text()
-    assert compare.locator(".nbc-lines .nbc-trace").count() == 3  # val_loss, one per run
+    assert "Logged once per run (no history to draw): r2, rmse, training_mean_" in (
+        compare.inner_text()
+    )
+    assert compare.locator(".nbc-lines .nbc-trace").count() == 3  # one per run
     assert compare.evaluate(OVERLAPS) == []
+    compare.locator("select").first.select_option("tiny_gradient_norm")  # long tick labels
+    nb.wait_for(".nbc-lines text:has-text('tiny_gradient_norm')")
+    assert compare.evaluate(OVERLAPS) == []
+    compare.screenshot(path=str(artifacts_dir / "artifacts-compare-tiny.png"))
     nb.screenshot_outputs(artifacts_dir, "artifacts", cells=[TRACKED_CELL, COMPARE_CELL])
     nb.assert_no_errors()
 
