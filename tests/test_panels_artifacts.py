@@ -239,3 +239,6 @@ def test_a_large_tree_opens_closed_and_says_when_cut(run, monkeypatch):
     tree = tree_of(run)
     assert tree.expanded == [] and len(tree.entries) == 5 and tree.truncated
     assert "Only the first 5 entries" in artifacts.tree_html(tree.entries, tree.truncated)
+    monkeypatch.setattr(artifacts, "STATIC_ENTRIES", 2)  # a saved notebook stays small
+    html = artifacts.tree_html(tree.entries)
+    assert html.count("<li>") == 2 and "Only the first 2 entries" in html

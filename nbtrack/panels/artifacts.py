@@ -29,6 +29,7 @@ from nbtrack.panels.assets import widget_file
 MAX_ENTRIES = 2000  # files and folders listed; a run with more says so
 DOWNLOAD_LIMIT = 50 * 1024 * 1024  # bytes one download sends through the widget's comm
 OPEN_ALL_BELOW = 40  # a smaller tree opens with every folder open
+STATIC_ENTRIES = 200  # entries in the static HTML a saved notebook keeps
 
 
 def list_entries(artifact_uri: str) -> tuple[list[dict[str, Any]], bool]:
@@ -194,10 +195,15 @@ def _unreadable(path: str, exc: BaseException) -> str:
 
 
 def tree_html(entries: list[dict[str, Any]], truncated: bool = False) -> str:
-    """The tree as nested ``<details>`` (open folders) with sizes: no script needed."""
+    """The tree as nested ``<details>`` (open folders) with sizes: no script needed.
+
+    At most ``STATIC_ENTRIES`` are listed: a saved notebook stays small.
+    """
     if not entries:
         return '<p style="color:#6b7280">No artifacts logged.</p>'
     sizes = folder_sizes(entries)
+    truncated = truncated or len(entries) > STATIC_ENTRIES
+    entries = entries[:STATIC_ENTRIES]
     children: dict[str, list[dict[str, Any]]] = {}
     for entry in entries:
         parent = entry["path"].rpartition("/")[0]
@@ -227,7 +233,7 @@ def tree_html(entries: list[dict[str, Any]], truncated: bool = False) -> str:
         )
 
     more = (
-        f'<p style="color:#6b7280">Only the first {MAX_ENTRIES} entries are listed.</p>'
+        f'<p style="color:#6b7280">Only the first {len(entries)} entries are listed.</p>'
         if truncated
         else ""
     )

@@ -1,12 +1,13 @@
 """One run in detail, as tabs.
 
-Header, params, metrics with history charts, tags, the captured source, artifacts (text and
-images previewed inline, others listed with sizes), dataset inputs and the logged model
-with its signature.
+Header, params, metrics with history charts, tags, the captured source, the artifacts as a
+tree with previews and downloads (``nbtrack.panels.artifacts``), dataset inputs and the
+logged model with its signature.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -141,7 +142,7 @@ class RunDetail(Panel):
         self.register_button.layout.display = None if has_model else "none"
         self._draw_chart()
 
-    def _read(self, wanted: Any) -> dict[str, str]:
+    def _read(self, wanted: Callable[[dict[str, Any]], bool]) -> dict[str, str]:
         """The text of the artifact files ``wanted(entry)`` picks, read once per size."""
         found = {}
         for entry in self.artifact_tree.entries:
