@@ -27,8 +27,9 @@ def ip():
     yield shell
     for panel in list(outputs._shown):
         panel.close()  # a closed panel is never re-rendered
-    shell.events.unregister("post_run_cell", outputs.rerender_ended)
-    outputs._hooked.discard(shell)
+    if shell in outputs._hooked:
+        shell.events.unregister("post_run_cell", outputs.rerender_ended)
+        outputs._hooked.discard(shell)
     InteractiveShell.clear_instance()  # later tests run outside IPython again
     store_panels.close_all()
 
@@ -111,3 +112,14 @@ def test_a_run_ended_elsewhere_rerenders_on_the_live_refresh(ip):
     assert len(published(ip)) == 3 and "FAILED" in published(ip)[-1]["data"]["text/html"]
     ip.run_cell("x = 2")
     assert len(published(ip)) == 3
+
+
+def test_a_terminal_prints_the_panel_once(ip, monkeypatch, capsys):
+    from IPython.core.displaypub import DisplayPublisher
+
+    monkeypatch.setattr(ip, "display_pub", DisplayPublisher(shell=ip))  # terminal IPython's
+    ip.run_cell("run = nbtrack.start_run(run_name='term')")
+    ip.run_cell("nbtrack.show_run(run.info.run_id, live=False)")
+    ip.run_cell("nbtrack.end_run()")
+    assert capsys.readouterr().out.count("Run term (") == 1
+    assert all(p._closed for p in outputs._shown)  # nothing recorded for re-rendering

@@ -54,14 +54,18 @@ _hooked: weakref.WeakSet[Any] = weakref.WeakSet()  # shells whose post_run_cell 
 def show(panel: Panel) -> None:
     """Display a panel (its widget view, static HTML and text) under its display id."""
     from IPython import get_ipython
+    from IPython.core.displaypub import DisplayPublisher
     from IPython.display import display
 
+    shell = get_ipython()
+    if shell is None or type(shell.display_pub) is DisplayPublisher:
+        display(panel._repr_mimebundle_(), raw=True)  # a terminal would print updates again
+        return
     state = _shown.setdefault(panel, Shown())
     state.statuses = panel.run_statuses()
     display(panel._repr_mimebundle_(), raw=True, display_id=state.display_id)
     state.contexts.append(contextvars.copy_context())  # the displaying cell's parent message
-    shell = get_ipython()
-    if shell is not None and shell not in _hooked:
+    if shell not in _hooked:
         shell.events.register("post_run_cell", rerender_ended)
         _hooked.add(shell)
 
