@@ -108,7 +108,7 @@ def test_a_notebook_logs_its_tracked_cells(executed):
     (error,) = outputs_of(nb.cells[3], "error")
     assert error.ename == "ValueError" and error.evalue == "boom"
 
-    (table,) = outputs_of(nb.cells[4], "execute_result")
+    (table,) = outputs_of(nb.cells[4], "display_data")  # panels display under a display id
     assert "steps" in table.data["text/html"] and "broken" in table.data["text/html"]
 
     search = runs["custom-search"]

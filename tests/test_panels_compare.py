@@ -67,15 +67,29 @@ def test_overlaid_histories_and_bars(run_ids):
     series = panel.histories.data["series"]
     assert [s["name"] for s in series] == ["svm-0", "svm-1", "svm-2"]
     assert series[1]["y"] == pytest.approx([1.5, 1.0, 0.5])
-    panel.metric_choice.value = "acc"
-    series = panel.histories.data["series"]
-    assert [y for s in series for y in s["y"]] == pytest.approx([0.7, 0.8, 0.9])
+    # acc, logged once per run, has no history to draw: named under the chart instead
+    assert panel.metric_choice.options == ("loss",)
+    assert "Logged once per run" in panel.logged_once.value and "acc" in panel.logged_once.value
     assert panel.bars.data["names"] == ["svm-0", "svm-1", "svm-2"]
     bars = {m["key"]: m["values"] for m in panel.bars.data["metrics"]}
     assert bars["acc"] == pytest.approx([0.7, 0.8, 0.9])
     assert bars["loss"] == pytest.approx([1.0, 0.5, 1 / 3])
     best = {m["key"]: m["best"] for m in panel.bars.data["metrics"]}
     assert best == {"acc": 2, "loss": 2}  # highest accuracy, lowest loss
+
+
+def test_metrics_logged_once_are_values_not_dots():
+    ids = []
+    for i in range(2):
+        with nbtrack.start_run() as run:
+            nbtrack.log_metrics({"rmse": 55.47 + i / 100, "r2": 0.5})
+        ids.append(run.info.run_id)
+    panel = compare_runs(ids, live=False)
+    assert panel.metric_choice.options == () and panel.histories is None
+    assert panel.metric_choice.layout.display == "none"
+    assert "r2, rmse" in panel.logged_once.value
+    bars = {m["key"]: m["values"] for m in panel.bars.data["metrics"]}
+    assert bars["rmse"] == pytest.approx([55.47, 55.48])
 
 
 def test_same_names_are_told_apart():

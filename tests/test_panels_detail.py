@@ -9,6 +9,7 @@ import pytest
 import nbtrack
 from nbtrack.errors import RunNotFound
 from nbtrack.panels import show_run
+from nbtrack.panels.run_detail import TABS
 from nbtrack.store import panels as store_panels
 
 
@@ -57,16 +58,21 @@ def test_metric_history_chart(run_id):
     assert detail.figure.chart_layout["y_title"] == "loss"
 
 
-def test_artifacts_are_previewed_or_listed(run_id):
+def test_artifacts_are_a_tree_each_file_once(run_id):
     detail = show_run(run_id, live=False)
-    found = {a.path: a for a in detail.artifacts}
-    assert found["config/params.yaml"].text == "a: 1\n"
-    assert found["plots/blank.png"].image.startswith("data:image/png;base64,")
-    assert found["weights.bin"].text is None and found["weights.bin"].image is None
-    files = detail.files.value
-    assert "weights.bin" in files and "1.2 KiB" in files  # listed with its size
-    assert "<img" in files
+    tree = detail.artifact_tree
+    assert sorted(tree.files) == [
+        "cell.py",
+        "config/params.yaml",
+        "plots/blank.png",
+        "weights.bin",
+    ]  # each file once (not a list plus previews)
+    assert {e["path"]: e["size"] for e in tree.entries}["weights.bin"] == 1200
+    assert detail.tabs.children[TABS.index("Artifacts")] is tree
     assert "print(&#x27;hello&#x27;)" in detail.source.value  # the captured cell source
+    html = detail.static_html()  # a saved notebook lists the tree with sizes
+    assert "<b>config/</b>" in html and "1.2 KiB" in html
+    assert "artifacts: 4 files" in detail.static_text()
 
 
 def test_inputs_and_missing_model(run_id):

@@ -54,12 +54,59 @@ def test_saved_notebook_holds_static_renderings(tmp_path):
     ).execute()
     saved = nbformat.reads(nbformat.writes(notebook), as_version=4)
     for cell, (code, in_html, in_text) in zip(saved.cells[1:], PANELS, strict=True):
-        (output,) = [o for o in cell.outputs if o.output_type == "execute_result"]
+        (output,) = [o for o in cell.outputs if o.output_type == "display_data"]
         data = output["data"]
         assert "application/vnd.jupyter.widget-view+json" in data, code  # live in Jupyter
         assert in_html in data["text/html"], code  # what nbviewer and GitHub show
         assert "<script" not in data["text/html"], code
         assert in_text in data["text/plain"], code  # what a terminal shows
+
+
+def execute(cells: list[str], folder: Path) -> nbformat.NotebookNode:
+    """Run cells in a real kernel (nbclient), save the notebook, read it back."""
+    notebook = new_notebook(cells=[new_code_cell(code) for code in cells])
+    NotebookClient(
+        notebook, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
+    ).execute()
+    path = folder / "saved.ipynb"
+    nbformat.write(notebook, path)
+    return nbformat.read(path, as_version=4)
+
+
+def saved_html(cell: nbformat.NotebookNode) -> list[str]:
+    return [o["data"]["text/html"] for o in cell.outputs if "text/html" in o.get("data", {})]
+
+
+@pytest.mark.slow
+def test_saved_panels_show_the_final_state_of_their_runs(tmp_path):
+    """A panel shown while its run logs is saved as the run ended, not as it started."""
+    saved = execute(
+        [
+            "import time, nbtrack\n%load_ext nbtrack",
+            # a %%track cell showing its own run: the panel and the summary must agree
+            "%%track\nrun_id = nbtrack.active_run().info.run_id\n"
+            "display(nbtrack.show_run(run_id))\n"
+            "for step in range(3):\n"
+            "    nbtrack.log_metric('loss', 1 / (step + 1), step=step)\n"
+            "    time.sleep(0.2)",
+            # a run started in one cell, shown (alone and compared) in the next, ended later
+            "other = nbtrack.start_run(run_name='later')",
+            "display(nbtrack.show_run(other.info.run_id))\n"
+            "nbtrack.compare_runs([run_id, other.info.run_id])",
+            "nbtrack.log_metric('acc', 0.875)\nnbtrack.end_run()",
+        ],
+        tmp_path,
+    )
+    tracked, _, shown, _ = saved.cells[1:]
+    detail, summary = saved_html(tracked)
+    assert "FINISHED" in summary and "RUNNING" not in summary
+    assert "FINISHED" in detail and "RUNNING" not in detail and "0.3333" in detail
+    later, compared = saved_html(shown)
+    for html in (later, compared):
+        assert "RUNNING" not in html and "0.875" in html
+    assert "FINISHED" in later
+    widget = "application/vnd.jupyter.widget-view+json"
+    assert all(widget in o["data"] for o in shown.outputs)  # still live in Jupyter
 
 
 @pytest.mark.parametrize("package", ["ipywidgets", "anywidget"])  # the charts need no plotly

@@ -11,6 +11,7 @@ from typing import Any
 import ipywidgets
 
 from nbtrack.client import MlflowClient
+from nbtrack.panels import outputs
 from nbtrack.panels.live import REFRESHER, Presence, report_error
 from nbtrack.store.panels import PanelQueries, panel_queries
 
@@ -79,6 +80,7 @@ class Panel(ipywidgets.VBox):
             if self.queries.change_token() != self._seen_token:
                 start = time.monotonic()
                 self.refresh()
+                outputs.refreshed(self)  # a run it shows ended: re-render its outputs
                 end = time.monotonic()
                 self._quiet_until = end + REFRESH_GAP * (end - start)
         except Exception as exc:  # shown in the panel, never raised into the thread
@@ -136,6 +138,14 @@ class Panel(ipywidgets.VBox):
             return self.static_text()
         except Exception as exc:  # a repr never raises: say what the panel is instead
             return f"<{type(self).__name__} panel (no text form: {exc})>"
+
+    def run_statuses(self) -> dict[str, str]:
+        """The status of each run the panel shows (its outputs re-render when one ends)."""
+        return {}
+
+    def _ipython_display_(self) -> None:
+        """Display under a display id, so the output can show the final state later."""
+        outputs.show(self)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
         bundle = super()._repr_mimebundle_(**kwargs) or {}

@@ -1,6 +1,6 @@
 """The chart widgets every panel draws with, and the one library they share.
 
-The drawing code (``widgets/charts.js``, plain SVG) reaches the page once per page load:
+The drawing code (``widgets/charts*.js``, plain SVG) reaches the page once per page load:
 it is the state of a single ``ChartLibrary`` model per kernel, which every ``Chart``
 references. A chart's own state is a 1 KB loader (``widgets/chart.js``) plus its data: the
 first chart view imports the library from that model (cached in the page by its digest),
@@ -26,6 +26,8 @@ import traitlets
 from nbtrack.panels.assets import widget_file
 
 ChartKind = Literal["lines", "bars", "parcoords"]
+# the library's files, joined into one ES module (helpers and the entry point first)
+LIBRARY_FILES = ("charts.js", "charts_lines.js", "charts_bars.js")
 
 
 class ChartLibrary(ipywidgets.Widget):
@@ -49,7 +51,7 @@ def shared_library() -> ChartLibrary:
     global _library
     with _library_lock:
         if _library is None or _library.comm is None:
-            code = widget_file("charts.js").read_text(encoding="utf-8")
+            code = "\n".join(widget_file(f).read_text(encoding="utf-8") for f in LIBRARY_FILES)
             css = widget_file("charts.css").read_text(encoding="utf-8")
             digest = hashlib.sha256((code + css).encode("utf-8")).hexdigest()[:16]
             _library = ChartLibrary(code=code, css=css, digest=digest)

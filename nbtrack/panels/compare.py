@@ -65,6 +65,8 @@ class CompareRuns(Panel):
         self.histories: Chart | None = None
         self.bars: Chart | None = None
         self.histories_box = ipywidgets.Box()
+        # metrics with one value per run (no history), named under the chart, as wide as it
+        self.logged_once = ipywidgets.HTML(layout={"max_width": f"{plots.WIDTH}px"})
         self.bars_box = ipywidgets.Box()
         self._step_tables: dict[str, ipywidgets.HTML] = {}
         self.scatter = ParamScatter()
@@ -90,7 +92,7 @@ class CompareRuns(Panel):
             ),
             ipywidgets.HBox(
                 [
-                    ipywidgets.VBox([self.metric_choice, self.histories_box]),
+                    ipywidgets.VBox([self.metric_choice, self.histories_box, self.logged_once]),
                     ipywidgets.VBox(
                         [ipywidgets.HTML(static.heading("Latest values")), self.bars_box]
                     ),
@@ -190,12 +192,27 @@ class CompareRuns(Panel):
         )
         if self.metrics_table.value != value:
             self.metrics_table.value = value
-        if list(self.metric_choice.options) != keys:
+        # as in run detail, a metric logged once per run has no history to draw: its values
+        # are in the table and the bars (a chart would be one dot per run on a made-up axis)
+        stepped = {key for _, key in self.queries.histories(self.run_ids, keys, points=2)}
+        drawn = [k for k in keys if k in stepped]
+        if list(self.metric_choice.options) != drawn:
             current = self.metric_choice.value
-            self.metric_choice.options = keys
+            self.metric_choice.options = drawn
             self.metric_choice.value = (
-                current if current in keys else self.first_with_history(self.run_ids, keys)
+                current if current in drawn else (drawn[0] if drawn else None)
             )
+        self.metric_choice.layout.display = None if drawn else "none"
+        self.histories_box.layout.display = None if drawn else "none"
+        once = [k for k in keys if k not in stepped]
+        note = (
+            '<p style="color:#6b7280;margin:4px 0">Logged once per run (no history to draw): '
+            f"{static.esc(', '.join(once))}. Their values are in the table and the bars.</p>"
+            if once
+            else ""
+        )
+        if self.logged_once.value != note:
+            self.logged_once.value = note
         self._draw_histories()
         latest = {k: [run.data.metrics.get(k) for run in self.runs] for k in keys}
         if not keys:
@@ -219,6 +236,10 @@ class CompareRuns(Panel):
             self.histories_box.children = (self.histories,)
         else:
             plots.set_history(self.histories, self.names, histories, key)
+
+    def run_statuses(self) -> dict[str, str]:
+        """The status of each compared run."""
+        return {run.info.run_id: run.info.status for run in self.runs}
 
     # -- static rendering -------------------------------------------------------------
 

@@ -1,26 +1,24 @@
 """One run in detail, as tabs.
 
-Header, params, metrics with history charts, tags, the captured source, artifacts (text and
-images previewed inline, others listed with sizes), dataset inputs and the logged model
-with its signature.
+Header, params, metrics with history charts, tags, the captured source, the artifacts as a
+tree with previews and downloads (``nbtrack.panels.artifacts``), dataset inputs and the
+logged model with its signature.
 """
 
 from __future__ import annotations
 
-import base64
-import mimetypes
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import ipywidgets
 
 from nbtrack import display, tag_keys
-from nbtrack.artifacts import LocalArtifacts
 from nbtrack.card_facts import dataset_facts
 from nbtrack.client import MlflowClient
-from nbtrack.entities import FileInfo, ModelVersion, Run
-from nbtrack.panels import plots, static
+from nbtrack.entities import ModelVersion, Run
+from nbtrack.panels import plots, previews, static
+from nbtrack.panels.artifacts import ArtifactTree, summary_text, tree_html
 from nbtrack.panels.base import Panel
 from nbtrack.panels.chart_options import X_TITLES, ChartOptions
 from nbtrack.panels.chart_options import series as chart_series
@@ -30,31 +28,7 @@ from nbtrack.panels.register import RegisterModel
 from nbtrack.panels.registry import RegistryBrowser
 from nbtrack.panels.run_edit import RunEditor
 
-TEXT_SUFFIXES = frozenset(
-    {
-        ".txt",
-        ".log",
-        ".json",
-        ".yaml",
-        ".yml",
-        ".md",
-        ".py",
-        ".csv",
-        ".tsv",
-        ".toml",
-        ".cfg",
-        ".ini",
-        ".sql",
-        ".sh",
-        ".html",
-        ".xml",
-    }
-)
-TEXT_NAMES = frozenset({"MLmodel", "requirements.txt", "conda.yaml", "python_env.yaml"})
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp"})
-MAX_TEXT_BYTES = 64_000
-MAX_IMAGE_BYTES = 2_000_000
-MAX_ARTIFACTS = 200
+MAX_SOURCE_BYTES = previews.MAX_TEXT_BYTES
 SOURCE_TAGS = (
     (tag_keys.SOURCE_NAME, "Source"),
     (tag_keys.SOURCE_TYPE, "Source type"),
@@ -64,16 +38,6 @@ SOURCE_TAGS = (
     (tag_keys.PYTHON_VERSION, "Python"),
 )
 TABS = ("Overview", "Charts", "Source", "Artifacts", "Inputs", "Model", "Edit")
-
-
-@dataclass(frozen=True)
-class Artifact:
-    """An artifact file as the panel shows it: path, size and an inline preview if any."""
-
-    path: str
-    size: int | None
-    text: str | None = None
-    image: str | None = None  # a data: URL
 
 
 class RunDetail(Panel):
@@ -93,15 +57,14 @@ class RunDetail(Panel):
         client = client or MlflowClient()
         self.run: Run = client.get_run(run_id)  # unknown ids fail here, before any widget
         self.run_id = run_id
-        self.artifacts: list[Artifact] = []
-        self._previews: dict[tuple[str, int | None, int], Artifact] = {}
+        self.artifact_tree = ArtifactTree(self.run.info.artifact_uri, run_id)
+        self._texts: dict[tuple[str, int | None], str] = {}  # source and MLmodel files read
         self.header = ipywidgets.HTML()
         self.overview = ipywidgets.HTML()
         self.metric_choice = ipywidgets.Dropdown(description="Metric", layout={"width": "22em"})
         self.figure: Chart | None = None  # created with its data, once there is a metric
         self.no_charts = ipywidgets.HTML()
         self.source = ipywidgets.HTML()
-        self.files = ipywidgets.HTML()
         self.inputs = ipywidgets.HTML()
         self.model = ipywidgets.HTML()
         self.chart_box = ipywidgets.Box()
@@ -137,7 +100,7 @@ class RunDetail(Panel):
                 self.overview,
                 charts,
                 self.source,
-                self.files,
+                self.artifact_tree,
                 self.inputs,
                 model_tab,
                 self.editor,
@@ -154,14 +117,13 @@ class RunDetail(Panel):
 
     def _update(self) -> None:
         self.run = self.client.get_run(self.run_id)
-        self.artifacts = _read_artifacts(self.run.info.artifact_uri, self._previews)
+        self.artifact_tree.refresh(self.run.info.artifact_uri)
         self.editor.show(self.run)
         _set(self.header, _header(self.client, self.run))
         _set(self.overview, _failure(self.run) + _overview(self.run))
-        _set(self.source, _source(self.run, self.artifacts))
-        _set(self.files, _files(self.artifacts))
+        _set(self.source, _source(self.run, self._read(_is_source)))
         _set(self.inputs, _inputs(self.run))
-        _set(self.model, _models(self.artifacts))
+        _set(self.model, _models(self._read(_is_model)))
         self._draw_versions()
         metrics = sorted(self.run.data.metrics)
         stepped = {key for _, key in self.queries.histories([self.run_id], metrics, points=2)}
@@ -175,10 +137,26 @@ class RunDetail(Panel):
             self.metric_choice.options = keys
             self.metric_choice.value = current if current in keys else (keys[0] if keys else None)
         has_model = tag_keys.LOGGED_MODELS in self.run.data.tags or any(
-            Path(a.path).name == "MLmodel" for a in self.artifacts
+            _is_model(e) for e in self.artifact_tree.entries
         )
         self.register_button.layout.display = None if has_model else "none"
         self._draw_chart()
+
+    def _read(self, wanted: Callable[[dict[str, Any]], bool]) -> dict[str, str]:
+        """The text of the artifact files ``wanted(entry)`` picks, read once per size."""
+        found = {}
+        for entry in self.artifact_tree.entries:
+            if entry["dir"] or not wanted(entry) or (entry["size"] or 0) > MAX_SOURCE_BYTES:
+                continue
+            key = (entry["path"], entry["size"])
+            if key not in self._texts:
+                try:
+                    file = self.artifact_tree.store.path(entry["path"])
+                    self._texts[key] = file.read_text(encoding="utf-8")
+                except (OSError, UnicodeDecodeError, ValueError):
+                    continue
+            found[entry["path"]] = self._texts[key]
+        return found
 
     def _draw_versions(self) -> None:
         """A button per registered version made from this run's models."""
@@ -260,15 +238,22 @@ class RunDetail(Panel):
             plots.set_history(self.figure, keys, drawn, y_title)
             self.figure.update(**layout)
 
+    def run_statuses(self) -> dict[str, str]:
+        """The status of the run shown."""
+        return {self.run_id: self.run.info.status}
+
     # -- static rendering -------------------------------------------------------------
 
     def static_html(self) -> str:
-        """Header, params, metrics and tags as HTML."""
+        """Header, params, metrics, tags and the artifact tree as HTML."""
+        entries = self.artifact_tree.entries
         return (
             '<div class="nbtrack-static">'
             + _header(self.client, self.run)
             + _failure(self.run)
             + _overview(self.run)
+            + static.heading("Artifacts", summary_text(entries) if entries else "")
+            + tree_html(entries, self.artifact_tree.truncated)
             + "</div>"
         )
 
@@ -286,6 +271,8 @@ class RunDetail(Panel):
             if values:
                 lines.append(f"{title}:")
                 lines += [f"  {k} = {display.value(v)}" for k, v in sorted(values.items())]
+        if self.artifact_tree.entries:
+            lines.append(f"artifacts: {summary_text(self.artifact_tree.entries)}")
         return "\n".join(lines)
 
 
@@ -349,7 +336,7 @@ def _failure(run: Run) -> str:
         detail = ""
     else:
         summary = f"<code>{static.esc(lines[-1].strip())}</code>"
-        detail = f"<details><summary>Traceback</summary>{_pre(text or '')}</details>"
+        detail = f"<details><summary>Traceback</summary>{previews.pre(text or '')}</details>"
     return (
         '<div class="nbtrack-failure" style="border:1px solid #fecaca;background:#fef2f2;'
         'border-radius:4px;padding:6px 10px;margin:4px 0 8px">'
@@ -368,44 +355,22 @@ def _overview(run: Run) -> str:
     )
 
 
-def _source(run: Run, artifacts: list[Artifact]) -> str:
+def _is_source(entry: dict[str, Any]) -> bool:
+    return "/" not in entry["path"] and entry["path"].endswith(".py")
+
+
+def _is_model(entry: dict[str, Any]) -> bool:
+    return Path(entry["path"]).name == previews.MODEL_FILE
+
+
+def _source(run: Run, texts: dict[str, str]) -> str:
     facts = [(label, run.data.tags[key]) for key, label in SOURCE_TAGS if key in run.data.tags]
     parts = [static.html_table(("", ""), facts) if facts else ""]
-    for item in artifacts:
-        if item.text is not None and item.path.endswith(".py") and "/" not in item.path:
-            parts.append(static.heading(item.path) + _pre(item.text))
+    for path, text in sorted(texts.items()):
+        parts.append(static.heading(path) + previews.pre(text))
     if len(parts) == 1:
         parts.append('<p style="color:#6b7280">No captured source for this run.</p>')
     return "".join(parts)
-
-
-def _pre(text: str) -> str:
-    return (
-        '<pre style="background:#f6f8fa;padding:8px;border-radius:4px;max-height:24em;'
-        f'overflow:auto;font-size:12px;margin:4px 0">{static.esc(text)}</pre>'
-    )
-
-
-def _files(artifacts: list[Artifact]) -> str:
-    if not artifacts:
-        return '<p style="color:#6b7280">No artifacts logged.</p>'
-    listing = static.html_table(
-        ("Path", "Size"), [(a.path, display.size(a.size)) for a in artifacts]
-    )
-    previews = []
-    for item in artifacts:
-        if item.image is not None:
-            body = f'<img src="{item.image}" style="max-width:480px;max-height:360px">'
-        elif item.text is not None:
-            body = _pre(item.text)
-        else:
-            continue
-        previews.append(
-            f"<details><summary><code>{static.esc(item.path)}</code> "
-            f'<span style="color:#6b7280">{display.size(item.size)}</span></summary>'
-            f"{body}</details>"
-        )
-    return listing + static.heading("Previews") + "".join(previews) if previews else listing
 
 
 def _inputs(run: Run) -> str:
@@ -434,103 +399,7 @@ def _inputs(run: Run) -> str:
     )
 
 
-def _models(artifacts: list[Artifact]) -> str:
-    models = [a for a in artifacts if Path(a.path).name == "MLmodel" and a.text is not None]
-    if not models:
+def _models(texts: dict[str, str]) -> str:
+    if not texts:
         return '<p style="color:#6b7280">No model logged in this run.</p>'
-    import yaml
-
-    parts = []
-    for item in models:
-        folder = str(Path(item.path).parent)
-        try:
-            meta = yaml.safe_load(item.text or "") or {}
-        except yaml.YAMLError:
-            meta = {}
-        flavors = ", ".join(sorted((meta.get("flavors") or {}).keys()))
-        parts.append(static.heading(f"Model: {folder}", flavors))
-        run_id = meta.get("run_id")
-        if run_id:
-            uri = f"runs:/{run_id}/{folder}"
-            parts.append(
-                '<p style="margin:2px 0 6px">Load it with '
-                f"<code>nbtrack.pyfunc.load_model({static.esc(repr(uri))})</code></p>"
-            )
-        signature = meta.get("signature") or {}
-        for side in ("inputs", "outputs", "params"):
-            spec = signature.get(side)
-            if spec:
-                parts.append(_signature_table(side, spec))
-        if not signature:
-            parts.append('<p style="color:#6b7280">No signature recorded.</p>')
-    return "".join(parts)
-
-
-def _signature_table(side: str, spec: Any) -> str:
-    import json
-
-    try:
-        columns = json.loads(spec) if isinstance(spec, str) else spec
-    except ValueError:
-        return _pre(str(spec))
-    rows = []
-    for col in columns if isinstance(columns, list) else []:
-        kind = col.get("type", "")
-        if kind == "tensor":
-            kind = f"tensor {col.get('tensor-spec', {})}"
-        rows.append((col.get("name", ""), kind, "no" if col.get("required", True) else "yes"))
-    return static.heading(f"Signature {side}") + static.html_table(
-        ("Name", "Type", "Optional"), rows
-    )
-
-
-# -- artifacts --------------------------------------------------------------------------
-
-
-def _read_artifacts(
-    artifact_uri: str, cache: dict[tuple[str, int | None, int], Artifact]
-) -> list[Artifact]:
-    """Every artifact file (up to ``MAX_ARTIFACTS``), with previews of text and images.
-
-    Previews are kept in ``cache`` by (path, size, mtime): a refresh reads only new files.
-    """
-    store = LocalArtifacts(artifact_uri)
-    found: list[Artifact] = []
-    pending: list[str | None] = [None]
-    while pending and len(found) < MAX_ARTIFACTS:
-        folder = pending.pop(0)
-        try:
-            entries: list[FileInfo] = store.list_artifacts(folder)
-        except Exception:  # a folder removed while listing: show what could be read
-            continue
-        for entry in entries:
-            if entry.is_dir:
-                pending.append(entry.path)
-            elif len(found) < MAX_ARTIFACTS:
-                path = store.path(entry.path)
-                try:
-                    key = (entry.path, entry.file_size, path.stat().st_mtime_ns)
-                except OSError:
-                    continue
-                if key not in cache:
-                    cache[key] = _preview(path, entry)
-                found.append(cache[key])
-    return found
-
-
-def _preview(path: Path, entry: FileInfo) -> Artifact:
-    suffix = path.suffix.lower()
-    size = entry.file_size
-    if (suffix in TEXT_SUFFIXES or path.name in TEXT_NAMES) and (size or 0) <= MAX_TEXT_BYTES:
-        try:
-            return Artifact(entry.path, size, text=path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError):
-            return Artifact(entry.path, size)
-    if suffix in IMAGE_SUFFIXES and (size or 0) <= MAX_IMAGE_BYTES:
-        kind = mimetypes.types_map.get(suffix, "image/png")
-        try:
-            data = base64.b64encode(path.read_bytes()).decode("ascii")
-        except OSError:
-            return Artifact(entry.path, size)
-        return Artifact(entry.path, size, image=f"data:{kind};base64,{data}")
-    return Artifact(entry.path, size)
+    return "".join(previews.model_html(text, path) for path, text in sorted(texts.items()))
