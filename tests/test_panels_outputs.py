@@ -123,3 +123,28 @@ def test_a_terminal_prints_the_panel_once(ip, monkeypatch, capsys):
     ip.run_cell("nbtrack.end_run()")
     assert capsys.readouterr().out.count("Run term (") == 1
     assert all(p._closed for p in outputs._shown)  # nothing recorded for re-rendering
+
+
+@pytest.mark.parametrize(
+    "show",
+    [
+        "nbtrack.show_runs(live=False)",
+        "nbtrack.show_sweep(parent.info.run_id, live=False)",
+    ],
+)
+def test_the_run_table_and_the_sweep_rerender_when_their_run_ends(ip, show):
+    ip.run_cell(
+        "parent = nbtrack.start_run(run_name='search')\n"
+        "for c in (0.1, 1.0):\n"
+        "    with nbtrack.start_run(nested=True):\n"
+        "        nbtrack.log_param('C', c)\n        nbtrack.log_metric('score', c)\n"
+        f"panel = {show}\ndisplay(panel)"
+    )
+    (first,) = published(ip)
+    assert not first["update"]
+    ip.run_cell("nbtrack.end_run()")
+    _, update = published(ip)
+    assert update["update"]
+    assert outputs.shown(ip.user_ns["panel"]).statuses[ip.user_ns["parent"].info.run_id] == (
+        "FINISHED"
+    )

@@ -222,6 +222,11 @@ class RunTable(RowActions, Panel):
             with self._quiet():
                 self.grid.page = content.page  # clamped when the rows shrank
 
+    def run_statuses(self) -> dict[str, str]:
+        """The status of each run on the shown page (its outputs re-render when one ends)."""
+        rows = self._content.rows if self._content is not None else []
+        return {row["id"]: row["status"] for row in rows if "id" in row}
+
     def _switchable(self) -> bool:
         """One experiment shown, not a run's descendants or a fixed set: it can switch."""
         ids = self._experiment_ids

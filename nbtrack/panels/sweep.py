@@ -131,6 +131,10 @@ class ParallelCoordinates(Panel):
         self.color_choice.observe(self.callback(lambda _: self._draw_color()), names=["value"])
         self.reset_button.on_click(self.callback(lambda _: self.clear_brushes()))
 
+    def run_statuses(self) -> dict[str, str]:
+        """The parent's status: the sweep's outputs re-render with every run when it ends."""
+        return {self.parent_run_id: self.parent.info.status}
+
     # -- reading ----------------------------------------------------------------------
 
     def _update(self) -> None:
