@@ -1,15 +1,18 @@
 """Runs as a pandas DataFrame with MLflow's column names (``metrics.x``, ``params.y``…).
 
-The frame is built column by column: the store returns long-format rows tagged with the
-position of their run, each key's values are grouped with one stable sort, and every
-column is filled in one numpy scatter. The work is linear in the rows read.
+The frame is built column by column from long-format rows tagged with their run's lookup
+index (:mod:`nbtrack.store.frame_rows`): each group of columns (metrics, params, tags) is
+filled in one numpy scatter into a keys × runs table, and the info columns are permuted
+into the requested order at once. No Python work is done per cell beyond what the SQLite
+driver does to hand the values over; the work is linear in the rows read.
 """
 
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from nbtrack.store.frame_rows import FrameRows, frame_rows
@@ -31,36 +34,41 @@ def runs_frame(store: TrackingStore, run_ids: Sequence[str]) -> pd.DataFrame:
     run are left out.
     """
     with _gc_paused():
-        return _build(frame_rows(store.db, run_ids), len(run_ids))
+        return _build(frame_rows(store.db, run_ids), run_ids)
 
 
-def _build(raw: FrameRows, n_ids: int) -> pd.DataFrame:
+def _build(raw: FrameRows, run_ids: Sequence[str]) -> pd.DataFrame:
     import numpy as np
     import pandas as pd
 
-    runs = sorted(raw["runs"])
-    # row_of[position in run_ids] -> row in the frame (runs absent from the store dropped)
-    row_of = np.full(n_ids, -1, dtype=np.int64)
-    row_of[[r[0] for r in runs]] = np.arange(len(runs))
+    order = np.asarray(raw["order"], dtype=np.int64)
+    runs = raw["runs"]
     n = len(runs)
-    _, run_id, experiment_id, status, artifact_uri, start_time, end_time = (
-        [list(column) for column in zip(*runs, strict=True)] if runs else [[]] * 7
+    lookup, experiment_id, status, artifact_uri, start_time, end_time = (
+        zip(*runs, strict=True) if runs else ((),) * 6
     )
-    data: dict[str, Any] = {
-        "run_id": run_id,
-        "experiment_id": [str(e) for e in experiment_id],
-        "status": status,
-        "artifact_uri": artifact_uri,
-        "start_time": start_time,
-        "end_time": end_time,
+    found = np.asarray(lookup, dtype=np.int64)
+    position = order[found]
+    rows = np.argsort(position)  # frame row -> index in `runs`
+    # row_of[lookup index] -> row in the frame (runs absent from the store never looked up)
+    row_of = np.full(len(order), -1, dtype=np.int64)
+    row_of[found[rows]] = np.arange(n)
+    if not n:  # pandas gives empty columns their own types: let it, as it does for MLflow
+        data: dict[str, Any] = {column: [] for column in INFO_COLUMNS}
+        data["start_time"] = data["end_time"] = _utc((), rows)
+        return pd.DataFrame(data)
+    data = {
+        "run_id": _text(np.asarray(run_ids, dtype=object)[position[rows]]),
+        "experiment_id": _text(_int_text(np.asarray(experiment_id, dtype=np.int64)[rows])),
+        "status": _text(np.asarray(status, dtype=object)[rows]),
+        "artifact_uri": _text(np.asarray(artifact_uri, dtype=object)[rows]),
+        "start_time": _utc(start_time, rows),
+        "end_time": _utc(end_time, rows),
     }
-    data |= _columns("metrics", raw["metrics"], row_of, n, _metric_values)
-    data |= _columns("params", raw["params"], row_of, n, _text_values)
-    data |= _columns("tags", raw["tags"], row_of, n, _text_values)
-    frame = pd.DataFrame(data)
-    for column in ("start_time", "end_time"):
-        frame[column] = pd.to_datetime(frame[column], unit="ms", utc=True)
-    return frame
+    data |= _columns("metrics", raw["metrics"], row_of, n, text=False)
+    data |= _columns("params", raw["params"], row_of, n, text=True)
+    data |= _columns("tags", raw["tags"], row_of, n, text=True)
+    return pd.DataFrame(data)
 
 
 @contextmanager
@@ -79,48 +87,76 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+def _int_text(values: np.ndarray) -> np.ndarray:
+    """Integers as their decimal text, one ``str`` call per distinct value."""
+    import numpy as np
+
+    distinct, inverse = np.unique(values, return_inverse=True)
+    return np.array([str(v) for v in distinct.tolist()], dtype=object)[inverse]
+
+
+def _utc(millis: tuple, rows: np.ndarray) -> pd.Series:
+    """Milliseconds since the epoch (None for none) as UTC timestamps, rows in frame order.
+
+    The values pass through a list and a frame column so that pandas infers the type
+    as it does for MLflow's lists (an all-None column, say, gets second resolution).
+    """
+    import numpy as np
+    import pandas as pd
+
+    column = pd.DataFrame({"t": np.asarray(millis, dtype=object)[rows].tolist()})["t"]
+    return pd.to_datetime(column, unit="ms", utc=True)
+
+
 def _columns(
-    prefix: str,
-    rows: list[tuple],
-    row_of: np.ndarray,
-    n: int,
-    values: Callable[[list[tuple]], tuple[np.ndarray, object]],
+    prefix: str, rows: list[tuple], row_of: np.ndarray, n: int, *, text: bool
 ) -> dict[str, np.ndarray]:
-    """``{prefix.key: column}`` for long rows ``(position, key, value…)``, keys sorted."""
+    """``{prefix.key: column}`` for long rows ``(lookup index, key, value)``, keys sorted."""
     import numpy as np
     import pandas as pd
 
     if not rows:
         return {}
-    columns = list(zip(*rows, strict=True))
-    codes, keys = pd.factorize(np.array(columns[1], dtype=object), sort=True)
-    order = np.argsort(codes, kind="stable")
-    rows_sorted = row_of[np.array(columns[0], dtype=np.int64)[order]]
-    stored, empty = values(columns[2:])
-    stored = stored[order]
-    bounds = np.searchsorted(codes[order], np.arange(len(keys) + 1))
-    out = {}
-    for k, key in enumerate(keys):
-        column = np.full(n, empty, dtype=stored.dtype)
-        lo, hi = bounds[k], bounds[k + 1]
-        column[rows_sorted[lo:hi]] = stored[lo:hi]
-        out[f"{prefix}.{key}"] = column
-    return out
+    lookup, keys, values = zip(*rows, strict=True)
+    codes, distinct = pd.factorize(np.fromiter(keys, dtype=object, count=len(keys)), sort=True)
+    cells = (codes, row_of[np.fromiter(lookup, dtype=np.int64, count=len(lookup))])
+    if not text:
+        table = np.full((len(distinct), n), np.nan)
+        table[cells] = _decoded(values)
+        return {f"{prefix}.{key}": column for key, column in zip(distinct, table, strict=True)}
+    table = np.full((len(distinct), n), None, dtype=object)
+    table[cells] = np.fromiter(values, dtype=object, count=len(values))
+    return {f"{prefix}.{key}": _text(column) for key, column in zip(distinct, table, strict=True)}
 
 
-def _metric_values(columns: list[tuple]) -> tuple[np.ndarray, object]:
-    """Stored (value, is_nan) pairs as the floats they stand for (NaN, ±inf decoded)."""
+def _text(values: np.ndarray) -> Any:
+    """Strings (None for missing) as the column pandas makes of a list of them.
+
+    Under pandas 3 that is its ``str`` type, missing values NaN; before it, ``object``.
+    Giving the type spares pandas inferring it again cell by cell.
+    """
+    import numpy as np
+    import pandas as pd
+
+    dtype = _text_dtype()
+    if isinstance(dtype, np.dtype):  # object: the type of pandas before 3
+        return pd.Series(values, dtype=object, copy=False)
+    return pd.array(values, dtype=dtype)
+
+
+@cache
+def _text_dtype() -> Any:
+    """The type pandas gives a column built from a list of strings."""
+    import pandas as pd
+
+    return pd.Series(["text", None]).dtype
+
+
+def _decoded(values: tuple) -> np.ndarray:
+    """Stored metric values as the floats they stand for (None is NaN; ±inf decoded)."""
     import numpy as np
 
-    value = np.array(columns[0], dtype=np.float64)
-    value[np.array(columns[1], dtype=bool)] = np.nan
+    value = np.asarray(values, dtype=np.float64)
     value[value >= DBL_MAX] = np.inf
     value[value <= -DBL_MAX] = -np.inf
-    return value, np.nan
-
-
-def _text_values(columns: list[tuple]) -> tuple[np.ndarray, object]:
-    """Param or tag values; a run without the key gets None, as the old lists had."""
-    import numpy as np
-
-    return np.array(columns[0], dtype=object), None
+    return value

@@ -1,9 +1,12 @@
-"""The rows a runs DataFrame is built from, in long format, tagged by position.
+"""The rows a runs DataFrame is built from, in long format, tagged by lookup index.
 
-Every row starts with the position of its run in the requested id list, so a caller can
-scatter a whole column at once (numpy fancy indexing) instead of looking ids up row by
-row. The ids are bound as one JSON array (``json_each``): one statement per table
-whatever the number of runs, joined to each table through its ``run_uuid`` key.
+The ids are bound as one JSON array (``json_each``) sorted by id: one statement per table
+whatever the number of runs, and each table is then read in its own key order
+(``run_uuid`` first), so consecutive lookups land on the same pages instead of jumping
+across the file. Every row starts with the index of its run in that sorted array;
+:attr:`FrameRows.order` maps it back to the position in the requested list, so a caller
+can scatter a whole column at once (numpy fancy indexing) instead of looking ids up row
+by row. Rows carry no run id: the caller has the ids it asked for.
 """
 
 from __future__ import annotations
@@ -17,22 +20,28 @@ from nbtrack.store.database import Database
 # CROSS JOIN keeps the id list as the outer loop: one primary-key lookup per run.
 _IDS = "json_each(?) AS ids CROSS JOIN {table} AS t ON t.run_uuid = ids.value"
 _RUNS = (
-    "SELECT ids.key, t.run_uuid, t.experiment_id, t.status, t.artifact_uri, t.start_time, "
-    "t.end_time FROM " + _IDS.format(table="runs")
+    "SELECT ids.key, t.experiment_id, t.status, t.artifact_uri, t.start_time, t.end_time "
+    "FROM " + _IDS.format(table="runs")
 )
-_METRICS = "SELECT ids.key, t.key, t.value, t.is_nan FROM " + _IDS.format(table="latest_metrics")
+# A NaN metric comes back as NULL: a frame shows it, like a missing metric, as NaN.
+_METRICS = (
+    "SELECT ids.key, t.key, CASE WHEN t.is_nan THEN NULL ELSE t.value END FROM "
+    + _IDS.format(table="latest_metrics")
+)
 _PARAMS = "SELECT ids.key, t.key, t.value FROM " + _IDS.format(table="params")
 _TAGS = "SELECT ids.key, t.key, t.value FROM " + _IDS.format(table="tags")
 
 
 class FrameRows(TypedDict):
-    """Rows for a runs frame; the first value of each row is the run's position.
+    """Rows for a runs frame; the first value of each row is its run's lookup index.
 
-    ``runs``: (position, run_uuid, experiment_id, status, artifact_uri, start_time,
-    end_time); ``metrics``: (position, key, value, is_nan) from the latest metrics;
-    ``params`` and ``tags``: (position, key, value). Rows come in no particular order.
+    ``order[i]`` is the position, in the requested ids, of the run whose lookup index is
+    ``i``. ``runs``: (index, experiment_id, status, artifact_uri, start_time, end_time);
+    ``metrics``: (index, key, value) from the latest metrics, value None for NaN;
+    ``params`` and ``tags``: (index, key, value). Rows come in no promised order.
     """
 
+    order: list[int]
     runs: list[tuple]
     metrics: list[tuple]
     params: list[tuple]
@@ -44,9 +53,11 @@ def frame_rows(db: Database, run_ids: Sequence[str]) -> FrameRows:
 
     Ids that name no run are absent from every list.
     """
-    ids = json.dumps(list(run_ids))
+    order = sorted(range(len(run_ids)), key=run_ids.__getitem__)
+    ids = json.dumps([run_ids[i] for i in order])
     with db.read() as c:
         return FrameRows(
+            order=order,
             runs=c.execute(_RUNS, (ids,)).fetchall(),
             metrics=c.execute(_METRICS, (ids,)).fetchall(),
             params=c.execute(_PARAMS, (ids,)).fetchall(),
