@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from nbtrack.store.frame_rows import FrameRows, frame_rows
+from nbtrack.store.frame_rows import FrameRows, TextColumn, frame_rows
 from nbtrack.store.metrics import DBL_MAX
 from nbtrack.store.tracking import TrackingStore
 
@@ -43,31 +43,28 @@ def _build(raw: FrameRows, run_ids: Sequence[str]) -> pd.DataFrame:
 
     order = np.asarray(raw["order"], dtype=np.int64)
     runs = raw["runs"]
-    n = len(runs)
-    lookup, experiment_id, status, artifact_uri, start_time, end_time = (
-        zip(*runs, strict=True) if runs else ((),) * 6
-    )
-    found = np.asarray(lookup, dtype=np.int64)
-    position = order[found]
+    n = len(runs.lookup)
+    position = order[runs.lookup]
     rows = np.argsort(position)  # frame row -> index in `runs`
     # row_of[lookup index] -> row in the frame (runs absent from the store never looked up)
     row_of = np.full(len(order), -1, dtype=np.int64)
-    row_of[found[rows]] = np.arange(n)
+    row_of[runs.lookup[rows]] = np.arange(n)
     if not n:  # pandas gives empty columns their own types: let it, as it does for MLflow
         data: dict[str, Any] = {column: [] for column in INFO_COLUMNS}
-        data["start_time"] = data["end_time"] = _utc((), rows)
+        for column in ("start_time", "end_time"):
+            data[column] = pd.to_datetime(pd.DataFrame({"t": []})["t"], unit="ms", utc=True)
         return pd.DataFrame(data)
     data = {
         "run_id": _text(np.asarray(run_ids, dtype=object)[position[rows]]),
-        "experiment_id": _text(_int_text(np.asarray(experiment_id, dtype=np.int64)[rows])),
-        "status": _text(np.asarray(status, dtype=object)[rows]),
-        "artifact_uri": _text(np.asarray(artifact_uri, dtype=object)[rows]),
-        "start_time": _utc(start_time, rows),
-        "end_time": _utc(end_time, rows),
+        "experiment_id": _text(_int_text(runs.experiment_id[rows])),
+        "status": _text(np.asarray(runs.status, dtype=object)[rows]),
+        "artifact_uri": _text(np.asarray(runs.artifact_uri, dtype=object)[rows]),
+        "start_time": _utc(runs.start_time[rows]),
+        "end_time": _utc(runs.end_time[rows]),
     }
-    data |= _columns("metrics", raw["metrics"], row_of, n, text=False)
-    data |= _columns("params", raw["params"], row_of, n, text=True)
-    data |= _columns("tags", raw["tags"], row_of, n, text=True)
+    data |= _columns("metrics", raw["metrics"], row_of, n)
+    data |= _text_columns("params", raw["params"], row_of, n)
+    data |= _text_columns("tags", raw["tags"], row_of, n)
     return pd.DataFrame(data)
 
 
@@ -95,23 +92,27 @@ def _int_text(values: np.ndarray) -> np.ndarray:
     return np.array([str(v) for v in distinct.tolist()], dtype=object)[inverse]
 
 
-def _utc(millis: tuple, rows: np.ndarray) -> pd.Series:
-    """Milliseconds since the epoch (None for none) as UTC timestamps, rows in frame order.
+def _utc(millis: np.ndarray) -> pd.Series:
+    """Milliseconds since the epoch (NaN for none) as UTC timestamps.
 
-    The values pass through a list and a frame column so that pandas infers the type
-    as it does for MLflow's lists (an all-None column, say, gets second resolution).
+    Typed as pandas types MLflow's list of them: integers if all are there, floats with
+    NaN if some are missing, nothing but None if all are (which gets second resolution).
     """
     import numpy as np
     import pandas as pd
 
-    column = pd.DataFrame({"t": np.asarray(millis, dtype=object)[rows].tolist()})["t"]
+    missing = np.isnan(millis) if millis.dtype.kind == "f" else np.zeros(len(millis), bool)
+    if missing.all():
+        column = pd.DataFrame({"t": [None] * len(millis)})["t"]
+    elif missing.any():
+        column = pd.Series(millis, dtype=np.float64)
+    else:
+        column = pd.Series(millis.astype(np.int64))
     return pd.to_datetime(column, unit="ms", utc=True)
 
 
-def _columns(
-    prefix: str, rows: list[tuple], row_of: np.ndarray, n: int, *, text: bool
-) -> dict[str, np.ndarray]:
-    """``{prefix.key: column}`` for long rows ``(lookup index, key, value)``, keys sorted."""
+def _columns(prefix: str, rows: list[tuple], row_of: np.ndarray, n: int) -> dict[str, Any]:
+    """``{prefix.key: column}`` for long metric rows ``(lookup index, key, value)``."""
     import numpy as np
     import pandas as pd
 
@@ -119,14 +120,23 @@ def _columns(
         return {}
     lookup, keys, values = zip(*rows, strict=True)
     codes, distinct = pd.factorize(np.fromiter(keys, dtype=object, count=len(keys)), sort=True)
-    cells = (codes, row_of[np.fromiter(lookup, dtype=np.int64, count=len(lookup))])
-    if not text:
-        table = np.full((len(distinct), n), np.nan)
-        table[cells] = _decoded(values)
-        return {f"{prefix}.{key}": column for key, column in zip(distinct, table, strict=True)}
-    table = np.full((len(distinct), n), None, dtype=object)
-    table[cells] = np.fromiter(values, dtype=object, count=len(values))
-    return {f"{prefix}.{key}": _text(column) for key, column in zip(distinct, table, strict=True)}
+    table = np.full((len(distinct), n), np.nan)
+    table[codes, row_of[np.fromiter(lookup, dtype=np.int64, count=len(lookup))]] = _decoded(values)
+    return {f"{prefix}.{key}": column for key, column in zip(distinct, table, strict=True)}
+
+
+def _text_columns(
+    prefix: str, columns: list[TextColumn], row_of: np.ndarray, n: int
+) -> dict[str, Any]:
+    """``{prefix.key: column}`` for params or tags, keys sorted; None where a run lacks one."""
+    import numpy as np
+
+    out = {}
+    for key, lookup, values in sorted(columns):
+        column = np.full(n, None, dtype=object)
+        column[row_of[lookup]] = values
+        out[f"{prefix}.{key}"] = _text(column)
+    return out
 
 
 def _text(values: np.ndarray) -> Any:

@@ -135,3 +135,40 @@ def test_ten_times_the_runs_cost_at_most_fifteen_times_the_time() -> None:
             times[len(chosen)].append(time.process_time() - t0)
     ratio = statistics.median(times[10_000]) / statistics.median(times[1000])
     assert ratio <= 15, f"10,000 runs took {ratio:.1f}x the time of 1,000"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "a\x1fb",  # the packing's separator inside a value: that key is read row by row
+        "\x1f",
+        ",",  # the lookup indices' separator, harmless in values
+        "",
+    ],
+)
+def test_any_text_value_comes_back_whole(value: str) -> None:
+    client = nbtrack.MlflowClient()
+    ids = []
+    for i in range(3):
+        run = client.create_run("0")
+        client.log_batch(
+            run.info.run_id,
+            params=[Param("p", value if i != 1 else "plain"), Param("q", str(i))],
+            tags=[RunTag("t", value)],
+        )
+        ids.append(run.info.run_id)
+    frame = runs_frame(client.store, ids)
+    _assert_same(frame, reference_frame(client.store, ids))
+    assert list(frame["params.p"]) == [value, "plain", value]
+
+
+def test_an_artifact_location_holding_the_separator_reads_the_runs_row_by_row(
+    tmp_path,
+) -> None:
+    client = nbtrack.MlflowClient()
+    odd = client.create_experiment("odd", artifact_location=str(tmp_path / "a\x1fb"))
+    ids = [client.create_run(e).info.run_id for e in (odd, "0", odd)]
+    client.set_terminated(ids[1])
+    frame = runs_frame(client.store, ids)
+    _assert_same(frame, reference_frame(client.store, ids))
+    assert "\x1f" in frame["artifact_uri"][0]

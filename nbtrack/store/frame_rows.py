@@ -1,65 +1,161 @@
-"""The rows a runs DataFrame is built from, in long format, tagged by lookup index.
+"""The rows a runs DataFrame is built from, tagged by lookup index, text packed per key.
 
 The ids are bound as one JSON array (``json_each``) sorted by id: one statement per table
 whatever the number of runs, and each table is then read in its own key order
 (``run_uuid`` first), so consecutive lookups land on the same pages instead of jumping
-across the file. Every row starts with the index of its run in that sorted array;
+across the file. Every value carries the index of its run in that sorted array;
 :attr:`FrameRows.order` maps it back to the position in the requested list, so a caller
 can scatter a whole column at once (numpy fancy indexing) instead of looking ids up row
-by row. Rows carry no run id: the caller has the ids it asked for.
+by row. Nothing carries a run id: the caller has the ids it asked for.
+
+Params and tags, most of a frame's cells, come packed: one row per key, its lookup
+indices and its values each joined into one string by SQLite, then split in one call
+each. A Python object per cell is made once, by the split, instead of a row tuple, an
+index and a key string beside it. A key whose values hold the separator is read row by
+row instead.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import TypedDict
+from typing import TYPE_CHECKING, NamedTuple, TypedDict
 
 from nbtrack.store.database import Database
 
+if TYPE_CHECKING:
+    import sqlite3
+
+    import numpy as np
+
+SEPARATOR = "\x1f"  # ASCII unit separator: in no value a person or library logs, checked
 # CROSS JOIN keeps the id list as the outer loop: one primary-key lookup per run.
-_IDS = "json_each(?) AS ids CROSS JOIN {table} AS t ON t.run_uuid = ids.value"
+_IDS = "json_each(:ids) AS ids CROSS JOIN {table} AS t ON t.run_uuid = ids.value"
+# Runs are found by id (in id order), then read in rowid order, the order of their pages.
+_FOUND = (
+    "WITH found AS MATERIALIZED (SELECT ids.key AS lookup, r.rowid AS row "
+    "FROM json_each(:ids) AS ids CROSS JOIN runs AS r ON r.run_uuid = ids.value ORDER BY 2) "
+)
+_RUNS_PACKED = (
+    _FOUND + "SELECT group_concat(found.lookup), group_concat(t.experiment_id), "
+    "group_concat(t.status), group_concat(t.artifact_uri, :sep), group_concat(t.start_time), "
+    "group_concat(ifnull(t.end_time, 'nan')), max(instr(t.artifact_uri, :sep)) "
+    "FROM found CROSS JOIN runs AS t ON t.rowid = found.row"
+)
 _RUNS = (
-    "SELECT ids.key, t.experiment_id, t.status, t.artifact_uri, t.start_time, t.end_time "
-    "FROM " + _IDS.format(table="runs")
+    _FOUND + "SELECT found.lookup, t.experiment_id, t.status, t.artifact_uri, t.start_time, "
+    "t.end_time FROM found CROSS JOIN runs AS t ON t.rowid = found.row"
 )
 # A NaN metric comes back as NULL: a frame shows it, like a missing metric, as NaN.
 _METRICS = (
     "SELECT ids.key, t.key, CASE WHEN t.is_nan THEN NULL ELSE t.value END FROM "
     + _IDS.format(table="latest_metrics")
 )
-_PARAMS = "SELECT ids.key, t.key, t.value FROM " + _IDS.format(table="params")
-_TAGS = "SELECT ids.key, t.key, t.value FROM " + _IDS.format(table="tags")
+_PACKED = (
+    "SELECT t.key, group_concat(ids.key), group_concat(t.value, :sep), "
+    "max(instr(t.value, :sep)) FROM {ids} GROUP BY t.key"
+)
+_ONE_KEY = "SELECT ids.key, t.value FROM {ids} WHERE t.key = :key"
+
+
+class RunColumns(NamedTuple):
+    """The info of the runs found, one array or list each, in the same (no promised) order.
+
+    ``end_time`` is NaN for a run not ended.
+    """
+
+    lookup: np.ndarray
+    experiment_id: np.ndarray
+    status: list[str]
+    artifact_uri: list[str]
+    start_time: np.ndarray
+    end_time: np.ndarray
+
+
+class TextColumn(NamedTuple):
+    """The values of one param or tag key and the lookup indices of their runs."""
+
+    key: str
+    lookup: np.ndarray
+    values: list[str]
 
 
 class FrameRows(TypedDict):
-    """Rows for a runs frame; the first value of each row is its run's lookup index.
+    """What a runs frame is built from; lookup indices index the sorted ids.
 
     ``order[i]`` is the position, in the requested ids, of the run whose lookup index is
-    ``i``. ``runs``: (index, experiment_id, status, artifact_uri, start_time, end_time);
-    ``metrics``: (index, key, value) from the latest metrics, value None for NaN;
-    ``params`` and ``tags``: (index, key, value). Rows come in no promised order.
+    ``i``. ``runs``: :class:`RunColumns`; ``metrics``: rows (index, key, value) from the
+    latest metrics, value None for NaN; ``params`` and ``tags``: one :class:`TextColumn`
+    per key. Nothing comes in a promised order.
     """
 
     order: list[int]
-    runs: list[tuple]
+    runs: RunColumns
     metrics: list[tuple]
-    params: list[tuple]
-    tags: list[tuple]
+    params: list[TextColumn]
+    tags: list[TextColumn]
 
 
 def frame_rows(db: Database, run_ids: Sequence[str]) -> FrameRows:
     """Info, latest metrics, params and tags of the given runs, read in one snapshot.
 
-    Ids that name no run are absent from every list.
+    Ids that name no run are absent from everything.
     """
     order = sorted(range(len(run_ids)), key=run_ids.__getitem__)
-    ids = json.dumps([run_ids[i] for i in order])
+    ids = {"ids": json.dumps([run_ids[i] for i in order])}
     with db.read() as c:
         return FrameRows(
             order=order,
-            runs=c.execute(_RUNS, (ids,)).fetchall(),
-            metrics=c.execute(_METRICS, (ids,)).fetchall(),
-            params=c.execute(_PARAMS, (ids,)).fetchall(),
-            tags=c.execute(_TAGS, (ids,)).fetchall(),
+            runs=_run_columns(c, ids),
+            metrics=c.execute(_METRICS, ids).fetchall(),
+            params=_text_columns(c, "params", ids),
+            tags=_text_columns(c, "tags", ids),
         )
+
+
+def _run_columns(c: sqlite3.Connection, ids: dict[str, str]) -> RunColumns:
+    import numpy as np
+
+    lookup, experiment_id, status, artifact_uri, start_time, end_time, has_separator = c.execute(
+        _RUNS_PACKED, {**ids, "sep": SEPARATOR}
+    ).fetchone()
+    if lookup is None:  # no run found
+        lookup = experiment_id = status = start_time = end_time = ""
+        artifact_uri = None
+    elif has_separator:  # an artifact URI holds the separator: every run row by row
+        columns = list(zip(*c.execute(_RUNS, ids), strict=True))
+        return RunColumns(
+            np.array(columns[0], np.int64),
+            np.array(columns[1], np.int64),
+            list(columns[2]),
+            list(columns[3]),
+            np.array(columns[4], np.int64),
+            np.array(columns[5], np.float64),
+        )
+    return RunColumns(
+        np.fromstring(lookup, dtype=np.int64, sep=","),
+        np.fromstring(experiment_id, dtype=np.int64, sep=","),
+        status.split(",") if status else [],
+        artifact_uri.split(SEPARATOR) if artifact_uri is not None else [],
+        np.fromstring(start_time, dtype=np.int64, sep=","),
+        np.fromstring(end_time, dtype=np.float64, sep=","),
+    )
+
+
+def _text_columns(c: sqlite3.Connection, table: str, ids: dict[str, str]) -> list[TextColumn]:
+    import numpy as np
+
+    joined = _IDS.format(table=table)
+    columns = []
+    for key, lookup, values, has_separator in c.execute(
+        _PACKED.format(ids=joined), {**ids, "sep": SEPARATOR}
+    ):
+        if has_separator:  # the packing would split a value: this key row by row
+            rows = c.execute(_ONE_KEY.format(ids=joined), {**ids, "key": key}).fetchall()
+            columns.append(
+                TextColumn(key, np.array([r[0] for r in rows], np.int64), [r[1] for r in rows])
+            )
+        else:
+            indices = np.fromstring(lookup, dtype=np.int64, sep=",")
+            columns.append(TextColumn(key, indices, values.split(SEPARATOR)))
+    return columns
