@@ -12,10 +12,9 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from nbtrack.store.frame_rows import FrameRows, TextColumn, frame_rows
+from nbtrack.store.frame_rows import SEPARATOR, FrameRows, TextColumn, Texts, frame_rows
 from nbtrack.store.metrics import DBL_MAX
 from nbtrack.store.tracking import TrackingStore
 
@@ -54,17 +53,18 @@ def _build(raw: FrameRows, run_ids: Sequence[str]) -> pd.DataFrame:
         for column in ("start_time", "end_time"):
             data[column] = pd.to_datetime(pd.DataFrame({"t": []})["t"], unit="ms", utc=True)
         return pd.DataFrame(data)
+    text = pd.Series(["text", None]).dtype  # as pandas types a list of strings, options and all
     data = {
-        "run_id": _text(np.asarray(run_ids, dtype=object)[position[rows]]),
-        "experiment_id": _text(_int_text(runs.experiment_id[rows])),
-        "status": _text(np.asarray(runs.status, dtype=object)[rows]),
-        "artifact_uri": _text(np.asarray(runs.artifact_uri, dtype=object)[rows]),
+        "run_id": _text(np.asarray(run_ids, dtype=object)[position[rows]], text),
+        "experiment_id": _text(_int_text(runs.experiment_id[rows]), text),
+        "status": _text_column(runs.status, row_of[runs.lookup], n, text),
+        "artifact_uri": _text_column(runs.artifact_uri, row_of[runs.lookup], n, text),
         "start_time": _utc(runs.start_time[rows]),
         "end_time": _utc(runs.end_time[rows]),
     }
     data |= _columns("metrics", raw["metrics"], row_of, n)
-    data |= _text_columns("params", raw["params"], row_of, n)
-    data |= _text_columns("tags", raw["tags"], row_of, n)
+    data |= _text_columns("params", raw["params"], row_of, n, text)
+    data |= _text_columns("tags", raw["tags"], row_of, n, text)
     return pd.DataFrame(data)
 
 
@@ -126,21 +126,37 @@ def _columns(prefix: str, rows: list[tuple], row_of: np.ndarray, n: int) -> dict
 
 
 def _text_columns(
-    prefix: str, columns: list[TextColumn], row_of: np.ndarray, n: int
+    prefix: str, columns: list[TextColumn], row_of: np.ndarray, n: int, dtype: Any
 ) -> dict[str, Any]:
     """``{prefix.key: column}`` for params or tags, keys sorted; None where a run lacks one."""
+    return {
+        f"{prefix}.{key}": _text_column(values, row_of[lookup], n, dtype)
+        for key, lookup, values in sorted(columns)
+    }
+
+
+def _text_column(values: Texts, rows: np.ndarray, n: int, dtype: Any) -> Any:
+    """A text column of ``n`` rows: ``values[i]`` in row ``rows[i]``, the rest missing."""
     import numpy as np
+    import pandas as pd
 
-    out = {}
-    for key, lookup, values in sorted(columns):
-        column = np.full(n, None, dtype=object)
-        column[row_of[lookup]] = values
-        out[f"{prefix}.{key}"] = _text(column)
-    return out
+    if isinstance(values, str) and getattr(dtype, "storage", None) == "pyarrow":
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        # split and placed by pyarrow: no Python string is made for a cell
+        split = pc.split_pattern(pa.scalar(values, pa.large_string()), SEPARATOR).values
+        take = np.full(n, -1, dtype=np.int64)
+        take[rows] = np.arange(len(split))
+        placed = pc.take(split, pa.array(take, mask=take < 0))
+        return pd.array(pd.arrays.ArrowExtensionArray(placed), dtype=dtype)
+    column = np.full(n, None, dtype=object)
+    column[rows] = values.split(SEPARATOR) if isinstance(values, str) else values
+    return _text(column, dtype)
 
 
-def _text(values: np.ndarray) -> Any:
-    """Strings (None for missing) as the column pandas makes of a list of them.
+def _text(values: np.ndarray, dtype: Any) -> Any:
+    """Strings (None for missing) as a column of ``dtype``, the type of a list of strings.
 
     Under pandas 3 that is its ``str`` type, missing values NaN; before it, ``object``.
     Giving the type spares pandas inferring it again cell by cell.
@@ -148,18 +164,9 @@ def _text(values: np.ndarray) -> Any:
     import numpy as np
     import pandas as pd
 
-    dtype = _text_dtype()
     if isinstance(dtype, np.dtype):  # object: the type of pandas before 3
         return pd.Series(values, dtype=object, copy=False)
     return pd.array(values, dtype=dtype)
-
-
-@cache
-def _text_dtype() -> Any:
-    """The type pandas gives a column built from a list of strings."""
-    import pandas as pd
-
-    return pd.Series(["text", None]).dtype
 
 
 def _decoded(values: tuple) -> np.ndarray:

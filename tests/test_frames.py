@@ -7,6 +7,7 @@ import random
 import statistics
 import time
 import uuid
+import warnings
 from collections.abc import Sequence
 
 import pandas as pd
@@ -172,3 +173,19 @@ def test_an_artifact_location_holding_the_separator_reads_the_runs_row_by_row(
     frame = runs_frame(client.store, ids)
     _assert_same(frame, reference_frame(client.store, ids))
     assert "\x1f" in frame["artifact_uri"][0]
+
+
+def test_strings_kept_as_objects_when_pandas_is_told_to() -> None:
+    """``future.infer_string`` off (pandas 2's default): text columns of Python objects."""
+    store, _ = _random_store(5)
+    with warnings.catch_warnings():  # pandas 3 deprecates the option; the switch is the test
+        warnings.simplefilter("ignore")
+        pd.set_option("future.infer_string", False)
+    try:
+        frame = nbtrack.search_runs(search_all_experiments=True)
+        _assert_same(frame, reference_frame(store, list(frame["run_id"])))
+        assert frame["status"].dtype == object
+    finally:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            pd.reset_option("future.infer_string")

@@ -8,11 +8,11 @@ across the file. Every value carries the index of its run in that sorted array;
 can scatter a whole column at once (numpy fancy indexing) instead of looking ids up row
 by row. Nothing carries a run id: the caller has the ids it asked for.
 
-Params and tags, most of a frame's cells, come packed: one row per key, its lookup
-indices and its values each joined into one string by SQLite, then split in one call
-each. A Python object per cell is made once, by the split, instead of a row tuple, an
-index and a key string beside it. A key whose values hold the separator is read row by
-row instead.
+Params, tags and run info, most of a frame's cells, come packed: one row per key (or
+per table), its lookup indices and its values each joined into one string by SQLite, to
+be split in one call (by pyarrow straight into the column pandas keeps, when it keeps
+strings in Arrow) instead of a row tuple, an index and a key string per cell. Values
+that hold the separator are read row by row instead.
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ _FOUND = (
 )
 _RUNS_PACKED = (
     _FOUND + "SELECT group_concat(found.lookup), group_concat(t.experiment_id), "
-    "group_concat(t.status), group_concat(t.artifact_uri, :sep), group_concat(t.start_time), "
+    "group_concat(t.status, :sep), group_concat(t.artifact_uri, :sep), "
+    "group_concat(t.start_time), "
     "group_concat(ifnull(t.end_time, 'nan')), max(instr(t.artifact_uri, :sep)) "
     "FROM found CROSS JOIN runs AS t ON t.rowid = found.row"
 )
@@ -58,16 +59,20 @@ _PACKED = (
 _ONE_KEY = "SELECT ids.key, t.value FROM {ids} WHERE t.key = :key"
 
 
+# Text values: joined by SEPARATOR into one string, or a list if one of them holds it.
+Texts = str | list[str]
+
+
 class RunColumns(NamedTuple):
-    """The info of the runs found, one array or list each, in the same (no promised) order.
+    """The info of the runs found, one array or :data:`Texts` each, in one same order.
 
     ``end_time`` is NaN for a run not ended.
     """
 
     lookup: np.ndarray
     experiment_id: np.ndarray
-    status: list[str]
-    artifact_uri: list[str]
+    status: Texts
+    artifact_uri: Texts
     start_time: np.ndarray
     end_time: np.ndarray
 
@@ -77,7 +82,7 @@ class TextColumn(NamedTuple):
 
     key: str
     lookup: np.ndarray
-    values: list[str]
+    values: Texts
 
 
 class FrameRows(TypedDict):
@@ -120,9 +125,9 @@ def _run_columns(c: sqlite3.Connection, ids: dict[str, str]) -> RunColumns:
         _RUNS_PACKED, {**ids, "sep": SEPARATOR}
     ).fetchone()
     if lookup is None:  # no run found
-        lookup = experiment_id = status = start_time = end_time = ""
-        artifact_uri = None
-    elif has_separator:  # an artifact URI holds the separator: every run row by row
+        nothing = np.array([], np.int64)
+        return RunColumns(nothing, nothing, [], [], nothing, nothing.astype(np.float64))
+    if has_separator:  # an artifact URI holds the separator: every run row by row
         columns = list(zip(*c.execute(_RUNS, ids), strict=True))
         return RunColumns(
             np.array(columns[0], np.int64),
@@ -135,8 +140,8 @@ def _run_columns(c: sqlite3.Connection, ids: dict[str, str]) -> RunColumns:
     return RunColumns(
         np.fromstring(lookup, dtype=np.int64, sep=","),
         np.fromstring(experiment_id, dtype=np.int64, sep=","),
-        status.split(",") if status else [],
-        artifact_uri.split(SEPARATOR) if artifact_uri is not None else [],
+        status,
+        artifact_uri,
         np.fromstring(start_time, dtype=np.int64, sep=","),
         np.fromstring(end_time, dtype=np.float64, sep=","),
     )
@@ -157,5 +162,5 @@ def _text_columns(c: sqlite3.Connection, table: str, ids: dict[str, str]) -> lis
             )
         else:
             indices = np.fromstring(lookup, dtype=np.int64, sep=",")
-            columns.append(TextColumn(key, indices, values.split(SEPARATOR)))
+            columns.append(TextColumn(key, indices, values))
     return columns
