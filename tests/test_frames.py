@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+import sqlite3
 import statistics
 import time
 import uuid
@@ -189,3 +190,26 @@ def test_strings_kept_as_objects_when_pandas_is_told_to() -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             pd.reset_option("future.infer_string")
+
+
+@pytest.mark.skipif(not hasattr(sqlite3.Connection, "setlimit"), reason="Python 3.11's setlimit")
+def test_columns_longer_than_sqlites_longest_string_are_read_row_by_row() -> None:
+    client = nbtrack.MlflowClient()
+    ids = []
+    for i in range(20):
+        run = client.create_run("0")
+        client.log_batch(
+            run.info.run_id,
+            metrics=[Metric("m", i, 1, 0)],
+            params=[Param("p", f"{i:03d}" * 40), Param("q", str(i))],
+            tags=[RunTag("t", "x" * 100)],
+        )
+        ids.append(run.info.run_id)
+    conn = client.store.db.conn
+    longest = conn.getlimit(sqlite3.SQLITE_LIMIT_LENGTH)
+    conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, 1500)  # the ids fit, no joined column does
+    try:
+        frame = runs_frame(client.store, ids)
+    finally:
+        conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, longest)
+    _assert_same(frame, reference_frame(client.store, ids))

@@ -18,14 +18,13 @@ that hold the separator are read row by row instead.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, NamedTuple, TypedDict
 
 from nbtrack.store.database import Database
 
 if TYPE_CHECKING:
-    import sqlite3
-
     import numpy as np
 
 SEPARATOR = "\x1f"  # ASCII unit separator: in no value a person or library logs, checked
@@ -56,7 +55,7 @@ _PACKED = (
     "SELECT t.key, group_concat(ids.key), group_concat(t.value, :sep), "
     "max(instr(t.value, :sep)) FROM {ids} GROUP BY t.key"
 )
-_ONE_KEY = "SELECT ids.key, t.value FROM {ids} WHERE t.key = :key"
+_BY_ROW = "SELECT ids.key, t.key, t.value FROM {ids} WHERE :key IS NULL OR t.key = :key"
 
 
 # Text values: joined by SEPARATOR into one string, or a list if one of them holds it.
@@ -121,14 +120,14 @@ def frame_rows(db: Database, run_ids: Sequence[str]) -> FrameRows:
 def _run_columns(c: sqlite3.Connection, ids: dict[str, str]) -> RunColumns:
     import numpy as np
 
-    lookup, experiment_id, status, artifact_uri, start_time, end_time, has_separator = c.execute(
-        _RUNS_PACKED, {**ids, "sep": SEPARATOR}
-    ).fetchone()
-    if lookup is None:  # no run found
-        nothing = np.array([], np.int64)
-        return RunColumns(nothing, nothing, [], [], nothing, nothing.astype(np.float64))
-    if has_separator:  # an artifact URI holds the separator: every run row by row
-        columns = list(zip(*c.execute(_RUNS, ids), strict=True))
+    try:
+        lookup, experiment_id, status, artifact_uri, start_time, end_time, has_separator = (
+            c.execute(_RUNS_PACKED, {**ids, "sep": SEPARATOR}).fetchone()
+        )
+    except sqlite3.DataError:  # joined, a column is longer than SQLite's longest string
+        has_separator = True
+    if has_separator:  # an artifact URI holds the separator (or too long): row by row
+        columns = list(zip(*c.execute(_RUNS, ids), strict=True)) or [()] * 6
         return RunColumns(
             np.array(columns[0], np.int64),
             np.array(columns[1], np.int64),
@@ -137,6 +136,9 @@ def _run_columns(c: sqlite3.Connection, ids: dict[str, str]) -> RunColumns:
             np.array(columns[4], np.int64),
             np.array(columns[5], np.float64),
         )
+    if lookup is None:  # no run found
+        nothing = np.array([], np.int64)
+        return RunColumns(nothing, nothing, [], [], nothing, nothing.astype(np.float64))
     return RunColumns(
         np.fromstring(lookup, dtype=np.int64, sep=","),
         np.fromstring(experiment_id, dtype=np.int64, sep=","),
@@ -151,16 +153,31 @@ def _text_columns(c: sqlite3.Connection, table: str, ids: dict[str, str]) -> lis
     import numpy as np
 
     joined = _IDS.format(table=table)
+    try:
+        packed = c.execute(_PACKED.format(ids=joined), {**ids, "sep": SEPARATOR}).fetchall()
+    except sqlite3.DataError:  # joined, a key's values are longer than SQLite's longest string
+        return _by_row(c, joined, ids, None)
     columns = []
-    for key, lookup, values, has_separator in c.execute(
-        _PACKED.format(ids=joined), {**ids, "sep": SEPARATOR}
-    ):
+    for key, lookup, values, has_separator in packed:
         if has_separator:  # the packing would split a value: this key row by row
-            rows = c.execute(_ONE_KEY.format(ids=joined), {**ids, "key": key}).fetchall()
-            columns.append(
-                TextColumn(key, np.array([r[0] for r in rows], np.int64), [r[1] for r in rows])
-            )
+            columns += _by_row(c, joined, ids, key)
         else:
-            indices = np.fromstring(lookup, dtype=np.int64, sep=",")
-            columns.append(TextColumn(key, indices, values))
+            columns.append(TextColumn(key, np.fromstring(lookup, dtype=np.int64, sep=","), values))
     return columns
+
+
+def _by_row(
+    c: sqlite3.Connection, joined: str, ids: dict[str, str], key: str | None
+) -> list[TextColumn]:
+    """The columns of one key (every key if None) read a row per value, grouped here."""
+    import numpy as np
+
+    grouped: dict[str, tuple[list[int], list[str]]] = {}
+    for lookup, name, value in c.execute(_BY_ROW.format(ids=joined), {**ids, "key": key}):
+        indices, values = grouped.setdefault(name, ([], []))
+        indices.append(lookup)
+        values.append(value)
+    return [
+        TextColumn(name, np.array(indices, np.int64), values)
+        for name, (indices, values) in grouped.items()
+    ]
