@@ -1,18 +1,20 @@
 """Runs as a pandas DataFrame with MLflow's column names (``metrics.x``, ``params.y``…).
 
-The frame is built column by column: the store returns long-format rows tagged with the
-position of their run, each key's values are grouped with one stable sort, and every
-column is filled in one numpy scatter. The work is linear in the rows read.
+The frame is built column by column from long-format rows tagged with their run's lookup
+index (:mod:`nbtrack.store.frame_rows`): each group of columns (metrics, params, tags) is
+filled in one numpy scatter into a keys × runs table, and the info columns are permuted
+into the requested order at once. No Python work is done per cell beyond what the SQLite
+driver does to hand the values over; the work is linear in the rows read.
 """
 
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from nbtrack.store.frame_rows import FrameRows, frame_rows
+from nbtrack.store.frame_rows import SEPARATOR, FrameRows, TextColumn, Texts, frame_rows
 from nbtrack.store.metrics import DBL_MAX
 from nbtrack.store.tracking import TrackingStore
 
@@ -31,36 +33,39 @@ def runs_frame(store: TrackingStore, run_ids: Sequence[str]) -> pd.DataFrame:
     run are left out.
     """
     with _gc_paused():
-        return _build(frame_rows(store.db, run_ids), len(run_ids))
+        return _build(frame_rows(store.db, run_ids), run_ids)
 
 
-def _build(raw: FrameRows, n_ids: int) -> pd.DataFrame:
+def _build(raw: FrameRows, run_ids: Sequence[str]) -> pd.DataFrame:
     import numpy as np
     import pandas as pd
 
-    runs = sorted(raw["runs"])
-    # row_of[position in run_ids] -> row in the frame (runs absent from the store dropped)
-    row_of = np.full(n_ids, -1, dtype=np.int64)
-    row_of[[r[0] for r in runs]] = np.arange(len(runs))
-    n = len(runs)
-    _, run_id, experiment_id, status, artifact_uri, start_time, end_time = (
-        [list(column) for column in zip(*runs, strict=True)] if runs else [[]] * 7
-    )
-    data: dict[str, Any] = {
-        "run_id": run_id,
-        "experiment_id": [str(e) for e in experiment_id],
-        "status": status,
-        "artifact_uri": artifact_uri,
-        "start_time": start_time,
-        "end_time": end_time,
+    order = np.asarray(raw["order"], dtype=np.int64)
+    runs = raw["runs"]
+    n = len(runs.lookup)
+    position = order[runs.lookup]
+    rows = np.argsort(position)  # frame row -> index in `runs`
+    # row_of[lookup index] -> row in the frame (runs absent from the store never looked up)
+    row_of = np.full(len(order), -1, dtype=np.int64)
+    row_of[runs.lookup[rows]] = np.arange(n)
+    if not n:  # pandas gives empty columns their own types: let it, as it does for MLflow
+        data: dict[str, Any] = {column: [] for column in INFO_COLUMNS}
+        for column in ("start_time", "end_time"):
+            data[column] = pd.to_datetime(pd.DataFrame({"t": []})["t"], unit="ms", utc=True)
+        return pd.DataFrame(data)
+    text = pd.Series(["text", None]).dtype  # as pandas types a list of strings, options and all
+    data = {
+        "run_id": _text(np.asarray(run_ids, dtype=object)[position[rows]], text),
+        "experiment_id": _text(_int_text(runs.experiment_id[rows]), text),
+        "status": _text_column(runs.status, row_of[runs.lookup], n, text),
+        "artifact_uri": _text_column(runs.artifact_uri, row_of[runs.lookup], n, text),
+        "start_time": _utc(runs.start_time[rows]),
+        "end_time": _utc(runs.end_time[rows]),
     }
-    data |= _columns("metrics", raw["metrics"], row_of, n, _metric_values)
-    data |= _columns("params", raw["params"], row_of, n, _text_values)
-    data |= _columns("tags", raw["tags"], row_of, n, _text_values)
-    frame = pd.DataFrame(data)
-    for column in ("start_time", "end_time"):
-        frame[column] = pd.to_datetime(frame[column], unit="ms", utc=True)
-    return frame
+    data |= _columns("metrics", raw["metrics"], row_of, n)
+    data |= _text_columns("params", raw["params"], row_of, n, text)
+    data |= _text_columns("tags", raw["tags"], row_of, n, text)
+    return pd.DataFrame(data)
 
 
 @contextmanager
@@ -79,48 +84,96 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _columns(
-    prefix: str,
-    rows: list[tuple],
-    row_of: np.ndarray,
-    n: int,
-    values: Callable[[list[tuple]], tuple[np.ndarray, object]],
-) -> dict[str, np.ndarray]:
-    """``{prefix.key: column}`` for long rows ``(position, key, value…)``, keys sorted."""
+def _int_text(values: np.ndarray) -> np.ndarray:
+    """Integers as their decimal text, one ``str`` call per distinct value."""
+    import numpy as np
+
+    distinct, inverse = np.unique(values, return_inverse=True)
+    return np.array([str(v) for v in distinct.tolist()], dtype=object)[inverse]
+
+
+def _utc(millis: np.ndarray) -> pd.Series:
+    """Milliseconds since the epoch (NaN for none) as UTC timestamps.
+
+    Typed as pandas types MLflow's list of them: integers if all are there, floats with
+    NaN if some are missing, nothing but None if all are (which gets second resolution).
+    """
+    import numpy as np
+    import pandas as pd
+
+    missing = np.isnan(millis) if millis.dtype.kind == "f" else np.zeros(len(millis), bool)
+    if missing.all():
+        column = pd.DataFrame({"t": [None] * len(millis)})["t"]
+    elif missing.any():
+        column = pd.Series(millis, dtype=np.float64)
+    else:
+        column = pd.Series(millis.astype(np.int64))
+    return pd.to_datetime(column, unit="ms", utc=True)
+
+
+def _columns(prefix: str, rows: list[tuple], row_of: np.ndarray, n: int) -> dict[str, Any]:
+    """``{prefix.key: column}`` for long metric rows ``(lookup index, key, value)``."""
     import numpy as np
     import pandas as pd
 
     if not rows:
         return {}
-    columns = list(zip(*rows, strict=True))
-    codes, keys = pd.factorize(np.array(columns[1], dtype=object), sort=True)
-    order = np.argsort(codes, kind="stable")
-    rows_sorted = row_of[np.array(columns[0], dtype=np.int64)[order]]
-    stored, empty = values(columns[2:])
-    stored = stored[order]
-    bounds = np.searchsorted(codes[order], np.arange(len(keys) + 1))
-    out = {}
-    for k, key in enumerate(keys):
-        column = np.full(n, empty, dtype=stored.dtype)
-        lo, hi = bounds[k], bounds[k + 1]
-        column[rows_sorted[lo:hi]] = stored[lo:hi]
-        out[f"{prefix}.{key}"] = column
-    return out
+    lookup, keys, values = zip(*rows, strict=True)
+    codes, distinct = pd.factorize(np.fromiter(keys, dtype=object, count=len(keys)), sort=True)
+    table = np.full((len(distinct), n), np.nan)
+    table[codes, row_of[np.fromiter(lookup, dtype=np.int64, count=len(lookup))]] = _decoded(values)
+    return {f"{prefix}.{key}": column for key, column in zip(distinct, table, strict=True)}
 
 
-def _metric_values(columns: list[tuple]) -> tuple[np.ndarray, object]:
-    """Stored (value, is_nan) pairs as the floats they stand for (NaN, ±inf decoded)."""
+def _text_columns(
+    prefix: str, columns: list[TextColumn], row_of: np.ndarray, n: int, dtype: Any
+) -> dict[str, Any]:
+    """``{prefix.key: column}`` for params or tags, keys sorted; None where a run lacks one."""
+    return {
+        f"{prefix}.{key}": _text_column(values, row_of[lookup], n, dtype)
+        for key, lookup, values in sorted(columns)
+    }
+
+
+def _text_column(values: Texts, rows: np.ndarray, n: int, dtype: Any) -> Any:
+    """A text column of ``n`` rows: ``values[i]`` in row ``rows[i]``, the rest missing."""
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(values, str) and getattr(dtype, "storage", None) == "pyarrow":
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        # split and placed by pyarrow: no Python string is made for a cell
+        split = pc.split_pattern(pa.scalar(values, pa.large_string()), SEPARATOR).values
+        take = np.full(n, -1, dtype=np.int64)
+        take[rows] = np.arange(len(split))
+        placed = pc.take(split, pa.array(take, mask=take < 0))
+        return pd.array(pd.arrays.ArrowExtensionArray(placed), dtype=dtype)
+    column = np.full(n, None, dtype=object)
+    column[rows] = values.split(SEPARATOR) if isinstance(values, str) else values
+    return _text(column, dtype)
+
+
+def _text(values: np.ndarray, dtype: Any) -> Any:
+    """Strings (None for missing) as a column of ``dtype``, the type of a list of strings.
+
+    Under pandas 3 that is its ``str`` type, missing values NaN; before it, ``object``.
+    Giving the type spares pandas inferring it again cell by cell.
+    """
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(dtype, np.dtype):  # object: the type of pandas before 3
+        return pd.Series(values, dtype=object, copy=False)
+    return pd.array(values, dtype=dtype)
+
+
+def _decoded(values: tuple) -> np.ndarray:
+    """Stored metric values as the floats they stand for (None is NaN; ±inf decoded)."""
     import numpy as np
 
-    value = np.array(columns[0], dtype=np.float64)
-    value[np.array(columns[1], dtype=bool)] = np.nan
+    value = np.asarray(values, dtype=np.float64)
     value[value >= DBL_MAX] = np.inf
     value[value <= -DBL_MAX] = -np.inf
-    return value, np.nan
-
-
-def _text_values(columns: list[tuple]) -> tuple[np.ndarray, object]:
-    """Param or tag values; a run without the key gets None, as the old lists had."""
-    import numpy as np
-
-    return np.array(columns[0], dtype=object), None
+    return value

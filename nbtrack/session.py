@@ -14,6 +14,7 @@ import os
 import threading
 from typing import TYPE_CHECKING, Protocol
 
+from nbtrack import store
 from nbtrack import uri as uris  # set_tracking_uri(uri=...) names its parameter as MLflow
 from nbtrack.client import MlflowClient
 from nbtrack.entities import Experiment, RunInfo
@@ -60,6 +61,8 @@ def set_tracking_uri(uri: str | os.PathLike[str]) -> None:
     uris.set_tracking_uri(uri)
     if uris.get_tracking_uri() != before:
         _active_experiment_id = None  # an experiment id means nothing in another store
+    else:
+        _reopen_if_replaced()  # the notebook may have just deleted the store to start afresh
 
 
 def is_tracking_uri_set() -> bool:
@@ -107,6 +110,20 @@ def client() -> MlflowClient:
     return found
 
 
+def _reopen_if_replaced() -> None:
+    """Open a fresh store if the file in use was deleted or replaced (one ``stat``).
+
+    Its active experiment went with the old file, so it is forgotten.
+    """
+    global _active_experiment_id
+    try:
+        reopened = store.reopen_if_replaced(uris.get_tracking_uri())
+    except InvalidParameter:  # no usable tracking URI yet: nothing is open
+        return
+    if reopened:
+        _active_experiment_id = None
+
+
 # -- active experiment ------------------------------------------------------------------
 
 
@@ -123,6 +140,7 @@ def active_experiment_id() -> str:
     names (created if missing), else ``NBTRACK_EXPERIMENT_ID`` / ``MLFLOW_EXPERIMENT_ID``,
     else Default (``"0"``).
     """
+    _reopen_if_replaced()  # runs start here: never into a store file deleted under us
     if _active_experiment_id is not None:
         return _active_experiment_id
     current = client()

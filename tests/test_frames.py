@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import math
 import random
+import sqlite3
 import statistics
 import time
 import uuid
+import warnings
 from collections.abc import Sequence
 
 import pandas as pd
@@ -135,3 +137,79 @@ def test_ten_times_the_runs_cost_at_most_fifteen_times_the_time() -> None:
             times[len(chosen)].append(time.process_time() - t0)
     ratio = statistics.median(times[10_000]) / statistics.median(times[1000])
     assert ratio <= 15, f"10,000 runs took {ratio:.1f}x the time of 1,000"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "a\x1fb",  # the packing's separator inside a value: that key is read row by row
+        "\x1f",
+        ",",  # the lookup indices' separator, harmless in values
+        "",
+    ],
+)
+def test_any_text_value_comes_back_whole(value: str) -> None:
+    client = nbtrack.MlflowClient()
+    ids = []
+    for i in range(3):
+        run = client.create_run("0")
+        client.log_batch(
+            run.info.run_id,
+            params=[Param("p", value if i != 1 else "plain"), Param("q", str(i))],
+            tags=[RunTag("t", value)],
+        )
+        ids.append(run.info.run_id)
+    frame = runs_frame(client.store, ids)
+    _assert_same(frame, reference_frame(client.store, ids))
+    assert list(frame["params.p"]) == [value, "plain", value]
+
+
+def test_an_artifact_location_holding_the_separator_reads_the_runs_row_by_row(
+    tmp_path,
+) -> None:
+    client = nbtrack.MlflowClient()
+    odd = client.create_experiment("odd", artifact_location=str(tmp_path / "a\x1fb"))
+    ids = [client.create_run(e).info.run_id for e in (odd, "0", odd)]
+    client.set_terminated(ids[1])
+    frame = runs_frame(client.store, ids)
+    _assert_same(frame, reference_frame(client.store, ids))
+    assert "\x1f" in frame["artifact_uri"][0]
+
+
+def test_strings_kept_as_objects_when_pandas_is_told_to() -> None:
+    """``future.infer_string`` off (pandas 2's default): text columns of Python objects."""
+    store, _ = _random_store(5)
+    with warnings.catch_warnings():  # pandas 3 deprecates the option; the switch is the test
+        warnings.simplefilter("ignore")
+        pd.set_option("future.infer_string", False)
+    try:
+        frame = nbtrack.search_runs(search_all_experiments=True)
+        _assert_same(frame, reference_frame(store, list(frame["run_id"])))
+        assert frame["status"].dtype == object
+    finally:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            pd.reset_option("future.infer_string")
+
+
+@pytest.mark.skipif(not hasattr(sqlite3.Connection, "setlimit"), reason="Python 3.11's setlimit")
+def test_columns_longer_than_sqlites_longest_string_are_read_row_by_row() -> None:
+    client = nbtrack.MlflowClient()
+    ids = []
+    for i in range(20):
+        run = client.create_run("0")
+        client.log_batch(
+            run.info.run_id,
+            metrics=[Metric("m", i, 1, 0)],
+            params=[Param("p", f"{i:03d}" * 40), Param("q", str(i))],
+            tags=[RunTag("t", "x" * 100)],
+        )
+        ids.append(run.info.run_id)
+    conn = client.store.db.conn
+    longest = conn.getlimit(sqlite3.SQLITE_LIMIT_LENGTH)
+    conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, 1500)  # the ids fit, no joined column does
+    try:
+        frame = runs_frame(client.store, ids)
+    finally:
+        conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, longest)
+    _assert_same(frame, reference_frame(client.store, ids))

@@ -53,6 +53,7 @@ class Database:
         self._lock = threading.RLock()
         self._pid = -1
         self._conn: sqlite3.Connection | None = None
+        self._file_id: tuple[int, int] | None = None  # (st_dev, st_ino) of the file open
         self._commits = 0
         self._connect()
 
@@ -67,6 +68,7 @@ class Database:
             conn.set_trace_callback(lambda sql: self.tracer(sql, None))  # type: ignore[misc]
         self._conn = conn
         self._pid = os.getpid()
+        self._file_id = _file_id(self.path)
 
     def _open_read_only(self, app_id: int, version: int) -> sqlite3.Connection:
         if app_id != APPLICATION_ID or version != SCHEMA_VERSION:
@@ -147,6 +149,34 @@ class Database:
         assert self._conn is not None
         return self._conn
 
+    def reopen_if_replaced(self) -> bool:
+        """Reopen :attr:`path` if the file open was deleted or replaced since it was opened.
+
+        SQLite keeps reading and writing a file deleted under it (its inode lives on while
+        open), so without this a notebook that deletes its store and runs again would go on
+        filling the invisible old file. The new file is opened as any store is: created
+        with the schema when missing. Costs one ``stat``: call it where work begins (a run
+        starts, a client is made), not for every statement.
+
+        Returns
+        -------
+        bool
+            Whether the store was reopened.
+
+        Raises
+        ------
+        StoreError
+            The path can no longer hold a store (its folder was deleted, say).
+        """
+        if self._conn is None or _file_id(self.path) == self._file_id:
+            return False
+        with self._lock:
+            if self._conn is None or _file_id(self.path) == self._file_id:
+                return False  # another thread reopened it meanwhile
+            self.close()
+            self._connect()
+            return True
+
     def close(self) -> None:
         """Close the connection; the next use reopens it."""
         if self._conn is not None and self._pid == os.getpid():
@@ -214,6 +244,15 @@ class Database:
         if translated is None:
             raise exc
         raise translated from exc
+
+
+def _file_id(path: Path) -> tuple[int, int] | None:
+    """What tells one file from another at the same path: (device, inode); None if absent."""
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
 
 
 def _identity(conn: sqlite3.Connection) -> tuple[int, int]:

@@ -107,6 +107,16 @@ class TrackingStore(ExperimentStore, PurgeStore, LoggedModelStore):
         self.artifact_root = artifact_root
         self._ensure_default_experiment()
 
+    def reopen_if_replaced(self) -> bool:
+        """Start a fresh store if the file was deleted or replaced since it was opened.
+
+        See :meth:`Database.reopen_if_replaced`; a new file gets the Default experiment.
+        """
+        if not self.db.reopen_if_replaced():
+            return False
+        self._ensure_default_experiment()
+        return True
+
     # -- runs -------------------------------------------------------------------------
 
     def create_run(
@@ -119,6 +129,7 @@ class TrackingStore(ExperimentStore, PurgeStore, LoggedModelStore):
         parent_run_id: str | None = None,
     ) -> Run:
         """Insert a RUNNING run with its tags, in one transaction."""
+        self.reopen_if_replaced()  # a run starts: never into a file deleted under us
         exp = self.get_experiment(experiment_id)
         if exp.lifecycle_stage != LifecycleStage.ACTIVE:
             raise InvalidState(
