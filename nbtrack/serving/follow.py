@@ -64,7 +64,7 @@ def load_served(model_uri: str, client: Any) -> ServedModel:
     NbtrackError
         The URI names no model, or the model cannot be loaded safely.
     """
-    from nbtrack.pyfunc import load_model
+    from nbtrack.serving.startup import load_model
 
     if not model_uri.startswith("models:"):
         return ServedModel(load_model(model_uri), model_uri)

@@ -71,12 +71,14 @@ def run(config: ServerConfig, announce: Any = print) -> None:
 
     from nbtrack.client import MlflowClient
     from nbtrack.serving.follow import load_served
+    from nbtrack.serving.startup import import_skops
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     _stop_with_parent()
     try:
         _use_store(config.tracking_uri)
+        import_skops()
         served = load_served(config.model_uri, MlflowClient(config.tracking_uri))
         sock = bind(config.host, config.port)
         port = sock.getsockname()[1]
@@ -183,4 +185,7 @@ def _stop(signum: int, frame: Any) -> None:
 
 def app_from_environment() -> Any:
     """The app a uvicorn worker process builds (``--workers`` > 1) from its environment."""
+    from nbtrack.serving.startup import import_skops
+
+    import_skops()
     return build_app(ServerConfig(**json.loads(os.environ[CONFIG_ENV])))
