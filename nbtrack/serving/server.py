@@ -67,8 +67,6 @@ def run(config: ServerConfig, announce: Any = print) -> None:
         The URI names no model or it cannot be loaded; the address cannot be bound.
     """
     require_extra()
-    import uvicorn
-
     from nbtrack.client import MlflowClient
     from nbtrack.serving.follow import load_served
     from nbtrack.serving.startup import import_skops
@@ -78,8 +76,11 @@ def run(config: ServerConfig, announce: Any = print) -> None:
     _stop_with_parent()
     try:
         _use_store(config.tracking_uri)
+        # skops first: building its allow-list scans every module loaded so far
         import_skops()
         served = load_served(config.model_uri, MlflowClient(config.tracking_uri))
+        import uvicorn
+
         sock = bind(config.host, config.port)
         port = sock.getsockname()[1]
         uvicorn_config = _uvicorn_config(config, served)
