@@ -2,10 +2,10 @@
 
 ``import skops.io`` builds skops's default allow-list, and one part of it, the names of all
 scikit-learn estimator classes, comes from ``sklearn.utils.all_estimators()``: that walks the
-scikit-learn package and imports every public module of it (pytest and rich among them),
-about half of a server's start before the first request can be answered. A server process
-imports skops with that census deferred (:func:`import_skops`), so only the modules the
-model's own classes live in are imported.
+scikit-learn package and imports every public module of it (pytest among them): some 400
+modules, and a walk of the package's files, that a server would pay for before its first
+answer. A server process imports skops with that census deferred (:func:`import_skops`), so
+scikit-learn's modules load as the model's classes (and skops's own code) need them.
 
 What loads is unchanged. nbtrack loads a type of a skops file when skops trusts it by
 default or :func:`nbtrack.models.trust.is_trusted` does (or the caller vouches for it), and
@@ -18,7 +18,7 @@ Only a server process does this, before it loads anything: in a notebook, code o
 may rely on skops's full default list.
 
 The start also runs without the cyclic garbage collector (:func:`collector_paused`): the
-imports create some 250,000 objects that live as long as the process, and the collector
+imports create some 160,000 objects that live as long as the process, and the collector
 would walk them again and again (about a tenth of the import time).
 """
 
