@@ -13,6 +13,7 @@ is logged once and the old model stays in service.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import re
 from dataclasses import dataclass
@@ -142,6 +143,7 @@ class AliasFollower:
             return False
         before = self.slot.current.version
         self.slot.swap(ServedModel(served.model, self.slot.current.uri, version))
+        gc.unfreeze()  # the start froze the old model (startup.collector_paused): free it
         self._refused = None
         logger.info(
             "alias '%s' of '%s' moved: now serving version %s (was %s)",

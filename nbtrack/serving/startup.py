@@ -61,12 +61,19 @@ def import_skops() -> None:
         import sklearn.utils
     except ImportError:
         return
-    census = sklearn.utils.all_estimators
+    census = getattr(sklearn.utils, "all_estimators", None)
+    if census is None:
+        return
     sklearn.utils.all_estimators = _no_estimators
     try:
-        import skops.io  # noqa: F401  (its default allow-list is built now)
+        import skops.io  # its default allow-list is built now
     except ImportError:
         return
+    except Exception:  # a skops that needs the census: import it the usual way
+        for name in [name for name in sys.modules if name.startswith("skops.io")]:
+            del sys.modules[name]
+        sklearn.utils.all_estimators = census
+        import skops.io  # noqa: F401
     finally:
         sklearn.utils.all_estimators = census
 
