@@ -57,6 +57,7 @@ def test_every_estimator_skops_trusts_by_default_nbtrack_trusts_too():
     assert [name for name in names if not is_trusted(name)] == []
 
 
+@pytest.mark.slow
 def test_a_server_process_gets_skops_lists_unchanged_but_the_census():
     usual = json.loads(_python("import sklearn\n" + _DUMP_LISTS))
     served = json.loads(_python(_AS_A_SERVER + _DUMP_LISTS))
@@ -65,6 +66,7 @@ def test_a_server_process_gets_skops_lists_unchanged_but_the_census():
     assert served == usual
 
 
+@pytest.mark.slow
 def test_a_server_process_loads_and_refuses_what_the_full_list_would(tmp_path):
     """A future estimator outside nbtrack's list (here: LogisticRegression, by pretending)."""
     import numpy as np
@@ -96,3 +98,18 @@ def test_a_server_process_loads_and_refuses_what_the_full_list_would(tmp_path):
         """
     )
     assert out.splitlines() == ["[1]", "['numpy.linalg.norm']"]
+
+
+def test_the_start_runs_without_the_collector_and_freezes_what_it_built():
+    out = _python(
+        """
+        import gc
+        from nbtrack.serving.startup import collector_paused
+
+        with collector_paused():
+            paused = not gc.isenabled()
+            built = [[] for _ in range(1000)]
+        print(paused, gc.isenabled(), gc.get_freeze_count() >= 1000)
+        """
+    )
+    assert out.split() == ["True", "True", "True"]
