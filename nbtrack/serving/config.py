@@ -6,6 +6,7 @@ handle, so none of them imports another's heavy parts for a constant.
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from dataclasses import dataclass
 
@@ -39,12 +40,17 @@ class ServerConfig:
 
 
 def require_extra() -> None:
-    """Raise MissingDependency unless Starlette and uvicorn (``nbtrack[serve]``) import."""
+    """Raise MissingDependency unless Starlette and uvicorn (``nbtrack[serve]``) are installed.
+
+    Looked up, not imported: a server imports them after its model (see ``server.run``).
+    """
     for package in ("starlette", "uvicorn"):
         try:
-            __import__(package)
-        except ImportError as error:
+            found = importlib.util.find_spec(package)
+        except (ImportError, ValueError) as error:
             raise missing(package, "serve", "serving models") from error
+        if found is None:
+            raise missing(package, "serve", "serving models")
 
 
 def parse_size(value: str | int) -> int:

@@ -13,6 +13,7 @@ is logged once and the old model stays in service.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import re
 from dataclasses import dataclass
@@ -64,7 +65,7 @@ def load_served(model_uri: str, client: Any) -> ServedModel:
     NbtrackError
         The URI names no model, or the model cannot be loaded safely.
     """
-    from nbtrack.pyfunc import load_model
+    from nbtrack.serving.startup import load_model
 
     if not model_uri.startswith("models:"):
         return ServedModel(load_model(model_uri), model_uri)
@@ -142,6 +143,7 @@ class AliasFollower:
             return False
         before = self.slot.current.version
         self.slot.swap(ServedModel(served.model, self.slot.current.uri, version))
+        gc.unfreeze()  # the start froze the old model (startup.collector_paused): free it
         self._refused = None
         logger.info(
             "alias '%s' of '%s' moved: now serving version %s (was %s)",

@@ -67,20 +67,24 @@ def run(config: ServerConfig, announce: Any = print) -> None:
         The URI names no model or it cannot be loaded; the address cannot be bound.
     """
     require_extra()
-    import uvicorn
-
     from nbtrack.client import MlflowClient
     from nbtrack.serving.follow import load_served
+    from nbtrack.serving.startup import collector_paused, import_skops
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     _stop_with_parent()
     try:
-        _use_store(config.tracking_uri)
-        served = load_served(config.model_uri, MlflowClient(config.tracking_uri))
-        sock = bind(config.host, config.port)
-        port = sock.getsockname()[1]
-        uvicorn_config = _uvicorn_config(config, served)
+        with collector_paused():
+            _use_store(config.tracking_uri)
+            # skops first: building its allow-list scans every module loaded so far
+            import_skops()
+            served = load_served(config.model_uri, MlflowClient(config.tracking_uri))
+            import uvicorn
+
+            sock = bind(config.host, config.port)
+            port = sock.getsockname()[1]
+            uvicorn_config = _uvicorn_config(config, served)
         announce(
             f"{READY_PREFIX}{served.describe()} at {_url(config.host, port)} "
             f"(POST /invocations; Ctrl-C stops)"
@@ -183,4 +187,8 @@ def _stop(signum: int, frame: Any) -> None:
 
 def app_from_environment() -> Any:
     """The app a uvicorn worker process builds (``--workers`` > 1) from its environment."""
-    return build_app(ServerConfig(**json.loads(os.environ[CONFIG_ENV])))
+    from nbtrack.serving.startup import collector_paused, import_skops
+
+    with collector_paused():
+        import_skops()
+        return build_app(ServerConfig(**json.loads(os.environ[CONFIG_ENV])))
