@@ -108,7 +108,6 @@ class PanelQueries:
                 "root INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID"
             )
             conn.execute("CREATE TEMP TABLE ordered (pos INTEGER PRIMARY KEY, id TEXT NOT NULL)")
-            _add_filter_indexes(conn)
             self._conn = conn
         return self._conn
 
@@ -314,26 +313,6 @@ class ShownRuns:
 
 def _as_nbtrack_error(exc: BaseException, path: Path) -> BaseException:
     return translate(exc, path) or exc
-
-
-def _add_filter_indexes(conn: sqlite3.Connection) -> None:
-    """Index params and tags by (key, value), once per store, for the panels' filters.
-
-    A filter such as ``params.model = 'ridge'`` otherwise reads every param of every run
-    (seconds at 100,000 runs). Created on the first panel over a store (about 2 s at
-    100,000 runs, milliseconds at a few thousand); skipped, to be tried by the next
-    connection, when the store is read-only or another process holds its write lock.
-    """
-    conn.execute("PRAGMA busy_timeout = 200")
-    try:
-        for table in ("params", "tags"):
-            conn.execute(
-                f"CREATE INDEX IF NOT EXISTS panels_{table}_key_value ON {table} (key, value)"
-            )
-    except sqlite3.OperationalError:  # read-only, or busy: the filters still work, slower
-        pass
-    finally:
-        conn.execute("PRAGMA busy_timeout = 60000")
 
 
 def _scaled(count: int, sampled: int, shown: int) -> int:
