@@ -10,7 +10,12 @@ import pytest
 import nbtrack
 from nbtrack.store import schema
 
-FILTER_INDEXES = {"params_key_value", "tags_key_value", "latest_metrics_key_value"}
+FILTER_INDEXES = {
+    "params_key_value",
+    "tags_key_value",
+    "latest_metrics_key_nan_value",
+    "runs_experiment_stage",
+}
 
 
 def _old_store(path: Path, version: int, ad_hoc_indexes: bool = False) -> None:
@@ -76,12 +81,19 @@ def test_an_old_store_gains_the_filter_indexes_once_at_open(tmp_path, version, a
     assert [r.info.run_id for r in found] == ["r1"]
 
 
-@pytest.mark.parametrize("table", ["params", "tags", "latest_metrics"])
-def test_a_filter_on_a_key_reads_the_key_value_index(fresh_store, table):
+@pytest.mark.parametrize(
+    ("table", "where", "index"),
+    [
+        ("params", "key = 'a' AND value = 'b'", "COVERING INDEX params_key_value"),
+        ("tags", "key = 'a' AND value LIKE 'b%'", "COVERING INDEX tags_key_value"),
+        ("latest_metrics", "key = 'a' AND value < 1 AND is_nan = 0", "COVERING INDEX latest_"),
+        ("runs", "experiment_id = 1 AND lifecycle_stage = 'active'", "COVERING INDEX runs_exp"),
+    ],
+)
+def test_a_filter_reads_only_an_index(fresh_store, table, where, index):
     nbtrack.MlflowClient().create_experiment("plan")
     conn = sqlite3.connect(fresh_store)
-    plan = conn.execute(
-        f"EXPLAIN QUERY PLAN SELECT run_uuid FROM {table} WHERE key = 'a' AND value = 'b'"
-    ).fetchall()
+    column = "run_uuid, parent_run_id" if table == "runs" else "run_uuid"
+    plan = conn.execute(f"EXPLAIN QUERY PLAN SELECT {column} FROM {table} WHERE {where}")
+    assert index in str(plan.fetchall())
     conn.close()
-    assert f"{table}_key_value" in str(plan)
