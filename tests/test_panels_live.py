@@ -13,7 +13,7 @@ from nbtrack.panels import RunTable, live, show_run, show_runs
 from nbtrack.panels.live import REFRESHER
 from nbtrack.store import panels as store_panels
 
-WAIT_S = 20.0  # generous: a loaded CI machine; the refresher polls twice a second
+WAIT_S = 20.0  # generous: a loaded CI machine; the refresher polls ten times a second
 
 
 @pytest.fixture(autouse=True)
