@@ -59,7 +59,7 @@ def stores(folder: Path, runs: int, children: int, table_runs: int) -> tuple:
         for old in folder.glob(f"{name}*"):
             old.unlink()
     panel_store = speed.build(sys.executable, folder, runs, children)
-    table = speed.build_table(sys.executable, folder, table_runs)
+    table = speed.build_table(sys.executable, folder, table_runs) if table_runs else ("", "")
     marker.write_text(json.dumps({"panels": panel_store.__dict__, "table": table}))
     return panel_store, table
 
@@ -80,7 +80,7 @@ def measure(folder: Path, args: argparse.Namespace) -> dict[str, float]:
                 nb = lab.open_notebook(context, new_notebook(), "speed.ipynb")
                 try:
                     times = speed.panel_times(nb, panel_store)
-                    big = speed.table_times(nb, table_uri, table_exp)
+                    big = speed.table_times(nb, table_uri, table_exp) if table_uri else {}
                 finally:
                     nb.close()
             finally:
@@ -99,7 +99,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10_000)
     parser.add_argument("--children", type=int, default=2_000)
-    parser.add_argument("--table-runs", type=int, default=100_000)
+    parser.add_argument("--table-runs", type=int, default=100_000, help="0: no big table")
     parser.add_argument("--stores", type=Path, help="keep the built stores here, to reuse")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
