@@ -73,6 +73,15 @@ def panel_timings(python: str) -> dict[str, float]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def browser_timings(python: str) -> dict[str, float]:
+    """The panels as a person sees them, in JupyterLab in Chromium (bench/browser.py)."""
+    out = subprocess.run(
+        [python, str(HERE / "browser.py"), "--json"], capture_output=True, text=True, check=True
+    )
+    lines = out.stdout.strip().splitlines()  # none without Chromium or playwright
+    return json.loads(lines[-1]) if lines else {}
+
+
 def serving_timings(python: str, mlflow_python: str) -> dict[str, tuple[float, float]]:
     """Both model servers under wrk (bench/serving.py): {measurement: (nbtrack, MLflow)}."""
     out = subprocess.run(
@@ -203,6 +212,11 @@ def main() -> int:
 
     if args.only in (None, "panels"):
         for key, value in panel_timings(ours_py).items():
+            rows.append((key, value, None))
+            print(table(rows[-1:]).splitlines()[-1], flush=True)
+
+    if args.only in (None, "browser"):
+        for key, value in browser_timings(ours_py).items():
             rows.append((key, value, None))
             print(table(rows[-1:]).splitlines()[-1], flush=True)
 

@@ -9,11 +9,11 @@ import time
 import pytest
 
 import nbtrack
-from nbtrack.panels import RunTable, show_run, show_runs
+from nbtrack.panels import RunTable, live, show_run, show_runs
 from nbtrack.panels.live import REFRESHER
 from nbtrack.store import panels as store_panels
 
-WAIT_S = 20.0  # generous: a loaded CI machine; the refresher polls twice a second
+WAIT_S = 20.0  # generous: a loaded CI machine; the refresher polls ten times a second
 
 
 @pytest.fixture(autouse=True)
@@ -162,3 +162,49 @@ def test_run_detail_follows_a_running_run(demo):
 def test_panels_of_one_store_share_the_poll(demo):
     first, second = show_runs(live=False), RunTable(live=False)
     assert first.queries is second.queries  # one connection and one change check per store
+
+
+def test_a_new_panel_refreshes_at_once_then_at_most_twice_a_second(demo, monkeypatch):
+    table = show_runs(live=False)
+    calls = []
+    table._update = lambda: calls.append(time.monotonic())  # type: ignore[method-assign]
+    client = nbtrack.MlflowClient()
+    for value in ("a", "b"):  # young: each change shows a tenth of a second later at most
+        client.set_tag(demo[0], "k", value)
+        table.poll()
+        time.sleep(live.FIRST_GAP_S + 0.02)
+    assert len(calls) == 2
+    table._created -= live.FIRST_UPDATES_S  # as if shown a while ago
+    for value in ("c", "d"):
+        client.set_tag(demo[0], "k", value)
+        table.poll()
+        time.sleep(live.FIRST_GAP_S + 0.02)
+    assert len(calls) == 3  # the second waits for the steady gap
+    later = calls[-1] + live.STEADY_GAP_S + 0.01
+    monkeypatch.setattr(time, "monotonic", lambda: later)
+    table.poll()
+    assert len(calls) == 4
+
+
+class _Panel:
+    """A panel for the refresher alone: records when it was polled; ``cost`` s to refresh."""
+
+    def __init__(self, name: str, cost: float, polled: list[str]):
+        self.name, self.cost, self.polled = name, cost, polled
+
+    def poll(self) -> None:
+        self.polled.append(self.name)
+        time.sleep(self.cost)
+
+
+def test_cheap_panels_are_polled_before_costly_ones():
+    polled: list[str] = []
+    refresher = live.Refresher(interval=0.01)
+    panels = [_Panel("big table", 0.05, polled), _Panel("run detail", 0.0, polled)]
+    try:
+        for panel in panels:
+            refresher.add(panel)
+        wait_until(lambda: len(polled) >= 6, "three rounds of polls")
+    finally:
+        refresher.stop()
+    assert polled[-2:] == ["run detail", "big table"]

@@ -180,37 +180,6 @@ def test_change_token_moves_on_any_commit_but_not_on_panel_reads(client, tree, f
     assert queries.change_token() != token3
 
 
-def _indexes(path) -> set[str]:
-    with sqlite3.connect(path) as conn:
-        return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
-
-
-def test_the_first_panel_indexes_params_and_tags_for_filters(client):
-    queries = panel_queries(client.store)
-    queries.change_token()  # opens the panels' connection
-    assert {"panels_params_key_value", "panels_tags_key_value"} <= _indexes(queries.store.db.path)
-    plan = queries.conn.execute(
-        "EXPLAIN QUERY PLAN SELECT run_uuid FROM params WHERE key = 'a' AND value = 'b'"
-    ).fetchall()
-    assert "panels_params_key_value" in str(plan)
-
-
-def test_a_store_locked_by_a_writer_opens_without_waiting_for_the_indexes(client):
-    path = client.store.db.path
-    writer = sqlite3.connect(path, isolation_level=None)
-    writer.execute("BEGIN IMMEDIATE")  # another process holding the write lock
-    try:
-        queries = panel_queries(client.store)
-        assert queries.change_token() >= 0  # opened: the index waits for a later connection
-        assert "panels_params_key_value" not in _indexes(path)
-    finally:
-        writer.execute("ROLLBACK")
-        writer.close()
-    store_panels.close_all()
-    panel_queries(client.store).change_token()
-    assert "panels_params_key_value" in _indexes(path)
-
-
 @pytest.mark.parametrize("shown", [10, 4_000, 6_000, 100_000])  # below and above the sample
 def test_key_presence_scaled_from_a_sample(shown):
     sampled = min(shown, shown_runs.STATS_SAMPLE)

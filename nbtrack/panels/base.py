@@ -12,7 +12,7 @@ import ipywidgets
 
 from nbtrack.client import MlflowClient
 from nbtrack.panels import outputs
-from nbtrack.panels.live import REFRESHER, Presence, report_error
+from nbtrack.panels.live import REFRESHER, Presence, refresh_gap, report_error
 from nbtrack.store.panels import PanelQueries, panel_queries
 
 REFRESH_GAP = 3.0
@@ -44,6 +44,7 @@ class Panel(ipywidgets.VBox):
         self._lock = threading.RLock()
         self._seen_token: int | None = None
         self._quiet_until = 0.0  # no poll-driven refresh before this (time.monotonic)
+        self._created = time.monotonic()
         self._closed = False
         super().__init__(**kwargs)
         self.add_class("nbtrack-panel")
@@ -71,8 +72,8 @@ class Panel(ipywidgets.VBox):
 
         A store written to non-stop (another process logging every step) would keep a
         big panel refreshing back to back: after a refresh that took ``d`` seconds, the
-        next poll-driven one waits ``REFRESH_GAP * d``, so a panel spends at most a
-        quarter of a core keeping up.
+        next poll-driven one waits ``REFRESH_GAP * d`` (at least ``live.refresh_gap``), so
+        a panel spends at most a quarter of a core keeping up.
         """
         if self._closed or self._presence.hidden or time.monotonic() < self._quiet_until:
             return
@@ -82,7 +83,8 @@ class Panel(ipywidgets.VBox):
                 self.refresh()
                 outputs.refreshed(self)  # a run it shows ended: re-render its outputs
                 end = time.monotonic()
-                self._quiet_until = end + REFRESH_GAP * (end - start)
+                gap = max(REFRESH_GAP * (end - start), refresh_gap(end - self._created))
+                self._quiet_until = end + gap
         except Exception as exc:  # shown in the panel, never raised into the thread
             report_error(self.output, exc)
 

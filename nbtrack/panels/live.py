@@ -1,9 +1,15 @@
 """Live updates shared by every panel: one polling thread, a change check that costs nothing.
 
-Each open panel is registered with the process's ``Refresher``. Twice a second its thread
-reads each store's change token (``PRAGMA data_version`` on the panels' own connection,
-see ``nbtrack.store.panels``), one cheap read per store, and refreshes only the panels
-whose store moved since their last refresh. A thread, not the kernel's event loop: a
+Each open panel is registered with the process's ``Refresher``. Ten times a second its
+thread reads each store's change token (``PRAGMA data_version`` on the panels' own
+connection, see ``nbtrack.store.panels``), one cheap read per store, and refreshes only the
+panels whose store moved since their last refresh (``refresh_gap``): in a panel's first
+seconds within a tenth of a second, so that a training run shown as it starts draws its
+first points at once; then at most twice a second (or less often after a slow refresh, see
+``Panel.poll``), so that a loop logging non-stop does not flood the browser with updates of
+every panel over the store. Panels whose refresh is cheap
+(a run's detail) are polled before costly ones (a table of many runs), so a live chart does
+not wait behind them. A thread, not the kernel's event loop: a
 cell that trains a model keeps the main thread busy, and the panels must move meanwhile.
 
 Panels stop polling when closed (``panel.close()``) and pause while none of their views is
@@ -15,6 +21,7 @@ from __future__ import annotations
 
 import atexit
 import threading
+import time
 import traceback
 import weakref
 from typing import Any, Protocol
@@ -26,7 +33,11 @@ import traitlets
 from nbtrack.errors import NbtrackError
 from nbtrack.panels.assets import widget_file
 
-POLL_INTERVAL_S = 0.5
+POLL_INTERVAL_S = 0.1
+FIRST_UPDATES_S = 3.0  # a panel's first seconds: its first points show as they come
+FIRST_GAP_S = 0.1
+STEADY_GAP_S = 0.5
+REFRESHED_S = 0.002  # a poll that took longer refreshed its panel
 
 
 class LivePanel(Protocol):
@@ -42,6 +53,9 @@ class Refresher:
     def __init__(self, interval: float = POLL_INTERVAL_S):
         self.interval = interval
         self._panels: weakref.WeakSet[Any] = weakref.WeakSet()
+        # seconds each panel's last refresh took: cheap panels are polled first, so that a
+        # run's live chart is not kept waiting behind a table of 10,000 runs on its store
+        self._cost: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -76,14 +90,23 @@ class Refresher:
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
             with self._lock:
-                panels = list(self._panels)
+                panels = sorted(self._panels, key=lambda p: self._cost.get(p, 0.0))
                 if not panels:
                     self._thread = None
                     return
             for panel in panels:
                 if self._stop.is_set():
                     return
+                start = time.perf_counter()
                 panel.poll()
+                took = time.perf_counter() - start
+                if took > REFRESHED_S:  # a poll that refreshed, not a bare change check
+                    self._cost[panel] = took
+
+
+def refresh_gap(age: float) -> float:
+    """Least seconds between two poll-driven refreshes of a panel created ``age`` s ago."""
+    return FIRST_GAP_S if age < FIRST_UPDATES_S else STEADY_GAP_S
 
 
 REFRESHER = Refresher()

@@ -39,12 +39,13 @@ _DESCENDANTS = (
     "d(id) AS (SELECT run_uuid FROM runs WHERE parent_run_id = ? "
     "UNION SELECT c.run_uuid FROM runs c JOIN d ON c.parent_run_id = d.id)"
 )
-# key tables and the indexes led by their key (params' and tags' made by the panels)
+# key tables and the indexes led by their key (schema migration 4)
 _KEY_INDEXES = {
-    "metrics": ("latest_metrics", "latest_metrics_key_value"),
-    "params": ("params", "panels_params_key_value"),
-    "tags": ("tags", "panels_tags_key_value"),
+    "metrics": ("latest_metrics", "latest_metrics_key_nan_value"),
+    "params": ("params", "params_key_value"),
+    "tags": ("tags", "tags_key_value"),
 }
+MMAP_BYTES = 1 << 30  # address space only: the OS shares the pages with its file cache
 _HISTORY = """
 SELECT run_uuid, key, value, is_nan FROM (
     SELECT run_uuid, key, value, is_nan,
@@ -102,7 +103,9 @@ class PanelQueries:
             conn.execute("PRAGMA temp_store = MEMORY")
             for statement in TEMP_TABLES:
                 conn.execute(statement)
-            _add_filter_indexes(conn)
+            # pages read through memory, not a system call each: a sort over 100,000 runs
+            # probes the runs table in random order
+            conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
             self._conn = conn
         return self._conn
 
@@ -247,35 +250,11 @@ def _distinct_keys(
             "AND r.lifecycle_stage = 'active')"
         )
         args += exp_ids
-    try:
-        return [row[0] for row in conn.execute(walk, args)]
-    except sqlite3.OperationalError:  # no key index yet (a read-only store): read them all
-        sql = walk.replace(f" INDEXED BY {index}", "")
-        return [row[0] for row in conn.execute(sql, args)]
+    return [row[0] for row in conn.execute(walk, args)]
 
 
 def _as_nbtrack_error(exc: BaseException, path: Path) -> BaseException:
     return translate(exc, path) or exc
-
-
-def _add_filter_indexes(conn: sqlite3.Connection) -> None:
-    """Index params and tags by (key, value), once per store, for the panels' filters.
-
-    A filter such as ``params.model = 'ridge'`` otherwise reads every param of every run
-    (seconds at 100,000 runs). Created on the first panel over a store (about 2 s at
-    100,000 runs, milliseconds at a few thousand); skipped, to be tried by the next
-    connection, when the store is read-only or another process holds its write lock.
-    """
-    conn.execute("PRAGMA busy_timeout = 200")
-    try:
-        for table in ("params", "tags"):
-            conn.execute(
-                f"CREATE INDEX IF NOT EXISTS panels_{table}_key_value ON {table} (key, value)"
-            )
-    except sqlite3.OperationalError:  # read-only, or busy: the filters still work, slower
-        pass
-    finally:
-        conn.execute("PRAGMA busy_timeout = 60000")
 
 
 def _scope_conditions(scope: RunScope) -> tuple[str, list[str], list]:

@@ -149,13 +149,19 @@ def _experiment_ids(src: Source, c: Clause) -> int | tuple[int, ...]:
 
 
 def _child_clause(
-    spec: SearchSpec, src: Source, c: Clause, entity: str, key: str
+    spec: SearchSpec, src: Source, c: Clause, entity: str, key: str, drive: bool = True
 ) -> tuple[str, list]:
-    """Compile a clause on a metric, param or tag to a membership test over its rows."""
+    """Compile a clause on a metric, param or tag to a membership test over its rows.
+
+    With ``spec.member`` and ``drive``, the test is ``outer IN (SELECT …)``: SQLite reads
+    the key's index range once and looks each match up, which is how a filter over many
+    runs starts. Further clauses (``drive`` False) are ``EXISTS`` lookups by primary key
+    of the rows the first one found, instead of a second list built from another range.
+    """
     table, link, ops = spec.children[entity]
     what = entity + "s"
     _check_op(src, c, ops, what)
-    if spec.member:
+    if spec.member and drive:
         outer, inner = spec.member
         head = f"SELECT x.{inner} FROM {table} x WHERE x.key = ?"
         present, absent = f"{outer} IN ({head}", f"{outer} NOT IN ({head}"
@@ -207,6 +213,7 @@ def _where(spec: SearchSpec, filter_string: str | None) -> tuple[str, list]:
         )
     src = Source(filter_string or "", "filter")
     parts, args = [], []
+    drive = True  # the first child clause drives the search (see _child_clause)
     for c in Parser(src).clauses():
         entity, key = _resolve(spec, src, c.ident)
         if entity == "attribute":
@@ -214,7 +221,8 @@ def _where(spec: SearchSpec, filter_string: str | None) -> tuple[str, list]:
         elif entity == "dataset":
             sql, clause_args = _dataset_clause(src, c, key)
         else:
-            sql, clause_args = _child_clause(spec, src, c, entity, key)
+            sql, clause_args = _child_clause(spec, src, c, entity, key, drive)
+            drive = False
         parts.append(f"({sql})")
         args += clause_args
     return " AND ".join(parts) or "1", args

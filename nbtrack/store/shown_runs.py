@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from nbtrack.store import search
 from nbtrack.store.search_fields import RUNS
 
-STATS_SAMPLE = 5_000  # above this many shown runs, key stats come from a sample of them
+STATS_SAMPLE = 2_000  # above this many shown runs, key stats come from a sample of them
 ORDER_CACHE_ABOVE = 1_000  # above this many rows paged over, one sort serves every page
 _KEY_TABLES = {"params": "params", "metrics": "latest_metrics", "tags": "tags"}
 _VALUE_TABLES = {"metric": "latest_metrics", "param": "params", "tag": "tags"}

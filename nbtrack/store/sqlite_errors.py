@@ -126,6 +126,7 @@ def _translate_sqlite(exc: sqlite3.Error, path: Path) -> NbtrackError:
 
 def damaged(path: Path, detail: str) -> DamagedStore:
     """The error for a damaged store: nothing is written to it, and how to recover."""
+    detail = "; ".join(detail.split("\n"))  # SQLite's integrity report spans lines
     return DamagedStore(
         f"the store {path} is damaged ({detail}); nbtrack will not write to it, and left "
         "it untouched. Restore it from a backup, or recover what SQLite can still read "
