@@ -245,7 +245,8 @@ def _distinct_keys(
     if experiment_ids is not None:
         exp_ids = [experiment_int(e) for e in experiment_ids]
         walk += (
-            f" AND EXISTS (SELECT 1 FROM {keys_in} t JOIN runs r ON r.run_uuid = t.run_uuid "
+            f" AND EXISTS (SELECT 1 FROM {table} AS t INDEXED BY {index} "
+            "JOIN runs r ON r.run_uuid = t.run_uuid "
             f"WHERE t.key = k.key AND r.experiment_id IN ({marks(exp_ids)}) "
             "AND r.lifecycle_stage = 'active')"
         )
