@@ -26,6 +26,7 @@ from nbtrack.entities import Run, RunStatus
 from nbtrack.errors import ExperimentNotFound, RunNotFound, SyncError
 from nbtrack.store.sync import MappedRun, MetricStat, SyncStore
 from nbtrack.sync import files as artifact_files
+from nbtrack.sync.deletions import push_deletions, restore_remote
 from nbtrack.sync.local import local_store
 from nbtrack.sync.remote_experiments import LOCAL_RUN_TAG, RemoteExperiments
 from nbtrack.sync.rest import (
@@ -53,6 +54,8 @@ class PushReport:
     artifact_files: int = 0
     artifact_bytes: int = 0
     model_versions: int = 0
+    runs_deleted: int = 0  # pushed runs deleted locally since: deleted on the server
+    runs_restored: int = 0  # and restored there when restored locally
     copies_deleted: int = 0  # runs a killed push had created late, found by their tag
     model_versions_skipped: int = 0  # registered from a path, not from a run: nothing to point at
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
@@ -67,7 +70,10 @@ class PushReport:
         """One line saying what was sent."""
         return (
             f"{self.runs_created} runs created, {self.runs_updated} updated, "
-            f"{self.runs_unchanged} unchanged; {self.metric_points} metric points, "
+            f"{self.runs_unchanged} unchanged"
+            + (f", {self.runs_deleted} deleted" if self.runs_deleted else "")
+            + (f", {self.runs_restored} restored" if self.runs_restored else "")
+            + f"; {self.metric_points} metric points, "
             f"{self.params} params, {self.tags} tags, {self.artifact_files} artifact files "
             f"({self.artifact_bytes} bytes), {self.model_versions} model versions"
             + (
@@ -84,6 +90,8 @@ class PushReport:
             for name in (
                 "runs_created",
                 "runs_updated",
+                "runs_deleted",
+                "runs_restored",
                 "metric_points",
                 "params",
                 "tags",
@@ -138,10 +146,13 @@ def push(
     report = PushReport(client.url)
     try:
         client.check()
-        ids = _selected_runs(store, sync, experiments, run_ids, models)
+        exp_ids = _experiment_ids(store, experiments)
+        ids = _selected_runs(sync, exp_ids, run_ids, models, store)
         if on_total is not None:
             on_total(len(ids))
         _push_runs(client, store, sync, ids, report, progress)
+        deleted = _selected_deleted(sync, exp_ids, run_ids)
+        report.add(runs_deleted=push_deletions(client, sync, sync.mapped_runs(client.url), deleted))
         if models:
             from nbtrack.sync.registry import push_registry
 
@@ -160,40 +171,56 @@ def push(
     return report
 
 
+def _experiment_ids(store: Any, experiments: Sequence[str] | None) -> list[int] | None:
+    """The local ids of the named experiments (None: every experiment)."""
+    if not experiments:
+        return None
+    exp_ids = []
+    for name in experiments:
+        exp = store.get_experiment_by_name(name)
+        if exp is None:
+            raise ExperimentNotFound(
+                f"no experiment named {name!r} in the local store; `nbtrack experiments "
+                "list` shows the names",
+                name=name,
+            )
+        exp_ids.append(int(exp.experiment_id))
+    return exp_ids
+
+
 def _selected_runs(
-    store: Any,
     sync: SyncStore,
-    experiments: Sequence[str] | None,
+    exp_ids: list[int] | None,
     run_ids: Sequence[str] | None,
     models: bool,
+    store: Any,
 ) -> list[str]:
-    exp_ids = None
-    if experiments:
-        exp_ids = []
-        for name in experiments:
-            exp = store.get_experiment_by_name(name)
-            if exp is None:
-                raise ExperimentNotFound(
-                    f"no experiment named {name!r} in the local store; `nbtrack experiments "
-                    "list` shows the names",
-                    name=name,
-                )
-            exp_ids.append(int(exp.experiment_id))
     ids = sync.run_ids(exp_ids, None) if exp_ids or not run_ids else []
     if run_ids:
         found = set(sync.run_ids(None, run_ids))
+        deleted = set(sync.run_ids(None, run_ids, "deleted"))  # their deletion is pushed
         for run_id in run_ids:
-            if run_id not in found:
+            if run_id not in found | deleted:
                 raise RunNotFound(
-                    f"no active run with id {run_id!r} in the local store; check the id",
+                    f"no run with id {run_id!r} in the local store; check the id",
                     run_id=run_id,
                 )
-        ids += [i for i in run_ids if i not in ids]
+        ids += [i for i in run_ids if i not in ids and i in found]
     if models:
         from nbtrack.sync.registry import version_run_ids
 
         ids += [i for i in version_run_ids(store) if i not in ids]
     return _with_parents(sync, ids)
+
+
+def _selected_deleted(
+    sync: SyncStore, exp_ids: list[int] | None, run_ids: Sequence[str] | None
+) -> list[str]:
+    """The deleted runs the same selection names (their deletion is pushed)."""
+    ids = sync.run_ids(exp_ids, None, "deleted") if exp_ids or not run_ids else []
+    if run_ids:
+        ids += [i for i in sync.run_ids(None, run_ids, "deleted") if i not in ids]
+    return ids
 
 
 def _with_parents(sync: SyncStore, ids: list[str]) -> list[str]:
@@ -337,6 +364,8 @@ class _RunPusher:
             self.mapped[info.run_id] = mapped
             tags_sent = True
         else:
+            if restore_remote(self.client, mapped):
+                self.report.add(runs_restored=1)
             remote = self.client.call("GET", "runs/get", run_id=mapped.remote_run)["run"]
             artifact_uri = remote["info"]["artifact_uri"]
             self.report.add(runs_updated=1)

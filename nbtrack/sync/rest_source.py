@@ -41,6 +41,10 @@ class RestSource:
         """The active runs of an experiment."""
         return self.client.search_runs(experiment_id)
 
+    def deleted_runs(self, experiment_id: str) -> list[str]:
+        """The ids of an experiment's deleted runs (not yet removed for good)."""
+        return self.client.deleted_run_ids(experiment_id)
+
     def history(self, run: dict[str, Any], key: str) -> list[dict[str, Any]]:
         """Every point of one metric."""
         return self.client.metric_history(run["info"]["run_id"], key)
