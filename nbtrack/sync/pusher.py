@@ -23,7 +23,7 @@ from typing import Any
 
 from nbtrack import tag_keys
 from nbtrack.entities import Run, RunStatus
-from nbtrack.errors import ExperimentNotFound, RunNotFound, SyncError
+from nbtrack.errors import SyncError
 from nbtrack.store.sync import MappedRun, MetricStat, SyncStore
 from nbtrack.sync import files as artifact_files
 from nbtrack.sync.deletions import push_deletions, restore_remote
@@ -36,6 +36,7 @@ from nbtrack.sync.rest import (
     RestClient,
     artifact_path,
 )
+from nbtrack.sync.selection import experiment_ids, selected_deleted, selected_runs
 
 WORKERS = 4  # runs pushed at once: the server, not this process, is the bottleneck
 
@@ -146,12 +147,12 @@ def push(
     report = PushReport(client.url)
     try:
         client.check()
-        exp_ids = _experiment_ids(store, experiments)
-        ids = _selected_runs(sync, exp_ids, run_ids, models, store)
+        exp_ids = experiment_ids(store, experiments)
+        ids = selected_runs(sync, exp_ids, run_ids, models, store)
         if on_total is not None:
             on_total(len(ids))
         _push_runs(client, store, sync, ids, report, progress)
-        deleted = _selected_deleted(sync, exp_ids, run_ids)
+        deleted = selected_deleted(sync, exp_ids, run_ids)
         report.add(runs_deleted=push_deletions(client, sync, sync.mapped_runs(client.url), deleted))
         if models:
             from nbtrack.sync.registry import push_registry
@@ -169,78 +170,6 @@ def push(
     finally:
         client.close()
     return report
-
-
-def _experiment_ids(store: Any, experiments: Sequence[str] | None) -> list[int] | None:
-    """The local ids of the named experiments (None: every experiment)."""
-    if not experiments:
-        return None
-    exp_ids = []
-    for name in experiments:
-        exp = store.get_experiment_by_name(name)
-        if exp is None:
-            raise ExperimentNotFound(
-                f"no experiment named {name!r} in the local store; `nbtrack experiments "
-                "list` shows the names",
-                name=name,
-            )
-        exp_ids.append(int(exp.experiment_id))
-    return exp_ids
-
-
-def _selected_runs(
-    sync: SyncStore,
-    exp_ids: list[int] | None,
-    run_ids: Sequence[str] | None,
-    models: bool,
-    store: Any,
-) -> list[str]:
-    ids = sync.run_ids(exp_ids, None) if exp_ids or not run_ids else []
-    if run_ids:
-        found = set(sync.run_ids(None, run_ids))
-        deleted = set(sync.run_ids(None, run_ids, "deleted"))  # their deletion is pushed
-        for run_id in run_ids:
-            if run_id not in found | deleted:
-                raise RunNotFound(
-                    f"no run with id {run_id!r} in the local store; check the id",
-                    run_id=run_id,
-                )
-        ids += [i for i in run_ids if i not in ids and i in found]
-    if models:
-        from nbtrack.sync.registry import version_run_ids
-
-        ids += [i for i in version_run_ids(store) if i not in ids]
-    return _with_parents(sync, ids)
-
-
-def _selected_deleted(
-    sync: SyncStore, exp_ids: list[int] | None, run_ids: Sequence[str] | None
-) -> list[str]:
-    """The deleted runs the same selection names (their deletion is pushed)."""
-    ids = sync.run_ids(exp_ids, None, "deleted") if exp_ids or not run_ids else []
-    if run_ids:
-        ids += [i for i in sync.run_ids(None, run_ids, "deleted") if i not in ids]
-    return ids
-
-
-def _with_parents(sync: SyncStore, ids: list[str]) -> list[str]:
-    """The runs and their ancestors, parents before children."""
-    wanted = list(dict.fromkeys(ids))
-    parents = sync.parents(wanted)
-    missing = [p for p in parents.values() if p not in set(wanted)]
-    while missing:
-        wanted = list(dict.fromkeys([*missing, *wanted]))
-        parents = sync.parents(wanted)
-        missing = [p for p in parents.values() if p not in set(wanted)]
-    depth: dict[str, int] = {}
-
-    def level(run_id: str) -> int:
-        if run_id not in depth:
-            parent = parents.get(run_id)
-            depth[run_id] = 0 if parent is None or parent == run_id else level(parent) + 1
-        return depth[run_id]
-
-    return sorted(wanted, key=level)
 
 
 def _push_runs(
