@@ -536,3 +536,63 @@ def test_remote_deletion_and_restore_are_pulled(server, exp_name, tmp_path):
     run = client.get_run(gone)
     assert run.info.lifecycle_stage == "active"
     assert [m.step for m in client.get_metric_history(gone, key)] == history  # no duplicates
+
+
+@pytest.fixture
+def lossy_proxy(server):
+    """A loopback HTTP proxy to the server that loses the answer to the first runs/create
+    (the server made the run; the client sees the connection drop), as a kept-alive
+    connection the server closes at the wrong moment does."""
+    import http.server
+    import threading
+
+    import httpx
+
+    lost: list[str] = []
+    upstream = httpx.Client(base_url=server.url, timeout=120)
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def relay(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host",)}
+            answer = upstream.request(self.command, self.path, content=body, headers=headers)
+            if self.path.endswith("/runs/create") and not lost:
+                lost.append(answer.json()["run"]["info"]["run_id"])
+                self.close_connection = True
+                return
+            self.send_response(answer.status_code)
+            for key in ("Content-Type",):
+                if key in answer.headers:
+                    self.send_header(key, answer.headers[key])
+            self.send_header("Content-Length", str(len(answer.content)))
+            self.end_headers()
+            self.wfile.write(answer.content)
+
+        do_GET = do_POST = do_PUT = relay
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}", lost
+    httpd.shutdown()
+    httpd.server_close()
+    upstream.close()
+
+
+def test_a_lost_create_answer_makes_no_copy(server, lossy_proxy, exp_name):
+    url, lost = lossy_proxy
+    nbtrack.set_experiment(exp_name)
+    for i in range(6):
+        with nbtrack.start_run():
+            nbtrack.log_metric("m", float(i))
+    report = nbtrack.sync.push(url, experiments=[exp_name])
+    assert len(lost) == 1  # the server made a run whose answer never came
+    assert report.runs_created == 6
+    remote = read_back(server.url, exp_name)
+    assert len(remote) == 6 and lost[0] in {r["run_id"] for r in remote}
+    assert len(by_local_id(remote)) == 6

@@ -343,7 +343,17 @@ class _RunPusher:
             "start_time": info.start_time,
             "tags": [{"key": k, "value": v} for k, v in tags.items()],
         }
-        created = self.client.call("POST", "runs/create", body, idempotent=False)["run"]["info"]
+        try:
+            created = self.client.call("POST", "runs/create", body, idempotent=False)
+        except SyncError as exc:
+            if exc.status_code is not None:
+                raise
+            # the line dropped (a kept-alive connection the server had just closed, say):
+            # the run may exist; look for it by its tag before creating it once more
+            created = self.experiments.created_run(remote_exp, info.run_id) or self.client.call(
+                "POST", "runs/create", body, idempotent=False
+            )
+        created = created["run"]["info"]
         # recorded at once with no digest: a resumed push sends the rest to this run
         self.sync.record_run(self.client.url, info.run_id, created["run_id"], remote_exp)
         return created["run_id"], created["artifact_uri"]
