@@ -67,12 +67,12 @@ def backend(folder: Path) -> tuple[str, Callable[[], None]]:
 
 
 def measure(mlflow_python: str) -> dict[str, float]:
+    os.environ["NBTRACK_MLFLOW_PYTHON"] = mlflow_python  # read when mlflow_servers loads
     from mlflow_servers import start_mlflow
 
     import nbtrack
     import nbtrack.sync
 
-    os.environ["NBTRACK_MLFLOW_PYTHON"] = mlflow_python
     with tempfile.TemporaryDirectory(prefix="bench-sync-") as tmp:
         folder = Path(tmp)
         local = f"sqlite:///{folder / 'local.db'}"
