@@ -46,7 +46,7 @@ test: $(STAMP) $(BENCH_VENV)/.installed lint
 $(BENCH_VENV)/.installed: Makefile
 	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/python -m pip install -q --upgrade pip
-	$(BENCH_VENV)/bin/python -m pip install -q "mlflow==$(MLFLOW_VERSION)" scikit-learn psycopg2-binary
+	$(BENCH_VENV)/bin/python -m pip install -q "mlflow[auth]==$(MLFLOW_VERSION)" scikit-learn psycopg2-binary
 	touch $@
 
 bench: $(STAMP) $(BENCH_VENV)/.installed

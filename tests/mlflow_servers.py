@@ -16,6 +16,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import textwrap
@@ -72,8 +73,18 @@ class Server:
 
 
 def _popen_server(
-    python: Path, backend_uri: str, folder: Path, port: int, log: object, workers: int
+    python: Path,
+    backend_uri: str,
+    folder: Path,
+    port: int,
+    log: object,
+    workers: int,
+    args: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
 ) -> subprocess.Popen:
+    # MLflow's job runner (GenAI scorer jobs, on by default) keeps seven huey consumers
+    # polling, about a third of a core when idle: a tracking server does not need it
+    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", **(env or {})}
     return subprocess.Popen(
         [
             str(python.parent / "mlflow"),
@@ -89,7 +100,9 @@ def _popen_server(
             str(port),
             "--workers",
             str(workers),
+            *args,
         ],
+        env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -97,19 +110,31 @@ def _popen_server(
     )
 
 
-def start_mlflow(backend_uri: str, folder: Path, workers: int = 2) -> Server:
-    """Start ``mlflow server`` on a free port; wait until it answers."""
+def start_mlflow(
+    backend_uri: str,
+    folder: Path,
+    workers: int = 2,
+    args: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
+    scheme: str = "http",
+) -> Server:
+    """Start ``mlflow server`` on a free port; wait until it answers.
+
+    ``args`` and ``env`` go to ``mlflow server`` (``--app-name basic-auth``, its config);
+    ``scheme="https"`` when ``args`` make it serve TLS (its health is checked unverified).
+    """
     python = mlflow_python()
     port = free_port()
     with (folder / "server.log").open("wb") as log:
-        process = _popen_server(python, backend_uri, folder, port, log, workers)
-    server = Server(f"http://127.0.0.1:{port}", process, folder)
+        process = _popen_server(python, backend_uri, folder, port, log, workers, args, env)
+    server = Server(f"{scheme}://127.0.0.1:{port}", process, folder)
+    context = ssl._create_unverified_context() if scheme == "https" else None
     deadline = time.monotonic() + STARTUP_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"mlflow server exited: {(folder / 'server.log').read_text()}")
         try:
-            with urllib.request.urlopen(f"{server.url}/health", timeout=2) as r:
+            with urllib.request.urlopen(f"{server.url}/health", timeout=2, context=context) as r:
                 if r.status == 200:
                     return server
         except OSError:

@@ -462,3 +462,137 @@ def test_auth_follows_mlflow_environment_variables(
         client.close()
     assert client.url == url
     assert seen[-1].get("Authorization") == expected
+
+
+MLFLOW_STAGE = """
+import json, sys, mlflow
+client = mlflow.MlflowClient(sys.argv[1])
+action, run_ids = sys.argv[2], sys.argv[3:]
+for run_id in run_ids:
+    if action == "delete":
+        client.delete_run(run_id)
+    elif action == "restore":
+        client.restore_run(run_id)
+print(json.dumps({r: client.get_run(r).info.lifecycle_stage for r in run_ids}))
+"""
+
+
+def remote_stage(url: str, action: str, *run_ids: str) -> dict[str, str]:
+    """Delete, restore or just look at remote runs with MLflow's client: their stages."""
+    return mlflow_json(MLFLOW_STAGE, url, action, *run_ids)  # type: ignore[return-value]
+
+
+def test_local_deletion_and_restore_are_pushed(server, exp_name):
+    ids = make_runs(exp_name)
+    nbtrack.sync.push(server.url, experiments=[exp_name])
+    remote = by_local_id(read_back(server.url, exp_name))
+    child = ids["child-1"]
+    client = nbtrack.MlflowClient()
+    client.delete_run(child)
+    report = nbtrack.sync.push(server.url, experiments=[exp_name])
+    assert (report.runs_deleted, report.runs_created, report.runs_updated) == (1, 0, 0)
+    assert "1 deleted" in report.summary()
+    assert set(by_local_id(read_back(server.url, exp_name))) == {ids["parent"], ids["child-0"]}
+    assert remote_stage(server.url, "get", remote[child]["run_id"]) == {
+        remote[child]["run_id"]: "deleted"
+    }
+    assert nbtrack.sync.push(server.url, experiments=[exp_name]).runs_deleted == 0  # sent once
+    client.restore_run(child)
+    client.log_metric(child, "acc", 0.9, step=1)
+    report = nbtrack.sync.push(server.url, run_ids=[child])
+    assert (report.runs_restored, report.runs_created, report.metric_points) == (1, 0, 1)
+    back = by_local_id(read_back(server.url, exp_name))
+    assert set(back) == set(ids.values())
+    assert back[child]["run_id"] == remote[child]["run_id"]  # the same remote run, restored
+    assert [p[0] for p in back[child]["histories"]["acc"]] == [0, 1]
+    client.delete_run(child)  # the deletion of one run, chosen by id
+    assert nbtrack.sync.push(server.url, run_ids=[child]).runs_deleted == 1
+
+
+def test_remote_deletion_and_restore_are_pulled(server, exp_name, tmp_path):
+    make_runs(exp_name)
+    nbtrack.sync.push(server.url, experiments=[exp_name])
+    remote = [r["run_id"] for r in read_back(server.url, exp_name)]
+    nbtrack.set_tracking_uri(f"sqlite:///{tmp_path / 'pulled.db'}")
+    assert nbtrack.sync.pull(server.url, experiments=[exp_name]).runs_new == 3
+    client = nbtrack.MlflowClient()
+    gone, kept = remote[0], remote[1]
+    remote_stage(server.url, "delete", gone)
+    report = nbtrack.sync.pull(server.url, experiments=[exp_name])
+    assert (report.runs_deleted, report.runs_new, report.runs_updated) == (1, 0, 0)
+    assert "1 deleted" in report.summary()
+    assert client.get_run(gone).info.lifecycle_stage == "deleted"
+    assert nbtrack.sync.pull(server.url, experiments=[exp_name]).runs_deleted == 0
+    # a run deleted only here stays deleted while the server keeps it unchanged
+    client.delete_run(kept)
+    again = nbtrack.sync.pull(server.url, experiments=[exp_name])
+    assert (again.runs_restored, again.runs_deleted) == (0, 0)
+    assert client.get_run(kept).info.lifecycle_stage == "deleted"
+    key = next(iter(client.get_run(gone).data.metrics))
+    history = [m.step for m in client.get_metric_history(gone, key)]
+    remote_stage(server.url, "restore", gone)
+    report = nbtrack.sync.pull(server.url, experiments=[exp_name])
+    assert (report.runs_restored, report.runs_new) == (1, 0)
+    run = client.get_run(gone)
+    assert run.info.lifecycle_stage == "active"
+    assert [m.step for m in client.get_metric_history(gone, key)] == history  # no duplicates
+
+
+@pytest.fixture
+def lossy_proxy(server):
+    """A loopback HTTP proxy to the server that loses the answer to the first runs/create
+    (the server made the run; the client sees the connection drop), as a kept-alive
+    connection the server closes at the wrong moment does."""
+    import http.server
+    import threading
+
+    import httpx
+
+    lost: list[str] = []
+    upstream = httpx.Client(base_url=server.url, timeout=120)
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def relay(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host",)}
+            answer = upstream.request(self.command, self.path, content=body, headers=headers)
+            if self.path.endswith("/runs/create") and not lost:
+                lost.append(answer.json()["run"]["info"]["run_id"])
+                self.close_connection = True
+                return
+            self.send_response(answer.status_code)
+            for key in ("Content-Type",):
+                if key in answer.headers:
+                    self.send_header(key, answer.headers[key])
+            self.send_header("Content-Length", str(len(answer.content)))
+            self.end_headers()
+            self.wfile.write(answer.content)
+
+        do_GET = do_POST = do_PUT = relay
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}", lost
+    httpd.shutdown()
+    httpd.server_close()
+    upstream.close()
+
+
+def test_a_lost_create_answer_makes_no_copy(server, lossy_proxy, exp_name):
+    url, lost = lossy_proxy
+    nbtrack.set_experiment(exp_name)
+    for i in range(6):
+        with nbtrack.start_run():
+            nbtrack.log_metric("m", float(i))
+    report = nbtrack.sync.push(url, experiments=[exp_name])
+    assert len(lost) == 1  # the server made a run whose answer never came
+    assert report.runs_created == 6
+    remote = read_back(server.url, exp_name)
+    assert len(remote) == 6 and lost[0] in {r["run_id"] for r in remote}
+    assert len(by_local_id(remote)) == 6

@@ -17,6 +17,10 @@ from nbtrack.store.metrics import ROW_WIDTH, MetricBatch, decode_value
 from nbtrack.store.sql import chunks, fetch_in, marks
 from nbtrack.store.tracking import _INSERT_METRIC_ROWS, _REFRESH_LATEST, _insert_rows
 
+# The digest recorded (pushed or pulled) for a run whose deletion was synced: the next sync
+# that finds the run active again restores it on the other side.
+DELETED = "deleted"
+
 
 @dataclass(frozen=True)
 class MappedRun:
@@ -79,11 +83,17 @@ class SyncStore:
             )
 
     def run_ids(
-        self, experiment_ids: Sequence[int] | None, run_ids: Sequence[str] | None
+        self,
+        experiment_ids: Sequence[int] | None,
+        run_ids: Sequence[str] | None,
+        lifecycle_stage: str = "active",
     ) -> list[str]:
-        """Active runs of some experiments (all when None) or the ids given, oldest first."""
-        sql = "SELECT run_uuid FROM runs WHERE lifecycle_stage = 'active'"
-        args: list[object] = []
+        """Runs in ``lifecycle_stage`` of some experiments (all when None) or among the ids.
+
+        Oldest first.
+        """
+        sql = "SELECT run_uuid FROM runs WHERE lifecycle_stage = ?"
+        args: list[object] = [lifecycle_stage]
         if experiment_ids is not None:
             sql += f" AND experiment_id IN ({', '.join('?' * len(experiment_ids)) or 'NULL'})"
             args += list(experiment_ids)
@@ -93,6 +103,14 @@ class SyncStore:
             wanted = set(run_ids)
             ids = [i for i in ids if i in wanted]
         return ids
+
+    def lifecycle_stages(self, run_ids: Sequence[str]) -> dict[str, str]:
+        """``active`` or ``deleted`` for each of ``run_ids`` that exists."""
+        with self.db.read() as c:
+            rows = fetch_in(
+                c, "SELECT run_uuid, lifecycle_stage FROM runs", "run_uuid", list(run_ids)
+            )
+        return dict(rows)
 
     def parents(self, run_ids: Sequence[str]) -> dict[str, str]:
         """The parent of each nested run among ``run_ids``."""

@@ -23,6 +23,7 @@ from nbtrack.artifacts import uri_to_path
 from nbtrack.entities import Dataset, DatasetInput, InputTag
 from nbtrack.errors import ExperimentNotFound
 from nbtrack.store.sync import MetricStat, PulledRun, SyncStore
+from nbtrack.sync.deletions import pull_deletions, restore_local
 from nbtrack.sync.local import local_store
 from nbtrack.sync.remote_experiments import LOCAL_RUN_TAG
 
@@ -71,6 +72,8 @@ class PullReport:
     runs_new: int = 0
     runs_updated: int = 0
     runs_unchanged: int = 0
+    runs_deleted: int = 0  # synced runs the server deleted since: deleted locally
+    runs_restored: int = 0  # and restored locally when the server restored them
     metric_points: int = 0
     artifact_files: int = 0
     model_versions: int = 0
@@ -86,7 +89,10 @@ class PullReport:
         )
         return (
             f"{self.runs_new} new runs, {self.runs_updated} updated, {self.runs_unchanged} "
-            f"unchanged; {self.metric_points} metric points, {self.artifact_files} artifact "
+            "unchanged"
+            + (f", {self.runs_deleted} deleted" if self.runs_deleted else "")
+            + (f", {self.runs_restored} restored" if self.runs_restored else "")
+            + f"; {self.metric_points} metric points, {self.artifact_files} artifact "
             f"files, {self.model_versions} model versions{skipped}"
         )
 
@@ -165,6 +171,11 @@ def apply(
                 writer.write(exp, run, fetched)
             if progress is not None:
                 progress(1)
+    # a source that keeps deleted runs (an MLflow server) passes their deletion on
+    deleted_runs = getattr(source, "deleted_runs", None)
+    if deleted_runs is not None:
+        remote_deleted = [r for exp in chosen for r in deleted_runs(exp["experiment_id"])]
+        report.runs_deleted += pull_deletions(source.server, remote_deleted, store, sync)
     if models:
         from nbtrack.sync.registry_pull import pull_registry
 
@@ -263,6 +274,8 @@ class _RunWriter:
             tags=tags,
             metrics=points,
         )
+        if restore_local(self.store, self.sync, local_id, self.digests.get(remote_id)):
+            self.report.runs_restored += 1
         self.sync.write_pulled_run(pulled)
         datasets = _datasets(run)
         if datasets:

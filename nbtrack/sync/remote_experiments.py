@@ -84,6 +84,18 @@ class RemoteExperiments:
                 self.sync.record_run(self.client.url, local, remote_run, remote_id)
                 self.mapped[local] = MappedRun(local, remote_run, remote_id, None, None)
 
+    def created_run(self, remote_id: str, local_run: str) -> dict[str, Any] | None:
+        """The run a create whose answer was lost made for ``local_run``, if it did.
+
+        The experiment is then checked for copies after the push (the lost request may
+        still be running on the server while this looks).
+        """
+        with self._lock:
+            if remote_id not in self.existing:
+                self.existing.append(remote_id)
+        found = self.client.search_runs(remote_id, f"tags.`{LOCAL_RUN_TAG}` = '{local_run}'")
+        return next(({"run": run} for run in found), None)
+
     def drop_copies(self) -> int:
         """Delete remote runs that duplicate a recorded one (same local id); how many."""
         dropped = 0

@@ -2,7 +2,8 @@
 
 Authentication follows MLflow's environment variables: ``MLFLOW_TRACKING_TOKEN`` (a bearer
 token), ``MLFLOW_TRACKING_USERNAME`` / ``MLFLOW_TRACKING_PASSWORD`` (basic auth), and
-``MLFLOW_TRACKING_INSECURE_TLS=true`` (no certificate check). Credentials in the URL
+``MLFLOW_TRACKING_INSECURE_TLS=true`` (no certificate check) and
+``MLFLOW_TRACKING_SERVER_CERT_PATH`` (a CA bundle to verify the server with). Credentials in the URL
 (``https://user:pass@host``) work too; they are taken out of the URL, so the server's name
 as recorded in the store and printed in messages never carries them.
 
@@ -13,6 +14,7 @@ Artifacts go through the server's artifact proxy (``mlflow server --serve-artifa
 from __future__ import annotations
 
 import os
+import ssl
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -72,16 +74,20 @@ class RestClient:
         auth: Any = None
         token = os.environ.get("MLFLOW_TRACKING_TOKEN")
         user = os.environ.get("MLFLOW_TRACKING_USERNAME")
+        # where the credentials came from, for a refusal's message (never their values)
+        self.credentials = ""
         if token:
             headers["Authorization"] = f"Bearer {token}"
+            self.credentials = "MLFLOW_TRACKING_TOKEN"
         elif user:
             auth = (user, os.environ.get("MLFLOW_TRACKING_PASSWORD", ""))
+            self.credentials = "MLFLOW_TRACKING_USERNAME/MLFLOW_TRACKING_PASSWORD"
         elif url_auth:
             auth = url_auth
-        insecure = os.environ.get("MLFLOW_TRACKING_INSECURE_TLS", "").lower() in ("1", "true")
+            self.credentials = "the user and password in the URL"
         self._httpx = httpx
         self._http = httpx.Client(
-            headers=headers, auth=auth, verify=not insecure, timeout=TIMEOUT_S
+            headers=headers, auth=auth, verify=_tls_verify(), timeout=TIMEOUT_S
         )
 
     def close(self) -> None:
@@ -101,6 +107,15 @@ class RestClient:
             try:
                 response = self._http.request(method, self.url + path, **kwargs)
             except httpx.TransportError as exc:
+                reason = _certificate_error(exc)
+                if reason:
+                    raise SyncError(
+                        f"the MLflow server {self.url} has a TLS certificate this machine "
+                        f"does not trust ({reason}); give its CA bundle in "
+                        "MLFLOW_TRACKING_SERVER_CERT_PATH, or, if you trust the server (a "
+                        "self-signed certificate), set MLFLOW_TRACKING_INSECURE_TLS=true",
+                        url=self.url,
+                    ) from None
                 if attempt == RETRIES or not idempotent:
                     raise SyncError(
                         f"cannot reach the MLflow server {self.url} ({exc}); check that it "
@@ -129,7 +144,7 @@ class RestClient:
             kwargs["json"] = body or {}
         response = self._send(method, f"{API}/{endpoint}", **kwargs)
         if response.status_code != 200:
-            raise _error(self.url, endpoint, response)
+            raise _error(self.url, endpoint, response, self.credentials)
         return response.json() if response.content else {}
 
     def error_code(self, exc: SyncError) -> str:
@@ -156,15 +171,17 @@ class RestClient:
         body = {"name": name, "tags": [{"key": k, "value": v} for k, v in tags.items()]}
         return str(self.call("POST", "experiments/create", body)["experiment_id"])
 
-    def search_runs(self, experiment_id: str, filter_string: str = "") -> Iterator[dict]:
-        """Every run of an experiment (active and deleted runs excluded: active only)."""
+    def search_runs(
+        self, experiment_id: str, filter_string: str = "", view: str = "ACTIVE_ONLY"
+    ) -> Iterator[dict]:
+        """Every active run of an experiment (``view="DELETED_ONLY"``: every deleted one)."""
         token = None
         while True:
             body: dict[str, Any] = {
                 "experiment_ids": [experiment_id],
                 "filter": filter_string,
                 "max_results": SEARCH_PAGE,
-                "run_view_type": "ACTIVE_ONLY",
+                "run_view_type": view,
             }
             if token:
                 body["page_token"] = token
@@ -173,6 +190,11 @@ class RestClient:
             token = page.get("next_page_token")
             if not token:
                 return
+
+    def deleted_run_ids(self, experiment_id: str) -> list[str]:
+        """The ids of an experiment's deleted runs."""
+        runs = self.search_runs(experiment_id, view="DELETED_ONLY")
+        return [run["info"]["run_id"] for run in runs]
 
     def metric_history(self, run_id: str, key: str) -> list[dict]:
         """Every point of one metric history."""
@@ -199,13 +221,15 @@ class RestClient:
         with local_file.open("rb") as f:
             response = self._send("PUT", f"{ARTIFACTS_API}/{quote(remote_path)}", content=f.read())
         if response.status_code != 200:
-            raise _error(self.url, f"artifact upload of {remote_path}", response)
+            raise _error(self.url, f"artifact upload of {remote_path}", response, self.credentials)
 
     def download(self, remote_path: str, dest: Path) -> None:
         """Fetch one file from the artifact proxy into ``dest`` (written whole, then moved)."""
         response = self._send("GET", f"{ARTIFACTS_API}/{quote(remote_path)}")
         if response.status_code != 200:
-            raise _error(self.url, f"artifact download of {remote_path}", response)
+            raise _error(
+                self.url, f"artifact download of {remote_path}", response, self.credentials
+            )
         dest.parent.mkdir(parents=True, exist_ok=True)
         partial = dest.with_name(dest.name + ".nbtrack-partial")
         partial.write_bytes(response.content)
@@ -220,7 +244,7 @@ class RestClient:
         """The entries directly under ``path`` of the artifact proxy's root."""
         response = self._send("GET", ARTIFACTS_API, params={"path": path})
         if response.status_code != 200:
-            raise _error(self.url, f"artifact listing of {path}", response)
+            raise _error(self.url, f"artifact listing of {path}", response, self.credentials)
         return response.json().get("files", [])
 
 
@@ -239,6 +263,33 @@ def artifact_path(artifact_uri: str) -> str:
     return rest.strip("/")
 
 
+def _tls_verify() -> ssl.SSLContext | bool:
+    """How to check the server's certificate, from MLflow's environment variables."""
+    if os.environ.get("MLFLOW_TRACKING_INSECURE_TLS", "").lower() in ("1", "true"):
+        return False
+    bundle = os.environ.get("MLFLOW_TRACKING_SERVER_CERT_PATH")
+    if bundle:
+        try:
+            return ssl.create_default_context(cafile=bundle)
+        except (OSError, ssl.SSLError) as exc:
+            raise InvalidParameter(
+                f"MLFLOW_TRACKING_SERVER_CERT_PATH names {bundle!r}, which is not a readable "
+                f"CA bundle ({exc}); point it at the server's certificate or CA in PEM form",
+                argument="MLFLOW_TRACKING_SERVER_CERT_PATH",
+            ) from None
+    return True
+
+
+def _certificate_error(exc: BaseException) -> str:
+    """The reason when a connection failed on the server's TLS certificate, else ``""``."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return cause.verify_message or str(cause)
+        cause = cause.__cause__ or cause.__context__
+    return "certificate verify failed" if "CERTIFICATE_VERIFY_FAILED" in str(exc) else ""
+
+
 def _transient(response: Any) -> bool:
     """Whether an answer means "busy, try again" (every request sync retries is idempotent)."""
     if response.status_code in (429, 502, 503, 504):
@@ -249,7 +300,7 @@ def _transient(response: Any) -> bool:
     return False
 
 
-def _error(url: str, what: str, response: Any) -> SyncError:
+def _error(url: str, what: str, response: Any, credentials: str = "") -> SyncError:
     code, message = "", response.text[:500]
     try:
         payload = response.json()
@@ -257,7 +308,9 @@ def _error(url: str, what: str, response: Any) -> SyncError:
     except ValueError:
         pass
     hint = {
-        401: "; set MLFLOW_TRACKING_USERNAME/MLFLOW_TRACKING_PASSWORD or MLFLOW_TRACKING_TOKEN",
+        401: f"; the server did not accept the credentials from {credentials}: check them"
+        if credentials
+        else "; set MLFLOW_TRACKING_USERNAME/MLFLOW_TRACKING_PASSWORD or MLFLOW_TRACKING_TOKEN",
         403: "; the credentials lack permission for this",
         404: "; is this an MLflow tracking server (and started with --serve-artifacts)?",
     }.get(response.status_code, "")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,9 @@ class RestSource:
     def __init__(self, client: RestClient):
         self.client = client
         self.server = client.url
+        # proxy folder of an experiment -> the run folders in it (runs with any artifact)
+        self._run_folders: dict[str, set[str]] = {}
+        self._lock = threading.Lock()
 
     def experiments(self, names: Sequence[str] | None) -> list[dict[str, Any]]:
         """The named experiments that exist on the server, or every active one."""
@@ -41,6 +45,10 @@ class RestSource:
         """The active runs of an experiment."""
         return self.client.search_runs(experiment_id)
 
+    def deleted_runs(self, experiment_id: str) -> list[str]:
+        """The ids of an experiment's deleted runs (not yet removed for good)."""
+        return self.client.deleted_run_ids(experiment_id)
+
     def history(self, run: dict[str, Any], key: str) -> list[dict[str, Any]]:
         """Every point of one metric."""
         return self.client.metric_history(run["info"]["run_id"], key)
@@ -48,6 +56,8 @@ class RestSource:
     def files(self, run: dict[str, Any]) -> list[tuple[str, int]]:
         """Every artifact file of a run, walking its folders."""
         run_id = run["info"]["run_id"]
+        if not self._may_have_files(run):
+            return []
         result: list[tuple[str, int]] = []
         folders = [""]
         while folders:
@@ -58,6 +68,27 @@ class RestSource:
                 else:
                     result.append((entry["path"], int(entry.get("file_size", 0))))
         return result
+
+    def _may_have_files(self, run: dict[str, Any]) -> bool:
+        """False when the artifact proxy has no folder for the run (it logged no file).
+
+        Runs the server made keep artifacts at ``<experiment folder>/<run id>/artifacts``;
+        one listing of the experiment folder answers for all its runs, so runs without
+        artifacts (most of a sweep) cost no request each.
+        """
+        uri = run["info"].get("artifact_uri") or ""
+        run_id = run["info"]["run_id"]
+        if not uri.startswith("mlflow-artifacts:"):
+            return True
+        parent, _, leaf = artifact_path(uri).rpartition("/")
+        exp_folder, _, run_folder = parent.rpartition("/")
+        if leaf != "artifacts" or run_folder != run_id or not exp_folder:
+            return True  # not the layout the server makes: list the run itself
+        with self._lock:
+            if exp_folder not in self._run_folders:
+                listing = self.client.call_artifacts_list(exp_folder)
+                self._run_folders[exp_folder] = {e["path"].rsplit("/", 1)[-1] for e in listing}
+        return run_id in self._run_folders[exp_folder]
 
     def fetch(self, run: dict[str, Any], path: str, dest: Path) -> None:
         """Download one artifact file through the server's artifact proxy."""
