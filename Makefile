@@ -51,6 +51,8 @@ $(BENCH_VENV)/.installed: Makefile
 
 bench: $(STAMP) $(BENCH_VENV)/.installed
 	bash scripts/setup-wrk.sh
+	bash scripts/setup-browser.sh
+	bash scripts/setup-postgres.sh
 	$(BIN)/python bench/run.py --mlflow-python $(BENCH_VENV)/bin/python --readme README.md
 
 clean:
