@@ -163,7 +163,7 @@ def test_registered_versions_listed_and_opened():
     assert "No model of this run is registered" in empty.versions_box.children[0].value
 
 
-def test_edit_tab_renames_notes_tags_deletes_and_restores(run_id):
+def test_edit_tab_renames_notes_tags_untags_deletes_and_restores(run_id):
     detail = show_run(run_id, live=False)
     editor = detail.editor
     assert editor.name.value == "detailed" and editor.note.value == "a run to look at"
@@ -182,6 +182,10 @@ def test_edit_tab_renames_notes_tags_deletes_and_restores(run_id):
     assert run.data.tags["mlflow.note.content"] == "better than the baseline"
     assert run.data.tags["stage"] == "review"
     assert "renamed" in detail.header.value and "better than the baseline" in detail.header.value
+    editor.tag_key.value = "stage"
+    next(b for b in editor.children[2].children if b.description == "Delete tag").click()
+    assert "stage" not in nbtrack.MlflowClient().get_run(run_id).data.tags
+    assert "tag stage deleted" in editor.status.value
     editor.delete_button.click()
     assert nbtrack.MlflowClient().get_run(run_id).info.lifecycle_stage == "deleted"
     assert editor.delete_button.description == "Restore run" and "deleted" in detail.header.value
@@ -197,6 +201,9 @@ def test_edit_tab_reports_a_refused_tag(run_id):
     ).click()
     assert "Not changed" in detail.editor.status.value
     assert nbtrack.MlflowClient().get_run(run_id).data.tags.get("") is None
+    detail.editor.tag_key.value = "never-set"
+    next(b for b in detail.editor.children[2].children if b.description == "Delete tag").click()
+    assert "Not changed" in detail.editor.status.value and "never-set" in detail.editor.status.value
 
 
 def test_chart_overlay_time_axis_log_scale_and_smoothing():

@@ -1,7 +1,7 @@
-"""The run detail's Edit tab: rename, note, tag, delete and restore one run.
+"""The run detail's Edit tab: rename, note, tag, untag, delete and restore one run.
 
 Each action writes through the client as a user would (``update_run``, the
-``mlflow.note.content`` tag MLflow's UI edits, ``set_tag``, ``delete_run``,
+``mlflow.note.content`` tag MLflow's UI edits, ``set_tag``, ``delete_tag``, ``delete_run``,
 ``restore_run``); a refused value is reported in the tab and changes nothing.
 """
 
@@ -22,7 +22,7 @@ DELETED = "deleted"
 
 
 class RunEditor(ipywidgets.VBox):
-    """Rename, note, tag, delete and restore a run.
+    """Rename, note, tag, untag, delete and restore a run.
 
     Parameters
     ----------
@@ -51,6 +51,7 @@ class RunEditor(ipywidgets.VBox):
             ("Rename", "pencil", self.rename),
             ("Save note", "save", self.save_note),
             ("Set tag", "tag", self.set_tag),
+            ("Delete tag", "times", self.delete_tag),
         )
         for title, icon, action in actions:
             buttons[title] = ipywidgets.Button(description=title, icon=icon)
@@ -70,6 +71,7 @@ class RunEditor(ipywidgets.VBox):
                         self.tag_key,
                         self.tag_value,
                         buttons["Set tag"],
+                        buttons["Delete tag"],
                     ]
                 ),
                 ipywidgets.HBox([ipywidgets.Label("Lifecycle", **label), self.delete_button]),
@@ -107,6 +109,12 @@ class RunEditor(ipywidgets.VBox):
         value = self.tag_value.value if value is None else value
         self.client.set_tag(self.run_id, key, value)
         self._done(f"tag {key} = {value}")
+
+    def delete_tag(self, key: str | None = None) -> None:
+        """Delete a tag of the run (the key box by default)."""
+        key = (self.tag_key.value if key is None else key).strip()
+        self.client.delete_tag(self.run_id, key)
+        self._done(f"tag {key} deleted")
 
     def toggle_deleted(self) -> None:
         """Delete the run, or restore it when it is deleted."""
