@@ -14,7 +14,14 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from nbtrack.store.frame_rows import SEPARATOR, FrameRows, TextColumn, Texts, frame_rows
+from nbtrack.store.frame_rows import (
+    SEPARATOR,
+    FrameRows,
+    MetricRows,
+    TextRows,
+    Texts,
+    frame_rows,
+)
 from nbtrack.store.metrics import DBL_MAX
 from nbtrack.store.tracking import TrackingStore
 
@@ -62,7 +69,7 @@ def _build(raw: FrameRows, run_ids: Sequence[str]) -> pd.DataFrame:
         "start_time": _utc(runs.start_time[rows]),
         "end_time": _utc(runs.end_time[rows]),
     }
-    data |= _columns("metrics", raw["metrics"], row_of, n)
+    data |= _metric_columns(raw["metrics"], row_of, n)
     data |= _text_columns("params", raw["params"], row_of, n, text)
     data |= _text_columns("tags", raw["tags"], row_of, n, text)
     return pd.DataFrame(data)
@@ -111,48 +118,94 @@ def _utc(millis: np.ndarray) -> pd.Series:
     return pd.to_datetime(column, unit="ms", utc=True)
 
 
-def _columns(prefix: str, rows: list[tuple], row_of: np.ndarray, n: int) -> dict[str, Any]:
-    """``{prefix.key: column}`` for long metric rows ``(lookup index, key, value)``."""
+def _metric_columns(rows: MetricRows, row_of: np.ndarray, n: int) -> dict[str, Any]:
+    """``{metrics.key: column}``, keys sorted; NaN where a run lacks the metric."""
     import numpy as np
     import pandas as pd
 
-    if not rows:
+    if not len(rows.lookup):
         return {}
-    lookup, keys, values = zip(*rows, strict=True)
-    codes, distinct = pd.factorize(np.fromiter(keys, dtype=object, count=len(keys)), sort=True)
+    keys = rows.keys.split(SEPARATOR) if isinstance(rows.keys, str) else rows.keys
+    codes, distinct = pd.factorize(np.array(keys, dtype=object), sort=True)
     table = np.full((len(distinct), n), np.nan)
-    table[codes, row_of[np.fromiter(lookup, dtype=np.int64, count=len(lookup))]] = _decoded(values)
-    return {f"{prefix}.{key}": column for key, column in zip(distinct, table, strict=True)}
+    table[codes, row_of[rows.lookup]] = _decoded(rows.values)
+    return {f"metrics.{key}": column for key, column in zip(distinct, table, strict=True)}
 
 
 def _text_columns(
-    prefix: str, columns: list[TextColumn], row_of: np.ndarray, n: int, dtype: Any
+    prefix: str, rows: TextRows, row_of: np.ndarray, n: int, dtype: Any
 ) -> dict[str, Any]:
     """``{prefix.key: column}`` for params or tags, keys sorted; None where a run lacks one."""
-    return {
-        f"{prefix}.{key}": _text_column(values, row_of[lookup], n, dtype)
-        for key, lookup, values in sorted(columns)
-    }
+    import numpy as np
+    import pandas as pd
+
+    if not len(rows.lookup):
+        return {}
+    keys, values = rows.keys, rows.values
+    if (
+        isinstance(keys, str)
+        and isinstance(values, str)
+        and getattr(dtype, "storage", None) == "pyarrow"
+    ):  # split and grouped by pyarrow: no Python string is made for a cell
+        import pyarrow.compute as pc
+
+        encoded = pc.dictionary_encode(_arrow_split(keys))
+        codes = encoded.indices.to_numpy()
+        distinct = encoded.dictionary.to_pylist()
+        split: Any = _arrow_split(values)
+    else:
+        keys = keys.split(SEPARATOR) if isinstance(keys, str) else keys
+        codes, found = pd.factorize(np.array(keys, dtype=object))
+        distinct = found.tolist()
+        split = np.array(values.split(SEPARATOR) if isinstance(values, str) else values, object)
+    target = row_of[rows.lookup]
+    by_key = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[by_key], np.arange(len(distinct) + 1))
+    columns = {}
+    for code in sorted(range(len(distinct)), key=distinct.__getitem__):
+        chosen = by_key[bounds[code] : bounds[code + 1]]
+        columns[f"{prefix}.{distinct[code]}"] = _placed(split, chosen, target[chosen], n, dtype)
+    return columns
+
+
+def _arrow_split(joined: str) -> Any:
+    """The values joined by SEPARATOR as one Arrow string array."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    return pc.split_pattern(pa.scalar(joined, pa.large_string()), SEPARATOR).values
+
+
+def _placed(values: Any, chosen: np.ndarray, rows: np.ndarray, n: int, dtype: Any) -> Any:
+    """A text column of ``n`` rows: ``values[chosen[i]]`` in row ``rows[i]``, the rest missing.
+
+    ``values`` is an Arrow array (and ``dtype`` Arrow-backed) or a numpy object array.
+    """
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(values, np.ndarray):
+        column = np.full(n, None, dtype=object)
+        column[rows] = values[chosen]
+        return _text(column, dtype)
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    take = np.full(n, -1, dtype=np.int64)
+    take[rows] = chosen
+    placed = pc.take(values, pa.array(take, mask=take < 0))
+    return pd.array(pd.arrays.ArrowExtensionArray(placed), dtype=dtype)
 
 
 def _text_column(values: Texts, rows: np.ndarray, n: int, dtype: Any) -> Any:
     """A text column of ``n`` rows: ``values[i]`` in row ``rows[i]``, the rest missing."""
     import numpy as np
-    import pandas as pd
 
     if isinstance(values, str) and getattr(dtype, "storage", None) == "pyarrow":
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        # split and placed by pyarrow: no Python string is made for a cell
-        split = pc.split_pattern(pa.scalar(values, pa.large_string()), SEPARATOR).values
-        take = np.full(n, -1, dtype=np.int64)
-        take[rows] = np.arange(len(split))
-        placed = pc.take(split, pa.array(take, mask=take < 0))
-        return pd.array(pd.arrays.ArrowExtensionArray(placed), dtype=dtype)
-    column = np.full(n, None, dtype=object)
-    column[rows] = values.split(SEPARATOR) if isinstance(values, str) else values
-    return _text(column, dtype)
+        split: Any = _arrow_split(values)
+    else:
+        split = np.array(values.split(SEPARATOR) if isinstance(values, str) else values, object)
+    return _placed(split, np.arange(len(rows)), rows, n, dtype)
 
 
 def _text(values: np.ndarray, dtype: Any) -> Any:
@@ -169,11 +222,10 @@ def _text(values: np.ndarray, dtype: Any) -> Any:
     return pd.array(values, dtype=dtype)
 
 
-def _decoded(values: tuple) -> np.ndarray:
-    """Stored metric values as the floats they stand for (None is NaN; ±inf decoded)."""
+def _decoded(value: np.ndarray) -> np.ndarray:
+    """Stored metric values as the floats they stand for (±inf decoded), in place."""
     import numpy as np
 
-    value = np.asarray(values, dtype=np.float64)
     value[value >= DBL_MAX] = np.inf
     value[value <= -DBL_MAX] = -np.inf
     return value

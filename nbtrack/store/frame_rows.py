@@ -8,11 +8,11 @@ across the file. Every value carries the index of its run in that sorted array;
 can scatter a whole column at once (numpy fancy indexing) instead of looking ids up row
 by row. Nothing carries a run id: the caller has the ids it asked for.
 
-Params, tags and run info, most of a frame's cells, come packed: one row per key (or
-per table), its lookup indices and its values each joined into one string by SQLite, to
-be split in one call (by pyarrow straight into the column pandas keeps, when it keeps
-strings in Arrow) instead of a row tuple, an index and a key string per cell. Values
-that hold the separator are read row by row instead.
+Params, tags and run info, most of a frame's cells, come packed: one row per table, its
+lookup indices, its keys and its values each joined into one string by SQLite, to be
+split in one call (by pyarrow straight into the column pandas keeps, when it keeps
+strings in Arrow) instead of a row tuple, an index and a key string per cell. A table
+with a key or value that holds the separator is read row by row instead.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
+from itertools import chain
 from typing import TYPE_CHECKING, NamedTuple, TypedDict
 
 from nbtrack.store.database import Database
@@ -35,27 +36,32 @@ _FOUND = (
     "WITH found AS MATERIALIZED (SELECT ids.key AS lookup, r.rowid AS row "
     "FROM json_each(:ids) AS ids CROSS JOIN runs AS r ON r.run_uuid = ids.value ORDER BY 2) "
 )
+# Packed: one row per table. Whether a value held the separator is told afterwards, by
+# counting separators in the joined text (a C scan), not by SQLite testing every value.
 _RUNS_PACKED = (
     _FOUND + "SELECT group_concat(found.lookup), group_concat(t.experiment_id), "
     "group_concat(t.status, :sep), group_concat(t.artifact_uri, :sep), "
-    "group_concat(t.start_time), "
-    "group_concat(ifnull(t.end_time, 'nan')), max(instr(t.artifact_uri, :sep)) "
+    "group_concat(t.start_time), group_concat(ifnull(t.end_time, 'nan')) "
     "FROM found CROSS JOIN runs AS t ON t.rowid = found.row"
 )
 _RUNS = (
     _FOUND + "SELECT found.lookup, t.experiment_id, t.status, t.artifact_uri, t.start_time, "
     "t.end_time FROM found CROSS JOIN runs AS t ON t.rowid = found.row"
 )
-# A NaN metric comes back as NULL: a frame shows it, like a missing metric, as NaN.
-_METRICS = (
-    "SELECT ids.key, t.key, CASE WHEN t.is_nan THEN NULL ELSE t.value END FROM "
-    + _IDS.format(table="latest_metrics")
-)
+# No GROUP BY: sorting half a million rows by key costs more than grouping them in numpy.
 _PACKED = (
-    "SELECT t.key, group_concat(ids.key), group_concat(t.value, :sep), "
-    "max(instr(t.value, :sep)) FROM {ids} GROUP BY t.key"
+    "SELECT group_concat(ids.key), group_concat(t.key, :sep), group_concat(t.value, :sep) "
+    "FROM {ids}"
 )
-_BY_ROW = "SELECT ids.key, t.key, t.value FROM {ids} WHERE :key IS NULL OR t.key = :key"
+_BY_ROW = "SELECT ids.key, t.key, t.value FROM {ids}"
+# Metric values come a row each (SQLite's text for a float is not exact), their lookup
+# indices and keys packed by a second pass over the same rows in the same order.
+_METRIC_KEYS = "SELECT group_concat(ids.key), group_concat(t.key, :sep) FROM " + _IDS.format(
+    table="latest_metrics"
+)
+_METRIC_VALUES = "SELECT {value} FROM " + _IDS.format(table="latest_metrics")
+# A NaN metric comes back as NULL: a frame shows it, like a missing metric, as NaN.
+_METRIC_VALUE = "CASE WHEN t.is_nan THEN NULL ELSE t.value END"
 
 
 # Text values: joined by SEPARATOR into one string, or a list if one of them holds it.
@@ -76,28 +82,38 @@ class RunColumns(NamedTuple):
     end_time: np.ndarray
 
 
-class TextColumn(NamedTuple):
-    """The values of one param or tag key and the lookup indices of their runs."""
+class TextRows(NamedTuple):
+    """The params or tags found, one per row: its run's lookup index, its key, its value."""
 
-    key: str
     lookup: np.ndarray
+    keys: Texts
     values: Texts
+
+
+class MetricRows(NamedTuple):
+    """The latest metrics found, one per row: lookup index, key, value as stored.
+
+    A NaN value is NaN; infinities are still stored as the largest finite floats.
+    """
+
+    lookup: np.ndarray
+    keys: Texts
+    values: np.ndarray
 
 
 class FrameRows(TypedDict):
     """What a runs frame is built from; lookup indices index the sorted ids.
 
     ``order[i]`` is the position, in the requested ids, of the run whose lookup index is
-    ``i``. ``runs``: :class:`RunColumns`; ``metrics``: rows (index, key, value) from the
-    latest metrics, value None for NaN; ``params`` and ``tags``: one :class:`TextColumn`
-    per key. Nothing comes in a promised order.
+    ``i``. ``runs``: :class:`RunColumns`; ``metrics``: :class:`MetricRows`; ``params``
+    and ``tags``: :class:`TextRows`. Nothing comes in a promised order.
     """
 
     order: list[int]
     runs: RunColumns
-    metrics: list[tuple]
-    params: list[TextColumn]
-    tags: list[TextColumn]
+    metrics: MetricRows
+    params: TextRows
+    tags: TextRows
 
 
 def frame_rows(db: Database, run_ids: Sequence[str]) -> FrameRows:
@@ -111,73 +127,96 @@ def frame_rows(db: Database, run_ids: Sequence[str]) -> FrameRows:
         return FrameRows(
             order=order,
             runs=_run_columns(c, ids),
-            metrics=c.execute(_METRICS, ids).fetchall(),
-            params=_text_columns(c, "params", ids),
-            tags=_text_columns(c, "tags", ids),
+            metrics=_metric_rows(c, ids),
+            params=_text_rows(c, "params", ids),
+            tags=_text_rows(c, "tags", ids),
         )
+
+
+def _packed(c: sqlite3.Connection, sql: str, ids: dict[str, str]) -> tuple | None:
+    """The one row of a packed query, None if a joined column is too long for SQLite."""
+    try:
+        return c.execute(sql, {**ids, "sep": SEPARATOR}).fetchone()
+    except sqlite3.DataError:  # longer than SQLite's longest string: read row by row
+        return None
+
+
+def _intact(packed: tuple, *texts: int) -> bool:
+    """Whether the ``texts`` columns of ``packed`` split back into one value per lookup.
+
+    Column 0 holds the lookup indices joined by commas; a value holding the separator
+    would add one more.
+    """
+    count = packed[0].count(",") + 1
+    return all(packed[i].count(SEPARATOR) == count - 1 for i in texts)
 
 
 def _run_columns(c: sqlite3.Connection, ids: dict[str, str]) -> RunColumns:
     import numpy as np
 
-    try:
-        lookup, experiment_id, status, artifact_uri, start_time, end_time, has_separator = (
-            c.execute(_RUNS_PACKED, {**ids, "sep": SEPARATOR}).fetchone()
-        )
-    except sqlite3.DataError:  # joined, a column is longer than SQLite's longest string
-        has_separator = True
-    if has_separator:  # an artifact URI holds the separator (or too long): row by row
-        columns = list(zip(*c.execute(_RUNS, ids), strict=True)) or [()] * 6
-        return RunColumns(
-            np.array(columns[0], np.int64),
-            np.array(columns[1], np.int64),
-            list(columns[2]),
-            list(columns[3]),
-            np.array(columns[4], np.int64),
-            np.array(columns[5], np.float64),
-        )
-    if lookup is None:  # no run found
+    packed = _packed(c, _RUNS_PACKED, ids)
+    if packed is not None and packed[0] is None:  # no run found
         nothing = np.array([], np.int64)
         return RunColumns(nothing, nothing, [], [], nothing, nothing.astype(np.float64))
+    if packed is not None and _intact(packed, 2, 3):
+        lookup, experiment_id, status, artifact_uri, start_time, end_time = packed
+        return RunColumns(
+            np.fromstring(lookup, dtype=np.int64, sep=","),
+            np.fromstring(experiment_id, dtype=np.int64, sep=","),
+            status,
+            artifact_uri,
+            np.fromstring(start_time, dtype=np.int64, sep=","),
+            np.fromstring(end_time, dtype=np.float64, sep=","),
+        )
+    # an artifact URI holds the separator (or all are too long joined): row by row
+    columns = list(zip(*c.execute(_RUNS, ids), strict=True)) or [()] * 6
     return RunColumns(
-        np.fromstring(lookup, dtype=np.int64, sep=","),
-        np.fromstring(experiment_id, dtype=np.int64, sep=","),
-        status,
-        artifact_uri,
-        np.fromstring(start_time, dtype=np.int64, sep=","),
-        np.fromstring(end_time, dtype=np.float64, sep=","),
+        np.array(columns[0], np.int64),
+        np.array(columns[1], np.int64),
+        list(columns[2]),
+        list(columns[3]),
+        np.array(columns[4], np.int64),
+        np.array(columns[5], np.float64),
     )
 
 
-def _text_columns(c: sqlite3.Connection, table: str, ids: dict[str, str]) -> list[TextColumn]:
+def _metric_rows(c: sqlite3.Connection, ids: dict[str, str]) -> MetricRows:
+    import numpy as np
+
+    packed = _packed(c, _METRIC_KEYS, ids)
+    if packed is not None and packed[0] is None:  # nothing found
+        return MetricRows(np.array([], np.int64), [], np.array([], np.float64))
+    if packed is not None and _intact(packed, 1):
+        values = c.execute(_METRIC_VALUES.format(value=_METRIC_VALUE), ids).fetchall()
+        return MetricRows(
+            np.fromstring(packed[0], dtype=np.int64, sep=","), packed[1], _floats(values)
+        )
+    value = f"ids.key, t.key, {_METRIC_VALUE}"  # a key holds the separator: row by row
+    columns = list(zip(*c.execute(_METRIC_VALUES.format(value=value), ids), strict=True))
+    return MetricRows(
+        np.array(columns[0], np.int64), list(columns[1]), np.array(columns[2], np.float64)
+    )
+
+
+def _floats(rows: list[tuple]) -> np.ndarray:
+    """The one column of ``rows`` as floats, None as NaN."""
+    import numpy as np
+
+    try:  # no None: straight from the tuples, no list of floats in between
+        return np.fromiter(chain.from_iterable(rows), np.float64, len(rows))
+    except TypeError:  # a NaN came as None
+        return np.array(rows, np.float64).reshape(-1)
+
+
+def _text_rows(c: sqlite3.Connection, table: str, ids: dict[str, str]) -> TextRows:
     import numpy as np
 
     joined = _IDS.format(table=table)
-    try:
-        packed = c.execute(_PACKED.format(ids=joined), {**ids, "sep": SEPARATOR}).fetchall()
-    except sqlite3.DataError:  # joined, a key's values are longer than SQLite's longest string
-        return _by_row(c, joined, ids, None)
-    columns = []
-    for key, lookup, values, has_separator in packed:
-        if has_separator:  # the packing would split a value: this key row by row
-            columns += _by_row(c, joined, ids, key)
-        else:
-            columns.append(TextColumn(key, np.fromstring(lookup, dtype=np.int64, sep=","), values))
-    return columns
-
-
-def _by_row(
-    c: sqlite3.Connection, joined: str, ids: dict[str, str], key: str | None
-) -> list[TextColumn]:
-    """The columns of one key (every key if None) read a row per value, grouped here."""
-    import numpy as np
-
-    grouped: dict[str, tuple[list[int], list[str]]] = {}
-    for lookup, name, value in c.execute(_BY_ROW.format(ids=joined), {**ids, "key": key}):
-        indices, values = grouped.setdefault(name, ([], []))
-        indices.append(lookup)
-        values.append(value)
-    return [
-        TextColumn(name, np.array(indices, np.int64), values)
-        for name, (indices, values) in grouped.items()
-    ]
+    packed = _packed(c, _PACKED.format(ids=joined), ids)
+    if packed is not None and packed[0] is None:  # nothing found
+        return TextRows(np.array([], np.int64), [], [])
+    if packed is not None and _intact(packed, 1, 2):
+        return TextRows(np.fromstring(packed[0], dtype=np.int64, sep=","), *packed[1:])
+    # a key or value holds the separator (or all are too long joined): row by row
+    columns = list(zip(*c.execute(_BY_ROW.format(ids=joined), ids), strict=True)) or [()] * 3
+    return TextRows(np.array(columns[0], np.int64), list(columns[1]), list(columns[2]))
