@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import sqlite3
@@ -17,6 +18,7 @@ import pytest
 import nbtrack
 from nbtrack.entities import Metric, Param, RunTag
 from nbtrack.frames import runs_frame
+from nbtrack.store.frame_rows import _json_array
 from nbtrack.store.tracking import TrackingStore
 
 KEYS = ["a", "b", "loss", "x.y", "Ünï", "z z", "10", "2"]
@@ -213,3 +215,11 @@ def test_columns_longer_than_sqlites_longest_string_are_read_row_by_row() -> Non
     finally:
         conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, longest)
     _assert_same(frame, reference_frame(client.store, ids))
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [[], [""], ["a"], ["a", "b"], ['a"b', "c"], ["a\\b"], ["é", "x"], ["a\x00"], ['","'], ["a,b"]],
+)
+def test_the_id_list_bound_to_sqlite_is_the_json_of_the_ids(ids: list[str]) -> None:
+    assert json.loads(_json_array(ids)) == ids

@@ -122,7 +122,7 @@ def frame_rows(db: Database, run_ids: Sequence[str]) -> FrameRows:
     Ids that name no run are absent from everything.
     """
     order = sorted(range(len(run_ids)), key=run_ids.__getitem__)
-    ids = {"ids": json.dumps([run_ids[i] for i in order])}
+    ids = {"ids": _json_array([run_ids[i] for i in order])}
     with db.read() as c:
         return FrameRows(
             order=order,
@@ -131,6 +131,15 @@ def frame_rows(db: Database, run_ids: Sequence[str]) -> FrameRows:
             params=_text_rows(c, "params", ids),
             tags=_text_rows(c, "tags", ids),
         )
+
+
+def _json_array(texts: list[str]) -> str:
+    """``texts`` as a JSON array; plain ids (all of them, in practice) joined, not encoded."""
+    joined = '","'.join(texts)
+    plain = joined.isascii() and joined.isprintable() and "\\" not in joined
+    if plain and joined.count('"') == 2 * (len(texts) - 1):  # no id holds a quote
+        return f'["{joined}"]'
+    return json.dumps(texts)
 
 
 def _packed(c: sqlite3.Connection, sql: str, ids: dict[str, str]) -> tuple | None:
