@@ -27,10 +27,10 @@ def _run_ids_in(db: Path) -> set[str]:
         conn.close()
 
 
-def _runs(n: int) -> set[str]:
+def _runs(n: int, nested: bool = False) -> set[str]:
     ids = set()
     for i in range(n):
-        with nbtrack.start_run() as run:
+        with nbtrack.start_run(nested=nested) as run:
             nbtrack.log_metric("m", i)
         ids.add(run.info.run_id)
     return ids
@@ -117,6 +117,21 @@ def test_a_new_client_after_the_deletion_sees_the_fresh_store(tmp_path: Path) ->
     run = client.create_run("0")
     assert _run_ids_in(db) == {run.info.run_id}
     assert client.search_runs(["0"])[0].info.run_id == run.info.run_id
+
+
+def test_panels_opened_after_the_deletion_read_the_fresh_store(tmp_path: Path) -> None:
+    db = _use(tmp_path)
+    with nbtrack.start_run() as old_parent:
+        _runs(2, nested=True)
+    assert len(nbtrack.show_sweep(old_parent.info.run_id, live=False).run_ids) == 2
+    _delete_store_files(db)
+    nbtrack.set_tracking_uri(f"sqlite:///{db}")
+    with nbtrack.start_run() as parent:
+        ids = _runs(3, nested=True)
+    sweep = nbtrack.show_sweep(parent.info.run_id, live=False)
+    assert set(sweep.run_ids) == ids  # not the old file's runs, nor none
+    table = nbtrack.show_runs(live=False)
+    assert table.content is not None and table.content.total == 4  # the new file's 4 runs
 
 
 def test_store_left_alone_is_not_reopened(tmp_path: Path) -> None:

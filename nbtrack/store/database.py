@@ -149,6 +149,11 @@ class Database:
         assert self._conn is not None
         return self._conn
 
+    @property
+    def file_id(self) -> tuple[int, int] | None:
+        """``(st_dev, st_ino)`` of the file open: other connections to it compare theirs."""
+        return self._file_id
+
     def reopen_if_replaced(self) -> bool:
         """Reopen :attr:`path` if the file open was deleted or replaced since it was opened.
 

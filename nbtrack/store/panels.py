@@ -89,6 +89,7 @@ class PanelQueries:
 
     def __init__(self, store: TrackingStore):
         self.store = store
+        self.file_id = store.db.file_id  # the file this connection reads
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
         self._shown_key: tuple[RunScope, int] | None = None  # what temp.shown holds now
@@ -324,8 +325,8 @@ def panel_queries(store: TrackingStore) -> PanelQueries:
     key = str(store.db.path)
     with _queries_lock:
         found = _queries.get(key)
-        if found is None or found.store is not store:
-            if found is not None:  # the store was reopened (close_all): so is the connection
+        if found is None or found.store is not store or found.file_id != store.db.file_id:
+            if found is not None:  # the store was reopened (close_all, its file replaced)
                 found.close()
             found = _queries[key] = PanelQueries(store)
         return found
