@@ -223,19 +223,17 @@ function render({ model, el }) {
     drawPreview();
   };
   redrawAll();
-  model.on("change:entries", redrawTree);
-  model.on("change:expanded", redrawTree);
-  model.on("change:truncated", redrawTree);
-  model.on("change:selected", redrawTree);
-  model.on("change:preview", drawPreview);
-  model.on("msg:custom", onMessage);
+  const handlers = [
+    ["change:entries", redrawTree],
+    ["change:expanded", redrawTree],
+    ["change:truncated", redrawTree],
+    ["change:selected", redrawTree],
+    ["change:preview", drawPreview],
+    ["msg:custom", onMessage],
+  ];
+  for (const [event, handler] of handlers) model.on(event, handler);
   return () => {
-    model.off("change:entries", redrawTree);
-    model.off("change:expanded", redrawTree);
-    model.off("change:truncated", redrawTree);
-    model.off("change:selected", redrawTree);
-    model.off("change:preview", drawPreview);
-    model.off("msg:custom", onMessage);
+    for (const [event, handler] of handlers) model.off(event, handler);
   };
 }
 
