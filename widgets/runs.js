@@ -230,8 +230,7 @@ function render({ model, el }) {
       const box = /** @type {HTMLInputElement | null} */ (tr.querySelector("input[type=checkbox]"));
       if (box) box.checked = on;
     }
-    drawHead();
-    drawCounts();
+    redraw("head", "counts")();
   }
 
   function drawCounts() {
@@ -444,30 +443,48 @@ function render({ model, el }) {
 
   // -- model changes ------------------------------------------------------------------
 
-  const onColumns = () => { drawHead(); drawBody(); drawChooser(); };
-  const onRows = () => { drawBody(); drawHead(); drawCounts(); };
+  // One kernel message changes several traits at once (rows, columns, total, page...):
+  // each change only marks what it affects, and each part is drawn once, after them all.
+  const parts = /** @type {Array<[string, () => void]>} */ ([
+    ["body", drawBody], ["head", drawHead], ["counts", drawCounts], ["filter", drawFilter],
+    ["chooser", drawChooser],
+  ]);
+  /** @type {Set<string>} */ const dirty = new Set();
+  /** @param {...string} names */
+  const redraw = (...names) => () => {
+    if (!dirty.size) queueMicrotask(flush);
+    for (const name of names) dirty.add(name);
+  };
+  function flush() {
+    for (const [name, draw] of parts) {
+      if (dirty.delete(name)) draw();
+    }
+  }
+  const onColumns = redraw("head", "body", "chooser");
+  const onFilter = redraw("filter");
+  const onCounts = redraw("counts");
   const handlers = /** @type {Array<[string, () => void]>} */ ([
     ["change:columns", onColumns],
-    ["change:rows", onRows],
+    ["change:rows", redraw("body", "head", "counts")],
     ["change:selected_run_ids", drawSelection],
-    ["change:filter", drawFilter],
-    ["change:filter_error", drawFilter],
-    ["change:filter_note", drawFilter],
-    ["change:placeholder", drawFilter],
-    ["change:tree", drawFilter],
-    ["change:title", drawFilter],
-    ["change:tree_toggle", drawFilter],
-    ["change:experiment", drawFilter],
-    ["change:experiment_choices", drawFilter],
-    ["change:total", drawCounts],
-    ["change:roots", drawCounts],
-    ["change:page", drawCounts],
-    ["change:page_size", drawCounts],
-    ["change:view", drawCounts],
-    ["change:order_by", drawHead],
-    ["change:expanded", drawBody],
-    ["change:hide_constant", () => { drawFilter(); onColumns(); }],
-    ["change:column_prefs", () => { onColumns(); drawChooser(); }],
+    ["change:filter", onFilter],
+    ["change:filter_error", onFilter],
+    ["change:filter_note", onFilter],
+    ["change:placeholder", onFilter],
+    ["change:tree", onFilter],
+    ["change:title", onFilter],
+    ["change:tree_toggle", onFilter],
+    ["change:experiment", onFilter],
+    ["change:experiment_choices", onFilter],
+    ["change:total", onCounts],
+    ["change:roots", onCounts],
+    ["change:page", onCounts],
+    ["change:page_size", onCounts],
+    ["change:view", onCounts],
+    ["change:order_by", redraw("head")],
+    ["change:expanded", redraw("body")],
+    ["change:hide_constant", redraw("filter", "head", "body", "chooser")],
+    ["change:column_prefs", onColumns],
   ]);
   for (const [event, fn] of handlers) model.on(event, fn);
   drawAll();

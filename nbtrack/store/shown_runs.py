@@ -94,8 +94,13 @@ class ShownRuns:
         if self.counts()[1 if roots_only else 0] <= ORDER_CACHE_ABOVE:
             sql = f"{select} LIMIT ? OFFSET ?"
             return [row[0] for row in self._query(sql, [*order.join_args, limit, offset])]
-        # Many runs: sort them once per order (into temp.ordered); pages are then slices.
+        # Many runs: the first page of an order is a LIMIT query (SQLite keeps only the
+        # best rows while it scans, no full sort); from the next page on, the runs are
+        # sorted once for that order (into temp.ordered) and pages are slices of it.
         key = ("ordered", tuple(order_by or ()), roots_only)
+        if self._memo.get("ordered") != key and offset == 0:
+            sql = f"{select} LIMIT ?"
+            return [row[0] for row in self._query(sql, [*order.join_args, limit])]
         if self._memo.get("ordered") != key:
             self._memo.pop("ordered", None)
             self._conn.execute("DELETE FROM temp.ordered")
