@@ -2,7 +2,7 @@
 //
 // Python owns the data: it pages, sorts and filters in SQL and sends one page of rows.
 // This view draws them and writes the user's choices back to the model (filter,
-// order_by, page, page_size, tree, expanded, selected_run_ids, view); actions that open
+// order_by, page, page_size, tree, expanded, collapsed, selected_run_ids, view); actions that open
 // other panels (compare, sweep, run detail, edit, "show more" children) or delete and
 // restore the selection go as messages.
 // Redraws replace the table body in place, so a live refresh keeps scroll and focus.
@@ -148,6 +148,7 @@ function render({ model, el }) {
     const sel = new Set(selected());
     const tree = model.get("tree");
     const expanded = new Set(model.get("expanded") || []);
+    const collapsed = new Set(model.get("collapsed") || []);
     const actions = model.get("actions");
     const all = rows();
     const html = all.map((row, index) => {
@@ -161,7 +162,12 @@ function render({ model, el }) {
       const box = tagHtml("input", { type: "checkbox", checked: sel.has(id), title: "Select this run" });
       let name = "";
       if (tree && row.children && row.context) {
-        name += tagHtml("span", { class: "nbt-toggle nbt-toggle-fixed", title: "Open while its child runs match the filter" }, "▾");
+        const open = !collapsed.has(id);
+        name += tagHtml("button", {
+          class: "nbt-toggle",
+          title: `${open ? "Hide" : "Show"} the child runs that match the filter`,
+          "data-action": "collapse", "data-run": id,
+        }, open ? "▾" : "▸");
       } else if (tree && row.children) {
         const open = expanded.has(id);
         name += tagHtml("button", {
@@ -405,11 +411,12 @@ function render({ model, el }) {
     const button = /** @type {HTMLElement | null} */ (target.closest("[data-action]"));
     if (button) {
       const run = button.dataset.run || "";
-      if (button.dataset.action === "toggle") {
-        const expanded = new Set(model.get("expanded") || []);
-        if (expanded.has(run)) expanded.delete(run);
-        else expanded.add(run);
-        save("expanded", [...expanded]);
+      const trait = { toggle: "expanded", collapse: "collapsed" }[button.dataset.action || ""];
+      if (trait) {
+        const runs = new Set(model.get(trait) || []);
+        if (runs.has(run)) runs.delete(run);
+        else runs.add(run);
+        save(trait, [...runs]);
       } else {
         model.send({ action: button.dataset.action, run_id: run });
       }
@@ -473,6 +480,7 @@ function render({ model, el }) {
     ["change:view", onCounts],
     ["change:order_by", redraw("head")],
     ["change:expanded", redraw("body")],
+    ["change:collapsed", redraw("body")],
     ["change:hide_constant", redraw("filter", "head", "body", "chooser")],
     ["change:column_prefs", onColumns],
   ]);

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 COLUMNS_TAG = "nbtrack.panel.columns"  # experiment tag: the run table's column choices
 # the view's ES module, joined from its parts in this order (no build step)
 RUNS_JS = ("runs_cells.js", "runs_complete.js", "runs.js")
-_VIEW_TRAITS = ["order_by", "page", "page_size", "tree", "expanded", "view"]
+_VIEW_TRAITS = ["order_by", "page", "page_size", "tree", "expanded", "collapsed", "view"]
 
 
 class RunGrid(anywidget.AnyWidget):
@@ -63,6 +63,7 @@ class RunGrid(anywidget.AnyWidget):
     # the user's column choices: {"hidden": ["params.alpha", ...], "pinned": [...]}
     column_prefs = traitlets.Dict().tag(sync=True)
     expanded = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    collapsed = traitlets.List(traitlets.Unicode()).tag(sync=True)  # closed context rows
     selected_run_ids = traitlets.List(traitlets.Unicode()).tag(sync=True)
     title = traitlets.Unicode("").tag(sync=True)
     actions = traitlets.Bool(True).tag(sync=True)
@@ -196,6 +197,7 @@ class RunTable(RowActions, Panel):
             page_size=self.grid.page_size,
             tree=self.grid.tree,
             expanded=list(self.grid.expanded),
+            collapsed=list(self.grid.collapsed),
             child_limits=dict(self._child_limits),
         )
 
@@ -252,6 +254,7 @@ class RunTable(RowActions, Panel):
         self._child_limits.clear()
         with self._quiet():
             self.grid.expanded = []
+            self.grid.collapsed = []
             self.grid.selected_run_ids = []
         self._first_page()
 
@@ -320,12 +323,14 @@ class RunTable(RowActions, Panel):
     def _on_filter(self, change: dict) -> None:
         self.grid.filter_note = ""
         self._child_limits.clear()
+        with self._quiet():
+            self.grid.collapsed = []  # other context rows now
         self._first_page()
 
     def _on_view(self, change: dict) -> None:
         if self._updating:
             return
-        if change["name"] in ("page", "expanded"):
+        if change["name"] in ("page", "expanded", "collapsed"):
             self.refresh()
             return
         if change["name"] == "view":  # another set of runs: a selection of the last one goes
