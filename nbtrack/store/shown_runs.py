@@ -99,8 +99,12 @@ class ShownRuns:
         # sorted once for that order (into temp.ordered) and pages are slices of it.
         key = ("ordered", tuple(order_by or ()), roots_only)
         if self._memo.get("ordered") != key and offset == 0:
-            sql = f"{select} LIMIT ?"
-            return [row[0] for row in self._query(sql, [*order.join_args, limit])]
+            first = self._memo.get("first")  # kept: a refresh reads the same first page
+            if not (isinstance(first, tuple) and first[:2] == (key, limit)):
+                sql = f"{select} LIMIT ?"
+                ids = [row[0] for row in self._query(sql, [*order.join_args, limit])]
+                first = self._memo["first"] = (key, limit, ids)
+            return list(first[2])
         if self._memo.get("ordered") != key:
             self._memo.pop("ordered", None)
             self._conn.execute("DELETE FROM temp.ordered")
