@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -10,6 +11,7 @@ import nbtrack
 from nbtrack.errors import InvalidParameter
 from nbtrack.panels import filter_keys, show_runs
 from nbtrack.panels import rows as table_rows
+from nbtrack.panels import runs as runs_panel
 from nbtrack.panels.row_actions import EditRun
 from nbtrack.store import panels as store_panels
 from nbtrack.store import shown_runs
@@ -212,3 +214,22 @@ def test_context_rows_collapse_and_reopen():
     assert table.grid.collapsed == []  # a new filter opens its context rows again
     assert table.grid.rows[0]["name"] == "grid"
     assert {r["name"] for r in table.grid.rows} == {"grid", "fold-0", "fold-1", "fold-2"}
+
+
+def test_rest_of_a_new_order_sorted_while_the_first_page_is_read(keyed, monkeypatch):
+    monkeypatch.setattr(shown_runs, "ORDER_CACHE_ABOVE", 0)  # paging from one sort
+    monkeypatch.setattr(runs_panel, "SORT_LATER", 0.01)
+
+    async def in_a_kernel_loop() -> None:
+        table = show_runs("keyed", live=False, order_by=["metrics.rmse DESC"])
+        memo = table.queries._memo
+        assert "ordered" not in memo  # the first page came from a LIMIT query
+        await asyncio.sleep(0.2)
+        assert memo["ordered"] == ("ordered", ("metrics.rmse DESC",), True)
+        table.grid.page_size = 1
+        table.grid.page = 2
+        assert names(table) == ["r0"]
+
+    asyncio.run(in_a_kernel_loop())
+    table = show_runs("keyed", live=False, order_by=["metrics.rmse ASC"])  # no loop: no timer
+    assert table._later is None and names(table) == ["r0", "r1", "r2"]

@@ -113,6 +113,14 @@ class ShownRuns:
         sql = "SELECT id FROM temp.ordered WHERE pos > ? ORDER BY pos LIMIT ?"
         return [row[0] for row in self._query(sql, [offset, limit])]
 
+    def sort_all(self, order_by: Sequence[str] | None, roots_only: bool = False) -> None:
+        """Sort every run for this order now, when paging uses one sort (see ``page``).
+
+        Later pages are then slices: run it while the user reads the first page.
+        """
+        if self.counts()[1 if roots_only else 0] > ORDER_CACHE_ABOVE:
+            self.page(order_by, 1, 0, roots_only)
+
     def children(
         self, parent_ids: Sequence[str], order_by: Sequence[str] | None, limit: int
     ) -> dict[str, list[str]]:
