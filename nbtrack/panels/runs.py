@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 COLUMNS_TAG = "nbtrack.panel.columns"  # experiment tag: the run table's column choices
 # the view's ES module, joined from its parts in this order (no build step)
 RUNS_JS = ("runs_cells.js", "runs_complete.js", "runs.js")
-SORT_LATER = 0.3  # s after a new order's first page is shown: sort the rest (see _sort_later)
+SORT_LATER = 1.0  # s after a new order's first page is shown: sort the rest (see _sort_later)
 _VIEW_TRAITS = ["order_by", "page", "page_size", "tree", "expanded", "collapsed", "view"]
 
 
