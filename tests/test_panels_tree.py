@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -9,6 +10,8 @@ import pytest
 import nbtrack
 from nbtrack.errors import InvalidParameter
 from nbtrack.panels import filter_keys, show_runs
+from nbtrack.panels import rows as table_rows
+from nbtrack.panels import runs as runs_panel
 from nbtrack.panels.row_actions import EditRun
 from nbtrack.store import panels as store_panels
 from nbtrack.store import shown_runs
@@ -166,3 +169,67 @@ def test_context_rows_open_on_their_first_matches():
     assert rows[-1] == {"more": parent.info.run_id, "depth": 1, "hidden": 2}
     table._on_msg(table.grid, {"action": "more", "run_id": parent.info.run_id}, [])
     assert len([r for r in table.grid.rows if "id" in r]) == 13
+
+
+def test_show_more_under_a_context_row_doubles_what_is_shown():
+    with nbtrack.start_run(run_name="grid") as parent:
+        for i in range(45):
+            with nbtrack.start_run(run_name=f"fold-{i}", nested=True):
+                nbtrack.log_param("kind", "fold")
+    table = show_runs(live=False)
+    table.filter = "params.kind = 'fold'"
+    shown = []
+    for _ in range(3):
+        table._on_msg(table.grid, {"action": "more", "run_id": parent.info.run_id}, [])
+        shown.append(sum(1 for r in table.grid.rows if r.get("depth") == 1 and "id" in r))
+    assert shown == [20, 40, 45]  # 10 first, then twice as many each time (not 10 -> 100)
+
+
+@pytest.mark.parametrize(
+    ("context", "shown", "after"),
+    [(True, None, 20), (True, 20, 40), (False, None, 100), (False, 100, 200)],
+)
+def test_more_children_steps(context, shown, after):
+    assert table_rows.more_children(shown, context, 50) == after
+
+
+def test_context_rows_collapse_and_reopen():
+    with nbtrack.start_run(run_name="grid") as parent:
+        for i in range(3):
+            with nbtrack.start_run(run_name=f"fold-{i}", nested=True):
+                nbtrack.log_param("kind", "fold")
+    with nbtrack.start_run(run_name="lone"):
+        nbtrack.log_param("kind", "fold")
+    table = show_runs(live=False)
+    table.filter = "params.kind = 'fold'"
+    assert len(table.grid.rows) == 5  # lone, grid (context) and its 3 folds
+    table.grid.collapsed = [parent.info.run_id]
+    rows = {r["name"]: r for r in table.grid.rows}
+    assert set(rows) == {"grid", "lone"} and rows["grid"]["context"]
+    assert rows["grid"]["children"] == 3 and (table.grid.total, table.grid.roots) == (4, 2)
+    table.grid.collapsed = []
+    assert len(table.grid.rows) == 5
+    table.grid.collapsed = [parent.info.run_id]
+    table.filter = "params.kind = 'fold' and attributes.run_name != 'lone'"
+    assert table.grid.collapsed == []  # a new filter opens its context rows again
+    assert table.grid.rows[0]["name"] == "grid"
+    assert {r["name"] for r in table.grid.rows} == {"grid", "fold-0", "fold-1", "fold-2"}
+
+
+def test_rest_of_a_new_order_sorted_while_the_first_page_is_read(keyed, monkeypatch):
+    monkeypatch.setattr(shown_runs, "ORDER_CACHE_ABOVE", 0)  # paging from one sort
+    monkeypatch.setattr(runs_panel, "SORT_LATER", 0.01)
+
+    async def in_a_kernel_loop() -> None:
+        table = show_runs("keyed", live=False, order_by=["metrics.rmse DESC"])
+        memo = table.queries._memo
+        assert "ordered" not in memo  # the first page came from a LIMIT query
+        await asyncio.sleep(0.2)
+        assert memo["ordered"] == ("ordered", ("metrics.rmse DESC",), True)
+        table.grid.page_size = 1
+        table.grid.page = 2
+        assert names(table) == ["r0"]
+
+    asyncio.run(in_a_kernel_loop())
+    table = show_runs("keyed", live=False, order_by=["metrics.rmse ASC"])  # no loop: no timer
+    assert table._later is None and names(table) == ["r0", "r1", "r2"]

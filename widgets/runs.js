@@ -2,7 +2,7 @@
 //
 // Python owns the data: it pages, sorts and filters in SQL and sends one page of rows.
 // This view draws them and writes the user's choices back to the model (filter,
-// order_by, page, page_size, tree, expanded, selected_run_ids, view); actions that open
+// order_by, page, page_size, tree, expanded, collapsed, selected_run_ids, view); actions that open
 // other panels (compare, sweep, run detail, edit, "show more" children) or delete and
 // restore the selection go as messages.
 // Redraws replace the table body in place, so a live refresh keeps scroll and focus.
@@ -141,85 +141,81 @@ function render({ model, el }) {
     thead.replaceChildren(groupRow, keyRow);
   }
 
+  // The body is drawn as one HTML string (one parse, no per-cell DOM calls): a page of
+  // 50 runs by 20 columns is over 2,000 elements.
   function drawBody() {
     const cols = columns();
     const sel = new Set(selected());
     const tree = model.get("tree");
     const expanded = new Set(model.get("expanded") || []);
+    const collapsed = new Set(model.get("collapsed") || []);
     const actions = model.get("actions");
-    const trs = rows().map((row, index) => {
+    const all = rows();
+    const html = all.map((row, index) => {
       if (row.more) {
-        return h("tr", { class: "nbt-more" }, [
-          h("td", {}, []),
-          h("td", { colSpan: cols.length, style: `padding-left:${8 + row.depth * 18}px` }, [
-            h("button", { class: "nbt-link", dataset: { action: "more", run: row.more } },
-              [`… ${row.hidden} more child run${row.hidden === 1 ? "" : "s"}: show more`]),
-          ]),
-        ]);
+        const label = `… ${row.hidden} more child run${row.hidden === 1 ? "" : "s"}: show more`;
+        return tagHtml("tr", { class: "nbt-more" }, "<td></td>" +
+          tagHtml("td", { colspan: cols.length, style: `padding-left:${8 + row.depth * 18}px` },
+            tagHtml("button", { class: "nbt-link", "data-action": "more", "data-run": row.more }, esc(label))));
       }
       const id = /** @type {string} */ (row.id);
-      const box = h("input", { type: "checkbox", checked: sel.has(id), title: "Select this run" });
-      const nameParts = [];
+      const box = tagHtml("input", { type: "checkbox", checked: sel.has(id), title: "Select this run" });
+      let name = "";
       if (tree && row.children && row.context) {
-        nameParts.push(h("span", { class: "nbt-toggle nbt-toggle-fixed", textContent: "▾",
-          title: "Open while its child runs match the filter" }));
+        const open = !collapsed.has(id);
+        name += tagHtml("button", {
+          class: "nbt-toggle",
+          title: `${open ? "Hide" : "Show"} the child runs that match the filter`,
+          "data-action": "collapse", "data-run": id,
+        }, open ? "▾" : "▸");
       } else if (tree && row.children) {
         const open = expanded.has(id);
-        nameParts.push(h("button", {
-          class: "nbt-toggle", textContent: open ? "▾" : "▸",
+        name += tagHtml("button", {
+          class: "nbt-toggle",
           title: `${open ? "Hide" : "Show"} ${row.children} child run${row.children === 1 ? "" : "s"}`,
-          dataset: { action: "toggle", run: id },
-        }));
+          "data-action": "toggle", "data-run": id,
+        }, open ? "▾" : "▸");
       } else {
-        nameParts.push(h("span", { class: "nbt-toggle-space" }));
+        name += tagHtml("span", { class: "nbt-toggle-space" });
       }
-      nameParts.push(actions
-        ? h("button", { class: "nbt-link nbt-name", textContent: row.name || id, title: `Open run ${id}`, dataset: { action: "open", run: id } })
-        : h("span", { class: "nbt-name", textContent: row.name || id, title: id }));
-      if (tree && row.children) nameParts.push(h("span", { class: "nbt-kids" }, [`${row.children}`]));
+      name += actions
+        ? tagHtml("button", { class: "nbt-link nbt-name", title: `Open run ${id}`, "data-action": "open", "data-run": id }, esc(row.name || id))
+        : tagHtml("span", { class: "nbt-name", title: id }, esc(row.name || id));
+      if (tree && row.children) name += tagHtml("span", { class: "nbt-kids" }, `${row.children}`);
       if (row.context) {
-        nameParts.push(h("span", { class: "nbt-context-label", textContent: "context",
-          title: "This run does not match the filter; it is shown for its child runs that do" }));
+        name += tagHtml("span", { class: "nbt-context-label",
+          title: "This run does not match the filter; it is shown for its child runs that do" }, "context");
       }
-      if (row.deleted) nameParts.push(h("span", { class: "nbt-deleted-label", textContent: "deleted" }));
+      if (row.deleted) name += tagHtml("span", { class: "nbt-deleted-label" }, "deleted");
       if (actions) {
-        nameParts.push(h("button", {
-          class: "nbt-chip nbt-edit", textContent: "edit",
-          title: "Rename, note, tag, delete or restore this run",
-          dataset: { action: "edit", run: id },
-        }));
+        name += tagHtml("button", { class: "nbt-chip nbt-edit", title: "Rename, note, tag, delete or restore this run",
+          "data-action": "edit", "data-run": id }, "edit");
       }
       if (actions && row.descendants) {
-        nameParts.push(h("button", {
-          class: "nbt-chip", textContent: "sweep",
-          title: `Parallel coordinates of the ${row.descendants} runs under this one`,
-          dataset: { action: "sweep", run: id },
-        }));
+        name += tagHtml("button", { class: "nbt-chip", title: `Parallel coordinates of the ${row.descendants} runs under this one`,
+          "data-action": "sweep", "data-run": id }, "sweep");
       }
       if (actions && row.models) {
-        nameParts.push(h("button", {
-          class: "nbt-chip nbt-register", textContent: "register",
-          title: "Register this run's model in the model registry",
-          dataset: { action: "register", run: id },
-        }));
+        name += tagHtml("button", { class: "nbt-chip nbt-register", title: "Register this run's model in the model registry",
+          "data-action": "register", "data-run": id }, "register");
       }
       const tds = cols.map((col, i) => {
         const content = col.group === "attributes" && col.key === "run_name"
-          ? h("span", { class: "nbt-namecell", style: `padding-left:${row.depth * 18}px` }, nameParts)
+          ? tagHtml("span", { class: "nbt-namecell", style: `padding-left:${row.depth * 18}px` }, name)
           : cell(col, row);
         const cls = [`nbt-g-${col.group}`, col.group === "metrics" ? "nbt-right" : "",
           i > 0 && cols[i - 1].group !== col.group ? "nbt-first" : "",
           col.key === "run_name" && col.group === "attributes" ? "nbt-pin" : ""].join(" ");
-        return h("td", { class: cls }, [content]);
+        return tagHtml("td", { class: cls }, content);
       });
       const cls = [sel.has(id) ? "nbt-selected" : "", row.context ? "nbt-context" : "", row.deleted ? "nbt-deleted" : ""];
-      return h("tr", { class: cls.join(" ").trim(), dataset: { id, index: String(index) } },
-        [h("td", { class: "nbt-select" }, [box]), ...tds]);
+      return tagHtml("tr", { class: cls.join(" ").trim(), "data-id": id, "data-index": String(index) },
+        tagHtml("td", { class: "nbt-select" }, box) + tds.join(""));
     });
-    tbody.replaceChildren(...trs);
+    tbody.innerHTML = html.join("");
     const none = model.get("view") === "deleted" ? "No deleted runs." : "No runs yet. Log one and it appears here.";
-    empty.textContent = trs.length ? "" : model.get("filter") ? "No run matches this filter." : none;
-    empty.style.display = trs.length ? "none" : "";
+    empty.textContent = all.length ? "" : model.get("filter") ? "No run matches this filter." : none;
+    empty.style.display = all.length ? "none" : "";
   }
 
   function drawSelection() {
@@ -230,8 +226,7 @@ function render({ model, el }) {
       const box = /** @type {HTMLInputElement | null} */ (tr.querySelector("input[type=checkbox]"));
       if (box) box.checked = on;
     }
-    drawHead();
-    drawCounts();
+    redraw("head", "counts")();
   }
 
   function drawCounts() {
@@ -416,11 +411,12 @@ function render({ model, el }) {
     const button = /** @type {HTMLElement | null} */ (target.closest("[data-action]"));
     if (button) {
       const run = button.dataset.run || "";
-      if (button.dataset.action === "toggle") {
-        const expanded = new Set(model.get("expanded") || []);
-        if (expanded.has(run)) expanded.delete(run);
-        else expanded.add(run);
-        save("expanded", [...expanded]);
+      const trait = { toggle: "expanded", collapse: "collapsed" }[button.dataset.action || ""];
+      if (trait) {
+        const runs = new Set(model.get(trait) || []);
+        if (runs.has(run)) runs.delete(run);
+        else runs.add(run);
+        save(trait, [...runs]);
       } else {
         model.send({ action: button.dataset.action, run_id: run });
       }
@@ -444,30 +440,49 @@ function render({ model, el }) {
 
   // -- model changes ------------------------------------------------------------------
 
-  const onColumns = () => { drawHead(); drawBody(); drawChooser(); };
-  const onRows = () => { drawBody(); drawHead(); drawCounts(); };
+  // One kernel message changes several traits at once (rows, columns, total, page...):
+  // each change only marks what it affects, and each part is drawn once, after them all.
+  const parts = /** @type {Array<[string, () => void]>} */ ([
+    ["body", drawBody], ["head", drawHead], ["counts", drawCounts], ["filter", drawFilter],
+    ["chooser", drawChooser],
+  ]);
+  /** @type {Set<string>} */ const dirty = new Set();
+  /** @param {...string} names */
+  const redraw = (...names) => () => {
+    if (!dirty.size) queueMicrotask(flush);
+    for (const name of names) dirty.add(name);
+  };
+  function flush() {
+    for (const [name, draw] of parts) {
+      if (dirty.delete(name)) draw();
+    }
+  }
+  const onColumns = redraw("head", "body", "chooser");
+  const onFilter = redraw("filter");
+  const onCounts = redraw("counts");
   const handlers = /** @type {Array<[string, () => void]>} */ ([
     ["change:columns", onColumns],
-    ["change:rows", onRows],
+    ["change:rows", redraw("body", "head", "counts")],
     ["change:selected_run_ids", drawSelection],
-    ["change:filter", drawFilter],
-    ["change:filter_error", drawFilter],
-    ["change:filter_note", drawFilter],
-    ["change:placeholder", drawFilter],
-    ["change:tree", drawFilter],
-    ["change:title", drawFilter],
-    ["change:tree_toggle", drawFilter],
-    ["change:experiment", drawFilter],
-    ["change:experiment_choices", drawFilter],
-    ["change:total", drawCounts],
-    ["change:roots", drawCounts],
-    ["change:page", drawCounts],
-    ["change:page_size", drawCounts],
-    ["change:view", drawCounts],
-    ["change:order_by", drawHead],
-    ["change:expanded", drawBody],
-    ["change:hide_constant", () => { drawFilter(); onColumns(); }],
-    ["change:column_prefs", () => { onColumns(); drawChooser(); }],
+    ["change:filter", onFilter],
+    ["change:filter_error", onFilter],
+    ["change:filter_note", onFilter],
+    ["change:placeholder", onFilter],
+    ["change:tree", onFilter],
+    ["change:title", onFilter],
+    ["change:tree_toggle", onFilter],
+    ["change:experiment", onFilter],
+    ["change:experiment_choices", onFilter],
+    ["change:total", onCounts],
+    ["change:roots", onCounts],
+    ["change:page", onCounts],
+    ["change:page_size", onCounts],
+    ["change:view", onCounts],
+    ["change:order_by", redraw("head")],
+    ["change:expanded", redraw("body")],
+    ["change:collapsed", redraw("body")],
+    ["change:hide_constant", redraw("filter", "head", "body", "chooser")],
+    ["change:column_prefs", onColumns],
   ]);
   for (const [event, fn] of handlers) model.on(event, fn);
   drawAll();

@@ -83,17 +83,31 @@ function formatDuration(row) {
   return `${Math.floor(m / 60)} h ${pad(m % 60)} min`;
 }
 
-/** A small SVG line of a metric's history. @param {Array<number | string>} values */
+/** Text made safe inside HTML and its attribute values. @param {unknown} value */
+function esc(value) {
+  return String(value ?? "").replace(/[&<>"']/g, (c) => ESCAPES[/** @type {keyof typeof ESCAPES} */ (c)]);
+}
+const ESCAPES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+
+/** One element's HTML: a tag, its attributes (skipped when null or false) and inner HTML.
+ * @param {string} tag @param {Record<string, string | number | boolean | null | undefined>} attrs
+ * @param {string} [inner] */
+function tagHtml(tag, attrs, inner = "") {
+  let open = `<${tag}`;
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === true) open += ` ${key}`;
+    else if (value !== null && value !== undefined && value !== false) open += ` ${key}="${esc(value)}"`;
+  }
+  return tag === "input" ? `${open}>` : `${open}>${inner}</${tag}>`;
+}
+
+/** A small SVG line of a metric's history, as HTML. @param {Array<number | string>} values */
 function sparkline(values) {
-  const ns = "http://www.w3.org/2000/svg";
   const nums = values.map(toNumber);
   const finite = nums.filter(Number.isFinite);
-  const svg = document.createElementNS(ns, "svg");
-  svg.setAttribute("class", "nbt-spark");
-  svg.setAttribute("width", "56");
-  svg.setAttribute("height", "16");
-  svg.setAttribute("viewBox", "0 0 56 16");
-  if (finite.length < 2) return svg;
+  const svg = (/** @type {string} */ inner) =>
+    `<svg class="nbt-spark" width="56" height="16" viewBox="0 0 56 16">${inner}</svg>`;
+  if (finite.length < 2) return svg("");
   const lo = Math.min(...finite);
   const hi = Math.max(...finite);
   const span = hi - lo || 1;
@@ -102,13 +116,8 @@ function sparkline(values) {
   nums.forEach((v, i) => {
     if (Number.isFinite(v)) points.push(`${(1 + i * step).toFixed(1)},${(15 - ((v - lo) / span) * 14).toFixed(1)}`);
   });
-  const line = document.createElementNS(ns, "polyline");
-  line.setAttribute("points", points.join(" "));
-  svg.append(line);
-  const title = document.createElementNS(ns, "title");
-  title.textContent = `${finite.length} points, ${formatNumber(lo)} … ${formatNumber(hi)}`;
-  svg.append(title);
-  return svg;
+  const title = `${finite.length} points, ${formatNumber(lo)} … ${formatNumber(hi)}`;
+  return svg(`<polyline points="${points.join(" ")}"></polyline><title>${esc(title)}</title>`);
 }
 
 /** @param {string} order */
@@ -117,35 +126,35 @@ function parseOrder(order) {
   return m ? { column: m[1], dir: m[2].toUpperCase() } : { column: order, dir: "ASC" };
 }
 
-/** @param {Column} col @param {Row} row @returns {Node | string} */
+/** A cell's inner HTML. @param {Column} col @param {Row} row @returns {string} */
 function cell(col, row) {
   if (col.group === "attributes") {
     switch (col.key) {
       case "status": {
-        const badge = h("span", { class: `nbt-badge nbt-${(row.status || "").toLowerCase()}` }, [row.status || ""]);
+        const badge = tagHtml("span", { class: `nbt-badge nbt-${(row.status || "").toLowerCase()}` }, esc(row.status));
         if (!row.error) return badge;
-        return h("span", { class: "nbt-status" }, [badge, h("span", { class: "nbt-error-line", title: row.error }, [row.error])]);
+        return tagHtml("span", { class: "nbt-status" },
+          badge + tagHtml("span", { class: "nbt-error-line", title: row.error }, esc(row.error)));
       }
       case "start_time":
-        return h("span", { class: "nbt-ago", title: formatTime(row.start), dataset: { ms: String(row.start || "") } },
-          [timeAgo(row.start)]);
+        return tagHtml("span", { class: "nbt-ago", title: formatTime(row.start), "data-ms": String(row.start || "") },
+          esc(timeAgo(row.start)));
       case "duration":
-        return formatDuration(row);
+        return esc(formatDuration(row));
       case "user_id":
-        return row.user || "";
+        return esc(row.user);
       case "source": {
         const src = row.source || "";
-        return h("span", { title: src }, [src.split("/").pop() || src]);
+        return tagHtml("span", { title: src }, esc(src.split("/").pop() || src));
       }
       default:
-        return row.name || "";
+        return esc(row.name);
     }
   }
   const values = /** @type {Record<string, any>} */ (row[/** @type {"p" | "m" | "t"} */ (VALUE_FIELD[col.group])] || {});
   const value = values[col.key];
-  if (col.group !== "metrics") return value === undefined ? "" : String(value);
+  if (col.group !== "metrics") return value === undefined ? "" : esc(value);
   const spark = row.s && row.s[col.key];
-  const text = h("span", { class: "nbt-num" }, [formatNumber(value)]);
-  return h("span", { class: "nbt-metric" }, [spark ? sparkline(spark) : "", text]);
+  const text = tagHtml("span", { class: "nbt-num" }, esc(formatNumber(value)));
+  return tagHtml("span", { class: "nbt-metric" }, (spark ? sparkline(spark) : "") + text);
 }
-

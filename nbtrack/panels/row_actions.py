@@ -18,6 +18,7 @@ import ipywidgets
 from nbtrack.client import MlflowClient
 from nbtrack.entities import ViewType
 from nbtrack.errors import InvalidParameter
+from nbtrack.panels import rows as table_rows
 from nbtrack.panels import static
 from nbtrack.panels.base import Panel
 from nbtrack.panels.compare import CompareRuns
@@ -117,7 +118,10 @@ class RowActions:
         elif action == "export":
             self.grid.send({"download": EXPORT_NAME, "csv": self.to_csv()})
         elif action == "more" and isinstance(run_id, str):
-            self._child_limits[run_id] = self._child_limits.get(run_id, self.grid.page_size) * 2
+            context = any(r.get("id") == run_id and r.get("context") for r in self.grid.rows)
+            self._child_limits[run_id] = table_rows.more_children(
+                self._child_limits.get(run_id), context, self.grid.page_size
+            )
             self.refresh()
         elif action == "delete":
             self.delete_runs(self.grid.selected_run_ids)

@@ -62,6 +62,7 @@ class TableState:
     page_size: int = 50
     tree: bool = True
     expanded: Sequence[str] = ()
+    collapsed: Sequence[str] = ()  # context rows the user closed (they open by themselves)
     child_limits: dict[str, int] = field(default_factory=dict)
 
 
@@ -143,9 +144,9 @@ def _open_branches(
 ) -> tuple[set[str], set[str], dict[str, list[str]]]:
     """(expanded runs, context runs, children of each expanded run) for one page.
 
-    Context rows (unmatched parents of matched runs) are always open: they are shown only
-    for the matches below them. Opening them may reveal deeper context rows, so the tree
-    is read level by level.
+    Context rows (unmatched parents of matched runs) open by themselves, unless the user
+    collapsed them: they are shown only for the matches below them. Opening them may
+    reveal deeper context rows, so the tree is read level by level.
     """
     if not state.tree:
         return set(), set(), {}
@@ -153,10 +154,11 @@ def _open_branches(
     context: set[str] = set()
     kids: dict[str, list[str]] = {}
     level = top
+    collapsed = set(state.collapsed)
     while level:
         found = shown.context_ids(level)
         context |= found
-        expanded |= found
+        expanded |= found - collapsed
         wanted = [run_id for run_id in level if run_id in expanded and run_id not in kids]
         fetched = shown.children(wanted, state.order_by, limit) if wanted else {}
         kids.update(fetched)
@@ -185,8 +187,7 @@ def _walk(
             placed.append({"id": run_id, "depth": depth})
             if run_id not in expanded:
                 continue
-            first = min(size, CONTEXT_CHILDREN) if run_id in context else size
-            limit = state.child_limits.get(run_id, first)
+            limit = state.child_limits.get(run_id, first_children(run_id in context, size))
             children = kids.get(run_id, [])[:limit]
             visit(children, depth + 1)
             hidden = counts.get(run_id, 0) - len(children)
@@ -195,6 +196,19 @@ def _walk(
 
     visit(top, 0)
     return placed
+
+
+def first_children(context: bool, page_size: int) -> int:
+    """How many children an opened row shows before "show more" (fewer under context rows)."""
+    return min(page_size, CONTEXT_CHILDREN) if context else page_size
+
+
+def more_children(shown: int | None, context: bool, page_size: int) -> int:
+    """The children shown after "show more": twice those shown now (10, 20, 40... or 50, 100...).
+
+    ``shown`` is the limit the user reached so far (None: the first one).
+    """
+    return 2 * (shown if shown is not None else first_children(context, page_size))
 
 
 def _rows(

@@ -9,6 +9,7 @@ and edit panels below the table (its row actions: ``row_actions.RowActions``).
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -35,7 +36,8 @@ if TYPE_CHECKING:
 COLUMNS_TAG = "nbtrack.panel.columns"  # experiment tag: the run table's column choices
 # the view's ES module, joined from its parts in this order (no build step)
 RUNS_JS = ("runs_cells.js", "runs_complete.js", "runs.js")
-_VIEW_TRAITS = ["order_by", "page", "page_size", "tree", "expanded", "view"]
+SORT_LATER = 1.0  # s after a new order's first page is shown: sort the rest (see _sort_later)
+_VIEW_TRAITS = ["order_by", "page", "page_size", "tree", "expanded", "collapsed", "view"]
 
 
 class RunGrid(anywidget.AnyWidget):
@@ -63,6 +65,7 @@ class RunGrid(anywidget.AnyWidget):
     # the user's column choices: {"hidden": ["params.alpha", ...], "pinned": [...]}
     column_prefs = traitlets.Dict().tag(sync=True)
     expanded = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    collapsed = traitlets.List(traitlets.Unicode()).tag(sync=True)  # closed context rows
     selected_run_ids = traitlets.List(traitlets.Unicode()).tag(sync=True)
     title = traitlets.Unicode("").tag(sync=True)
     actions = traitlets.Bool(True).tag(sync=True)
@@ -132,6 +135,7 @@ class RunTable(RowActions, Panel):
         self._under = under
         self._run_ids = tuple(run_ids) if run_ids is not None else None
         self._child_limits: dict[str, int] = {}
+        self._later: asyncio.TimerHandle | None = None
         client = client or MlflowClient()
         # the grid is created with its first page: a view never shows "No runs" first
         first = table_rows.build(
@@ -196,6 +200,7 @@ class RunTable(RowActions, Panel):
             page_size=self.grid.page_size,
             tree=self.grid.tree,
             expanded=list(self.grid.expanded),
+            collapsed=list(self.grid.collapsed),
             child_limits=dict(self._child_limits),
         )
 
@@ -221,6 +226,31 @@ class RunTable(RowActions, Panel):
             self.grid.roots = content.roots
             with self._quiet():
                 self.grid.page = content.page  # clamped when the rows shrank
+        self._sort_later()
+
+    def _sort_later(self) -> None:
+        """After the first page of a new sort or filter, sort the rest while the user reads.
+
+        That page came from a LIMIT query; the next one would sort every run first. In a
+        kernel, that sort runs ``SORT_LATER`` seconds after this page was sent, unless the
+        user acts before (outside a kernel's event loop, the next page sorts them).
+        """
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # a script, a test, or the live refresher's thread
+            return
+        if self._later is not None:
+            self._later.cancel()
+            self._later = None
+        if self.grid.page == 0 and not self._closed:
+            self._later = loop.call_later(SORT_LATER, self.callback(self._sort_rest))
+
+    def _sort_rest(self) -> None:
+        self._later = None
+        if self._closed:
+            return
+        with self.queries.shown(self._scope()) as shown:
+            shown.sort_all(list(self.grid.order_by), roots_only=self.grid.tree)
 
     def run_statuses(self) -> dict[str, str]:
         """The status of each run on the shown page (its outputs re-render when one ends)."""
@@ -252,6 +282,7 @@ class RunTable(RowActions, Panel):
         self._child_limits.clear()
         with self._quiet():
             self.grid.expanded = []
+            self.grid.collapsed = []
             self.grid.selected_run_ids = []
         self._first_page()
 
@@ -320,12 +351,14 @@ class RunTable(RowActions, Panel):
     def _on_filter(self, change: dict) -> None:
         self.grid.filter_note = ""
         self._child_limits.clear()
+        with self._quiet():
+            self.grid.collapsed = []  # other context rows now
         self._first_page()
 
     def _on_view(self, change: dict) -> None:
         if self._updating:
             return
-        if change["name"] in ("page", "expanded"):
+        if change["name"] in ("page", "expanded", "collapsed"):
             self.refresh()
             return
         if change["name"] == "view":  # another set of runs: a selection of the last one goes

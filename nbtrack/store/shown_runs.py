@@ -94,8 +94,17 @@ class ShownRuns:
         if self.counts()[1 if roots_only else 0] <= ORDER_CACHE_ABOVE:
             sql = f"{select} LIMIT ? OFFSET ?"
             return [row[0] for row in self._query(sql, [*order.join_args, limit, offset])]
-        # Many runs: sort them once per order (into temp.ordered); pages are then slices.
+        # Many runs: the first page of an order is a LIMIT query (SQLite keeps only the
+        # best rows while it scans, no full sort); from the next page on, the runs are
+        # sorted once for that order (into temp.ordered) and pages are slices of it.
         key = ("ordered", tuple(order_by or ()), roots_only)
+        if self._memo.get("ordered") != key and offset == 0:
+            first = self._memo.get("first")  # kept: a refresh reads the same first page
+            if not (isinstance(first, tuple) and first[:2] == (key, limit)):
+                sql = f"{select} LIMIT ?"
+                ids = [row[0] for row in self._query(sql, [*order.join_args, limit])]
+                first = self._memo["first"] = (key, limit, ids)
+            return list(first[2])
         if self._memo.get("ordered") != key:
             self._memo.pop("ordered", None)
             self._conn.execute("DELETE FROM temp.ordered")
@@ -103,6 +112,14 @@ class ShownRuns:
             self._memo["ordered"] = key
         sql = "SELECT id FROM temp.ordered WHERE pos > ? ORDER BY pos LIMIT ?"
         return [row[0] for row in self._query(sql, [offset, limit])]
+
+    def sort_all(self, order_by: Sequence[str] | None, roots_only: bool = False) -> None:
+        """Sort every run for this order now, when paging uses one sort (see ``page``).
+
+        Later pages are then slices: run it while the user reads the first page.
+        """
+        if self.counts()[1 if roots_only else 0] > ORDER_CACHE_ABOVE:
+            self.page(order_by, 1, 0, roots_only)
 
     def children(
         self, parent_ids: Sequence[str], order_by: Sequence[str] | None, limit: int

@@ -68,6 +68,14 @@ def test_table_completion_context_rows_and_row_actions(open_notebook, artifacts_
     )
     assert table.locator("tr.nbt-context .nbt-context-label").inner_text().lower() == "context"
     table.screenshot(path=str(artifacts_dir / "table-context-rows.png"))
+    # A context row folds away like any parent, and opens again.
+    toggle = table.locator("tr.nbt-context .nbt-toggle")
+    toggle.click()
+    nb.wait_for(".nbt-runs tr.nbt-context .nbt-toggle:has-text('▸')")
+    assert table.locator("tbody tr[data-id]").count() == 1
+    table.locator("tr.nbt-context .nbt-toggle").click()
+    nb.wait_for(".nbt-runs tr[data-id]:has-text('trial-3')")
+    assert table.locator("tbody tr[data-id]").count() == 3
 
     # Sorting by rmse in the tree: the sweep (no rmse) is placed by its best trial (0.1).
     table.locator(".nbt-button", has_text="Clear").first.click()
