@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 import nbtrack
@@ -33,12 +35,24 @@ def fresh_store(tmp_path, monkeypatch):
     _undo_autolog()
     async_logging.QUEUE.settle()  # nothing a test queued lands in the next test's store
     tracking._reset_for_tests()
+    panels = sys.modules.get("nbtrack.store.panels")
+    if panels is not None:
+        panels.close_all()  # the panels' own connections, one per store file
     store.close_all()
 
 
-def _undo_autolog() -> None:
-    import sys
+@pytest.fixture
+def keyed():
+    """Runs with a metric rmse, a param alpha, and 'score' both a metric and a param."""
+    nbtrack.set_experiment("keyed")
+    for i in range(3):
+        with nbtrack.start_run(run_name=f"r{i}"):
+            nbtrack.log_metric("rmse", 50.0 + i * 5)
+            nbtrack.log_metric("score", i)
+            nbtrack.log_params({"alpha": i, "score": "x"})
 
+
+def _undo_autolog() -> None:
     autolog = sys.modules.get("nbtrack.autolog.sklearn")
     if autolog is not None:
         autolog.autolog(disable=True)

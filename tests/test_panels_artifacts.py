@@ -12,13 +12,6 @@ import pytest
 import nbtrack
 from nbtrack.panels import artifacts, previews
 from nbtrack.panels.artifacts import ArtifactTree
-from nbtrack.store import panels as store_panels
-
-
-@pytest.fixture(autouse=True)
-def close_panel_connections():
-    yield
-    store_panels.close_all()
 
 
 @pytest.fixture

@@ -7,13 +7,6 @@ import pytest
 import nbtrack
 from nbtrack.errors import InvalidParameter, RunNotFound
 from nbtrack.panels import compare_runs, plots
-from nbtrack.store import panels as store_panels
-
-
-@pytest.fixture(autouse=True)
-def close_panel_connections():
-    yield
-    store_panels.close_all()
 
 
 @pytest.fixture

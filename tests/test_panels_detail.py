@@ -10,13 +10,6 @@ import nbtrack
 from nbtrack.errors import RunNotFound
 from nbtrack.panels import show_run
 from nbtrack.panels.run_detail import TABS
-from nbtrack.store import panels as store_panels
-
-
-@pytest.fixture(autouse=True)
-def close_panel_connections():
-    yield
-    store_panels.close_all()
 
 
 @pytest.fixture

@@ -11,17 +11,15 @@ import pytest
 import nbtrack
 from nbtrack.panels import RunTable, live, show_run, show_runs
 from nbtrack.panels.live import REFRESHER
-from nbtrack.store import panels as store_panels
 
 WAIT_S = 20.0  # generous: a loaded CI machine; the refresher polls ten times a second
 
 
 @pytest.fixture(autouse=True)
-def close_panel_connections():
+def close_live_panels():
     yield
     for panel in REFRESHER.panels():
-        panel.close()
-    store_panels.close_all()
+        panel.close()  # no refresher left polling a later test's store
 
 
 def log_elsewhere(code: str) -> None:

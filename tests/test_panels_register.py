@@ -10,13 +10,6 @@ import nbtrack.sklearn
 from nbtrack.errors import RegistryError
 from nbtrack.panels import RunDetail, RunTable, show_sweep
 from nbtrack.panels.register import RegisterModel, logged_model_paths
-from nbtrack.store import panels as store_panels
-
-
-@pytest.fixture(autouse=True)
-def close_panel_connections():
-    yield
-    store_panels.close_all()
 
 
 def _fit(c: float):

@@ -9,13 +9,6 @@ import nbtrack
 import nbtrack.sklearn
 from nbtrack.errors import InvalidState
 from nbtrack.panels import RunDetail, openers, show_registry
-from nbtrack.store import panels as store_panels
-
-
-@pytest.fixture(autouse=True)
-def close_panel_connections():
-    yield
-    store_panels.close_all()
 
 
 @pytest.fixture

@@ -16,12 +16,6 @@ from nbtrack.store import panels as store_panels
 from nbtrack.store import search
 
 
-@pytest.fixture(autouse=True)
-def close_panel_connections():
-    yield
-    store_panels.close_all()
-
-
 @pytest.fixture
 def sweep():
     """Three plain runs and a parent with four children, in experiment 'demo'."""
@@ -330,17 +324,6 @@ def test_large_store_pages_in_sql(big_store):
     parent = next(r for r in table.grid.rows if r["children"])
     table.grid.expanded = [parent["id"]]
     assert sum(r["depth"] == 1 for r in table.grid.rows) == 20
-
-
-@pytest.fixture
-def keyed():
-    """Runs with a metric rmse, a param alpha, and 'score' both a metric and a param."""
-    nbtrack.set_experiment("keyed")
-    for i in range(3):
-        with nbtrack.start_run(run_name=f"r{i}"):
-            nbtrack.log_metric("rmse", 50.0 + i * 5)
-            nbtrack.log_metric("score", i)
-            nbtrack.log_params({"alpha": i, "score": "x"})
 
 
 @pytest.mark.parametrize(

@@ -12,15 +12,8 @@ import pytest
 import nbtrack
 from nbtrack.entities import Metric, Param, RunTag
 from nbtrack.errors import InvalidFilter
-from nbtrack.store import panels as store_panels
 from nbtrack.store import shown_runs
 from nbtrack.store.panels import RunScope, panel_queries
-
-
-@pytest.fixture(autouse=True)
-def close_panel_connections():
-    yield
-    store_panels.close_all()
 
 
 @pytest.fixture

@@ -17,13 +17,6 @@ from nbtrack.panels import ParallelCoordinates, show_sweep
 from nbtrack.panels.sweep import search_score
 from nbtrack.panels.sweep_axes import AXES_TAG, AxisPrefs, Candidate
 from nbtrack.panels.sweep_svg import viridis
-from nbtrack.store import panels as store_panels
-
-
-@pytest.fixture(autouse=True)
-def close_panel_connections():
-    yield
-    store_panels.close_all()
 
 
 @pytest.fixture

@@ -13,25 +13,7 @@ from nbtrack.panels import filter_keys, show_runs
 from nbtrack.panels import rows as table_rows
 from nbtrack.panels import runs as runs_panel
 from nbtrack.panels.row_actions import EditRun
-from nbtrack.store import panels as store_panels
 from nbtrack.store import shown_runs
-
-
-@pytest.fixture(autouse=True)
-def close_panel_connections():
-    yield
-    store_panels.close_all()
-
-
-@pytest.fixture
-def keyed():
-    """Three runs with a metric rmse and a param alpha, in experiment 'keyed'."""
-    nbtrack.set_experiment("keyed")
-    for i in range(3):
-        with nbtrack.start_run(run_name=f"r{i}"):
-            nbtrack.log_metric("rmse", 50.0 + i * 5)
-            nbtrack.log_metric("score", i)
-            nbtrack.log_params({"alpha": i, "score": "x"})
 
 
 def names(table) -> list[str]:
