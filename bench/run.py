@@ -141,7 +141,7 @@ def verdict(key: str, ours: float, theirs: float | None) -> tuple[str, bool]:
 
 
 def _ratio(key: str, ours: float, theirs: float | None) -> float | None:
-    if theirs is None or ours <= 0 or theirs <= 0:
+    if theirs is None or ours <= 0 or theirs <= 0 or key.endswith("_over_data"):
         return None
     if math.isnan(theirs):  # a figure a library could not produce in its time bound
         return None
@@ -163,6 +163,8 @@ def _fmt(key: str, value: float | None) -> str:
         return "below fit noise"  # the fastest logged fit was as fast as the fastest plain one
     if key.endswith("_bytes"):
         return f"{value / 1024 / 1024:.1f} MB"
+    if key.endswith("_over_data"):  # bytes on disk per byte of pages in use
+        return f"{value:.2f}×"
     if key.endswith("_per_s"):
         return f"{value:,.0f}/s"
     if value < 1e-3:

@@ -53,8 +53,10 @@ TARGETS: dict[str, list[tuple[str, float]]] = {
     "panels_table_100k_tree_page_s": [("max", 0.200)],
     "search_all_10000_runs_s": [("max", 0.100)],
     "search_all_100000_runs_s": [("max", 1.0)],
-    # twice the 0.7 MB of pages in use that these runs leave, and no more than MLflow
-    "store_205_short_runs_bytes": [("max", 1.4 * 1024 * 1024), ("no-slower", 1)],
+    # no more than MLflow; the folder (database, -wal, -shm) within twice the pages in use
+    # (tables and indexes: 1.0 MB for these runs since migration 4's filter indexes)
+    "store_205_short_runs_bytes": [("no-slower", 1)],
+    "store_205_short_runs_over_data": [("max", 2.0)],
     "log_metric_async_call_s": [("max", 10e-6)],
     "log_metric_async_points_per_s": [("ratio", 10)],
     "log_metric_async_visible_s": [("max", 0.100)],
