@@ -6,14 +6,18 @@ fresh stores and are compared with the store they came from.
 
 from __future__ import annotations
 
+import contextlib
+import http.server
 import math
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import uuid
+from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
@@ -399,11 +403,21 @@ def test_missing_http_client_names_the_extra(monkeypatch):
         nbtrack.sync.push("http://127.0.0.1:9")
 
 
+@contextlib.contextmanager
+def loopback_http(handler: type) -> Iterator[str]:
+    """Serve ``handler`` on a free loopback port in a thread; yield its URL; stop it."""
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
 @pytest.fixture
 def header_server():
     """A loopback HTTP server answering like MLflow's experiments/search; keeps headers."""
-    import http.server
-    import threading
 
     seen: list[dict[str, str]] = []
 
@@ -420,12 +434,8 @@ def header_server():
         def log_message(self, *args):
             pass
 
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}", seen
-    httpd.shutdown()
-    httpd.server_close()
+    with loopback_http(Handler) as url:
+        yield url, seen
 
 
 @pytest.mark.parametrize(
@@ -543,9 +553,6 @@ def lossy_proxy(server):
     """A loopback HTTP proxy to the server that loses the answer to the first runs/create
     (the server made the run; the client sees the connection drop), as a kept-alive
     connection the server closes at the wrong moment does."""
-    import http.server
-    import threading
-
     import httpx
 
     lost: list[str] = []
@@ -575,12 +582,8 @@ def lossy_proxy(server):
         def log_message(self, *args):
             pass
 
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}", lost
-    httpd.shutdown()
-    httpd.server_close()
+    with loopback_http(Handler) as url:
+        yield url, lost
     upstream.close()
 
 
