@@ -12,6 +12,7 @@ import os
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -30,6 +31,9 @@ from nbtrack.store.sqlite_errors import damaged, is_damage, is_lock_error, read_
 from nbtrack.store.wal import FLOOR_BYTES, RESIZE_EVERY, resize_checkpoint
 
 LOCK_RETRIES = 20
+
+# Every open Database, so that a forked child gets fresh locks (see _fresh_locks_in_child).
+_OPEN: weakref.WeakSet[Database] = weakref.WeakSet()
 
 
 class Database:
@@ -56,6 +60,7 @@ class Database:
         self._file_id: tuple[int, int] | None = None  # (st_dev, st_ino) of the file open
         self._commits = 0
         self._connect()
+        _OPEN.add(self)
 
     # -- opening ----------------------------------------------------------------------
 
@@ -144,7 +149,6 @@ class Database:
     def conn(self) -> sqlite3.Connection:
         """The connection, reopened after a fork (a child must not share its parent's)."""
         if self._pid != os.getpid() or self._conn is None:
-            self._lock = threading.RLock()
             self._connect()
         assert self._conn is not None
         return self._conn
@@ -304,3 +308,16 @@ def _rollback_quietly(conn: sqlite3.Connection) -> None:
 
 def _translated(exc: BaseException, path: Path) -> BaseException:
     return translate(exc, path) or exc
+
+
+def _fresh_locks_in_child() -> None:
+    """Give each Database a new lock in a forked child, before any code of it runs.
+
+    A lock another thread held at the fork (the async writer, say) is held for good in
+    the child, where that thread does not exist: taking it would hang.
+    """
+    for db in list(_OPEN):
+        db._lock = threading.RLock()
+
+
+os.register_at_fork(after_in_child=_fresh_locks_in_child)
