@@ -141,81 +141,110 @@ function render({ model, el }) {
     thead.replaceChildren(groupRow, keyRow);
   }
 
-  // The body is drawn as one HTML string (one parse, no per-cell DOM calls): a page of
-  // 50 runs by 20 columns is over 2,000 elements.
+  // The body is drawn as HTML strings (one parse, no per-cell DOM calls): a page of 50
+  // runs by 20 columns is over 2,000 elements. The rows in the scroll box's view go in at
+  // once; those below its fold follow once that first screenful is painted and the page
+  // is idle, as laying them all out first made every filter, sort and page turn wait
+  // about twice as long.
+  let drawn = 0; // counts body drawings: a newer one drops the rows an older one still owed
+
+  /** What every row's HTML depends on, read from the model now. */
+  function rowView() {
+    return {
+      cols: columns(),
+      sel: new Set(selected()),
+      tree: model.get("tree"),
+      expanded: new Set(model.get("expanded") || []),
+      collapsed: new Set(model.get("collapsed") || []),
+      actions: model.get("actions"),
+    };
+  }
+
+  /** @param {number} from @param {number} to */
+  const rowsHtml = (from, to) => {
+    const view = rowView();
+    return rows().slice(from, to).map((row, i) => rowHtml(row, from + i, view)).join("");
+  };
+
   function drawBody() {
-    const cols = columns();
-    const sel = new Set(selected());
-    const tree = model.get("tree");
-    const expanded = new Set(model.get("expanded") || []);
-    const collapsed = new Set(model.get("collapsed") || []);
-    const actions = model.get("actions");
     const all = rows();
-    const html = all.map((row, index) => {
-      if (row.more) {
-        const label = `… ${row.hidden} more child run${row.hidden === 1 ? "" : "s"}: show more`;
-        return tagHtml("tr", { class: "nbt-more" }, "<td></td>" +
-          tagHtml("td", { colspan: cols.length, style: `padding-left:${8 + row.depth * 18}px` },
-            tagHtml("button", { class: "nbt-link", "data-action": "more", "data-run": row.more }, esc(label))));
-      }
-      const id = /** @type {string} */ (row.id);
-      const box = tagHtml("input", { type: "checkbox", checked: sel.has(id), title: "Select this run" });
-      let name = "";
-      if (tree && row.children && row.context) {
-        const open = !collapsed.has(id);
-        name += tagHtml("button", {
-          class: "nbt-toggle",
-          title: `${open ? "Hide" : "Show"} the child runs that match the filter`,
-          "data-action": "collapse", "data-run": id,
-        }, open ? "▾" : "▸");
-      } else if (tree && row.children) {
-        const open = expanded.has(id);
-        name += tagHtml("button", {
-          class: "nbt-toggle",
-          title: `${open ? "Hide" : "Show"} ${row.children} child run${row.children === 1 ? "" : "s"}`,
-          "data-action": "toggle", "data-run": id,
-        }, open ? "▾" : "▸");
-      } else {
-        name += tagHtml("span", { class: "nbt-toggle-space" });
-      }
-      name += actions
-        ? tagHtml("button", { class: "nbt-link nbt-name", title: `Open run ${id}`, "data-action": "open", "data-run": id }, esc(row.name || id))
-        : tagHtml("span", { class: "nbt-name", title: id }, esc(row.name || id));
-      if (tree && row.children) name += tagHtml("span", { class: "nbt-kids" }, `${row.children}`);
-      if (row.context) {
-        name += tagHtml("span", { class: "nbt-context-label",
-          title: "This run does not match the filter; it is shown for its child runs that do" }, "context");
-      }
-      if (row.deleted) name += tagHtml("span", { class: "nbt-deleted-label" }, "deleted");
-      if (actions) {
-        name += tagHtml("button", { class: "nbt-chip nbt-edit", title: "Rename, note, tag, delete or restore this run",
-          "data-action": "edit", "data-run": id }, "edit");
-      }
-      if (actions && row.descendants) {
-        name += tagHtml("button", { class: "nbt-chip", title: `Parallel coordinates of the ${row.descendants} runs under this one`,
-          "data-action": "sweep", "data-run": id }, "sweep");
-      }
-      if (actions && row.models) {
-        name += tagHtml("button", { class: "nbt-chip nbt-register", title: "Register this run's model in the model registry",
-          "data-action": "register", "data-run": id }, "register");
-      }
-      const tds = cols.map((col, i) => {
-        const content = col.group === "attributes" && col.key === "run_name"
-          ? tagHtml("span", { class: "nbt-namecell", style: `padding-left:${row.depth * 18}px` }, name)
-          : cell(col, row);
-        const cls = [`nbt-g-${col.group}`, col.group === "metrics" ? "nbt-right" : "",
-          i > 0 && cols[i - 1].group !== col.group ? "nbt-first" : "",
-          col.key === "run_name" && col.group === "attributes" ? "nbt-pin" : ""].join(" ");
-        return tagHtml("td", { class: cls }, content);
-      });
-      const cls = [sel.has(id) ? "nbt-selected" : "", row.context ? "nbt-context" : "", row.deleted ? "nbt-deleted" : ""];
-      return tagHtml("tr", { class: cls.join(" ").trim(), "data-id": id, "data-index": String(index) },
-        tagHtml("td", { class: "nbt-select" }, box) + tds.join(""));
-    });
-    tbody.innerHTML = html.join("");
+    const fold = Math.ceil((scroller.scrollTop + scroller.clientHeight) / MIN_ROW_PX) + 2;
+    const first = Math.max(FIRST_ROWS, fold);
+    const drawing = ++drawn;
+    tbody.innerHTML = rowsHtml(0, first);
+    if (all.length > first) {
+      const rest = () => {
+        if (drawing === drawn) tbody.insertAdjacentHTML("beforeend", rowsHtml(first, all.length));
+      };
+      requestAnimationFrame(() => requestIdleCallback(rest, { timeout: REST_WITHIN_MS }));
+    }
     const none = model.get("view") === "deleted" ? "No deleted runs." : "No runs yet. Log one and it appears here.";
     empty.textContent = all.length ? "" : model.get("filter") ? "No run matches this filter." : none;
     empty.style.display = all.length ? "none" : "";
+  }
+
+  /** One row's HTML. @param {Row} row @param {number} index @param {ReturnType<typeof rowView>} view */
+  function rowHtml(row, index, view) {
+    const { cols, sel, tree, expanded, collapsed, actions } = view;
+    if (row.more) {
+      const label = `… ${row.hidden} more child run${row.hidden === 1 ? "" : "s"}: show more`;
+      return tagHtml("tr", { class: "nbt-more" }, "<td></td>" +
+        tagHtml("td", { colspan: cols.length, style: `padding-left:${8 + row.depth * 18}px` },
+          tagHtml("button", { class: "nbt-link", "data-action": "more", "data-run": row.more }, esc(label))));
+    }
+    const id = /** @type {string} */ (row.id);
+    const box = tagHtml("input", { type: "checkbox", checked: sel.has(id), title: "Select this run" });
+    let name = "";
+    if (tree && row.children && row.context) {
+      const open = !collapsed.has(id);
+      name += tagHtml("button", {
+        class: "nbt-toggle",
+        title: `${open ? "Hide" : "Show"} the child runs that match the filter`,
+        "data-action": "collapse", "data-run": id,
+      }, open ? "▾" : "▸");
+    } else if (tree && row.children) {
+      const open = expanded.has(id);
+      name += tagHtml("button", {
+        class: "nbt-toggle",
+        title: `${open ? "Hide" : "Show"} ${row.children} child run${row.children === 1 ? "" : "s"}`,
+        "data-action": "toggle", "data-run": id,
+      }, open ? "▾" : "▸");
+    } else {
+      name += tagHtml("span", { class: "nbt-toggle-space" });
+    }
+    name += actions
+      ? tagHtml("button", { class: "nbt-link nbt-name", title: `Open run ${id}`, "data-action": "open", "data-run": id }, clipped(row.name || id))
+      : tagHtml("span", { class: "nbt-name", title: id }, clipped(row.name || id));
+    if (tree && row.children) name += tagHtml("span", { class: "nbt-kids" }, `${row.children}`);
+    if (row.context) {
+      name += tagHtml("span", { class: "nbt-context-label",
+        title: "This run does not match the filter; it is shown for its child runs that do" }, "context");
+    }
+    if (row.deleted) name += tagHtml("span", { class: "nbt-deleted-label" }, "deleted");
+    if (actions) {
+      name += tagHtml("button", { class: "nbt-chip nbt-edit", title: "Rename, note, tag, delete or restore this run",
+        "data-action": "edit", "data-run": id }, "edit");
+    }
+    if (actions && row.descendants) {
+      name += tagHtml("button", { class: "nbt-chip", title: `Parallel coordinates of the ${row.descendants} runs under this one`,
+        "data-action": "sweep", "data-run": id }, "sweep");
+    }
+    if (actions && row.models) {
+      name += tagHtml("button", { class: "nbt-chip nbt-register", title: "Register this run's model in the model registry",
+        "data-action": "register", "data-run": id }, "register");
+    }
+    const tds = cols.map((col, i) => {
+      const content = col.group === "attributes" && col.key === "run_name"
+        ? tagHtml("span", { class: "nbt-namecell", style: `padding-left:${row.depth * 18}px` }, name)
+        : cell(col, row);
+      const cls = [`nbt-g-${col.group}`, col.group === "metrics" ? "nbt-right" : "",
+        i > 0 && cols[i - 1].group !== col.group ? "nbt-first" : "",
+        col.key === "run_name" && col.group === "attributes" ? "nbt-pin" : ""].join(" ");
+      return tagHtml("td", { class: cls }, content);
+    });
+    const cls = [sel.has(id) ? "nbt-selected" : "", row.context ? "nbt-context" : "", row.deleted ? "nbt-deleted" : ""];
+    return tagHtml("tr", { class: cls.join(" ").trim(), "data-id": id, "data-index": String(index) },
+      tagHtml("td", { class: "nbt-select" }, box) + tds.join(""));
   }
 
   function drawSelection() {

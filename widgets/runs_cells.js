@@ -8,6 +8,11 @@ const GROUP_LABELS = { attributes: "Attributes", params: "Parameters", metrics: 
 const VALUE_FIELD = { params: "p", metrics: "m", tags: "t" };
 const PAGE_SIZES = [25, 50, 100, 200];
 const VIEWS = [["active", "Active runs"], ["deleted", "Deleted runs"], ["all", "All runs"]];
+// A body drawing puts in at once the rows that can be in the scroll box's view: rows are
+// at least MIN_ROW_PX high, and at least FIRST_ROWS go in (the box holds about 16).
+const MIN_ROW_PX = 22;
+const FIRST_ROWS = 24;
+const REST_WITHIN_MS = 100; // the rows below the fold are drawn within this, idle or not
 
 /** @param {string} tag @param {Record<string, any>} [props] @param {Array<Node | string>} [children] */
 function h(tag, props = {}, children = []) {
@@ -101,6 +106,15 @@ function tagHtml(tag, attrs, inner = "") {
   return tag === "input" ? `${open}>` : `${open}>${inner}</${tag}>`;
 }
 
+const CLIP_ABOVE = 32; // characters: a longer value is cut to its column's width
+
+/** A value as cell HTML; a long one is clipped with an ellipsis, whole in its tooltip.
+ * @param {unknown} value */
+function clipped(value) {
+  const text = String(value ?? "");
+  return text.length > CLIP_ABOVE ? tagHtml("span", { class: "nbt-clip", title: text }, esc(text)) : esc(text);
+}
+
 /** A small SVG line of a metric's history, as HTML. @param {Array<number | string>} values */
 function sparkline(values) {
   const nums = values.map(toNumber);
@@ -142,18 +156,19 @@ function cell(col, row) {
       case "duration":
         return esc(formatDuration(row));
       case "user_id":
-        return esc(row.user);
+        return clipped(row.user);
       case "source": {
         const src = row.source || "";
-        return tagHtml("span", { title: src }, esc(src.split("/").pop() || src));
+        const name = src.split("/").pop() || src;
+        return tagHtml("span", { class: name.length > CLIP_ABOVE ? "nbt-clip" : null, title: src }, esc(name));
       }
       default:
-        return esc(row.name);
+        return clipped(row.name);
     }
   }
   const values = /** @type {Record<string, any>} */ (row[/** @type {"p" | "m" | "t"} */ (VALUE_FIELD[col.group])] || {});
   const value = values[col.key];
-  if (col.group !== "metrics") return value === undefined ? "" : esc(value);
+  if (col.group !== "metrics") return value === undefined ? "" : clipped(value);
   const spark = row.s && row.s[col.key];
   const text = tagHtml("span", { class: "nbt-num" }, esc(formatNumber(value)));
   return tagHtml("span", { class: "nbt-metric" }, (spark ? sparkline(spark) : "") + text);

@@ -68,7 +68,9 @@ LONG_TASKS = """() => {
 }"""
 # One act on the run table in the last cell's output, and the milliseconds until its
 # answer is drawn: a filter (Enter in the box) until the run count changes, a sort (a
-# click on a column's header) or a page turn until the first row is another run.
+# click on a column's header) or a page turn until the first row is another run. A
+# mutation observer sees the change as it is made (polling would see it only after the
+# frame that paints it), and the time runs to the end of the next frame: the paint.
 TABLE_ACT = """async ([act, value]) => {
     const nb = window.__nbPanel.content;
     const root = nb.widgets[nb.widgets.length - 1].node.querySelector('.nbt-runs');
@@ -76,7 +78,17 @@ TABLE_ACT = """async ([act, value]) => {
     const count = () => root.querySelector('.nbt-count')?.textContent;
     const watched = act === 'filter' ? count : first;
     const before = watched();
-    const t0 = performance.now();
+    let t0 = 0;
+    const changed = new Promise(resolve => {
+        const observer = new MutationObserver(() => {
+            if (watched() === before || !first()) return;
+            observer.disconnect();
+            requestAnimationFrame(() => setTimeout(() => resolve(performance.now() - t0), 0));
+        });
+        observer.observe(root, { childList: true, subtree: true, characterData: true });
+        setTimeout(() => { observer.disconnect(); resolve(-1); }, 30000);
+    });
+    t0 = performance.now();
     if (act === 'filter') {
         const box = root.querySelector('.nbt-filter');
         box.value = value;
@@ -88,14 +100,7 @@ TABLE_ACT = """async ([act, value]) => {
         [...root.querySelectorAll('.nbt-pager button')]
             .find(b => b.textContent.includes('Next')).click();
     }
-    for (;;) {
-        if (watched() !== before && first()) {
-            await new Promise(r => requestAnimationFrame(() => setTimeout(r, 0)));
-            return performance.now() - t0;
-        }
-        if (performance.now() - t0 > 30000) return -1;
-        await new Promise(r => setTimeout(r, 2));
-    }
+    return await changed;
 }"""
 # A brush dragged over the middle half of the sweep's second axis in the last cell's
 # output, and the milliseconds from the release until the lines are recoloured and drawn.

@@ -123,3 +123,45 @@ def test_table_completion_context_rows_and_row_actions(open_notebook, artifacts_
     nb.wait_for(".nbt-runs .nbt-count:has-text('7 runs')")
     assert nb.append_and_run("print(len(nbtrack.search_runs()))") == "7"
     nb.assert_no_errors()
+
+
+PAGES = """\
+import nbtrack
+
+nbtrack.set_experiment("pages")
+client = nbtrack.MlflowClient()
+exp = nbtrack.get_experiment_by_name("pages").experiment_id
+for i in range(130):
+    run = client.create_run(exp, run_name=f"run-{i:03d}", start_time=1_700_000_000_000 + i)
+    client.log_metric(run.info.run_id, "rmse", i / 100)
+    client.set_terminated(run.info.run_id)
+"""
+# every row of the body, in order: its index, and its run's name
+BODY = """() => [...document.querySelectorAll('.nbt-runs tbody tr[data-id]')]
+    .map(tr => [Number(tr.dataset.index), tr.querySelector('.nbt-name').textContent])"""
+
+
+def test_a_page_is_drawn_whole_and_once_when_pages_turn_fast(open_notebook, artifacts_dir: Path):
+    """The rows below the scroll box's fold come after the first screenful: all of them,
+    in order, and never those of a page the user already turned away from."""
+    cells = [new_code_cell(PAGES), new_code_cell("nbtrack.show_runs(exp)")]
+    nb = open_notebook(new_notebook(cells=cells), "pages.ipynb")
+    assert nb.run_all(), nb.errors()
+    nb.wait_widgets_rendered()
+
+    def body(first: int, last: int) -> None:
+        expected = [[i, f"run-{n:03d}"] for i, n in enumerate(range(first, last - 1, -1))]
+        nb.page.wait_for_function(f"() => ({BODY})().length === {len(expected)}")
+        nb.page.wait_for_timeout(300)  # any late rows of an older drawing would be in by now
+        assert nb.page.evaluate(BODY) == expected
+
+    body(129, 80)  # newest first: 50 rows, drawn in two parts
+    pager = nb.output(1).locator(".nbt-pager")
+    for _ in range(2):  # two turns, the second before the first page's rows are all drawn
+        pager.locator("button", has_text="Next").click()
+    body(29, 0)  # the third page: 30 rows
+    pager.locator("button", has_text="Previous").click()
+    pager.locator("button", has_text="Previous").click()
+    body(129, 80)
+    nb.output(1).screenshot(path=str(artifacts_dir / "table-pages.png"))
+    nb.assert_no_errors()
