@@ -172,7 +172,7 @@ class PanelQueries:
                         "OR parent NOT IN (SELECT id FROM temp.shown)"
                     )
                     self._shown_key = key
-                yield ShownRuns(conn, self._memo)
+                yield ShownRuns(conn, self._memo, _one_experiment(scope))
             finally:
                 if conn.in_transaction:
                     conn.execute("COMMIT")
@@ -253,6 +253,12 @@ def _distinct_keys(
         )
         args += exp_ids
     return [row[0] for row in conn.execute(walk, args)]
+
+
+def _one_experiment(scope: RunScope) -> int | None:
+    """The experiment every run of a scope is in, when it names one."""
+    ids = scope.experiment_ids
+    return experiment_int(ids[0]) if ids is not None and len(ids) == 1 else None
 
 
 def _as_nbtrack_error(exc: BaseException, path: Path) -> BaseException:

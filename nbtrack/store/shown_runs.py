@@ -17,23 +17,24 @@ instead of to the end. Paging is by top-level runs, so pages never split a group
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from nbtrack.store import search
-from nbtrack.store.search_fields import RUNS
+from nbtrack.store import first_page, search
 
 STATS_SAMPLE = 2_000  # above this many shown runs, key stats come from a sample of them
 ORDER_CACHE_ABOVE = 1_000  # above this many rows paged over, one sort serves every page
 _KEY_TABLES = {"params": "params", "metrics": "latest_metrics", "tags": "tags"}
-_VALUE_TABLES = {"metric": "latest_metrics", "param": "params", "tag": "tags"}
-_TERM = re.compile(r"^\s*(.*?)(?:\s+(?:ASC|DESC))?\s*$", re.IGNORECASE | re.DOTALL)
 # runs, or their stand-ins (see _proxies), as ``r`` for the ORDER BY of the sort
 _PLACED = (
     "LEFT JOIN temp.proxy x ON x.id = s.id JOIN runs r ON r.run_uuid = coalesce(x.proxy, s.id)"
 )
+# (source, condition) of the runs paged over: tree roots, or every matched run
+_PAGED = {
+    True: (f"temp.shown s {_PLACED}", "s.root = 1"),
+    False: ("temp.shown s JOIN runs r ON r.run_uuid = s.id", "s.context = 0"),
+}
 
 TEMP_TABLES = (
     "CREATE TEMP TABLE shown (id TEXT PRIMARY KEY, parent TEXT, root INTEGER NOT NULL DEFAULT 0, "
@@ -60,9 +61,10 @@ class KeyStat:
 class ShownRuns:
     """The runs of one scope, held in the temporary table ``shown`` (see ``shown()``)."""
 
-    def __init__(self, conn: sqlite3.Connection, memo: dict[str, object]):
+    def __init__(self, conn: sqlite3.Connection, memo: dict[str, object], experiment: int | None):
         self._conn = conn
         self._memo = memo
+        self._experiment = experiment  # the one experiment of every shown run, if one
 
     def _query(self, sql: str, args: Sequence[object] = ()) -> list[tuple]:
         return self._conn.execute(sql, args).fetchall()
@@ -87,9 +89,7 @@ class ShownRuns:
         order = search.runs_query(None, list(order_by or []))
         if roots_only:
             self._proxies(order_by)
-            source, where = f"temp.shown s {_PLACED}", "s.root = 1"
-        else:
-            source, where = "temp.shown s JOIN runs r ON r.run_uuid = s.id", "s.context = 0"
+        source, where = _PAGED[roots_only]
         select = f"SELECT s.id FROM {source} {order.joins} WHERE {where} ORDER BY {order.order}"
         if self.counts()[1 if roots_only else 0] <= ORDER_CACHE_ABOVE:
             sql = f"{select} LIMIT ? OFFSET ?"
@@ -101,8 +101,7 @@ class ShownRuns:
         if self._memo.get("ordered") != key and offset == 0:
             first = self._memo.get("first")  # kept: a refresh reads the same first page
             if not (isinstance(first, tuple) and first[:2] == (key, limit)):
-                sql = f"{select} LIMIT ?"
-                ids = [row[0] for row in self._query(sql, [*order.join_args, limit])]
+                ids = self._first_page(order_by, limit, roots_only)
                 first = self._memo["first"] = (key, limit, ids)
             return list(first[2])
         if self._memo.get("ordered") != key:
@@ -112,6 +111,26 @@ class ShownRuns:
             self._memo["ordered"] = key
         sql = "SELECT id FROM temp.ordered WHERE pos > ? ORDER BY pos LIMIT ?"
         return [row[0] for row in self._query(sql, [offset, limit])]
+
+    def _first_page(
+        self, order_by: Sequence[str] | None, limit: int, roots_only: bool
+    ) -> list[str]:
+        """The first page of an order, sorting only the runs that can be on it (if known).
+
+        See :mod:`nbtrack.store.first_page`; without an index to walk, every run is ranked.
+        """
+        order = search.runs_query(None, list(order_by or []))
+        source, where = _PAGED[roots_only]
+        found = first_page.candidates(self._conn, order_by, limit, roots_only, self._experiment)
+        args: list[object] = [*order.join_args, limit]
+        if found is not None:  # driven from the candidates (CROSS JOIN fixes that order)
+            source = f"json_each(?) c CROSS JOIN {source}"
+            where += " AND s.id = c.value"
+            args.insert(0, json.dumps(found))
+        sql = (
+            f"SELECT s.id FROM {source} {order.joins} WHERE {where} ORDER BY {order.order} LIMIT ?"
+        )
+        return [row[0] for row in self._query(sql, args)]
 
     def sort_all(self, order_by: Sequence[str] | None, roots_only: bool = False) -> None:
         """Sort every run for this order now, when paging uses one sort (see ``page``).
@@ -239,14 +258,12 @@ def _has_value(order_by: Sequence[str] | None) -> tuple[str, list]:
 
     Only metric, param and tag terms can lack one; attributes always have a value here.
     """
-    terms = list(order_by or [])
-    match = _TERM.match(terms[0]) if terms and isinstance(terms[0], str) else None
-    column = match.group(1) if match else ""
-    table = _VALUE_TABLES.get(RUNS.prefixes.get(column.split(".", 1)[0].lower(), ""))
-    if table is None:
+    lead = first_page.leading(order_by)
+    if lead.table is None:
         return "1", []
-    (key,) = search.runs_query(None, terms[:1]).join_args  # the key, unquoted
-    return f"EXISTS (SELECT 1 FROM {table} WHERE run_uuid = r.run_uuid AND key = ?)", [key]
+    return f"EXISTS (SELECT 1 FROM {lead.table} WHERE run_uuid = r.run_uuid AND key = ?)", [
+        lead.key
+    ]
 
 
 def scaled(count: int, sampled: int, shown: int) -> int:
