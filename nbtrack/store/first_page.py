@@ -87,6 +87,7 @@ def candidates(
     """
     lead = leading(order_by)
     placed = PLACED_BY_ITSELF[roots_only]
+    args: list[object]
     if lead.table is not None:
         source = f"{lead.table} v INDEXED BY {_VALUE_INDEXES[lead.table]}"
         match = "v.key = ?" + (" AND v.is_nan = 0" if lead.table == "latest_metrics" else "")
