@@ -95,6 +95,7 @@ class PanelQueries:
         self._shown_key: tuple[RunScope, int] | None = None  # what temp.shown holds now
         self._memo: dict[str, object] = {}  # counts and key stats of temp.shown
         self._key_names: tuple[tuple, dict[str, list[str]]] | None = None
+        self._descendants: tuple[int, dict[str, int]] = (-1, {})  # (store version, counts)
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -207,7 +208,11 @@ class PanelQueries:
         return [row[0] for row in self._query(sql, [run_id])]
 
     def descendant_counts(self, run_ids: Sequence[str]) -> dict[str, int]:
-        """For each run, how many active descendants (any depth) it has."""
+        """For each run with any, how many active descendants (any depth) it has.
+
+        Kept until the store changes: the same parents come back on every page, sort
+        and filter, and a sweep's thousands of runs take milliseconds to count.
+        """
         sql = (
             "WITH RECURSIVE d(root, id) AS (SELECT parent_run_id, run_uuid FROM runs "
             "WHERE parent_run_id IN (SELECT value FROM json_each(?)) "
@@ -215,7 +220,16 @@ class PanelQueries:
             "JOIN d ON c.parent_run_id = d.id WHERE c.lifecycle_stage = 'active') "
             "SELECT root, count(*) FROM d GROUP BY root"
         )
-        return dict(self._query(sql, [json.dumps(list(run_ids))]))
+        with self._lock, self._translated():
+            version = self.conn.execute("PRAGMA data_version").fetchone()[0]
+            if self._descendants[0] != version:
+                self._descendants = (version, {})
+            known = self._descendants[1]
+            missing = [run_id for run_id in dict.fromkeys(run_ids) if run_id not in known]
+            if missing:
+                known.update(dict.fromkeys(missing, 0))
+                known.update(self.conn.execute(sql, [json.dumps(missing)]).fetchall())
+            return {run_id: known[run_id] for run_id in run_ids if known[run_id]}
 
     def histories(
         self, run_ids: Sequence[str], keys: Sequence[str], points: int = 32

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from nbtrack.store import first_page, search
 
-STATS_SAMPLE = 2_000  # above this many shown runs, key stats come from a sample of them
+STATS_SAMPLE = 1_000  # above this many shown runs, key stats come from a sample of them
 ORDER_CACHE_ABOVE = 1_000  # above this many rows paged over, one sort serves every page
 _KEY_TABLES = {"params": "params", "metrics": "latest_metrics", "tags": "tags"}
 # runs, or their stand-ins (see _proxies), as ``r`` for the ORDER BY of the sort
@@ -176,17 +176,23 @@ class ShownRuns:
         has, has_args = _has_value(order_by)
         self._conn.execute("DELETE FROM temp.proxy")
         self._conn.execute("DELETE FROM temp.needy")
-        self._conn.execute(
-            "INSERT INTO temp.needy (id) SELECT p.id FROM "
-            "(SELECT DISTINCT parent AS id FROM temp.shown WHERE parent IS NOT NULL) p "
-            "JOIN temp.shown s ON s.id = p.id JOIN runs r ON r.run_uuid = p.id "
-            f"WHERE s.context = 1 OR NOT ({has})",
-            has_args,
-        )
+        if has_args:
+            needy = (
+                "SELECT p.id FROM (SELECT DISTINCT parent AS id FROM temp.shown "
+                "WHERE parent IS NOT NULL) p JOIN temp.shown s ON s.id = p.id "
+                f"JOIN runs r ON r.run_uuid = p.id WHERE s.context = 1 OR NOT ({has})"
+            )
+        else:  # every run has a value: context rows (all with shown children) need one
+            needy = "SELECT id FROM temp.shown WHERE context = 1"
+        self._conn.execute(f"INSERT INTO temp.needy (id) {needy}", has_args)
         if self._query("SELECT count(*) FROM temp.needy")[0][0]:
             # the walk down needs children by parent: indexed now, for this set of runs
-            # (kept up while inserting would double the cost of filling ``shown``)
-            self._conn.execute(f"CREATE INDEX IF NOT EXISTS {PARENT_INDEX} ON shown (parent)")
+            # (kept up while inserting would double the cost of filling ``shown``), and
+            # only the runs with a parent (most runs have none)
+            self._conn.execute(
+                f"CREATE INDEX IF NOT EXISTS {PARENT_INDEX} ON shown (parent) "
+                "WHERE parent IS NOT NULL"
+            )
             self._conn.execute(
                 "WITH RECURSIVE sub(top, id) AS (SELECT id, id FROM temp.needy UNION ALL "
                 "SELECT sub.top, c.id FROM sub JOIN temp.shown c ON c.parent = sub.id) "
