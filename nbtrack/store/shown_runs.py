@@ -42,8 +42,10 @@ TEMP_TABLES = (
     "CREATE TEMP TABLE ordered (pos INTEGER PRIMARY KEY, id TEXT NOT NULL)",
     "CREATE TEMP TABLE proxy (id TEXT PRIMARY KEY, proxy TEXT NOT NULL) WITHOUT ROWID",
     "CREATE TEMP TABLE needy (id TEXT PRIMARY KEY) WITHOUT ROWID",
+    # children by parent, for the tree's walks and counts: only runs with a parent are
+    # indexed (kept up while filling ``shown``; most runs have no parent)
+    "CREATE INDEX temp.shown_parent ON shown (parent) WHERE parent IS NOT NULL",
 )
-PARENT_INDEX = "temp.shown_parent"  # made when a tree walk needs it; dropped with the rows
 
 
 @dataclass(frozen=True)
@@ -186,13 +188,6 @@ class ShownRuns:
             needy = "SELECT id FROM temp.shown WHERE context = 1"
         self._conn.execute(f"INSERT INTO temp.needy (id) {needy}", has_args)
         if self._query("SELECT count(*) FROM temp.needy")[0][0]:
-            # the walk down needs children by parent: indexed now, for this set of runs
-            # (kept up while inserting would double the cost of filling ``shown``), and
-            # only the runs with a parent (most runs have none)
-            self._conn.execute(
-                f"CREATE INDEX IF NOT EXISTS {PARENT_INDEX} ON shown (parent) "
-                "WHERE parent IS NOT NULL"
-            )
             self._conn.execute(
                 "WITH RECURSIVE sub(top, id) AS (SELECT id, id FROM temp.needy UNION ALL "
                 "SELECT sub.top, c.id FROM sub JOIN temp.shown c ON c.parent = sub.id) "
