@@ -84,6 +84,7 @@ def first_pages(scope, order, size, tree, walk):
 def test_first_page_is_the_full_sorts(mixed, monkeypatch, tree, size, many_ties):
     exp, other = mixed
     monkeypatch.setattr(first_page, "MANY_TIES", many_ties)  # 3: ties walked by start time
+    monkeypatch.setattr(first_page, "STEPS_PER_RANKED", 10**6)  # no walk stopped early
     walked = []
     real = first_page.candidates
 
@@ -108,12 +109,14 @@ def test_first_page_is_the_full_sorts(mixed, monkeypatch, tree, size, many_ties)
 def test_full_sort_where_no_index_bounds_the_page(mixed, monkeypatch):
     exp, other = mixed
     monkeypatch.setattr(shown_runs, "ORDER_CACHE_ABOVE", 0)
+    monkeypatch.setattr(first_page, "STEPS_PER_RANKED", 10**6)
     queries = panel_queries(nbtrack.MlflowClient().store)
 
     def walks(order, experiments=(exp,), size=5):
         with queries.shown(RunScope(experiment_ids=experiments)) as shown:
             shown.page(order, 0, size, True)  # fills temp.proxy for this order
-            return first_page.candidates(queries.conn, order, size, True, shown._experiment)
+            ranked = shown.counts()[1]
+            return first_page.candidates(queries.conn, order, size, True, shown._experiment, ranked)
 
     assert walks([]) and walks(["metrics.score DESC"]) and walks(["tags.team"])
     assert walks(["params.kind"]) is not None
@@ -122,6 +125,11 @@ def test_full_sort_where_no_index_bounds_the_page(mixed, monkeypatch):
     assert walks(["metrics.rare"]) is None  # 2 values, 5 runs a page
     assert walks(["attributes.run_name"]) is None
     assert walks(["metrics.score"], size=0) is None
+    monkeypatch.setattr(first_page, "STEPS_PER_RANKED", 0)  # each walk stopped at once
+    assert walks(["metrics.score DESC"]) is None
+    with queries.shown(RunScope(experiment_ids=(exp,))) as shown:  # the shown runs kept
+        assert len(shown.ids()) == 70
+        assert len(shown.page(["metrics.score DESC"], 0, 5, True)) == 5
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,9 @@ boundary value (their order falls to the later terms) and the roots placed by a 
 (a few context or valueless parents). The caller sorts only those, with the full ORDER BY.
 
 NaN and missing values rank after every value: when the walk finds fewer than ``limit``
-runs with a value, there is no boundary, and the full query is needed.
+runs with a value, there is no boundary, and the full query is needed. So it is when a
+walk reads long before finding shown runs (a few shown runs, sorted against the grain
+of their filter): each walk stops once it took the steps the full query would take.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ _VALUE_INDEXES = {
     "params": "params_key_value",
     "tags": "tags_key_value",
 }
+STEPS_PER_RANKED = 40  # SQLite VM steps the full query takes per run it ranks (measured)
 MANY_TIES = 1_000  # more runs tied on the boundary value: only the first ones are read
 _START = RUNS.order_attrs["start_time"].column
 # in a tree, roots placed by their own values; flat, every matched run
@@ -78,13 +81,16 @@ def candidates(
     limit: int,
     roots_only: bool,
     experiment: int | None,
+    ranked: int,
 ) -> list[str] | None:
     """Ids among which the first ``limit`` runs (or tree roots) of this order are.
 
     ``temp.proxy`` must hold the proxies of this order when ``roots_only``.
     ``experiment`` is the one experiment every shown run is in (None: several), which
-    lets the start time's index be walked. None when no index walk can bound the page.
+    lets the start time's index be walked; ``ranked`` is how many runs the full query
+    would rank. None when no index walk bounds the page in as many steps as it takes.
     """
+    steps = STEPS_PER_RANKED * ranked
     lead = leading(order_by)
     placed = PLACED_BY_ITSELF[roots_only]
     args: list[object]
@@ -102,11 +108,13 @@ def candidates(
     walk += f"WHERE {match} AND {placed}"
     way = "DESC" if lead.descending else "ASC"
     sql = walk.replace("v.run_uuid", f"v.run_uuid, {value}", 1) + f" ORDER BY {value} {way} LIMIT ?"
-    found = conn.execute(sql, [*args, limit]).fetchall()
-    if limit < 1 or len(found) < limit:
+    found = _rows_within(conn, steps, sql, [*args, limit])
+    if found is None or limit < 1 or len(found) < limit:
         return None
     tied = [*args, found[-1][1]]
-    ties = conn.execute(f"{walk} AND {value} = ? LIMIT ?", [*tied, MANY_TIES + 1]).fetchall()
+    ties = _rows_within(conn, steps, f"{walk} AND {value} = ? LIMIT ?", [*tied, MANY_TIES + 1])
+    if ties is None:
+        return None
     if len(ties) > MANY_TIES:
         # the later terms order the ties: when they are just the tie-breakers (start time
         # newest first, then run id), the start time's index walks them in that order
@@ -119,8 +127,28 @@ def candidates(
             f"t.run_uuid = v.run_uuid AND {match.replace('v.', 't.')} AND t.value = ?) "
             "ORDER BY v.start_time DESC, v.run_uuid LIMIT ?"
         )
-        ties = conn.execute(sql, [experiment, *tied, limit]).fetchall()
+        ties = _rows_within(conn, steps, sql, [experiment, *tied, limit])
+        if ties is None:
+            return None
     ids = dict.fromkeys(row[0] for row in found + ties)
     if roots_only:
         ids.update(dict.fromkeys(row[0] for row in conn.execute("SELECT id FROM temp.proxy")))
     return list(ids)
+
+
+def _rows_within(
+    conn: sqlite3.Connection, steps: int, sql: str, args: Sequence[object]
+) -> list[tuple] | None:
+    """The rows of a query, or None once it ran ``steps`` SQLite VM steps (stopped there).
+
+    Only for SELECTs: stopping one leaves the transaction it runs in as it was.
+    """
+    conn.set_progress_handler(lambda: 1, max(1, steps))  # called once: stop
+    try:
+        return conn.execute(sql, args).fetchall()
+    except sqlite3.OperationalError as exc:
+        if exc.sqlite_errorcode == sqlite3.SQLITE_INTERRUPT:
+            return None
+        raise
+    finally:
+        conn.set_progress_handler(None, 0)

@@ -123,7 +123,10 @@ class ShownRuns:
         """
         order = search.runs_query(None, list(order_by or []))
         source, where = _PAGED[roots_only]
-        found = first_page.candidates(self._conn, order_by, limit, roots_only, self._experiment)
+        ranked = self.counts()[1 if roots_only else 0]
+        found = first_page.candidates(
+            self._conn, order_by, limit, roots_only, self._experiment, ranked
+        )
         args: list[object] = [*order.join_args, limit]
         if found is not None:  # driven from the candidates (CROSS JOIN fixes that order)
             source = f"json_each(?) c CROSS JOIN {source}"
