@@ -143,11 +143,17 @@ def _rows_within(
 
     Only for SELECTs: stopping one leaves the transaction it runs in as it was.
     """
-    conn.set_progress_handler(lambda: 1, max(1, steps))  # called once: stop
+    stopped: list[bool] = []
+
+    def stop() -> bool:  # called once ``steps`` steps ran
+        stopped.append(True)
+        return True
+
+    conn.set_progress_handler(stop, max(1, steps))
     try:
         return conn.execute(sql, args).fetchall()
-    except sqlite3.OperationalError as exc:
-        if exc.sqlite_errorcode == sqlite3.SQLITE_INTERRUPT:
+    except sqlite3.OperationalError:
+        if stopped:  # "interrupted"
             return None
         raise
     finally:
