@@ -160,16 +160,18 @@ class PanelQueries:
                 if key != self._shown_key:
                     self._shown_key, self._memo = None, {}
                     conn.execute("DELETE FROM temp.shown")
-                    conn.execute(f"INSERT INTO temp.shown (id, parent) {select}", args)
+                    conn.execute(f"INSERT INTO temp.shown (id, parent, root) {select}", args)
                     if scope.filter_string and scope.filter_string.strip():
                         sql, context_args = _select_context(scope)
                         conn.execute(
-                            f"INSERT OR IGNORE INTO temp.shown (id, parent, context) {sql}",
+                            f"INSERT OR IGNORE INTO temp.shown (id, parent, root, context) {sql}",
                             context_args,
                         )
+                    # runs without a parent are roots from the start; those whose parent
+                    # is not shown, once every run is in (read through the parent index)
                     conn.execute(
-                        "UPDATE temp.shown SET root = 1 WHERE parent IS NULL "
-                        "OR parent NOT IN (SELECT id FROM temp.shown)"
+                        "UPDATE temp.shown SET root = 1 WHERE parent IS NOT NULL "
+                        "AND parent NOT IN (SELECT id FROM temp.shown)"
                     )
                     self._shown_key = key
                 yield ShownRuns(conn, self._memo, _one_experiment(scope))
@@ -301,17 +303,20 @@ def _scope_conditions(scope: RunScope) -> tuple[str, list[str], list]:
 
 
 def _select_scope(scope: RunScope) -> tuple[str, list]:
-    """``SELECT run_uuid, parent_run_id FROM runs …`` for the runs of a scope."""
+    """``SELECT run_uuid, parent_run_id, <no parent> FROM runs …`` for the runs of a scope."""
     where = search.runs_query(scope.filter_string or None, None)
     prefix, conds, args = _scope_conditions(scope)
     conds.append(f"({where.where})")
     args += where.where_args
-    sql = f"{prefix}SELECT r.run_uuid, r.parent_run_id FROM runs r WHERE {' AND '.join(conds)}"
+    sql = (
+        f"{prefix}SELECT r.run_uuid, r.parent_run_id, r.parent_run_id IS NULL FROM runs r "
+        f"WHERE {' AND '.join(conds)}"
+    )
     return sql, args
 
 
 def _select_context(scope: RunScope) -> tuple[str, list]:
-    """``SELECT id, parent, 1`` of the unmatched ancestors of the runs in ``temp.shown``.
+    """``SELECT id, parent, <no parent>, 1`` of the unmatched ancestors of the shown runs.
 
     Walks up from each shown run whose parent is not shown, through ancestors in the
     scope (same experiments, lifecycle, ``under`` and ``run_ids``; the filter aside),
@@ -332,7 +337,7 @@ def _select_context(scope: RunScope) -> tuple[str, list]:
     head = f"{prefix}, {up}" if prefix else f"WITH RECURSIVE {up}"
     under = args[:1] if scope.under is not None else []
     rest = args[len(under) :]
-    return f"{head} SELECT id, parent, 1 FROM up", [*under, *rest, *rest]
+    return f"{head} SELECT id, parent, parent IS NULL, 1 FROM up", [*under, *rest, *rest]
 
 
 _queries: dict[str, PanelQueries] = {}
