@@ -125,6 +125,7 @@ def test_full_sort_where_no_index_bounds_the_page(mixed, monkeypatch):
     assert walks(["metrics.rare"]) is None  # 2 values, 5 runs a page
     assert walks(["attributes.run_name"]) is None
     assert walks(["metrics.score"], size=0) is None
+    assert walks(["metrics.score"], size=40) is None  # most of the 48 roots: the full sort
     monkeypatch.setattr(first_page, "STEPS_PER_RANKED", 0)  # each walk stopped at once
     assert walks(["metrics.score DESC"]) is None
     with queries.shown(RunScope(experiment_ids=(exp,))) as shown:  # the shown runs kept

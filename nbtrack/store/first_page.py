@@ -88,8 +88,11 @@ def candidates(
     ``temp.proxy`` must hold the proxies of this order when ``roots_only``.
     ``experiment`` is the one experiment every shown run is in (None: several), which
     lets the start time's index be walked; ``ranked`` is how many runs the full query
-    would rank. None when no index walk bounds the page in as many steps as it takes.
+    would rank. None when no index walk bounds the page in as many steps as it takes,
+    or when the page is most of those runs (every run exported, say).
     """
+    if limit < 1 or 2 * limit > ranked:
+        return None
     steps = STEPS_PER_RANKED * ranked
     lead = leading(order_by)
     placed = PLACED_BY_ITSELF[roots_only]
@@ -109,7 +112,7 @@ def candidates(
     way = "DESC" if lead.descending else "ASC"
     sql = walk.replace("v.run_uuid", f"v.run_uuid, {value}", 1) + f" ORDER BY {value} {way} LIMIT ?"
     found = _rows_within(conn, steps, sql, [*args, limit])
-    if found is None or limit < 1 or len(found) < limit:
+    if found is None or len(found) < limit:
         return None
     tied = [*args, found[-1][1]]
     ties = _rows_within(conn, steps, f"{walk} AND {value} = ? LIMIT ?", [*tied, MANY_TIES + 1])
