@@ -69,10 +69,11 @@ def leading(order_by: Sequence[str] | None) -> Leading:
     """
     compiled = search.runs_query(None, list(order_by or [])[:1])
     first, second = compiled.order.split(", ")[:2]
-    if compiled.join_args:  # "LEFT JOIN <table> o0 …", ranked by rank, "o0.value <way>"
+    if compiled.join_args:  # "LEFT JOIN <table> o0 …", ranked by: rank, "o0.value <way>"
         return Leading(compiled.joins.split()[2], compiled.join_args[0], second.endswith("DESC"))
-    column, _, way = first.rpartition(" ")  # "<column> <way>" ("<column> IS NULL" first
-    return Leading(None, column if way in ("ASC", "DESC") else "", way == "DESC")  # if nullable)
+    # "<column> <way>"; a column that can be NULL starts with "<column> IS NULL"
+    column, _, way = first.rpartition(" ")
+    return Leading(None, column if way in ("ASC", "DESC") else "", way == "DESC")
 
 
 def candidates(
@@ -91,52 +92,57 @@ def candidates(
     would rank. None when no index walk bounds the page in as many steps as it takes,
     or when the page is most of those runs (every run exported, say).
     """
-    if limit < 1 or 2 * limit > ranked:
-        return None
-    steps = STEPS_PER_RANKED * ranked
     lead = leading(order_by)
-    placed = PLACED_BY_ITSELF[roots_only]
-    args: list[object]
-    if lead.table is not None:
-        source = f"{lead.table} v INDEXED BY {_VALUE_INDEXES[lead.table]}"
-        match = "v.key = ?" + (" AND v.is_nan = 0" if lead.table == "latest_metrics" else "")
-        value, args = "v.value", [lead.key]
-    elif lead.key == _START and experiment is not None:
-        source = "runs v INDEXED BY runs_experiment_start"
-        match, value, args = "v.experiment_id = ?", "v.start_time", [experiment]
-    else:
+    index = _index(lead, experiment)
+    if index is None or limit < 1 or 2 * limit > ranked:
         return None
+    table, where, value, args = index
+    steps = STEPS_PER_RANKED * ranked
     # CROSS JOIN: the index drives, each run it reads is looked up among the shown ones
-    walk = f"SELECT v.run_uuid FROM {source} CROSS JOIN temp.shown s ON s.id = v.run_uuid "
-    walk += f"WHERE {match} AND {placed}"
+    walk = f"FROM {table} CROSS JOIN temp.shown s ON s.id = v.run_uuid "
+    walk += f"WHERE {where} AND {PLACED_BY_ITSELF[roots_only]}"
     way = "DESC" if lead.descending else "ASC"
-    sql = walk.replace("v.run_uuid", f"v.run_uuid, {value}", 1) + f" ORDER BY {value} {way} LIMIT ?"
+    sql = f"SELECT v.run_uuid, {value} {walk} ORDER BY {value} {way} LIMIT ?"
     found = _rows_within(conn, steps, sql, [*args, limit])
     if found is None or len(found) < limit:
         return None
-    tied = [*args, found[-1][1]]
-    ties = _rows_within(conn, steps, f"{walk} AND {value} = ? LIMIT ?", [*tied, MANY_TIES + 1])
-    if ties is None:
-        return None
-    if len(ties) > MANY_TIES:
-        # the later terms order the ties: when they are just the tie-breakers (start time
+    tied = [*args, found[-1][1]]  # the boundary value
+    sql = f"SELECT v.run_uuid {walk} AND {value} = ? LIMIT ?"
+    ties = _rows_within(conn, steps, sql, [*tied, MANY_TIES + 1])
+    if ties is not None and len(ties) > MANY_TIES:
+        # the later terms order them: when these are just the tie-breakers (start time
         # newest first, then run id), the start time's index walks them in that order
         if lead.table is None or experiment is None or len(list(order_by or [])) > 1:
             return None
         sql = (
-            "SELECT v.run_uuid FROM runs v INDEXED BY runs_experiment_start "
-            "CROSS JOIN temp.shown s ON s.id = v.run_uuid WHERE v.experiment_id = ? "
-            f"AND {placed} AND EXISTS (SELECT 1 FROM {lead.table} t WHERE "
-            f"t.run_uuid = v.run_uuid AND {match.replace('v.', 't.')} AND t.value = ?) "
-            "ORDER BY v.start_time DESC, v.run_uuid LIMIT ?"
+            "SELECT r.run_uuid FROM runs r INDEXED BY runs_experiment_start "
+            "CROSS JOIN temp.shown s ON s.id = r.run_uuid WHERE r.experiment_id = ? "
+            f"AND {PLACED_BY_ITSELF[roots_only]} AND EXISTS (SELECT 1 FROM {table} "
+            f"WHERE v.run_uuid = r.run_uuid AND {where} AND {value} = ?) "
+            "ORDER BY r.start_time DESC, r.run_uuid LIMIT ?"
         )
         ties = _rows_within(conn, steps, sql, [experiment, *tied, limit])
-        if ties is None:
-            return None
+    if ties is None:
+        return None
     ids = dict.fromkeys(row[0] for row in found + ties)
     if roots_only:
         ids.update(dict.fromkeys(row[0] for row in conn.execute("SELECT id FROM temp.proxy")))
     return list(ids)
+
+
+def _index(lead: Leading, experiment: int | None) -> tuple[str, str, str, list[object]] | None:
+    """(the index as ``v``, the condition on it, its value column, the condition's args).
+
+    None when the first sort term has no index in its order.
+    """
+    if lead.table is not None:
+        nan = " AND v.is_nan = 0" if lead.table == "latest_metrics" else ""
+        index = f"{lead.table} v INDEXED BY {_VALUE_INDEXES[lead.table]}"
+        return index, f"v.key = ?{nan}", "v.value", [lead.key]
+    if lead.key == _START and experiment is not None:
+        index = "runs v INDEXED BY runs_experiment_start"
+        return index, "v.experiment_id = ?", "v.start_time", [experiment]
+    return None
 
 
 def _rows_within(
