@@ -30,7 +30,7 @@ from pathlib import Path
 
 from nbtrack.entities import ViewType
 from nbtrack.store import search
-from nbtrack.store.shown_runs import TEMP_TABLES, ShownRuns
+from nbtrack.store.shown_runs import PARENT_INDEX, PARENT_INDEX_SQL, TEMP_TABLES, ShownRuns
 from nbtrack.store.sql import experiment_int, marks
 from nbtrack.store.sqlite_errors import translate
 from nbtrack.store.tracking import TrackingStore, decode_value
@@ -159,8 +159,10 @@ class PanelQueries:
                 key = (scope, conn.execute("PRAGMA data_version").fetchone()[0])
                 if key != self._shown_key:
                     self._shown_key, self._memo = None, {}
+                    conn.execute(f"DROP INDEX IF EXISTS {PARENT_INDEX}")
                     conn.execute("DELETE FROM temp.shown")
                     conn.execute(f"INSERT INTO temp.shown (id, parent, root) {select}", args)
+                    conn.execute(PARENT_INDEX_SQL)
                     if scope.filter_string and scope.filter_string.strip():
                         sql, context_args = _select_context(scope)
                         conn.execute(

@@ -42,10 +42,11 @@ TEMP_TABLES = (
     "CREATE TEMP TABLE ordered (pos INTEGER PRIMARY KEY, id TEXT NOT NULL)",
     "CREATE TEMP TABLE proxy (id TEXT PRIMARY KEY, proxy TEXT NOT NULL) WITHOUT ROWID",
     "CREATE TEMP TABLE needy (id TEXT PRIMARY KEY) WITHOUT ROWID",
-    # children by parent, for the tree's walks and counts: only runs with a parent are
-    # indexed (kept up while filling ``shown``; most runs have no parent)
-    "CREATE INDEX temp.shown_parent ON shown (parent) WHERE parent IS NOT NULL",
 )
+# children by parent, for the tree's walks and counts (only runs with a parent): built
+# once the matched runs are in (kept up while inserting, it cost 2-7 times as much)
+PARENT_INDEX = "temp.shown_parent"
+PARENT_INDEX_SQL = f"CREATE INDEX {PARENT_INDEX} ON shown (parent) WHERE parent IS NOT NULL"
 
 
 @dataclass(frozen=True)
