@@ -1,6 +1,6 @@
-"""The first page of a sort found by an index walk (nbtrack/store/first_page.py).
+"""The first pages of a sort found by an index walk (nbtrack/store/first_page.py).
 
-Every first page it gives must be the one the full sort gives: same runs, same order,
+Every page it gives must be the one the full sort gives: same runs, same order,
 ties, NaN and missing values, context rows and proxies included. The walk runs above
 ``ORDER_CACHE_ABOVE`` shown runs; the tests lower it (and ``MANY_TIES``) to reach every
 path over a small store.
@@ -72,16 +72,19 @@ def mixed():
     return exp, other
 
 
-def first_pages(scope, order, size, tree, walk):
-    """The first page by the index walk, or by the full sort when ``walk`` is False."""
+def first_pages(scope, order, size, tree):
+    """The first two pages of an order, each computed anew."""
     with panel_queries(nbtrack.MlflowClient().store).shown(scope) as shown:
-        shown._memo.pop("first", None)  # each call computes its page
-        return shown.page(order, 0, size, tree)
+        pages = []
+        for offset in (0, size):
+            shown._memo.pop("head", None)
+            pages.append(shown.page(order, offset, size, tree))
+        return pages
 
 
 @pytest.mark.parametrize("tree", [True, False])
 @pytest.mark.parametrize(("size", "many_ties"), [(1, 1_000), (4, 3), (9, 3), (9, 1_000)])
-def test_first_page_is_the_full_sorts(mixed, monkeypatch, tree, size, many_ties):
+def test_first_pages_are_the_full_sorts(mixed, monkeypatch, tree, size, many_ties):
     exp, other = mixed
     monkeypatch.setattr(first_page, "MANY_TIES", many_ties)  # 3: ties walked by start time
     monkeypatch.setattr(first_page, "STEPS_PER_RANKED", 10**6)  # no walk stopped early
@@ -99,9 +102,9 @@ def test_first_page_is_the_full_sorts(mixed, monkeypatch, tree, size, many_ties)
             scope = RunScope(experiment_ids=experiments, filter_string=filter_string)
             for order in ORDERS:
                 monkeypatch.setattr(shown_runs, "ORDER_CACHE_ABOVE", 0)
-                got = first_pages(scope, order, size, tree, walk=True)
+                got = first_pages(scope, order, size, tree)
                 monkeypatch.setattr(shown_runs, "ORDER_CACHE_ABOVE", 10_000)  # one sort
-                want = first_pages(scope, order, size, tree, walk=False)
+                want = first_pages(scope, order, size, tree)
                 assert got == want, (experiments, filter_string, order)
     assert sum(walked) >= 10  # walked where an index bounds the page
 
@@ -148,3 +151,18 @@ def test_full_sort_where_no_index_bounds_the_page(mixed, monkeypatch):
 )
 def test_leading_term(order_by, lead):
     assert leading(order_by) == lead
+
+
+def test_near_pages_walked_far_pages_sliced_from_one_sort(mixed, monkeypatch):
+    exp, _ = mixed
+    monkeypatch.setattr(shown_runs, "ORDER_CACHE_ABOVE", 0)
+    monkeypatch.setattr(shown_runs, "WALKED_ROWS", 10)
+    order = ["metrics.score DESC"]
+    with panel_queries(nbtrack.MlflowClient().store).shown(RunScope((exp,))) as shown:
+        near = shown.page(order, 5, 5, True)
+        assert "ordered" not in shown._memo  # walked: no sort of every run
+        far = shown.page(order, 10, 5, True)
+        assert "ordered" in shown._memo
+        assert shown.page(order, 5, 10, True) == near + far  # from that one sort
+        shown.sort_all(["params.kind"], True)  # sorted ahead, for the next pages
+        assert shown._memo["ordered"] == ("ordered", ("params.kind",), True)

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from nbtrack.store import first_page, search
 
 STATS_SAMPLE = 1_000  # above this many shown runs, key stats come from a sample of them
-ORDER_CACHE_ABOVE = 1_000  # above this many rows paged over, one sort serves every page
+ORDER_CACHE_ABOVE = 1_000  # above this many rows paged over, one sort serves the pages
+WALKED_ROWS = 1_000  # ... but those within this many rows of the start (index walks)
 _KEY_TABLES = {"params": "params", "metrics": "latest_metrics", "tags": "tags"}
 # runs, or their stand-ins (see _proxies), as ``r`` for the ORDER BY of the sort
 _PLACED = (
@@ -89,54 +90,64 @@ class ShownRuns:
 
         Tree roots are ordered as the module docstring says (context roots included).
         """
-        order = search.runs_query(None, list(order_by or []))
         if roots_only:
             self._proxies(order_by)
-        source, where = _PAGED[roots_only]
-        select = f"SELECT s.id FROM {source} {order.joins} WHERE {where} ORDER BY {order.order}"
         if self.counts()[1 if roots_only else 0] <= ORDER_CACHE_ABOVE:
-            sql = f"{select} LIMIT ? OFFSET ?"
-            return [row[0] for row in self._query(sql, [*order.join_args, limit, offset])]
-        # Many runs: the first page of an order is a LIMIT query (SQLite keeps only the
-        # best rows while it scans, no full sort); from the next page on, the runs are
-        # sorted once for that order (into temp.ordered) and pages are slices of it.
+            return self._sorted(order_by, roots_only, "LIMIT ? OFFSET ?", [limit, offset])
+        # Many runs: the pages near the start of an order come from an index walk (see
+        # first_page), or else the first one from a LIMIT query (SQLite keeps only the
+        # best rows while it scans, no full sort); other pages are slices of one sort of
+        # every run for that order (into temp.ordered; ``sort_all`` makes it sooner).
         key = ("ordered", tuple(order_by or ()), roots_only)
-        if self._memo.get("ordered") != key and offset == 0:
-            first = self._memo.get("first")  # kept: a refresh reads the same first page
-            if not (isinstance(first, tuple) and first[:2] == (key, limit)):
-                ids = self._first_page(order_by, limit, roots_only)
-                first = self._memo["first"] = (key, limit, ids)
-            return list(first[2])
-        if self._memo.get("ordered") != key:
-            self._memo.pop("ordered", None)
-            self._conn.execute("DELETE FROM temp.ordered")
-            self._conn.execute(f"INSERT INTO temp.ordered (id) {select}", order.join_args)
-            self._memo["ordered"] = key
+        if self._memo.get("ordered") != key and offset + limit <= WALKED_ROWS:
+            head = self._memo.get("head")  # kept: a refresh reads the same page
+            if not (isinstance(head, tuple) and head[:2] == (key, offset + limit)):
+                ids = self._head(order_by, offset + limit, roots_only, offset == 0)
+                head = self._memo["head"] = (key, offset + limit, ids)
+            if head[2] is not None:
+                return head[2][offset:]
+        self._sort_every(order_by, roots_only)
         sql = "SELECT id FROM temp.ordered WHERE pos > ? ORDER BY pos LIMIT ?"
         return [row[0] for row in self._query(sql, [offset, limit])]
 
-    def _first_page(
-        self, order_by: Sequence[str] | None, limit: int, roots_only: bool
-    ) -> list[str]:
-        """The first page of an order, sorting only the runs that can be on it (if known).
+    def _head(
+        self, order_by: Sequence[str] | None, count: int, roots_only: bool, or_scan: bool
+    ) -> list[str] | None:
+        """The first ``count`` runs of an order, sorting only those that can be among them.
 
-        See :mod:`nbtrack.store.first_page`; without an index to walk, every run is ranked.
+        Without an index to walk (see :mod:`nbtrack.store.first_page`): ranking every run
+        in a LIMIT query when ``or_scan``, else None.
         """
-        order = search.runs_query(None, list(order_by or []))
-        source, where = _PAGED[roots_only]
         ranked = self.counts()[1 if roots_only else 0]
         found = first_page.candidates(
-            self._conn, order_by, limit, roots_only, self._experiment, ranked
+            self._conn, order_by, count, roots_only, self._experiment, ranked
         )
-        args: list[object] = [*order.join_args, limit]
-        if found is not None:  # driven from the candidates (CROSS JOIN fixes that order)
-            source = f"json_each(?) c CROSS JOIN {source}"
-            where += " AND s.id = c.value"
-            args.insert(0, json.dumps(found))
-        sql = (
-            f"SELECT s.id FROM {source} {order.joins} WHERE {where} ORDER BY {order.order} LIMIT ?"
-        )
-        return [row[0] for row in self._query(sql, args)]
+        if found is None:
+            return self._sorted(order_by, roots_only, "LIMIT ?", [count]) if or_scan else None
+        return self._sorted(order_by, roots_only, "LIMIT ?", [count], found)
+
+    def _sorted(
+        self,
+        order_by: Sequence[str] | None,
+        roots_only: bool,
+        limit: str,
+        limit_args: list[object],
+        among: list[str] | None = None,
+    ) -> list[str]:
+        """The runs paged over (or those ``among`` them) in order, within a LIMIT clause."""
+        sql, args = _select(order_by, roots_only, among)
+        return [row[0] for row in self._query(f"{sql} {limit}", [*args, *limit_args])]
+
+    def _sort_every(self, order_by: Sequence[str] | None, roots_only: bool) -> None:
+        """Sort every run paged over for this order into ``temp.ordered`` (once)."""
+        key = ("ordered", tuple(order_by or ()), roots_only)
+        if self._memo.get("ordered") == key:
+            return
+        self._memo.pop("ordered", None)
+        sql, args = _select(order_by, roots_only)
+        self._conn.execute("DELETE FROM temp.ordered")
+        self._conn.execute(f"INSERT INTO temp.ordered (id) {sql}", args)
+        self._memo["ordered"] = key
 
     def sort_all(self, order_by: Sequence[str] | None, roots_only: bool = False) -> None:
         """Sort every run for this order now, when paging uses one sort (see ``page``).
@@ -144,7 +155,9 @@ class ShownRuns:
         Later pages are then slices: run it while the user reads the first page.
         """
         if self.counts()[1 if roots_only else 0] > ORDER_CACHE_ABOVE:
-            self.page(order_by, 1, 0, roots_only)
+            if roots_only:
+                self._proxies(order_by)
+            self._sort_every(order_by, roots_only)
 
     def children(
         self, parent_ids: Sequence[str], order_by: Sequence[str] | None, limit: int
@@ -256,6 +269,21 @@ class ShownRuns:
     def ids(self) -> list[str]:
         """Every matched run id (unordered; context rows left out)."""
         return [row[0] for row in self._query("SELECT id FROM temp.shown WHERE context = 0")]
+
+
+def _select(
+    order_by: Sequence[str] | None, roots_only: bool, among: list[str] | None = None
+) -> tuple[str, list[object]]:
+    """``SELECT`` the runs paged over (or those ``among`` them) in order, with its args."""
+    order = search.runs_query(None, list(order_by or []))
+    source, where = _PAGED[roots_only]
+    args: list[object] = list(order.join_args)
+    if among is not None:  # driven from those runs (CROSS JOIN fixes that order)
+        source = f"json_each(?) c CROSS JOIN {source}"
+        where += " AND s.id = c.value"
+        args.insert(0, json.dumps(among))
+    sql = f"SELECT s.id FROM {source} {order.joins} WHERE {where} ORDER BY {order.order}"
+    return sql, args
 
 
 def _has_value(order_by: Sequence[str] | None) -> tuple[str, list]:
