@@ -90,6 +90,12 @@ def test_children_and_counts(client, tree):
         ids["root"]: 4,
         ids["a1"]: 1,
     }
+    assert queries.descendant_counts([ids["lone"], ids["a1"]]) == {ids["a1"]: 1}  # kept
+    client.create_run(exp, tags={"mlflow.parentRunId": ids["a1x"]})  # the store changed
+    assert queries.descendant_counts([ids["root"], ids["a1"], ids["lone"]]) == {
+        ids["root"]: 5,
+        ids["a1"]: 2,
+    }
 
 
 def test_scope_under_and_run_ids(client, tree):

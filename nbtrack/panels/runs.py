@@ -231,9 +231,11 @@ class RunTable(RowActions, Panel):
     def _sort_later(self) -> None:
         """After the first page of a new sort or filter, sort the rest while the user reads.
 
-        That page came from a LIMIT query; the next one would sort every run first. In a
-        kernel, that sort runs ``SORT_LATER`` seconds after this page was sent, unless the
-        user acts before (outside a kernel's event loop, the next page sorts them).
+        That page came from an index walk or a LIMIT query; a page past the walked rows
+        (``shown_runs.WALKED_ROWS``, or any later page when no index orders the sort) would
+        sort every run first. In a kernel, that sort runs ``SORT_LATER`` seconds after this
+        page was sent, unless the user acts before (outside a kernel's event loop, such a
+        page sorts them).
         """
         try:
             loop = asyncio.get_running_loop()

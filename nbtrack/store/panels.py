@@ -30,7 +30,7 @@ from pathlib import Path
 
 from nbtrack.entities import ViewType
 from nbtrack.store import search
-from nbtrack.store.shown_runs import PARENT_INDEX, TEMP_TABLES, ShownRuns
+from nbtrack.store.shown_runs import PARENT_INDEX, PARENT_INDEX_SQL, TEMP_TABLES, ShownRuns
 from nbtrack.store.sql import experiment_int, marks
 from nbtrack.store.sqlite_errors import translate
 from nbtrack.store.tracking import TrackingStore, decode_value
@@ -95,6 +95,7 @@ class PanelQueries:
         self._shown_key: tuple[RunScope, int] | None = None  # what temp.shown holds now
         self._memo: dict[str, object] = {}  # counts and key stats of temp.shown
         self._key_names: tuple[tuple, dict[str, list[str]]] | None = None
+        self._descendants: tuple[int, dict[str, int]] = (-1, {})  # (store version, counts)
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -160,19 +161,22 @@ class PanelQueries:
                     self._shown_key, self._memo = None, {}
                     conn.execute(f"DROP INDEX IF EXISTS {PARENT_INDEX}")
                     conn.execute("DELETE FROM temp.shown")
-                    conn.execute(f"INSERT INTO temp.shown (id, parent) {select}", args)
+                    conn.execute(f"INSERT INTO temp.shown (id, parent, root) {select}", args)
+                    conn.execute(PARENT_INDEX_SQL)
                     if scope.filter_string and scope.filter_string.strip():
                         sql, context_args = _select_context(scope)
                         conn.execute(
-                            f"INSERT OR IGNORE INTO temp.shown (id, parent, context) {sql}",
+                            f"INSERT OR IGNORE INTO temp.shown (id, parent, root, context) {sql}",
                             context_args,
                         )
+                    # runs without a parent are roots from the start; those whose parent
+                    # is not shown, once every run is in (read through the parent index)
                     conn.execute(
-                        "UPDATE temp.shown SET root = 1 WHERE parent IS NULL "
-                        "OR parent NOT IN (SELECT id FROM temp.shown)"
+                        "UPDATE temp.shown SET root = 1 WHERE parent IS NOT NULL "
+                        "AND parent NOT IN (SELECT id FROM temp.shown)"
                     )
                     self._shown_key = key
-                yield ShownRuns(conn, self._memo)
+                yield ShownRuns(conn, self._memo, _one_experiment(scope))
             finally:
                 if conn.in_transaction:
                     conn.execute("COMMIT")
@@ -207,7 +211,11 @@ class PanelQueries:
         return [row[0] for row in self._query(sql, [run_id])]
 
     def descendant_counts(self, run_ids: Sequence[str]) -> dict[str, int]:
-        """For each run, how many active descendants (any depth) it has."""
+        """For each run with any, how many active descendants (any depth) it has.
+
+        Kept until the store changes: the same parents come back on every page, sort
+        and filter, and a sweep's thousands of runs take milliseconds to count.
+        """
         sql = (
             "WITH RECURSIVE d(root, id) AS (SELECT parent_run_id, run_uuid FROM runs "
             "WHERE parent_run_id IN (SELECT value FROM json_each(?)) "
@@ -215,7 +223,16 @@ class PanelQueries:
             "JOIN d ON c.parent_run_id = d.id WHERE c.lifecycle_stage = 'active') "
             "SELECT root, count(*) FROM d GROUP BY root"
         )
-        return dict(self._query(sql, [json.dumps(list(run_ids))]))
+        with self._lock, self._translated():
+            version = self.conn.execute("PRAGMA data_version").fetchone()[0]
+            if self._descendants[0] != version:
+                self._descendants = (version, {})
+            known = self._descendants[1]
+            missing = [run_id for run_id in dict.fromkeys(run_ids) if run_id not in known]
+            if missing:
+                known.update(dict.fromkeys(missing, 0))
+                known.update(self.conn.execute(sql, [json.dumps(missing)]).fetchall())
+            return {run_id: known[run_id] for run_id in run_ids if known[run_id]}
 
     def histories(
         self, run_ids: Sequence[str], keys: Sequence[str], points: int = 32
@@ -255,6 +272,12 @@ def _distinct_keys(
     return [row[0] for row in conn.execute(walk, args)]
 
 
+def _one_experiment(scope: RunScope) -> int | None:
+    """The experiment every run of a scope is in, when it names one."""
+    ids = scope.experiment_ids
+    return experiment_int(ids[0]) if ids is not None and len(ids) == 1 else None
+
+
 def _as_nbtrack_error(exc: BaseException, path: Path) -> BaseException:
     return translate(exc, path) or exc
 
@@ -282,17 +305,20 @@ def _scope_conditions(scope: RunScope) -> tuple[str, list[str], list]:
 
 
 def _select_scope(scope: RunScope) -> tuple[str, list]:
-    """``SELECT run_uuid, parent_run_id FROM runs …`` for the runs of a scope."""
+    """``SELECT run_uuid, parent_run_id, <no parent> FROM runs …`` for the runs of a scope."""
     where = search.runs_query(scope.filter_string or None, None)
     prefix, conds, args = _scope_conditions(scope)
     conds.append(f"({where.where})")
     args += where.where_args
-    sql = f"{prefix}SELECT r.run_uuid, r.parent_run_id FROM runs r WHERE {' AND '.join(conds)}"
+    sql = (
+        f"{prefix}SELECT r.run_uuid, r.parent_run_id, r.parent_run_id IS NULL FROM runs r "
+        f"WHERE {' AND '.join(conds)}"
+    )
     return sql, args
 
 
 def _select_context(scope: RunScope) -> tuple[str, list]:
-    """``SELECT id, parent, 1`` of the unmatched ancestors of the runs in ``temp.shown``.
+    """``SELECT id, parent, <no parent>, 1`` of the unmatched ancestors of the shown runs.
 
     Walks up from each shown run whose parent is not shown, through ancestors in the
     scope (same experiments, lifecycle, ``under`` and ``run_ids``; the filter aside),
@@ -313,7 +339,7 @@ def _select_context(scope: RunScope) -> tuple[str, list]:
     head = f"{prefix}, {up}" if prefix else f"WITH RECURSIVE {up}"
     under = args[:1] if scope.under is not None else []
     rest = args[len(under) :]
-    return f"{head} SELECT id, parent, 1 FROM up", [*under, *rest, *rest]
+    return f"{head} SELECT id, parent, parent IS NULL, 1 FROM up", [*under, *rest, *rest]
 
 
 _queries: dict[str, PanelQueries] = {}

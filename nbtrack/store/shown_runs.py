@@ -17,23 +17,25 @@ instead of to the end. Paging is by top-level runs, so pages never split a group
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from nbtrack.store import search
-from nbtrack.store.search_fields import RUNS
+from nbtrack.store import first_page, search
 
-STATS_SAMPLE = 2_000  # above this many shown runs, key stats come from a sample of them
-ORDER_CACHE_ABOVE = 1_000  # above this many rows paged over, one sort serves every page
+STATS_SAMPLE = 1_000  # above this many shown runs, key stats come from a sample of them
+ORDER_CACHE_ABOVE = 1_000  # above this many rows paged over, one sort serves the pages
+WALKED_ROWS = 1_000  # ... but those within this many rows of the start (index walks)
 _KEY_TABLES = {"params": "params", "metrics": "latest_metrics", "tags": "tags"}
-_VALUE_TABLES = {"metric": "latest_metrics", "param": "params", "tag": "tags"}
-_TERM = re.compile(r"^\s*(.*?)(?:\s+(?:ASC|DESC))?\s*$", re.IGNORECASE | re.DOTALL)
 # runs, or their stand-ins (see _proxies), as ``r`` for the ORDER BY of the sort
 _PLACED = (
     "LEFT JOIN temp.proxy x ON x.id = s.id JOIN runs r ON r.run_uuid = coalesce(x.proxy, s.id)"
 )
+# (source, condition) of the runs paged over: tree roots, or every matched run
+_PAGED = {
+    True: (f"temp.shown s {_PLACED}", "s.root = 1"),
+    False: ("temp.shown s JOIN runs r ON r.run_uuid = s.id", "s.context = 0"),
+}
 
 TEMP_TABLES = (
     "CREATE TEMP TABLE shown (id TEXT PRIMARY KEY, parent TEXT, root INTEGER NOT NULL DEFAULT 0, "
@@ -42,7 +44,10 @@ TEMP_TABLES = (
     "CREATE TEMP TABLE proxy (id TEXT PRIMARY KEY, proxy TEXT NOT NULL) WITHOUT ROWID",
     "CREATE TEMP TABLE needy (id TEXT PRIMARY KEY) WITHOUT ROWID",
 )
-PARENT_INDEX = "temp.shown_parent"  # made when a tree walk needs it; dropped with the rows
+# children by parent, for the tree's walks and counts (only runs with a parent): built
+# once the matched runs are in (kept up while inserting, it cost 2-7 times as much)
+PARENT_INDEX = "temp.shown_parent"
+PARENT_INDEX_SQL = f"CREATE INDEX {PARENT_INDEX} ON shown (parent) WHERE parent IS NOT NULL"
 
 
 @dataclass(frozen=True)
@@ -60,9 +65,10 @@ class KeyStat:
 class ShownRuns:
     """The runs of one scope, held in the temporary table ``shown`` (see ``shown()``)."""
 
-    def __init__(self, conn: sqlite3.Connection, memo: dict[str, object]):
+    def __init__(self, conn: sqlite3.Connection, memo: dict[str, object], experiment: int | None):
         self._conn = conn
         self._memo = memo
+        self._experiment = experiment  # the one experiment of every shown run, if one
 
     def _query(self, sql: str, args: Sequence[object] = ()) -> list[tuple]:
         return self._conn.execute(sql, args).fetchall()
@@ -84,34 +90,64 @@ class ShownRuns:
 
         Tree roots are ordered as the module docstring says (context roots included).
         """
-        order = search.runs_query(None, list(order_by or []))
         if roots_only:
             self._proxies(order_by)
-            source, where = f"temp.shown s {_PLACED}", "s.root = 1"
-        else:
-            source, where = "temp.shown s JOIN runs r ON r.run_uuid = s.id", "s.context = 0"
-        select = f"SELECT s.id FROM {source} {order.joins} WHERE {where} ORDER BY {order.order}"
         if self.counts()[1 if roots_only else 0] <= ORDER_CACHE_ABOVE:
-            sql = f"{select} LIMIT ? OFFSET ?"
-            return [row[0] for row in self._query(sql, [*order.join_args, limit, offset])]
-        # Many runs: the first page of an order is a LIMIT query (SQLite keeps only the
-        # best rows while it scans, no full sort); from the next page on, the runs are
-        # sorted once for that order (into temp.ordered) and pages are slices of it.
+            return self._sorted(order_by, roots_only, "LIMIT ? OFFSET ?", [limit, offset])
+        # Many runs: the pages near the start of an order come from an index walk (see
+        # first_page), or else the first one from a LIMIT query (SQLite keeps only the
+        # best rows while it scans, no full sort); other pages are slices of one sort of
+        # every run for that order (into temp.ordered; ``sort_all`` makes it sooner).
         key = ("ordered", tuple(order_by or ()), roots_only)
-        if self._memo.get("ordered") != key and offset == 0:
-            first = self._memo.get("first")  # kept: a refresh reads the same first page
-            if not (isinstance(first, tuple) and first[:2] == (key, limit)):
-                sql = f"{select} LIMIT ?"
-                ids = [row[0] for row in self._query(sql, [*order.join_args, limit])]
-                first = self._memo["first"] = (key, limit, ids)
-            return list(first[2])
-        if self._memo.get("ordered") != key:
-            self._memo.pop("ordered", None)
-            self._conn.execute("DELETE FROM temp.ordered")
-            self._conn.execute(f"INSERT INTO temp.ordered (id) {select}", order.join_args)
-            self._memo["ordered"] = key
+        if self._memo.get("ordered") != key and offset + limit <= WALKED_ROWS:
+            head = self._memo.get("head")  # kept: a refresh reads the same page
+            if not (isinstance(head, tuple) and head[:2] == (key, offset + limit)):
+                ids = self._head(order_by, offset + limit, roots_only, offset == 0)
+                head = self._memo["head"] = (key, offset + limit, ids)
+            if head[2] is not None:
+                return head[2][offset:]
+        self._sort_every(order_by, roots_only)
         sql = "SELECT id FROM temp.ordered WHERE pos > ? ORDER BY pos LIMIT ?"
         return [row[0] for row in self._query(sql, [offset, limit])]
+
+    def _head(
+        self, order_by: Sequence[str] | None, count: int, roots_only: bool, or_scan: bool
+    ) -> list[str] | None:
+        """The first ``count`` runs of an order, sorting only those that can be among them.
+
+        Without an index to walk (see :mod:`nbtrack.store.first_page`): ranking every run
+        in a LIMIT query when ``or_scan``, else None.
+        """
+        ranked = self.counts()[1 if roots_only else 0]
+        found = first_page.candidates(
+            self._conn, order_by, count, roots_only, self._experiment, ranked
+        )
+        if found is None:
+            return self._sorted(order_by, roots_only, "LIMIT ?", [count]) if or_scan else None
+        return self._sorted(order_by, roots_only, "LIMIT ?", [count], found)
+
+    def _sorted(
+        self,
+        order_by: Sequence[str] | None,
+        roots_only: bool,
+        limit: str,
+        limit_args: list[object],
+        among: list[str] | None = None,
+    ) -> list[str]:
+        """The runs paged over (or those ``among`` them) in order, within a LIMIT clause."""
+        sql, args = _select(order_by, roots_only, among)
+        return [row[0] for row in self._query(f"{sql} {limit}", [*args, *limit_args])]
+
+    def _sort_every(self, order_by: Sequence[str] | None, roots_only: bool) -> None:
+        """Sort every run paged over for this order into ``temp.ordered`` (once)."""
+        key = ("ordered", tuple(order_by or ()), roots_only)
+        if self._memo.get("ordered") == key:
+            return
+        self._memo.pop("ordered", None)
+        sql, args = _select(order_by, roots_only)
+        self._conn.execute("DELETE FROM temp.ordered")
+        self._conn.execute(f"INSERT INTO temp.ordered (id) {sql}", args)
+        self._memo["ordered"] = key
 
     def sort_all(self, order_by: Sequence[str] | None, roots_only: bool = False) -> None:
         """Sort every run for this order now, when paging uses one sort (see ``page``).
@@ -119,7 +155,9 @@ class ShownRuns:
         Later pages are then slices: run it while the user reads the first page.
         """
         if self.counts()[1 if roots_only else 0] > ORDER_CACHE_ABOVE:
-            self.page(order_by, 1, 0, roots_only)
+            if roots_only:
+                self._proxies(order_by)
+            self._sort_every(order_by, roots_only)
 
     def children(
         self, parent_ids: Sequence[str], order_by: Sequence[str] | None, limit: int
@@ -157,17 +195,16 @@ class ShownRuns:
         has, has_args = _has_value(order_by)
         self._conn.execute("DELETE FROM temp.proxy")
         self._conn.execute("DELETE FROM temp.needy")
-        self._conn.execute(
-            "INSERT INTO temp.needy (id) SELECT p.id FROM "
-            "(SELECT DISTINCT parent AS id FROM temp.shown WHERE parent IS NOT NULL) p "
-            "JOIN temp.shown s ON s.id = p.id JOIN runs r ON r.run_uuid = p.id "
-            f"WHERE s.context = 1 OR NOT ({has})",
-            has_args,
-        )
+        if has_args:
+            needy = (
+                "SELECT p.id FROM (SELECT DISTINCT parent AS id FROM temp.shown "
+                "WHERE parent IS NOT NULL) p JOIN temp.shown s ON s.id = p.id "
+                f"JOIN runs r ON r.run_uuid = p.id WHERE s.context = 1 OR NOT ({has})"
+            )
+        else:  # every run has a value: context rows (all with shown children) need one
+            needy = "SELECT id FROM temp.shown WHERE context = 1"
+        self._conn.execute(f"INSERT INTO temp.needy (id) {needy}", has_args)
         if self._query("SELECT count(*) FROM temp.needy")[0][0]:
-            # the walk down needs children by parent: indexed now, for this set of runs
-            # (kept up while inserting would double the cost of filling ``shown``)
-            self._conn.execute(f"CREATE INDEX IF NOT EXISTS {PARENT_INDEX} ON shown (parent)")
             self._conn.execute(
                 "WITH RECURSIVE sub(top, id) AS (SELECT id, id FROM temp.needy UNION ALL "
                 "SELECT sub.top, c.id FROM sub JOIN temp.shown c ON c.parent = sub.id) "
@@ -234,19 +271,32 @@ class ShownRuns:
         return [row[0] for row in self._query("SELECT id FROM temp.shown WHERE context = 0")]
 
 
+def _select(
+    order_by: Sequence[str] | None, roots_only: bool, among: list[str] | None = None
+) -> tuple[str, list[object]]:
+    """``SELECT`` the runs paged over (or those ``among`` them) in order, with its args."""
+    order = search.runs_query(None, list(order_by or []))
+    source, where = _PAGED[roots_only]
+    args: list[object] = list(order.join_args)
+    if among is not None:  # driven from those runs (CROSS JOIN fixes that order)
+        source = f"json_each(?) c CROSS JOIN {source}"
+        where += " AND s.id = c.value"
+        args.insert(0, json.dumps(among))
+    sql = f"SELECT s.id FROM {source} {order.joins} WHERE {where} ORDER BY {order.order}"
+    return sql, args
+
+
 def _has_value(order_by: Sequence[str] | None) -> tuple[str, list]:
     """SQL over ``runs r``: whether a run has a value for the first sort term.
 
     Only metric, param and tag terms can lack one; attributes always have a value here.
     """
-    terms = list(order_by or [])
-    match = _TERM.match(terms[0]) if terms and isinstance(terms[0], str) else None
-    column = match.group(1) if match else ""
-    table = _VALUE_TABLES.get(RUNS.prefixes.get(column.split(".", 1)[0].lower(), ""))
-    if table is None:
+    lead = first_page.leading(order_by)
+    if lead.table is None:
         return "1", []
-    (key,) = search.runs_query(None, terms[:1]).join_args  # the key, unquoted
-    return f"EXISTS (SELECT 1 FROM {table} WHERE run_uuid = r.run_uuid AND key = ?)", [key]
+    return f"EXISTS (SELECT 1 FROM {lead.table} WHERE run_uuid = r.run_uuid AND key = ?)", [
+        lead.key
+    ]
 
 
 def scaled(count: int, sampled: int, shown: int) -> int:
