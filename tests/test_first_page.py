@@ -164,5 +164,3 @@ def test_near_pages_walked_far_pages_sliced_from_one_sort(mixed, monkeypatch):
         far = shown.page(order, 10, 5, True)
         assert "ordered" in shown._memo
         assert shown.page(order, 5, 10, True) == near + far  # from that one sort
-        shown.sort_all(["params.kind"], True)  # sorted ahead, for the next pages
-        assert shown._memo["ordered"] == ("ordered", ("params.kind",), True)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -12,7 +10,6 @@ import nbtrack
 from nbtrack.errors import InvalidParameter
 from nbtrack.panels import filter_keys, show_runs
 from nbtrack.panels import rows as table_rows
-from nbtrack.panels import runs as runs_panel
 from nbtrack.panels.row_actions import EditRun
 from nbtrack.store import shown_runs
 
@@ -197,28 +194,3 @@ def test_context_rows_collapse_and_reopen():
     assert table.grid.collapsed == []  # a new filter opens its context rows again
     assert table.grid.rows[0]["name"] == "grid"
     assert {r["name"] for r in table.grid.rows} == {"grid", "fold-0", "fold-1", "fold-2"}
-
-
-def test_rest_of_a_new_order_sorted_while_the_first_page_is_read(keyed, monkeypatch):
-    monkeypatch.setattr(shown_runs, "ORDER_CACHE_ABOVE", 0)  # paging from one sort
-    monkeypatch.setattr(runs_panel, "SORT_LATER", 0.01)
-
-    async def in_a_kernel_loop() -> None:
-        table = show_runs("keyed", live=False, order_by=["metrics.rmse DESC"])
-        memo = table.queries._memo
-        assert "ordered" not in memo  # the first page came from a LIMIT query
-        await asyncio.sleep(0.2)
-        assert memo["ordered"] == ("ordered", ("metrics.rmse DESC",), True)
-        table.grid.page_size = 1
-        table.grid.page = 2
-        assert names(table) == ["r0"]
-
-    def without_a_loop() -> None:
-        table = show_runs("keyed", live=False, order_by=["metrics.rmse ASC"])  # no timer
-        assert table._later is None and names(table) == ["r0", "r1", "r2"]
-
-    # in threads of their own: this process's main thread may hold another loop (the
-    # browser tests' Playwright runs one for the whole session)
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, in_a_kernel_loop()).result()
-        pool.submit(without_a_loop).result()

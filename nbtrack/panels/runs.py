@@ -9,7 +9,6 @@ and edit panels below the table (its row actions: ``row_actions.RowActions``).
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -36,7 +35,6 @@ if TYPE_CHECKING:
 COLUMNS_TAG = "nbtrack.panel.columns"  # experiment tag: the run table's column choices
 # the view's ES module, joined from its parts in this order (no build step)
 RUNS_JS = ("runs_cells.js", "runs_complete.js", "runs.js")
-SORT_LATER = 1.0  # s after a new order's first page is shown: sort the rest (see _sort_later)
 _VIEW_TRAITS = ["order_by", "page", "page_size", "tree", "expanded", "collapsed", "view"]
 
 
@@ -135,7 +133,6 @@ class RunTable(RowActions, Panel):
         self._under = under
         self._run_ids = tuple(run_ids) if run_ids is not None else None
         self._child_limits: dict[str, int] = {}
-        self._later: asyncio.TimerHandle | None = None
         client = client or MlflowClient()
         # the grid is created with its first page: a view never shows "No runs" first
         first = table_rows.build(
@@ -226,33 +223,6 @@ class RunTable(RowActions, Panel):
             self.grid.roots = content.roots
             with self._quiet():
                 self.grid.page = content.page  # clamped when the rows shrank
-        self._sort_later()
-
-    def _sort_later(self) -> None:
-        """After the first page of a new sort or filter, sort the rest while the user reads.
-
-        That page came from an index walk or a LIMIT query; a page past the walked rows
-        (``shown_runs.WALKED_ROWS``, or any later page when no index orders the sort) would
-        sort every run first. In a kernel, that sort runs ``SORT_LATER`` seconds after this
-        page was sent, unless the user acts before (outside a kernel's event loop, such a
-        page sorts them).
-        """
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:  # a script, a test, or the live refresher's thread
-            return
-        if self._later is not None:
-            self._later.cancel()
-            self._later = None
-        if self.grid.page == 0 and not self._closed:
-            self._later = loop.call_later(SORT_LATER, self.callback(self._sort_rest))
-
-    def _sort_rest(self) -> None:
-        self._later = None
-        if self._closed:
-            return
-        with self.queries.shown(self._scope()) as shown:
-            shown.sort_all(list(self.grid.order_by), roots_only=self.grid.tree)
 
     def run_statuses(self) -> dict[str, str]:
         """The status of each run on the shown page (its outputs re-render when one ends)."""

@@ -97,7 +97,7 @@ class ShownRuns:
         # Many runs: the pages near the start of an order come from an index walk (see
         # first_page), or else the first one from a LIMIT query (SQLite keeps only the
         # best rows while it scans, no full sort); other pages are slices of one sort of
-        # every run for that order (into temp.ordered; ``sort_all`` makes it sooner).
+        # every run for that order (into temp.ordered).
         key = ("ordered", tuple(order_by or ()), roots_only)
         if self._memo.get("ordered") != key and offset + limit <= WALKED_ROWS:
             head = self._memo.get("head")  # kept: a refresh reads the same page
@@ -148,16 +148,6 @@ class ShownRuns:
         self._conn.execute("DELETE FROM temp.ordered")
         self._conn.execute(f"INSERT INTO temp.ordered (id) {sql}", args)
         self._memo["ordered"] = key
-
-    def sort_all(self, order_by: Sequence[str] | None, roots_only: bool = False) -> None:
-        """Sort every run for this order now, when paging uses one sort (see ``page``).
-
-        Later pages are then slices: run it while the user reads the first page.
-        """
-        if self.counts()[1 if roots_only else 0] > ORDER_CACHE_ABOVE:
-            if roots_only:
-                self._proxies(order_by)
-            self._sort_every(order_by, roots_only)
 
     def children(
         self, parent_ids: Sequence[str], order_by: Sequence[str] | None, limit: int
