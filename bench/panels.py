@@ -174,8 +174,25 @@ def big_table(tmp: Path, runs: int) -> dict[str, float]:
     table.filter = ""  # a sort over every run: its first page found by an index walk
     orders = iter([["metrics.`rmse` DESC"], ["metrics.`rmse` ASC"], []] * 10)
     found["table_sort_all_s"] = median_time(lambda: setattr(table.grid, "order_by", next(orders)))
+    found["table_far_page_s"] = far_page(table)
     found.update(tree_with_context(table))
     return {f"{key[:6]}{runs // 1000}k_{key[6:]}": value for key, value in found.items()}
+
+
+def far_page(table) -> float:
+    """Median time of the first page past the index-walked rows of a new sort.
+
+    Such a page sorts every run once (later pages are slices of that sort).
+    """
+    from nbtrack.store.shown_runs import WALKED_ROWS
+
+    page = WALKED_ROWS // table.grid.page_size + 1
+    times = []
+    for order in (["metrics.`rmse` DESC"], ["metrics.`rmse` ASC"], []) * 2:
+        table.grid.order_by = order
+        times.append(median_time(lambda: setattr(table.grid, "page", page), repeat=1))
+        table.grid.page = 0
+    return statistics.median(times)
 
 
 def tree_with_context(table) -> dict[str, float]:

@@ -12,6 +12,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from nbtrack.errors import InvalidFilter
+from nbtrack.store import search
 from nbtrack.store.database import Database
 from nbtrack.store.search import (
     SqlQuery,
@@ -252,6 +253,24 @@ def _select(db: Database, q: SqlQuery, columns: str, table: str) -> list:
 )
 def test_run_filters(db: Database, filter_string: str | None, expected: list[str]) -> None:
     assert search_runs(db, filter_string) == expected
+
+
+@pytest.mark.parametrize(
+    "clauses",
+    [
+        ["params.alpha = '0.001'", "metrics.rmse < 1"],
+        ["metrics.rmse != 0.5", "tags.team IS NULL", "attributes.status = 'FINISHED'"],
+        ["tags.pat LIKE 'a%'", "run_name != 'x'", "metrics.acc IS NOT NULL", "params.alpha != 'z'"],
+        ["metrics.rmse IS NULL", "params.alpha IS NOT NULL"],  # an absent key drives nothing
+        ["tags.pat != 'q'"] * (search.MAX_NESTED + 3),  # more than go inside the driving one
+    ],
+)
+def test_clauses_checked_inside_the_driving_one_still_mean_and(db: Database, clauses) -> None:
+    """Later metric, param and tag clauses run inside the first one's subquery: the runs
+    found are still those every clause finds alone."""
+    alone = [set(search_runs(db, clause)) for clause in clauses]
+    expected = [run for run in search_runs(db) if all(run in found for found in alone)]
+    assert search_runs(db, " and ".join(clauses)) == expected
 
 
 def test_injection_left_the_store_intact(db: Database) -> None:

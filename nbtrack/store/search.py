@@ -148,37 +148,53 @@ def _experiment_ids(src: Source, c: Clause) -> int | tuple[int, ...]:
     return ids if isinstance(c.value, tuple) else ids[0]
 
 
+# where the driving clause's subquery takes the clauses checked inside it (see _where)
+_NESTED = "/* nested */"
+# at most this many go inside: SQLite's limit on an expression's depth (1,000) is
+# reached sooner inside a subquery, and a filter typed by hand has a few clauses
+MAX_NESTED = 8
+
+
 def _child_clause(
-    spec: SearchSpec, src: Source, c: Clause, entity: str, key: str, drive: bool = True
+    spec: SearchSpec, src: Source, c: Clause, entity: str, key: str, role: str = "alone"
 ) -> tuple[str, list]:
     """Compile a clause on a metric, param or tag to a membership test over its rows.
 
-    With ``spec.member`` and ``drive``, the test is ``outer IN (SELECT …)``: SQLite reads
-    the key's index range once and looks each match up, which is how a filter over many
-    runs starts. Further clauses (``drive`` False) are ``EXISTS`` lookups by primary key
-    of the rows the first one found, instead of a second list built from another range.
+    ``role`` "drive" (with ``spec.member``): the test is ``outer IN (SELECT d.… FROM …)``:
+    SQLite reads the key's index range once and looks each match up, which is how a
+    filter over many runs starts; the later clauses go inside that subquery (``_NESTED``)
+    as "nested" ``EXISTS`` lookups by primary key of the rows it found, so the list it
+    builds, and the runs looked up from it, hold only the runs that pass them all.
+    "alone": an ``EXISTS`` test of the outer row.
     """
     table, link, ops = spec.children[entity]
     what = entity + "s"
     _check_op(src, c, ops, what)
-    if spec.member and drive:
+    alias = "x"
+    if spec.member and role == "drive":
         outer, inner = spec.member
-        head = f"SELECT x.{inner} FROM {table} x WHERE x.key = ?"
+        alias = "d"
+        head = f"SELECT d.{inner} FROM {table} d WHERE d.key = ?"
         present, absent = f"{outer} IN ({head}", f"{outer} NOT IN ({head}"
+        close = f"{_NESTED})"
     else:
+        if spec.member and role == "nested":  # the same link, to the driving row
+            link = f"{{a}}.{spec.member[1]} = d.{spec.member[1]}"
         head = f"SELECT 1 FROM {table} x WHERE {link.format(a='x')} AND x.key = ?"
         present, absent = f"EXISTS ({head}", f"NOT EXISTS ({head}"
+        close = ")"
     if c.op in NULL_OPS:
-        return (absent if c.op == "IS NULL" else present) + ")", [key]
+        # an absent key drives nothing: its NOT IN list is no list of candidates
+        return (absent if c.op == "IS NULL" else present) + close.replace(_NESTED, ""), [key]
     if entity == "metric":
         _check_value(src, c, "number")
         # NaN is stored as 0 with is_nan = 1, and satisfies only "!=".
-        nan = "OR x.is_nan = 1" if c.op == "!=" else "AND x.is_nan = 0"
+        nan = f"OR {alias}.is_nan = 1" if c.op == "!=" else f"AND {alias}.is_nan = 0"
         value = float(c.value)  # type: ignore[arg-type]
-        return f"{present} AND (x.value {c.op} ? {nan}))", [key, value]
+        return f"{present} AND ({alias}.value {c.op} ? {nan}){close}", [key, value]
     _check_value(src, c, "string")
-    cond, args = _compare("x.value", c.op, c.value)
-    return f"{present} AND {cond})", [key, *args]
+    cond, args = _compare(f"{alias}.value", c.op, c.value)
+    return f"{present} AND {cond}{close}", [key, *args]
 
 
 def _dataset_clause(src: Source, c: Clause, key: str) -> tuple[str, list]:
@@ -212,20 +228,32 @@ def _where(spec: SearchSpec, filter_string: str | None) -> tuple[str, list]:
             f"filter_string must be a string, found {filter_string!r}", filter_string=filter_string
         )
     src = Source(filter_string or "", "filter")
-    parts, args = [], []
-    drive = True  # the first child clause drives the search (see _child_clause)
+    parts: list[tuple[str, list]] = []
+    nested: list[tuple[str, list]] = []  # child clauses checked inside the driving one
+    drive: int | None = None  # the index in parts of the child clause that drives
+    role = "drive"  # the first child clause drives the search (see _child_clause)
     for c in Parser(src).clauses():
         entity, key = _resolve(spec, src, c.ident)
         if entity == "attribute":
-            sql, clause_args = _attribute_clause(spec, src, c, key)
+            parts.append(_attribute_clause(spec, src, c, key))
         elif entity == "dataset":
-            sql, clause_args = _dataset_clause(src, c, key)
+            parts.append(_dataset_clause(src, c, key))
         else:
-            sql, clause_args = _child_clause(spec, src, c, entity, key, drive)
-            drive = False
-        parts.append(f"({sql})")
-        args += clause_args
-    return " AND ".join(parts) or "1", args
+            sql, clause_args = _child_clause(spec, src, c, entity, key, role)
+            if _NESTED in sql:
+                drive = len(parts)
+            if role == "nested":
+                nested.append((sql, clause_args))
+            else:
+                parts.append((sql, clause_args))
+            role = "nested" if drive is not None and len(nested) < MAX_NESTED else "alone"
+    if drive is not None:  # the nested clauses' args follow the driving clause's own
+        sql, clause_args = parts[drive]
+        inside = "".join(f" AND ({n})" for n, _ in nested)
+        inside_args = [a for _, n in nested for a in n]
+        parts[drive] = (sql.replace(_NESTED, inside), clause_args + inside_args)
+    args = [a for _, part_args in parts for a in part_args]
+    return " AND ".join(f"({sql})" for sql, _ in parts) or "1", args
 
 
 def _order_term(spec: SearchSpec, term: object) -> tuple[str, str, str, Source, Token]:
