@@ -101,26 +101,34 @@ function render({ model, el }) {
     model.save_changes();
   }
 
+  /** The ids of the runs on this page. @returns {string[]} */
+  const pageIds = () => rows().filter((r) => r.id).map((r) => /** @type {string} */ (r.id));
+  const allBox = /** @type {HTMLInputElement} */ (h("input", { type: "checkbox", title: "Select every run on this page" }));
+  allBox.addEventListener("change", () => {
+    const ids = pageIds();
+    const keep = selected().filter((id) => !ids.includes(id));
+    save("selected_run_ids", allBox.checked ? [...keep, ...ids] : keep);
+  });
+  let headDrawn = ""; // the columns and order the header shows: redrawn only when they change
+
   function drawHead() {
+    const ids = pageIds();
+    const sel = new Set(selected());
+    allBox.checked = ids.length > 0 && ids.every((id) => sel.has(id));
+    allBox.indeterminate = !allBox.checked && ids.some((id) => sel.has(id));
     const cols = columns();
+    const wanted = JSON.stringify([cols, model.get("order_by")]);
+    if (wanted === headDrawn) return;
+    headDrawn = wanted;
     const groups = [];
     for (const col of cols) {
       const last = groups[groups.length - 1];
       if (last && last.group === col.group) last.span += 1;
       else groups.push({ group: col.group, span: 1 });
     }
-    const pageIds = rows().filter((r) => r.id).map((r) => /** @type {string} */ (r.id));
-    const all = h("input", { type: "checkbox", title: "Select every run on this page" });
-    const sel = new Set(selected());
-    all.checked = pageIds.length > 0 && pageIds.every((id) => sel.has(id));
-    all.indeterminate = !all.checked && pageIds.some((id) => sel.has(id));
-    all.addEventListener("change", () => {
-      const keep = selected().filter((id) => !pageIds.includes(id));
-      save("selected_run_ids", all.checked ? [...keep, ...pageIds] : keep);
-    });
     const order = parseOrder((model.get("order_by") || [])[0] || "");
     const groupRow = h("tr", { class: "nbt-groups" }, [
-      h("th", { class: "nbt-select", rowSpan: 2 }, [all]),
+      h("th", { class: "nbt-select", rowSpan: 2 }, [allBox]),
       ...groups.map((g) => h("th", { colSpan: g.span, class: `nbt-group nbt-g-${g.group}` }, [GROUP_LABELS[g.group] || g.group])),
     ]);
     const keyRow = h("tr", { class: "nbt-keys" }, cols.map((col, i) => {
