@@ -9,9 +9,9 @@ const VALUE_FIELD = { params: "p", metrics: "m", tags: "t" };
 const PAGE_SIZES = [25, 50, 100, 200];
 const VIEWS = [["active", "Active runs"], ["deleted", "Deleted runs"], ["all", "All runs"]];
 // A body drawing puts in at once the rows that can be in the scroll box's view: rows are
-// at least MIN_ROW_PX high, and at least FIRST_ROWS go in (the box holds about 16).
+// at least MIN_ROW_PX high, and at least FIRST_ROWS go in (the box shows about 14).
 const MIN_ROW_PX = 22;
-const FIRST_ROWS = 24;
+const FIRST_ROWS = 20;
 const REST_WITHIN_MS = 100; // the rows below the fold are drawn within this, idle or not
 
 /** @param {string} tag @param {Record<string, any>} [props] @param {Array<Node | string>} [children] */
@@ -115,13 +115,14 @@ function clipped(value) {
   return text.length > CLIP_ABOVE ? tagHtml("span", { class: "nbt-clip", title: text }, esc(text)) : esc(text);
 }
 
-/** A small SVG line of a metric's history, as HTML. @param {Array<number | string>} values */
+/** A small SVG line of a metric's history, as HTML, and its tooltip.
+ * @param {Array<number | string>} values @returns {[string, string]} */
 function sparkline(values) {
   const nums = values.map(toNumber);
   const finite = nums.filter(Number.isFinite);
   const svg = (/** @type {string} */ inner) =>
     `<svg class="nbt-spark" width="56" height="16" viewBox="0 0 56 16">${inner}</svg>`;
-  if (finite.length < 2) return svg("");
+  if (finite.length < 2) return [svg(""), ""];
   const lo = Math.min(...finite);
   const hi = Math.max(...finite);
   const span = hi - lo || 1;
@@ -131,7 +132,7 @@ function sparkline(values) {
     if (Number.isFinite(v)) points.push(`${(1 + i * step).toFixed(1)},${(15 - ((v - lo) / span) * 14).toFixed(1)}`);
   });
   const title = `${finite.length} points, ${formatNumber(lo)} … ${formatNumber(hi)}`;
-  return svg(`<polyline points="${points.join(" ")}"></polyline><title>${esc(title)}</title>`);
+  return [svg(`<polyline points="${points.join(" ")}"></polyline>`), title];
 }
 
 /** @param {string} order */
@@ -171,5 +172,8 @@ function cell(col, row) {
   if (col.group !== "metrics") return value === undefined ? "" : clipped(value);
   const spark = row.s && row.s[col.key];
   const text = tagHtml("span", { class: "nbt-num" }, esc(formatNumber(value)));
-  return tagHtml("span", { class: "nbt-metric" }, (spark ? sparkline(spark) : "") + text);
+  if (!spark) return tagHtml("span", { class: "nbt-metric" }, text);
+  // the history's tooltip is the cell's: one element fewer per sparkline, a larger target
+  const [line, title] = sparkline(spark);
+  return tagHtml("span", { class: "nbt-metric", title: title || null }, line + text);
 }
