@@ -31,9 +31,10 @@ ROOT = Path(__file__).resolve().parent.parent
 STARTUP_S = 180
 # MLflow's interpreter, in the venv `make test` and `make bench` build (every test comparing
 # with real MLflow runs it in a subprocess).
+# absolute (not resolved: the venv's python is a link), as servers start in their own folder
 MLFLOW_PYTHON = Path(
     os.environ.get("NBTRACK_MLFLOW_PYTHON", ROOT / ".bench" / "mlflow-venv" / "bin" / "python")
-)
+).absolute()
 
 
 def mlflow_python() -> Path:
