@@ -184,7 +184,7 @@ function render({ model, el }) {
       const rest = () => {
         if (drawing === drawn) tbody.insertAdjacentHTML("beforeend", rowsHtml(first, all.length));
       };
-      requestAnimationFrame(() => requestIdleCallback(rest, { timeout: REST_WITHIN_MS }));
+      requestAnimationFrame(() => whenIdle(rest));
     }
     const none = model.get("view") === "deleted" ? "No deleted runs." : "No runs yet. Log one and it appears here.";
     empty.textContent = all.length ? "" : model.get("filter") ? "No run matches this filter." : none;

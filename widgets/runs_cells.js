@@ -14,6 +14,13 @@ const MIN_ROW_PX = 22;
 const FIRST_ROWS = 20;
 const REST_WITHIN_MS = 100; // the rows below the fold are drawn within this, idle or not
 
+/** Run ``fn`` when the page is idle (within REST_WITHIN_MS); Safari has no
+ * requestIdleCallback, so there it runs in the next task. @param {() => void} fn */
+function whenIdle(fn) {
+  if (typeof requestIdleCallback === "function") requestIdleCallback(fn, { timeout: REST_WITHIN_MS });
+  else setTimeout(fn, 0);
+}
+
 /** @param {string} tag @param {Record<string, any>} [props] @param {Array<Node | string>} [children] */
 function h(tag, props = {}, children = []) {
   const el = document.createElement(tag);
